@@ -1,0 +1,5 @@
+/** Domain values and helpers shared by the archfarm coordinator, agent and CLI. */
+export * from './errors';
+export * from './platform';
+export * from './image-ref';
+export * from './logger';

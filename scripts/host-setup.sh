@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Prepare this (Debian 12, root) machine for archfarm: a Docker engine, QEMU
+# user-mode emulation through binfmt_misc, a loopback registry without auth, and
+# the client tools the tests use. Idempotent: whatever already works is left alone,
+# so a second run takes well under a second.
+#
+# Env: ARCHFARM_REGISTRY_ADDR (default 127.0.0.1:5000),
+#      ARCHFARM_REGISTRY_DIR  (default /var/lib/archfarm/registry).
+set -euo pipefail
+
+LOG_PREFIX=setup
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/lib.sh
+source "$HERE/lib.sh"
+
+: "${ARCHFARM_REGISTRY_DIR:=/var/lib/archfarm/registry}"
+REGISTRY_CONFIG="$(dirname "$HERE")/deploy/registry/config.yml"
+DOCKER_SOCK=/var/run/docker.sock
+DOCKERD_LOG=/var/log/archfarm-dockerd.log
+REGISTRY_LOG=/var/log/archfarm-registry.log
+# Debian arch names of the qemu binfmt entries we need (qemu-<name>).
+QEMU_TARGETS=(aarch64 arm s390x ppc64le)
+
+PACKAGES=(
+  docker.io           # dockerd 20.10 + containerd + runc (+ iptables, a Depends)
+  docker-registry     # CNCF distribution 2.8
+  qemu-user-static binfmt-support
+  skopeo curl jq
+  apache2-utils       # htpasswd, for registry auth tests
+)
+
+[[ $EUID -eq 0 ]] || die "must run as root"
+
+# --- Docker engine -----------------------------------------------------------
+
+dockerd_answers() {
+  [[ "$(curl -s -m 3 --unix-socket "$DOCKER_SOCK" http://docker/_ping 2>/dev/null)" == OK ]]
+}
+
+start_dockerd() {
+  if dockerd_answers; then
+    log "dockerd already running"
+  else
+    log "starting dockerd (log: $DOCKERD_LOG)"
+    # setsid+nohup: the daemon must outlive this script and the CI step's session.
+    setsid nohup /usr/sbin/dockerd --host "unix://$DOCKER_SOCK" \
+      >>"$DOCKERD_LOG" 2>&1 </dev/null &
+    if ! wait_until 60 dockerd dockerd_answers; then
+      tail -n 20 "$DOCKERD_LOG" >&2 || true
+      die "dockerd did not come up (see $DOCKERD_LOG)"
+    fi
+  fi
+  check_docker_client
+}
+
+# /usr/local/bin/docker (a 28.x client) comes first on PATH; it negotiates the
+# API down to 1.41. Make sure whatever `docker` resolves to reaches our daemon.
+check_docker_client() {
+  if [[ -n "${DOCKER_HOST:-}" && "$DOCKER_HOST" != "unix://$DOCKER_SOCK" ]]; then
+    log "warning: DOCKER_HOST=$DOCKER_HOST, not unix://$DOCKER_SOCK"
+  fi
+  local want got
+  want="$(curl -s --unix-socket "$DOCKER_SOCK" http://docker/version | jq -r .Version)"
+  got="$(docker info --format '{{.ServerVersion}}' 2>/dev/null)" \
+    || die "'$(command -v docker)' cannot talk to dockerd at $DOCKER_SOCK"
+  [[ "$got" == "$want" ]] \
+    || die "'$(command -v docker)' talks to engine $got, expected dockerd $want"
+}
+
+# --- QEMU via binfmt_misc ----------------------------------------------------
+
+binfmt_dir=/proc/sys/fs/binfmt_misc
+
+# Enabled and with the F flag (interpreter opened at registration time, so it
+# works inside containers whose rootfs has no qemu binary).
+binfmt_ok() {
+  local t f
+  for t in "${QEMU_TARGETS[@]}"; do
+    f="$binfmt_dir/qemu-$t"
+    [[ -r $f ]] || return 1
+    grep -qx enabled "$f" || return 1
+    grep -Eq '^flags: .*F' "$f" || return 1
+  done
+}
+
+# Mounted before qemu-user-static is installed, so its postinst registers directly.
+mount_binfmt() {
+  mountpoint -q "$binfmt_dir" && return
+  log "mounting binfmt_misc"
+  mount -t binfmt_misc binfmt_misc "$binfmt_dir" || die "cannot mount binfmt_misc"
+}
+
+setup_binfmt() {
+  if binfmt_ok; then
+    log "binfmt: qemu ${QEMU_TARGETS[*]} already registered"
+    return
+  fi
+  log "binfmt: enabling qemu interpreters"
+  update-binfmts --enable >&2 || true # fails on entries already enabled; checked below
+  local t
+  for t in "${QEMU_TARGETS[@]}"; do
+    [[ -e "$binfmt_dir/qemu-$t" ]] || update-binfmts --enable "qemu-$t" >&2 || true
+  done
+  binfmt_ok || die "binfmt: qemu-{${QEMU_TARGETS[*]}} not all enabled with the F flag: $(
+    grep -H -e enabled -e disabled -e flags "$binfmt_dir"/qemu-* 2>/dev/null | tr '\n' ' ')"
+  log "binfmt: qemu ${QEMU_TARGETS[*]} registered"
+}
+
+# --- Registry ----------------------------------------------------------------
+
+start_registry() {
+  local url="http://$ARCHFARM_REGISTRY_ADDR/v2/" code
+  code="$(http_code "$url")"
+  case "$code" in
+    200) log "registry already answering on $ARCHFARM_REGISTRY_ADDR"; return ;;
+    000) ;;
+    *) die "something answers on $ARCHFARM_REGISTRY_ADDR with HTTP $code (not an auth-less registry); stop it or set ARCHFARM_REGISTRY_ADDR" ;;
+  esac
+  [[ -r "$REGISTRY_CONFIG" ]] || die "missing $REGISTRY_CONFIG"
+  mkdir -p "$ARCHFARM_REGISTRY_DIR"
+  log "starting registry on $ARCHFARM_REGISTRY_ADDR (data: $ARCHFARM_REGISTRY_DIR, log: $REGISTRY_LOG)"
+  # Not the packaged service: no systemd here, and its config wants htpasswd.
+  REGISTRY_HTTP_ADDR="$ARCHFARM_REGISTRY_ADDR" \
+  REGISTRY_STORAGE_FILESYSTEM_ROOTDIRECTORY="$ARCHFARM_REGISTRY_DIR" \
+    setsid nohup /usr/bin/docker-registry serve "$REGISTRY_CONFIG" \
+    >>"$REGISTRY_LOG" 2>&1 </dev/null &
+  if ! wait_until 30 registry curl -fsS -m 3 "$url"; then
+    tail -n 20 "$REGISTRY_LOG" >&2 || true
+    die "registry did not answer on $url (see $REGISTRY_LOG)"
+  fi
+}
+
+main() {
+  local t0=$SECONDS
+  mount_binfmt
+  ensure_packages "${PACKAGES[@]}"
+  setup_binfmt
+  start_dockerd
+  start_registry
+  log "ready in $((SECONDS - t0))s: docker on unix://$DOCKER_SOCK, registry http://$ARCHFARM_REGISTRY_ADDR"
+}
+
+main "$@"
