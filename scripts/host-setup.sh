@@ -18,7 +18,7 @@ REGISTRY_CONFIG="$(dirname "$HERE")/deploy/registry/config.yml"
 DOCKER_SOCK=/var/run/docker.sock
 DOCKERD_LOG=/var/log/archfarm-dockerd.log
 REGISTRY_LOG=/var/log/archfarm-registry.log
-# Debian arch names of the qemu binfmt entries we need (qemu-<name>).
+# binfmt entries we need, as named by qemu-user-static (qemu-<name>).
 QEMU_TARGETS=(aarch64 arm s390x ppc64le)
 
 PACKAGES=(
@@ -71,16 +71,16 @@ check_docker_client() {
 
 binfmt_dir=/proc/sys/fs/binfmt_misc
 
-# Enabled and with the F flag (interpreter opened at registration time, so it
-# works inside containers whose rootfs has no qemu binary).
+# One entry is good when it is enabled and has the F flag (interpreter opened at
+# registration time, so it works inside containers whose rootfs has no qemu).
+binfmt_entry_ok() {
+  local f="$binfmt_dir/qemu-$1"
+  [[ -r $f ]] && grep -qx enabled "$f" && grep -Eq '^flags: .*F' "$f"
+}
+
 binfmt_ok() {
-  local t f
-  for t in "${QEMU_TARGETS[@]}"; do
-    f="$binfmt_dir/qemu-$t"
-    [[ -r $f ]] || return 1
-    grep -qx enabled "$f" || return 1
-    grep -Eq '^flags: .*F' "$f" || return 1
-  done
+  local t
+  for t in "${QEMU_TARGETS[@]}"; do binfmt_entry_ok "$t" || return 1; done
 }
 
 # Mounted before qemu-user-static is installed, so its postinst registers directly.
@@ -95,14 +95,21 @@ setup_binfmt() {
     log "binfmt: qemu ${QEMU_TARGETS[*]} already registered"
     return
   fi
-  log "binfmt: enabling qemu interpreters"
-  update-binfmts --enable >&2 || true # fails on entries already enabled; checked below
-  local t
+  local t f
   for t in "${QEMU_TARGETS[@]}"; do
-    [[ -e "$binfmt_dir/qemu-$t" ]] || update-binfmts --enable "qemu-$t" >&2 || true
+    binfmt_entry_ok "$t" && continue
+    f="$binfmt_dir/qemu-$t"
+    log "binfmt: registering qemu-$t"
+    # A kernel entry that is merely disabled is skipped by update-binfmts, and one
+    # without F cannot be changed in place: drop it and let update-binfmts
+    # register it again from /usr/share/binfmts (which asks for F).
+    if [[ -e $f ]]; then echo -1 >"$f"; fi
+    update-binfmts --enable "qemu-$t" >&2 || true # verified below
   done
-  binfmt_ok || die "binfmt: qemu-{${QEMU_TARGETS[*]}} not all enabled with the F flag: $(
-    grep -H -e enabled -e disabled -e flags "$binfmt_dir"/qemu-* 2>/dev/null | tr '\n' ' ')"
+  for t in "${QEMU_TARGETS[@]}"; do
+    binfmt_entry_ok "$t" || die "binfmt: qemu-$t is not registered+enabled with the F flag: $(
+      tr '\n' ' ' <"$binfmt_dir/qemu-$t" 2>/dev/null || echo missing)"
+  done
   log "binfmt: qemu ${QEMU_TARGETS[*]} registered"
 }
 

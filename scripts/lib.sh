@@ -5,6 +5,9 @@
 #
 # Callers set LOG_PREFIX (e.g. "setup") before logging.
 
+# Let `set -e` apply inside $(...) too, so a failing step is never silently ignored.
+shopt -s inherit_errexit
+
 : "${LOG_PREFIX:=archfarm}"
 # Where the project's loopback registry listens (no auth, plain HTTP).
 : "${ARCHFARM_REGISTRY_ADDR:=127.0.0.1:5000}"

@@ -105,26 +105,28 @@ already_pushed() {
 # --- Fetching busybox --------------------------------------------------------
 
 cached_deb() { # newest cached busybox-static .deb for a Debian arch, if any
-  local f
-  f="$(ls -1v "$CACHE_DIR"/busybox-static_*_"$1".deb 2>/dev/null | tail -n 1)" || true
-  [[ -n "$f" ]] && printf '%s' "$f"
+  local debs=("$CACHE_DIR"/busybox-static_*_"$1".deb)
+  [[ -e "${debs[0]}" ]] || return 1
+  printf '%s\n' "${debs[@]}" | sort -V | tail -n 1
 }
 
-# Foreign architectures must be known to apt before `apt-get download pkg:ARCH`.
+# Foreign architectures must be known to apt before `apt-get download pkg:ARCH`;
+# apt-get update only when one was added or apt has no index for one yet.
 ensure_apt_arches() {
-  local native foreign p a changed=0
+  local native foreign p a need_update=0
   native="$(dpkg --print-architecture)"
   foreign=" $(dpkg --print-foreign-architectures | tr '\n' ' ') "
   for p in "${PLATFORMS[@]}"; do
     a="$(field 1 "$p")"
-    [[ $a == "$native" || $foreign == *" $a "* ]] && continue
-    log "dpkg --add-architecture $a"
-    dpkg --add-architecture "$a"
-    changed=1
+    if [[ $a != "$native" && $foreign != *" $a "* ]]; then
+      log "dpkg --add-architecture $a"
+      dpkg --add-architecture "$a"
+      need_update=1
+    elif ! apt-cache show "busybox-static:$a" >/dev/null 2>&1; then
+      need_update=1
+    fi
   done
-  if ((changed)) || ! apt-cache show "busybox-static:$a" >/dev/null 2>&1; then
-    apt_update_once
-  fi
+  if ((need_update)); then apt_update_once; fi
 }
 
 fetch_busybox_debs() {
@@ -144,16 +146,17 @@ fetch_busybox_debs() {
 
 # --- Building the OCI layout -------------------------------------------------
 
-# put_blob FILE -> stores FILE in the layout, prints "sha256:HEX SIZE"
+# put_blob FILE: moves FILE into the layout's blobs; sets BLOB_DIGEST, BLOB_SIZE.
+# (Globals rather than output, so errors are not lost in a subshell.)
 put_blob() {
-  local hex size
+  local hex
   hex="$(sha256sum "$1" | cut -d' ' -f1)"
-  size="$(stat -c %s "$1")"
+  BLOB_DIGEST="sha256:$hex"
+  BLOB_SIZE="$(stat -c %s "$1")"
   mv "$1" "$LAYOUT/blobs/sha256/$hex"
-  printf 'sha256:%s %s' "$hex" "$size"
 }
 
-# put_json JSON -> like put_blob, for a JSON document given as a string
+# put_json JSON: like put_blob, for a JSON document given as a string.
 put_json() {
   local tmp="$WORK/json.tmp"
   printf '%s' "$1" >"$tmp"
@@ -186,9 +189,11 @@ make_rootfs() { # make_rootfs DEB ROOT
   chmod 1777 "$root/tmp"
 }
 
-# build_platform "DEBARCH|ARCH|VARIANT|UNAME" -> prints the manifest descriptor (JSON)
+# build_platform "DEBARCH|ARCH|VARIANT|UNAME": writes layer, config and manifest
+# blobs; appends the manifest's descriptor (with platform) to DESCRIPTORS.
 build_platform() {
-  local debarch arch variant deb root layer diff_id config manifest
+  local debarch arch variant deb root layer diff_id layer_digest layer_size \
+    config_digest config_size manifest
   debarch="$(field 1 "$1")" arch="$(field 2 "$1")" variant="$(field 3 "$1")"
   deb="$(cached_deb "$debarch")" || die "no busybox-static .deb for $debarch in $CACHE_DIR"
   root="$WORK/rootfs-$debarch"
@@ -200,9 +205,10 @@ build_platform() {
     --format=gnu -cf "$layer" bin etc root tmp usr
   diff_id="sha256:$(sha256sum "$layer" | cut -d' ' -f1)"
   gzip -n -9 "$layer"
-  read -r layer_digest layer_size < <(put_blob "$layer.gz")
+  put_blob "$layer.gz"
+  layer_digest=$BLOB_DIGEST layer_size=$BLOB_SIZE
 
-  read -r config_digest config_size < <(put_json "$(jq -cn \
+  put_json "$(jq -cn \
     --arg arch "$arch" --arg variant "$variant" --arg created "$EPOCH_ISO" \
     --arg path "PATH=$IMAGE_PATH" --arg diff "$diff_id" \
     --arg by "archfarm scripts/test-base.sh: $(basename "$deb")" '
@@ -211,39 +217,41 @@ build_platform() {
     + {os: "linux",
        config: {Env: [$path], Cmd: ["sh"], WorkingDir: "/"},
        rootfs: {type: "layers", diff_ids: [$diff]},
-       history: [{created: $created, created_by: $by}]}')")
+       history: [{created: $created, created_by: $by}]}')"
+  config_digest=$BLOB_DIGEST config_size=$BLOB_SIZE
 
   manifest="$(jq -cn --arg cmt "$MT_CONFIG" --arg cd "$config_digest" --argjson cs "$config_size" \
     --arg lmt "$MT_LAYER" --arg ld "$layer_digest" --argjson ls "$layer_size" --arg mt "$MT_MANIFEST" '
     {schemaVersion: 2, mediaType: $mt,
      config: {mediaType: $cmt, digest: $cd, size: $cs},
      layers: [{mediaType: $lmt, digest: $ld, size: $ls}]}')"
-  read -r m_digest m_size < <(put_json "$manifest")
+  put_json "$manifest"
 
-  jq -cn --arg mt "$MT_MANIFEST" --arg d "$m_digest" --argjson s "$m_size" \
+  DESCRIPTORS+=("$(jq -cn --arg mt "$MT_MANIFEST" --arg d "$BLOB_DIGEST" --argjson s "$BLOB_SIZE" \
     --arg arch "$arch" --arg variant "$variant" '
     {mediaType: $mt, digest: $d, size: $s,
      platform: ({architecture: $arch, os: "linux"}
-                + (if $variant == "" then {} else {variant: $variant} end))}'
-  log "built $(platform_string "$arch" "$variant") ($m_digest)"
+                + (if $variant == "" then {} else {variant: $variant} end))}')")
+  log "built $(platform_string "$arch" "$variant") ($BLOB_DIGEST)"
 }
 
 # Writes the OCI layout: one nested image index tagged "$TAG".
 build_layout() {
-  local p descs=() index idx_digest idx_size
+  local p index
+  DESCRIPTORS=()
   mkdir -p "$LAYOUT/blobs/sha256"
   printf '{"imageLayoutVersion":"1.0.0"}' >"$LAYOUT/oci-layout"
   for p in "${PLATFORMS[@]}"; do
-    descs+=("$(build_platform "$p")")
+    build_platform "$p"
   done
-  index="$(printf '%s\n' "${descs[@]}" | jq -cs --arg mt "$MT_INDEX" \
+  index="$(printf '%s\n' "${DESCRIPTORS[@]}" | jq -cs --arg mt "$MT_INDEX" \
     --arg k "$RECIPE_KEY" --arg r "$RECIPE" \
     '{schemaVersion: 2, mediaType: $mt, manifests: ., annotations: {($k): $r}}')"
-  read -r idx_digest idx_size < <(put_json "$index")
-  jq -cn --arg mt "$MT_INDEX" --arg d "$idx_digest" --argjson s "$idx_size" --arg tag "$TAG" \
+  put_json "$index"
+  INDEX_DIGEST=$BLOB_DIGEST
+  jq -cn --arg mt "$MT_INDEX" --arg d "$BLOB_DIGEST" --argjson s "$BLOB_SIZE" --arg tag "$TAG" \
     '{schemaVersion: 2, manifests: [{mediaType: $mt, digest: $d, size: $s,
       annotations: {"org.opencontainers.image.ref.name": $tag}}]}' >"$LAYOUT/index.json"
-  INDEX_DIGEST=$idx_digest
 }
 
 push_layout() {
@@ -280,6 +288,7 @@ verify_run() {
 verify_buildkit() {
   local ctx="$WORK/ctx" tag=archfarm-probe:base-s390x out got
   mkdir -p "$ctx"
+  # shellcheck disable=SC2016 # $(cat /arch) is for the RUN step's shell
   printf 'FROM %s\nRUN uname -m | tee /arch && test "$(cat /arch)" = s390x\n' "$REF" >"$ctx/Dockerfile"
   tar -C "$ctx" -cf "$WORK/ctx.tar" Dockerfile
   out="$(curl -sS --unix-socket /var/run/docker.sock -X POST \

@@ -3,3 +3,4 @@ export * from './errors';
 export * from './platform';
 export * from './image-ref';
 export * from './logger';
+export * from './registry';

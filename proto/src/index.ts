@@ -8,3 +8,4 @@ export * from './gen/archfarm/v1/agent';
 export * from './gen/archfarm/v1/build';
 export * as buildkit from './gen/moby/buildkit/v1/control';
 export { Timestamp } from './gen/google/protobuf/timestamp';
+export * from './wire';

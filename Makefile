@@ -1,0 +1,42 @@
+# archfarm: `make demo` shows the product, `make test` proves it. Both set up what is missing.
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+NPM_STAMP := node_modules/.archfarm-installed
+
+.PHONY: help setup deps build check test test-unit test-e2e demo clean
+
+help: ## list targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
+
+setup: ## host: dockerd, QEMU binfmt, a loopback registry, skopeo; and the multi-platform test base image
+	bash scripts/host-setup.sh
+	bash scripts/test-base.sh >/dev/null
+
+$(NPM_STAMP): package.json package-lock.json
+	npm ci --no-audit --no-fund
+	touch $@
+
+deps: $(NPM_STAMP) ## npm dependencies
+
+build: deps ## compile every workspace (tsc -b)
+	npx tsc -b
+
+check: build ## generated code up to date, lint clean
+	npm run proto:check
+	npm run lint
+
+test-unit: build ## unit tests (no engine needed)
+	npm run test:unit
+
+test-e2e: setup build ## cross-process tests: real engine, QEMU and registry
+	npm run test:e2e
+
+test: setup check ## everything CI runs
+	npm run test:unit
+	npm run test:e2e
+
+demo: setup build ## coordinator + local agent + registry: build examples/hello for 4 CPUs
+	bash scripts/demo.sh
+
+clean: ## remove build output and local state
+	rm -rf */dist .archfarm

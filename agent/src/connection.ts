@@ -1,0 +1,93 @@
+import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import { errorMessage, type Logger } from '@archfarm/common';
+import { AgentServiceClient, type AgentMessage, type Assign, type Cancel, type CoordinatorMessage, type Hello } from '@archfarm/proto';
+
+export interface ConnectionHandlers {
+  hello: () => Hello;
+  freeSlots: () => number;
+  onAssign: (assign: Assign) => void;
+  onCancel: (cancel: Cancel) => void;
+}
+
+const MIN_BACKOFF_MS = 500;
+const MAX_BACKOFF_MS = 30_000;
+
+/**
+ * The agent's one long-lived Connect stream. Agents dial out (they sit behind NAT), say
+ * Hello, heartbeat at the interval the coordinator's Welcome sets, and reconnect with
+ * exponential backoff and full jitter so a restarted coordinator is not stampeded.
+ */
+export class Connection {
+  readonly client: AgentServiceClient;
+  private stream: ClientDuplexStream<AgentMessage, CoordinatorMessage> | undefined;
+  private heartbeat: NodeJS.Timeout | undefined;
+  private retry: NodeJS.Timeout | undefined;
+  private failures = 0;
+  private stopped = false;
+
+  constructor(
+    address: string,
+    private readonly handlers: ConnectionHandlers,
+    private readonly logger: Logger,
+  ) {
+    this.client = new AgentServiceClient(address, credentials.createInsecure(), {
+      // Pings keep NAT mappings open and find a dead coordinator; the server allows 10 s.
+      'grpc.keepalive_time_ms': 20_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+      'grpc.keepalive_permit_without_calls': 1,
+    });
+  }
+
+  start(): void {
+    this.open();
+  }
+
+  send(message: AgentMessage): void {
+    this.stream?.write(message);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    clearTimeout(this.retry);
+    clearInterval(this.heartbeat);
+    this.stream?.end();
+    this.client.close();
+  }
+
+  private open(): void {
+    const stream = this.client.connect();
+    this.stream = stream;
+    stream.write({ msg: { $case: 'hello', value: this.handlers.hello() } });
+    stream.on('data', (message: CoordinatorMessage) => this.onMessage(message));
+    stream.on('error', (err) => this.onClosed(stream, errorMessage(err)));
+    stream.on('end', () => this.onClosed(stream, 'coordinator ended the stream'));
+  }
+
+  private onMessage(message: CoordinatorMessage): void {
+    const msg = message.msg;
+    if (!msg) return;
+    switch (msg.$case) {
+      case 'welcome':
+        this.failures = 0;
+        this.logger.info('connected to coordinator');
+        clearInterval(this.heartbeat);
+        this.heartbeat = setInterval(() => this.send({ msg: { $case: 'heartbeat', value: { freeSlots: this.handlers.freeSlots() } } }), msg.value.heartbeatIntervalMs || 5000);
+        return;
+      case 'assign':
+        return this.handlers.onAssign(msg.value);
+      case 'cancel':
+        return this.handlers.onCancel(msg.value);
+    }
+  }
+
+  private onClosed(stream: ClientDuplexStream<AgentMessage, CoordinatorMessage>, why: string): void {
+    if (this.stream !== stream) return;
+    this.stream = undefined;
+    clearInterval(this.heartbeat);
+    if (this.stopped) return;
+    const ceiling = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** this.failures++);
+    const delay = Math.round(Math.random() * ceiling) + MIN_BACKOFF_MS;
+    this.logger.warn({ why, retryInMs: delay }, 'connection to coordinator lost');
+    this.retry = setTimeout(() => this.open(), delay);
+  }
+}

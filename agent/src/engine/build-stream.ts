@@ -1,0 +1,80 @@
+import type { Readable } from 'node:stream';
+import { buildkit } from '@archfarm/proto';
+import { BuildkitProgress } from './buildkit-progress';
+import { BuildFailedError, EngineUnavailableError } from './errors';
+
+/** One JSON message of the engine's /build response (the fields archfarm reads). */
+interface BuildMessage {
+  id?: string;
+  aux?: unknown;
+  stream?: string;
+  status?: string;
+  error?: string;
+  errorDetail?: { message?: string };
+}
+
+/**
+ * Reads the JSON-lines answer of `POST /build?version=2` to its end: BuildKit status records
+ * (`{"id":"moby.buildkit.trace","aux":"<base64 StatusResponse>"}`) become readable lines,
+ * `{"aux":{"ID":...}}` gives the image id and `{"error":...}` fails the build.
+ * Resolves to the image id; rejects with BuildFailedError, or EngineUnavailableError when the
+ * answer ends without either (the engine went away mid-build).
+ */
+export async function readBuildStream(stream: Readable, onLog: (line: string) => void): Promise<string> {
+  const progress = new BuildkitProgress(onLog);
+  const state: { imageId?: string; error?: string } = {};
+  stream.setEncoding('utf8');
+  let pending = '';
+  try {
+    for await (const chunk of stream as AsyncIterable<string>) {
+      const lines = (pending + chunk).split('\n');
+      pending = lines.pop() ?? '';
+      for (const line of lines) handleLine(line, progress, onLog, state);
+    }
+    handleLine(pending, progress, onLog, state);
+  } finally {
+    progress.end();
+  }
+  if (state.error !== undefined) throw new BuildFailedError(state.error);
+  if (state.imageId === undefined) throw new EngineUnavailableError('the engine ended the build without an image id or an error', undefined);
+  return state.imageId;
+}
+
+function handleLine(raw: string, progress: BuildkitProgress, onLog: (line: string) => void, state: { imageId?: string; error?: string }): void {
+  const line = raw.trim();
+  if (line === '') return;
+  let msg: BuildMessage;
+  try {
+    msg = JSON.parse(line) as BuildMessage;
+  } catch {
+    // Never forward what we cannot read: it may be a base64 blob.
+    onLog(`(unreadable engine output, ${line.length} bytes)`);
+    return;
+  }
+  if (msg.id === 'moby.buildkit.trace') {
+    if (typeof msg.aux === 'string') writeStatus(msg.aux, progress, onLog);
+    return;
+  }
+  const aux = msg.aux as { ID?: unknown } | undefined;
+  if (aux && typeof aux === 'object' && typeof aux.ID === 'string') {
+    state.imageId = aux.ID;
+    return;
+  }
+  if (typeof msg.error === 'string' || msg.errorDetail?.message !== undefined) {
+    state.error = msg.errorDetail?.message || msg.error || 'build failed';
+    return;
+  }
+  const text = msg.stream ?? (msg.status !== undefined ? (msg.id ? `${msg.id}: ${msg.status}` : msg.status) : undefined);
+  for (const part of text?.split('\n') ?? []) if (part.trim() !== '') onLog(part.replace(/\r$/, ''));
+}
+
+function writeStatus(base64: string, progress: BuildkitProgress, onLog: (line: string) => void): void {
+  let status: buildkit.StatusResponse;
+  try {
+    status = buildkit.StatusResponse.decode(Buffer.from(base64, 'base64'));
+  } catch {
+    onLog(`(undecodable BuildKit status, ${base64.length} bytes)`);
+    return;
+  }
+  progress.write(status);
+}

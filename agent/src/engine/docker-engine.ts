@@ -1,0 +1,124 @@
+import { addAbortSignal, type Readable } from 'node:stream';
+import Docker from 'dockerode';
+import { Platform } from '@archfarm/common';
+import { readBuildStream } from './build-stream';
+import { DEFAULT_DOCKER_HOST, formatDockerHost, type DockerHost } from './docker-host';
+import { engineError, statusOf } from './docker-errors';
+import type { BuildRequest, Engine, EngineInfo, RegistryLogin } from './engine';
+import { BuildCancelledError } from './errors';
+
+/** Options of {@link DockerEngine}. */
+export interface DockerEngineOptions {
+  /** Where the Docker API listens; default unix:///var/run/docker.sock. */
+  host?: DockerHost;
+}
+
+/** Docker Hub's key in auth maps: dockerd looks its credentials up under this legacy URL. */
+const DOCKER_HUB_AUTH_KEY = 'https://index.docker.io/v1/';
+const DOCKER_HUB_NAMES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io']);
+
+/**
+ * The {@link Engine} on a Docker API (dockerd 20.10+, or Podman's compatible service).
+ * Builds go through the engine's BuildKit without a session (`version=2`), so no gRPC
+ * session or buildx is needed on the build machine.
+ */
+export class DockerEngine implements Engine {
+  private readonly docker: Docker;
+  readonly host: DockerHost;
+
+  constructor(options: DockerEngineOptions = {}) {
+    this.host = options.host ?? DEFAULT_DOCKER_HOST;
+    this.docker = this.host.kind === 'unix' ? new Docker({ socketPath: this.host.socketPath }) : new Docker({ host: this.host.host, port: this.host.port, protocol: 'http' });
+  }
+
+  async info(): Promise<EngineInfo> {
+    try {
+      const [info, version] = await Promise.all([this.docker.info() as Promise<{ Architecture: string; ServerVersion?: string }>, this.docker.version()]);
+      const platform = Platform.fromUname(info.Architecture);
+      // Podman's compatible API names itself in the components of /version.
+      const product = (version.Components ?? []).some((c) => /podman/i.test(c.Name)) ? 'podman' : 'docker';
+      return { platform, description: `${product} ${info.ServerVersion ?? version.Version} (${platform.toString()}) at ${formatDockerHost(this.host)}` };
+    } catch (err) {
+      throw engineError(err, 'engine info');
+    }
+  }
+
+  async build(req: BuildRequest): Promise<{ imageId: string }> {
+    const { signal } = req;
+    if (signal?.aborted) throw new BuildCancelledError('build cancelled before it started', { cause: signal.reason });
+    try {
+      const response = (await this.docker.buildImage(req.context(), buildOptions(req))) as Readable;
+      // docker-modem hands the signal to the request only; the response needs it too, or an abort
+      // after the headers would leave the build running (closing the socket is what stops BuildKit).
+      if (signal) addAbortSignal(signal, response);
+      return { imageId: await readBuildStream(response, req.onLog) };
+    } catch (err) {
+      if (signal?.aborted) throw new BuildCancelledError('build cancelled', { cause: signal.reason });
+      throw engineError(err, 'build');
+    }
+  }
+
+  async saveImage(imageId: string): Promise<Readable> {
+    try {
+      return (await this.docker.getImage(imageId).get()) as Readable;
+    } catch (err) {
+      throw engineError(err, `save image ${imageId}`);
+    }
+  }
+
+  async removeImage(ref: string): Promise<void> {
+    try {
+      await this.docker.getImage(ref).remove({ force: true });
+    } catch (err) {
+      if (statusOf(err) === 404) return;
+      throw engineError(err, `remove image ${ref}`);
+    }
+  }
+
+  async removeLabelled(labelKey: string): Promise<number> {
+    const filters = JSON.stringify({ label: [labelKey] });
+    try {
+      // Containers first: an image a container still uses cannot go.
+      for (const c of await this.docker.listContainers({ all: true, filters })) {
+        await this.docker.getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreNotFound);
+      }
+      let removed = 0;
+      for (const image of await this.docker.listImages({ all: true, filters })) {
+        await this.removeImage(image.Id);
+        removed += 1;
+      }
+      return removed;
+    } catch (err) {
+      throw engineError(err, `remove objects labelled ${labelKey}`);
+    }
+  }
+}
+
+function buildOptions(req: BuildRequest): Docker.ImageBuildOptions {
+  const options: Docker.ImageBuildOptions = {
+    version: '2',
+    platform: req.platform.toString(),
+    t: req.tag,
+    dockerfile: req.dockerfile ?? 'Dockerfile',
+    buildargs: req.buildArgs,
+    labels: req.labels,
+    nocache: req.noCache ?? false,
+  };
+  if (req.target !== undefined) options.target = req.target;
+  if (req.signal !== undefined) options.abortSignal = req.signal;
+  if (req.pullAuth !== undefined && Object.keys(req.pullAuth).length > 0) options.registryconfig = registryConfig(req.pullAuth);
+  return options;
+}
+
+function registryConfig(logins: Record<string, RegistryLogin>): Docker.RegistryConfig {
+  const config: Docker.RegistryConfig = {};
+  for (const [registry, login] of Object.entries(logins)) {
+    const key = DOCKER_HUB_NAMES.has(registry) ? DOCKER_HUB_AUTH_KEY : registry;
+    config[key] = { username: login.username, password: login.password };
+  }
+  return config;
+}
+
+function ignoreNotFound(err: unknown): void {
+  if (statusOf(err) !== 404) throw err;
+}

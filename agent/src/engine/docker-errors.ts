@@ -1,0 +1,39 @@
+import { ArchfarmError, errorMessage } from '@archfarm/common';
+import { EngineRequestError, EngineUnavailableError } from './errors';
+
+/** Socket-level failures that mean "the engine is not there (now)". */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+interface ModemError {
+  statusCode?: number;
+  code?: string;
+  json?: { message?: string } | null;
+}
+
+/** The HTTP status of a failed dockerode call, undefined when the engine did not answer. */
+export function statusOf(err: unknown): number | undefined {
+  const status = (err as ModemError | null)?.statusCode;
+  return typeof status === 'number' ? status : undefined;
+}
+
+/**
+ * Classifies a failed dockerode call: server errors and unreachable sockets become
+ * EngineUnavailableError (retryable), other HTTP answers EngineRequestError. Anything else
+ * (a bug of ours) is returned unchanged rather than disguised as an engine failure.
+ */
+export function engineError(err: unknown, action: string): unknown {
+  if (err instanceof ArchfarmError) return err;
+  const e = (err ?? {}) as ModemError;
+  const status = statusOf(err);
+  // docker-modem's message is "(HTTP code 500) server error - <engine message> "; the engine's own words read better.
+  const detail = e.json?.message ?? errorMessage(err).trim();
+  if (status !== undefined) {
+    return status >= 500
+      ? new EngineUnavailableError(`${action}: engine error ${status}: ${detail}`, status, { cause: err })
+      : new EngineRequestError(`${action}: engine refused (${status}): ${detail}`, status, { cause: err });
+  }
+  if (typeof e.code === 'string' && UNREACHABLE_CODES.has(e.code)) {
+    return new EngineUnavailableError(`${action}: cannot reach the engine: ${detail}`, undefined, { cause: err });
+  }
+  return err;
+}

@@ -1,0 +1,12 @@
+/**
+ * The agent's view of its container engine: the {@link Engine} interface, its Docker adapter,
+ * the capability probe and the engine's error classes.
+ */
+export * from './engine';
+export * from './errors';
+export * from './docker-host';
+export { DockerEngine, type DockerEngineOptions } from './docker-engine';
+export { BuildkitProgress } from './buildkit-progress';
+export { probePlatforms, PROBE_LABEL, type ProbedPlatform, type ProbeOptions } from './probe';
+export { exitProgram, canProbe, PROBEABLE_ARCHITECTURES } from './exit-program';
+export { tarArchive, type TarFile } from './tar-archive';

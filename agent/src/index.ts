@@ -1,0 +1,4 @@
+/** The archfarm agent as a library (the binary is main.ts). */
+export { Agent, DEFAULT_CANDIDATES } from './agent';
+export { compileAgentOptions, type AgentOptions } from './options';
+export * from './engine';

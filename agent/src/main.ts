@@ -1,0 +1,41 @@
+import { Command, Option } from 'commander';
+import { createLogger, errorMessage, InvalidInputError } from '@archfarm/common';
+import { Agent, DEFAULT_CANDIDATES } from './agent';
+import { DockerEngine, parseDockerHost } from './engine';
+import { compileAgentOptions } from './options';
+
+const program = new Command('archfarm-agent')
+  .description('The archfarm build agent: dials out to the coordinator and builds its jobs with the local container engine.')
+  .option('--coordinator <host:port>', 'coordinator address (or ARCHFARM_COORDINATOR)')
+  .option('--name <name>', 'name in the fleet (default: host name)')
+  .option('--state-dir <dir>', 'where contexts and scratch files are kept', '.archfarm/agent')
+  .option('--docker-host <url>', 'engine API: unix:///var/run/docker.sock or tcp://host:2375 (default DOCKER_HOST)')
+  .option('--platform <list>', `serve only these platforms (default: every one of ${DEFAULT_CANDIDATES.join(', ')} the engine proves it can build)`)
+  .addOption(new Option('--slots <n>', 'jobs at once').default(2).argParser(Number))
+  .option('--label <key=value>', 'label shown in `archfarm agents` (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
+  .addHelpText('after', '\nExample (a Raspberry Pi):\n  archfarm-agent --coordinator 192.168.1.10:7420 --name pi-1 --state-dir /var/lib/archfarm-agent')
+  .action(async (opts: Record<string, unknown>) => {
+    const options = compileAgentOptions({
+      coordinator: opts.coordinator as string | undefined,
+      name: opts.name as string | undefined,
+      stateDir: opts.stateDir as string,
+      dockerHost: opts.dockerHost as string | undefined,
+      platforms: opts.platform as string | undefined,
+      slots: opts.slots as number,
+      labels: opts.label as string[],
+    });
+    const logger = createLogger('archfarm-agent').child({ agent: options.name });
+    const agent = new Agent(options, new DockerEngine({ host: parseDockerHost(options.dockerHost) }), logger);
+    await agent.start();
+    const shutdown = (signal: string) => {
+      logger.info({ signal }, 'shutting down');
+      void agent.stop().then(() => process.exit(0));
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+
+program.parseAsync().catch((err: unknown) => {
+  process.stderr.write(`archfarm-agent: ${errorMessage(err)}\n`);
+  process.exit(err instanceof InvalidInputError ? 2 : 1);
+});

@@ -1,0 +1,57 @@
+import { hostname } from 'node:os';
+import { resolve } from 'node:path';
+import { InvalidInputError, Platform } from '@archfarm/common';
+
+/** What an operator may set for an agent; every field has a documented default. */
+export interface AgentOptions {
+  /** host:port of the coordinator. Required (flag, or ARCHFARM_COORDINATOR). */
+  coordinator?: string;
+  /** Name in the fleet. Default: the host name. */
+  name?: string;
+  /** Where the agent keeps contexts and scratch files. Default ./.archfarm/agent. */
+  stateDir?: string;
+  /** Engine address: unix:///path or tcp://host:port. Default DOCKER_HOST or unix:///var/run/docker.sock. */
+  dockerHost?: string;
+  /** Narrow what this agent serves to these platforms (it still probes them). Default: all it can build. */
+  platforms?: string;
+  /** Jobs at once. Default 2. */
+  slots?: number;
+  /** Labels shown in `archfarm agents`, KEY=VALUE. */
+  labels?: string[];
+}
+
+export interface CompiledAgentOptions {
+  coordinator: string;
+  name: string;
+  stateDir: string;
+  dockerHost: string;
+  platforms: Platform[] | undefined;
+  slots: number;
+  labels: Record<string, string>;
+}
+
+const HOST_PORT = /^[^\s:/]+(?::\d{1,5})?$|^\[[0-9a-fA-F:]+\](?::\d{1,5})?$/;
+
+/** Applies defaults and checks every value once, at start-up, naming the flag at fault. */
+export function compileAgentOptions(options: AgentOptions, env: NodeJS.ProcessEnv = process.env): CompiledAgentOptions {
+  const coordinator = options.coordinator ?? env.ARCHFARM_COORDINATOR;
+  if (!coordinator) throw new InvalidInputError('--coordinator', 'missing; give host:port of the coordinator (or set ARCHFARM_COORDINATOR)');
+  if (!HOST_PORT.test(coordinator)) throw new InvalidInputError('--coordinator', `"${coordinator}" is not host:port, e.g. 192.168.1.10:7420`);
+  const slots = options.slots ?? 2;
+  if (!Number.isInteger(slots) || slots < 1) throw new InvalidInputError('--slots', `must be a positive whole number, got ${options.slots}`);
+  const labels: Record<string, string> = {};
+  for (const item of options.labels ?? []) {
+    const eq = item.indexOf('=');
+    if (eq < 1) throw new InvalidInputError('--label', `"${item}" must be KEY=VALUE`);
+    labels[item.slice(0, eq)] = item.slice(eq + 1);
+  }
+  return {
+    coordinator,
+    name: options.name ?? hostname(),
+    stateDir: resolve(options.stateDir ?? '.archfarm/agent'),
+    dockerHost: options.dockerHost ?? env.DOCKER_HOST ?? 'unix:///var/run/docker.sock',
+    platforms: options.platforms ? Platform.parseList(options.platforms, '--platform') : undefined,
+    slots,
+    labels,
+  };
+}

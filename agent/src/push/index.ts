@@ -1,0 +1,3 @@
+/** Pushing an image the engine built, by digest, to the build's registry repository. */
+export * from './errors';
+export * from './push-saved-image';

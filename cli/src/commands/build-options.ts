@@ -1,0 +1,132 @@
+import { realpath, stat } from 'node:fs/promises';
+import { machine } from 'node:os';
+import path from 'node:path';
+import { ImageRef, InvalidInputError, Platform } from '@archfarm/common';
+import { parseChoice, parseDuration, parseKeyValues, resolveCoordinator } from '../options';
+import type { ProgressMode } from '../progress/renderer';
+
+/** What commander hands the build command: raw strings, unvalidated. */
+export interface BuildFlags {
+  coordinator?: string;
+  platform?: string[];
+  tag?: string[];
+  file?: string;
+  buildArg?: string[];
+  target?: string;
+  progress?: string;
+  output?: string;
+  waitTimeout?: string;
+}
+
+export type OutputFormat = 'text' | 'json';
+export const PROGRESS_CHOICES = ['auto', 'plain', 'json', 'quiet'] as const;
+export const OUTPUT_CHOICES = ['text', 'json'] as const;
+
+/** A build request, validated and typed: once this exists, nothing about the input can fail. */
+export interface BuildOptions {
+  coordinator: string;
+  platforms: Platform[];
+  tag: ImageRef;
+  /** Absolute, symlinks resolved. */
+  contextDir: string;
+  dockerfile: {
+    absolute: string;
+    /** Inside the context, '/'-separated: what the agent passes to the engine. */
+    inContext: string;
+  };
+  buildArgs: Record<string, string>;
+  /** Empty for the last stage. */
+  target: string;
+  progress: Exclude<ProgressMode, 'auto'>;
+  output: OutputFormat;
+  /** 0: wait for an agent as long as it takes. */
+  waitTimeoutSeconds: number;
+}
+
+export interface BuildEnv {
+  cwd: string;
+  env: Readonly<Record<string, string | undefined>>;
+  /** `uname -m` of this machine, the default platform. */
+  machine?: string;
+}
+
+/** BuildKit's rule for stage names (`FROM ... AS name`). */
+const STAGE = /^[a-z][a-z0-9._-]*$/i;
+
+/**
+ * Validates every flag and the context before anything talks to the coordinator;
+ * each failure is an InvalidInputError naming the flag.
+ */
+export async function compileBuildOptions(contextArg: string, flags: BuildFlags, where: BuildEnv): Promise<BuildOptions> {
+  const progress = parseChoice(flags.progress ?? 'auto', PROGRESS_CHOICES, '--progress');
+  const output = parseChoice(flags.output ?? 'text', OUTPUT_CHOICES, '--output');
+  const coordinator = resolveCoordinator(flags.coordinator, where.env);
+  const platforms = parsePlatforms(flags.platform ?? [], where.machine ?? machine());
+  const tag = parseTag(flags.tag ?? []);
+  const buildArgs = parseKeyValues(flags.buildArg ?? [], '--build-arg');
+  const target = flags.target?.trim() ?? '';
+  if (flags.target !== undefined && !STAGE.test(target)) {
+    throw new InvalidInputError('--target', `"${flags.target}" is not a stage name; use the name after AS in "FROM image AS name"`);
+  }
+  const waitTimeoutSeconds = flags.waitTimeout === undefined ? 0 : parseDuration(flags.waitTimeout, '--wait-timeout');
+  const contextDir = await resolveContext(contextArg, where.cwd);
+  const dockerfile = await resolveDockerfile(flags.file, contextDir, where.cwd);
+  // 'auto' will pick a TTY renderer one day; for now every terminal gets plain lines.
+  const shown = progress === 'auto' ? 'plain' : progress;
+  return { coordinator, platforms, tag, contextDir, dockerfile, buildArgs, target, progress: shown, output, waitTimeoutSeconds };
+}
+
+/** --platform may repeat and each may be a comma-separated list, as with buildx. */
+function parsePlatforms(values: readonly string[], uname: string): Platform[] {
+  if (values.length === 0) {
+    try {
+      return [Platform.fromUname(uname)];
+    } catch (err) {
+      throw new InvalidInputError('--platform', `cannot tell this machine's platform from "${uname}"; give one, e.g. --platform linux/amd64`, { cause: err });
+    }
+  }
+  const platforms = Platform.parseList(values.join(','), '--platform');
+  if (platforms.length === 0) throw new InvalidInputError('--platform', 'is empty; e.g. --platform linux/amd64,linux/arm64');
+  return platforms;
+}
+
+function parseTag(values: readonly string[]): ImageRef {
+  const example = 'e.g. -t 127.0.0.1:5000/hello:1';
+  if (values.length === 0) throw new InvalidInputError('--tag', `is required: the image to publish, ${example}`);
+  if (values.length > 1) {
+    throw new InvalidInputError('--tag', `give one tag (got ${values.length}: ${values.join(', ')}); several tags are not supported yet`);
+  }
+  const ref = ImageRef.parse(values[0]!, '--tag');
+  if (ref.digest !== undefined) {
+    throw new InvalidInputError('--tag', `"${values[0]}" names a digest; the build publishes under a tag, ${example}`);
+  }
+  return ref;
+}
+
+async function resolveContext(arg: string, cwd: string): Promise<string> {
+  const given = path.resolve(cwd, arg);
+  const info = await stat(given).catch(() => undefined);
+  if (!info) throw new InvalidInputError('CONTEXT_DIR', `"${arg}" does not exist; give the directory holding the build's files, e.g. .`);
+  if (!info.isDirectory()) throw new InvalidInputError('CONTEXT_DIR', `"${arg}" is not a directory; give the directory holding the build's files`);
+  return realpath(given);
+}
+
+/** Like docker, -f is relative to the current directory, not to the context. */
+async function resolveDockerfile(flag: string | undefined, contextDir: string, cwd: string): Promise<BuildOptions['dockerfile']> {
+  const field = '--file';
+  const given = flag === undefined ? path.join(contextDir, 'Dockerfile') : path.resolve(cwd, flag);
+  const shown = flag ?? given;
+  const missing = flag === undefined ? `no Dockerfile at ${given}; add one or point -f at it` : `"${flag}" does not exist`;
+  // Resolve the directory's symlinks, not the file's: the file itself is packed as it is.
+  const dir = await realpath(path.dirname(given)).catch(() => undefined);
+  if (dir === undefined) throw new InvalidInputError(field, missing);
+  const absolute = path.join(dir, path.basename(given));
+  const inContext = path.relative(contextDir, absolute);
+  if (inContext === '' || inContext === '..' || inContext.startsWith(`..${path.sep}`) || path.isAbsolute(inContext)) {
+    throw new InvalidInputError(field, `"${shown}" lies outside the context ${contextDir}; move it into the context or choose a context that holds it`);
+  }
+  const info = await stat(absolute).catch(() => undefined);
+  if (!info) throw new InvalidInputError(field, missing);
+  if (!info.isFile()) throw new InvalidInputError(field, `"${shown}" is not a file`);
+  return { absolute, inContext: inContext.split(path.sep).join('/') };
+}

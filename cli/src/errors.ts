@@ -1,0 +1,102 @@
+import { ArchfarmError } from '@archfarm/common';
+
+/**
+ * The CLI's own failure conditions, one class per condition with a stable `code`.
+ * Bad user input reuses {@link InvalidInputError} from @archfarm/common; exit statuses
+ * are assigned in one place, `exit-codes.ts`.
+ */
+
+/** The coordinator did not answer: refused, unresolvable, or silent past the deadline. */
+export class CoordinatorUnreachableError extends ArchfarmError {
+  readonly code = 'COORDINATOR_UNREACHABLE';
+  readonly kind = 'infrastructure';
+  constructor(
+    readonly address: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `cannot reach the coordinator at ${address} (is archfarm-coordinator running? set --coordinator or ARCHFARM_COORDINATOR)`,
+      options,
+    );
+  }
+}
+
+/** The coordinator refused a request as invalid (gRPC INVALID_ARGUMENT); its words are the message. */
+export class RequestRejectedError extends ArchfarmError {
+  readonly code = 'REQUEST_REJECTED';
+  readonly kind = 'input';
+  constructor(
+    readonly rpc: string,
+    message: string,
+    /** The server's stable error code (`archfarm-code` trailer), when it sent one. */
+    readonly remoteCode: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** Any other failed call: the coordinator answered with an error status. */
+export class CoordinatorError extends ArchfarmError {
+  readonly code = 'COORDINATOR_ERROR';
+  readonly kind = 'infrastructure';
+  constructor(
+    readonly rpc: string,
+    /** gRPC status name, e.g. "NOT_FOUND". */
+    readonly status: string,
+    message: string,
+    readonly remoteCode: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** The coordinator broke the API contract (e.g. a stream ended before `finished`). */
+export class ProtocolError extends ArchfarmError {
+  readonly code = 'PROTOCOL_ERROR';
+  readonly kind = 'infrastructure';
+}
+
+/** The build ended FAILED: a platform's job or the publish step failed. */
+export class BuildFailedError extends ArchfarmError {
+  readonly code = 'BUILD_FAILED';
+  readonly kind = 'build';
+  constructor(
+    readonly buildId: string,
+    /** The platform whose failure ended the build; undefined for a build-level failure. */
+    readonly platform: string | undefined,
+    message: string,
+    /** Stable code of the error that failed it, as the coordinator classified it. */
+    readonly remoteCode: string | undefined,
+  ) {
+    super(message);
+  }
+}
+
+/** The build ended CANCELLED, by someone other than this process. */
+export class BuildCancelledError extends ArchfarmError {
+  readonly code = 'BUILD_CANCELLED';
+  readonly kind = 'build';
+  constructor(readonly buildId: string) {
+    super(`build ${buildId} was cancelled`);
+  }
+}
+
+/** This process got SIGINT/SIGTERM and stopped (cancelling its build, if it had one). */
+export class InterruptedError extends ArchfarmError {
+  readonly code = 'INTERRUPTED';
+  readonly kind = 'input';
+  constructor(
+    readonly signal: NodeJS.Signals,
+    readonly buildId?: string,
+  ) {
+    super(buildId ? `interrupted (${signal}); build ${buildId} cancelled` : `interrupted (${signal})`);
+  }
+}
+
+/** Commander rejected the command line (unknown option, missing argument); it printed why. */
+export class UsageError extends ArchfarmError {
+  readonly code = 'USAGE';
+  readonly kind = 'input';
+}

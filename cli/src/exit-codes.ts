@@ -1,0 +1,30 @@
+import { constants } from 'node:os';
+import { ArchfarmError } from '@archfarm/common';
+import { InterruptedError } from './errors';
+
+/** Exit statuses of `archfarm`; scripts rely on them, so they never change meaning. */
+export const ExitCode = {
+  ok: 0,
+  /** The build failed or was cancelled, or the coordinator answered with an error. */
+  failure: 1,
+  /** Bad input: a flag, argument or file; nothing was (or should have been) started. */
+  badInput: 2,
+  /** The coordinator could not be reached. */
+  unreachable: 3,
+} as const;
+
+/** Exit status per stable error code; codes not listed exit with {@link ExitCode.failure}. */
+const BY_CODE: Readonly<Record<string, number>> = {
+  INVALID_INPUT: ExitCode.badInput,
+  REQUEST_REJECTED: ExitCode.badInput,
+  USAGE: ExitCode.badInput,
+  COORDINATOR_UNREACHABLE: ExitCode.unreachable,
+};
+
+/** The exit status for anything a command threw. */
+export function exitCodeFor(err: unknown): number {
+  // Shells report death by signal N as 128+N; we exit the same way after cleaning up.
+  if (err instanceof InterruptedError) return 128 + (constants.signals[err.signal] ?? 2);
+  if (err instanceof ArchfarmError) return BY_CODE[err.code] ?? ExitCode.failure;
+  return ExitCode.failure;
+}

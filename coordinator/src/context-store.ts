@@ -1,0 +1,76 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { Readable } from 'node:stream';
+import { finished } from 'node:stream/promises';
+import { InvalidInputError } from '@archfarm/common';
+import { ContextDigestMismatchError, ContextNotFoundError, ContextTooLargeError } from './errors';
+
+const DIGEST = /^sha256:([a-f0-9]{64})$/;
+
+/**
+ * Build contexts on disk, content-addressed by the sha256 of their tar: a context is
+ * uploaded once and every agent fetches it by digest. A blob appears under its name only
+ * after its bytes were verified (written to a temporary name, then renamed), so a broken
+ * upload never leaves a blob that looks complete.
+ */
+export class ContextStore {
+  constructor(
+    private readonly dir: string,
+    private readonly maxBytes: number,
+  ) {}
+
+  async init(): Promise<void> {
+    await mkdir(join(this.dir, 'tmp'), { recursive: true });
+    await mkdir(join(this.dir, 'sha256'), { recursive: true });
+  }
+
+  async has(digest: string): Promise<boolean> {
+    try {
+      return (await stat(this.pathOf(digest))).isFile();
+    } catch {
+      return false;
+    }
+  }
+
+  /** Opens a stored context; throws ContextNotFoundError when it is not there. */
+  async open(digest: string): Promise<Readable> {
+    if (!(await this.has(digest))) throw new ContextNotFoundError(digest);
+    return createReadStream(this.pathOf(digest), { highWaterMark: 256 * 1024 });
+  }
+
+  /** Stores the bytes of `chunks` under `digest` after checking size and hash. */
+  async write(digest: string, size: number, chunks: AsyncIterable<Buffer>): Promise<void> {
+    this.pathOf(digest);
+    if (size > this.maxBytes) throw new ContextTooLargeError(size, this.maxBytes);
+    const tmp = join(this.dir, 'tmp', randomBytes(8).toString('hex'));
+    const out = createWriteStream(tmp);
+    const hash = createHash('sha256');
+    let written = 0;
+    try {
+      for await (const chunk of chunks) {
+        written += chunk.length;
+        if (written > this.maxBytes) throw new ContextTooLargeError(written, this.maxBytes);
+        hash.update(chunk);
+        if (!out.write(chunk)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
+      }
+      out.end();
+      await finished(out);
+      const actual = `sha256:${hash.digest('hex')}`;
+      if (actual !== digest) throw new ContextDigestMismatchError(digest, actual);
+      if (written !== size) throw new InvalidInputError('size', `header said ${size} bytes, ${written} arrived`);
+      await rename(tmp, this.pathOf(digest));
+    } catch (err) {
+      out.destroy();
+      await rm(tmp, { force: true });
+      throw err;
+    }
+  }
+
+  private pathOf(digest: string): string {
+    const hex = DIGEST.exec(digest)?.[1];
+    if (hex === undefined) throw new InvalidInputError('digest', `"${digest}" is not sha256:<64 hex>`);
+    return join(this.dir, 'sha256', hex);
+  }
+}

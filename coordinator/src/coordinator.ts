@@ -1,0 +1,96 @@
+import { join } from 'node:path';
+import { Server, ServerCredentials } from '@grpc/grpc-js';
+import { createLogger, type Logger } from '@archfarm/common';
+import { AgentServiceService, BuildServiceService } from '@archfarm/proto';
+import { BuildManager } from './builds/build-manager';
+import { Dispatcher } from './builds/dispatcher';
+import { ContextStore } from './context-store';
+import { AgentLostError } from './errors';
+import { Fleet } from './fleet';
+import { jobSpecFor } from './job-spec';
+import { compileOptions, type CompiledCoordinatorOptions, type CoordinatorOptions } from './options';
+import { publishBuild } from './publish-build';
+import { RegistryAccess } from './registry-access';
+import { agentService } from './services/agent-service';
+import { buildService } from './services/build-service';
+
+type State = 'starting' | 'serving' | 'stopping' | 'stopped';
+
+/**
+ * The coordinator service: one gRPC server for agents (who dial out to it) and operators.
+ * Lifecycle: start() binds and serves; stop() ends agent streams and shuts down within a grace period.
+ */
+export class Coordinator {
+  private state: State = 'starting';
+
+  private constructor(
+    readonly options: CompiledCoordinatorOptions,
+    private readonly server: Server,
+    private readonly fleet: Fleet,
+    private readonly dispatcher: Dispatcher,
+    readonly port: number,
+    private readonly logger: Logger,
+  ) {}
+
+  static async start(input: CoordinatorOptions, logger = createLogger('archfarm-coordinator')): Promise<Coordinator> {
+    const options = compileOptions(input);
+    const contexts = new ContextStore(join(options.dataDir, 'contexts'), options.maxContextBytes);
+    await contexts.init();
+    const registries = new RegistryAccess(options.insecureRegistries, options.registryAuthFile, logger);
+    const fleet = new Fleet();
+    const builds = new BuildManager({
+      fleet,
+      logger,
+      maxAttempts: options.maxAttempts,
+      maxLogBytes: options.maxLogBytes,
+      jobSpec: (build, job) => jobSpecFor(registries, build, job),
+      publish: (build) => publishBuild(registries, build, logger),
+    });
+    fleet.on('lost', (agent) => {
+      logger.info({ agent: agent.name }, 'agent disconnected');
+      builds.agentLost(agent, new AgentLostError(agent.name));
+    });
+    const dispatcher = new Dispatcher(builds, fleet, logger);
+    const server = new Server({
+      // Agents ping every 20 s to keep NAT mappings alive; allow that and a little more.
+      'grpc.keepalive_time_ms': 30_000,
+      'grpc.keepalive_timeout_ms': 10_000,
+      'grpc.http2.min_ping_interval_without_data_ms': 10_000,
+      'grpc.keepalive_permit_without_calls': 1,
+    });
+    server.addService(AgentServiceService, agentService({ fleet, builds, contexts, heartbeatIntervalMs: options.heartbeatIntervalMs, logger }));
+    server.addService(BuildServiceService, buildService({ fleet, builds, contexts, registries, logger }));
+    const port = await new Promise<number>((resolve, reject) =>
+      server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
+    );
+    dispatcher.start();
+    const coordinator = new Coordinator(options, server, fleet, dispatcher, port, logger);
+    coordinator.state = 'serving';
+    logger.info({ listen: `${options.host}:${port}`, dataDir: options.dataDir }, 'coordinator serving');
+    return coordinator;
+  }
+
+  get address(): string {
+    return `${this.options.host}:${this.port}`;
+  }
+
+  /** Ends agent streams (agents reconnect elsewhere or later), then shuts the server down. */
+  async stop(graceMs = 5000): Promise<void> {
+    if (this.state !== 'serving') return;
+    this.state = 'stopping';
+    this.dispatcher.stop();
+    for (const agent of this.fleet.list()) agent.close('coordinator shutting down');
+    await new Promise<void>((resolve) => {
+      const force = setTimeout(() => {
+        this.server.forceShutdown();
+        resolve();
+      }, graceMs);
+      this.server.tryShutdown(() => {
+        clearTimeout(force);
+        resolve();
+      });
+    });
+    this.state = 'stopped';
+    this.logger.info('coordinator stopped');
+  }
+}

@@ -1,0 +1,104 @@
+import { ArchfarmError } from '@archfarm/common';
+
+/** A build id the coordinator does not know. */
+export class BuildNotFoundError extends ArchfarmError {
+  readonly code = 'BUILD_NOT_FOUND';
+  readonly kind = 'input';
+  constructor(readonly buildId: string) {
+    super(`build ${buildId} not found; list builds with 'archfarm builds'`);
+  }
+}
+
+/** A build names a context digest that was never uploaded (or was uploaded incompletely). */
+export class ContextNotFoundError extends ArchfarmError {
+  readonly code = 'CONTEXT_NOT_FOUND';
+  readonly kind = 'input';
+  constructor(readonly digest: string) {
+    super(`context ${digest} is not on the coordinator; upload it first (the CLI does this)`);
+  }
+}
+
+/** Uploaded bytes do not hash to the digest their header announced. */
+export class ContextDigestMismatchError extends ArchfarmError {
+  readonly code = 'CONTEXT_DIGEST_MISMATCH';
+  readonly kind = 'input';
+  constructor(
+    readonly expected: string,
+    readonly actual: string,
+  ) {
+    super(`context upload announced ${expected} but its bytes hash to ${actual}; upload again`);
+  }
+}
+
+/** A context upload is larger than --max-context-size. */
+export class ContextTooLargeError extends ArchfarmError {
+  readonly code = 'CONTEXT_TOO_LARGE';
+  readonly kind = 'input';
+  constructor(
+    readonly size: number,
+    readonly limit: number,
+  ) {
+    super(`context is ${size} bytes, over the coordinator's limit of ${limit}; add a .dockerignore or raise --max-context-size`);
+  }
+}
+
+/** A platform waited longer than the build's --wait-timeout for an agent. */
+export class NoAgentError extends ArchfarmError {
+  readonly code = 'NO_AGENT';
+  readonly kind = 'infrastructure';
+  constructor(
+    readonly platform: string,
+    reason: string,
+  ) {
+    super(`${platform}: no agent took the job before --wait-timeout: ${reason}`);
+  }
+}
+
+/** The agent that ran a job went away and the job has no attempts left. */
+export class AgentLostError extends ArchfarmError {
+  readonly code = 'AGENT_LOST';
+  readonly kind = 'infrastructure';
+  constructor(readonly agent: string) {
+    super(`agent ${agent} disconnected while running the job`);
+  }
+}
+
+/** The build was cancelled by an operator. */
+export class BuildCancelledError extends ArchfarmError {
+  readonly code = 'BUILD_CANCELLED';
+  readonly kind = 'input';
+  constructor(readonly buildId: string) {
+    super(`build ${buildId} was cancelled`);
+  }
+}
+
+/** An agent's first message on Connect was not Hello, or Hello was incomplete. */
+export class BadHelloError extends ArchfarmError {
+  readonly code = 'BAD_HELLO';
+  readonly kind = 'input';
+}
+
+/** A message about an attempt that is no longer the job's current one (fencing). */
+export class StaleAttemptError extends ArchfarmError {
+  readonly code = 'STALE_ATTEMPT';
+  readonly kind = 'infrastructure';
+  constructor(
+    readonly jobId: string,
+    readonly attempt: number,
+  ) {
+    super(`job ${jobId} attempt ${attempt} is not current; stop that work`);
+  }
+}
+
+/** A log chunk starts past the committed offset: the sender must resend from `committed`. */
+export class LogGapError extends ArchfarmError {
+  readonly code = 'LOG_GAP';
+  readonly kind = 'infrastructure';
+  constructor(
+    readonly jobId: string,
+    readonly committed: number,
+    readonly offset: number,
+  ) {
+    super(`log of job ${jobId}: chunk at ${offset} but only ${committed} bytes are committed; resend from ${committed}`);
+  }
+}

@@ -1,0 +1,58 @@
+import { EventEmitter } from 'node:events';
+import type { Platform } from '@archfarm/common';
+import type { CoordinatorMessage, ModeName } from '@archfarm/proto';
+
+/** What a connected agent told the coordinator in its Hello. */
+export interface AgentProfile {
+  name: string;
+  version: string;
+  engine: string;
+  labels: Record<string, string>;
+  platforms: Array<{ platform: Platform; mode: ModeName }>;
+  slots: number;
+}
+
+/** A live agent connection: its profile, the jobs it holds, and a way to talk to it. */
+export interface ConnectedAgent extends AgentProfile {
+  connectionId: string;
+  connectedAt: number;
+  /** Job ids assigned to this agent and not finished. */
+  jobs: Set<string>;
+  send(message: CoordinatorMessage): void;
+  /** Ends the stream (e.g. another connection took the name). */
+  close(reason: string): void;
+}
+
+/**
+ * The agents connected right now, by name. A second connection under a name replaces the
+ * first (a Pi that rebooted reconnects before the old TCP connection times out).
+ */
+export class Fleet extends EventEmitter<{ changed: []; lost: [ConnectedAgent] }> {
+  private readonly agents = new Map<string, ConnectedAgent>();
+
+  add(agent: ConnectedAgent): void {
+    const previous = this.agents.get(agent.name);
+    this.agents.set(agent.name, agent);
+    if (previous) {
+      previous.close(`replaced by a new connection of ${agent.name}`);
+      this.emit('lost', previous);
+    }
+    this.emit('changed');
+  }
+
+  /** Removes the agent if this exact connection is still the current one. */
+  remove(agent: ConnectedAgent): void {
+    if (this.agents.get(agent.name)?.connectionId !== agent.connectionId) return;
+    this.agents.delete(agent.name);
+    this.emit('lost', agent);
+    this.emit('changed');
+  }
+
+  get(name: string): ConnectedAgent | undefined {
+    return this.agents.get(name);
+  }
+
+  list(): ConnectedAgent[] {
+    return [...this.agents.values()].sort((a, b) => a.name.localeCompare(b.name));
+  }
+}

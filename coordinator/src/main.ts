@@ -1,0 +1,42 @@
+import { Command, Option } from 'commander';
+import { createLogger, errorMessage, InvalidInputError } from '@archfarm/common';
+import { Coordinator } from './coordinator';
+
+const program = new Command('archfarm-coordinator')
+  .description('The archfarm coordinator: splits builds into per-platform jobs for agents and publishes one manifest list.')
+  .option('--listen <host:port>', 'address of the gRPC API for agents and the CLI', '127.0.0.1:7420')
+  .option('--data-dir <dir>', 'where build contexts and state are kept', '.archfarm/coordinator')
+  .option('--insecure-registry <host:port>', 'registry to reach over plain HTTP (repeatable; loopback is always plain)', collect, [])
+  .option('--registry-auth-file <path>', 'Docker config.json holding registry credentials (default ~/.docker/config.json)')
+  .addOption(new Option('--heartbeat-interval <ms>', 'how often agents send heartbeats').default(5000).argParser(Number))
+  .addOption(new Option('--max-attempts <n>', 'tries per job for infrastructure failures').default(3).argParser(Number))
+  .addHelpText('after', '\nExample:\n  archfarm-coordinator --listen 0.0.0.0:7420 --data-dir /var/lib/archfarm')
+  .action(async (opts: Record<string, unknown>) => {
+    const logger = createLogger('archfarm-coordinator');
+    const coordinator = await Coordinator.start(
+      {
+        listen: opts.listen as string,
+        dataDir: opts.dataDir as string,
+        insecureRegistries: opts.insecureRegistry as string[],
+        registryAuthFile: opts.registryAuthFile as string | undefined,
+        heartbeatIntervalMs: opts.heartbeatInterval as number,
+        maxAttempts: opts.maxAttempts as number,
+      },
+      logger,
+    );
+    const shutdown = (signal: string) => {
+      logger.info({ signal }, 'shutting down');
+      void coordinator.stop().then(() => process.exit(0));
+    };
+    process.once('SIGTERM', () => shutdown('SIGTERM'));
+    process.once('SIGINT', () => shutdown('SIGINT'));
+  });
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+program.parseAsync().catch((err: unknown) => {
+  process.stderr.write(`archfarm-coordinator: ${errorMessage(err)}\n`);
+  process.exit(err instanceof InvalidInputError ? 2 : 1);
+});

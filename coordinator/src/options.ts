@@ -1,0 +1,54 @@
+import { resolve } from 'node:path';
+import { InvalidInputError } from '@archfarm/common';
+
+/** What an operator may set; every field has a documented default. */
+export interface CoordinatorOptions {
+  /** host:port of the gRPC API for agents and the CLI. Default 127.0.0.1:7420; port 0 picks one. */
+  listen?: string;
+  /** Where contexts (and later the store) live. Default ./.archfarm/coordinator. */
+  dataDir?: string;
+  /** Registries (host:port) spoken to over plain HTTP, besides loopback ones. */
+  insecureRegistries?: string[];
+  /** Docker config.json with registry credentials. Default $DOCKER_CONFIG/config.json or ~/.docker/config.json. */
+  registryAuthFile?: string;
+  /** How often agents send heartbeats. Default 5000 ms. */
+  heartbeatIntervalMs?: number;
+  /** Tries per job before an infrastructure failure fails the build. Default 3. */
+  maxAttempts?: number;
+  /** Log bytes kept per job attempt. Default 16 MiB. */
+  maxLogBytes?: number;
+  /** Largest build context accepted. Default 2 GiB. */
+  maxContextBytes?: number;
+}
+
+export type CompiledCoordinatorOptions = Required<Omit<CoordinatorOptions, 'registryAuthFile'>> & {
+  registryAuthFile: string | undefined;
+  host: string;
+  port: number;
+};
+
+const HOST_PORT = /^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]+):(\d{1,5})$/;
+
+/** Applies defaults and checks every value once, at start-up, naming the flag at fault. */
+export function compileOptions(options: CoordinatorOptions): CompiledCoordinatorOptions {
+  const listen = options.listen ?? '127.0.0.1:7420';
+  const match = HOST_PORT.exec(listen);
+  const port = Number(match?.[2]);
+  if (!match || port > 65535) throw new InvalidInputError('--listen', `"${listen}" is not host:port, e.g. 0.0.0.0:7420`);
+  const positive = (flag: string, value: number) => {
+    if (!Number.isInteger(value) || value < 1) throw new InvalidInputError(flag, `must be a positive whole number, got ${value}`);
+    return value;
+  };
+  return {
+    listen,
+    host: match[1]!,
+    port,
+    dataDir: resolve(options.dataDir ?? '.archfarm/coordinator'),
+    insecureRegistries: options.insecureRegistries ?? [],
+    registryAuthFile: options.registryAuthFile,
+    heartbeatIntervalMs: positive('--heartbeat-interval', options.heartbeatIntervalMs ?? 5000),
+    maxAttempts: positive('--max-attempts', options.maxAttempts ?? 3),
+    maxLogBytes: positive('--max-log-bytes', options.maxLogBytes ?? 16 * 1024 * 1024),
+    maxContextBytes: positive('--max-context-size', options.maxContextBytes ?? 2 * 1024 * 1024 * 1024),
+  };
+}

@@ -1,0 +1,36 @@
+import { ImageRef, loadDockerCredentials, RegistryClient, type Logger, type RegistryCredentials } from '@archfarm/common';
+
+/**
+ * How the coordinator reaches registries: plain HTTP for loopback hosts and
+ * --insecure-registry entries, credentials from a Docker config.json. The same answers go
+ * to agents with each job, so an agent never needs credentials of its own.
+ */
+export class RegistryAccess {
+  private readonly insecure: Set<string>;
+
+  constructor(
+    insecureRegistries: readonly string[],
+    private readonly authFile: string | undefined,
+    private readonly logger: Logger,
+  ) {
+    this.insecure = new Set(insecureRegistries);
+  }
+
+  isInsecure(ref: ImageRef): boolean {
+    return ref.isLoopback || this.insecure.has(ref.registry);
+  }
+
+  /** Read once per build, when it is submitted: a changed config.json applies to new builds. */
+  async credentials(ref: ImageRef): Promise<RegistryCredentials | undefined> {
+    return loadDockerCredentials(ref.registry, this.authFile);
+  }
+
+  client(ref: ImageRef, credentials: RegistryCredentials | undefined): RegistryClient {
+    return new RegistryClient(ref.registry, {
+      insecure: this.isInsecure(ref),
+      credentials,
+      logger: this.logger,
+      userAgent: 'archfarm-coordinator',
+    });
+  }
+}

@@ -1,0 +1,142 @@
+import { randomBytes } from 'node:crypto';
+import type { ServerDuplexStream, ServerReadableStream, ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
+import { Platform, errorMessage, type Logger } from '@archfarm/common';
+import {
+  modeFromWire,
+  type AgentMessage,
+  type AgentServiceServer,
+  type CoordinatorMessage,
+  type DataChunk,
+  type FetchContextRequest,
+  type Hello,
+  type LogAck,
+  type LogChunk,
+} from '@archfarm/proto';
+import type { BuildManager } from '../builds/build-manager';
+import type { ContextStore } from '../context-store';
+import { BadHelloError } from '../errors';
+import type { ConnectedAgent, Fleet } from '../fleet';
+import { toServiceError } from './grpc-errors';
+import { writeAll } from './stream-util';
+
+const AGENT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/;
+
+export interface AgentServiceDeps {
+  fleet: Fleet;
+  builds: BuildManager;
+  contexts: ContextStore;
+  heartbeatIntervalMs: number;
+  logger: Logger;
+}
+
+/** The coordinator's side of the agents' API: the Connect stream, context fetch, log upload. */
+export function agentService(deps: AgentServiceDeps): AgentServiceServer {
+  return {
+    connect: (call) => handleConnect(deps, call),
+    fetchContext: (call) => void fetchContext(deps, call),
+    uploadLog: (call, callback) => void uploadLog(deps, call, callback),
+  };
+}
+
+function handleConnect(deps: AgentServiceDeps, call: ServerDuplexStream<AgentMessage, CoordinatorMessage>): void {
+  let agent: ConnectedAgent | undefined;
+  const gone = () => {
+    if (agent) deps.fleet.remove(agent);
+    agent = undefined;
+  };
+  call.on('data', (message: AgentMessage) => {
+    try {
+      if (!agent) {
+        agent = onHello(deps, call, message);
+        return;
+      }
+      onAgentMessage(deps, agent, message);
+    } catch (err) {
+      deps.logger.warn({ agent: agent?.name, err: errorMessage(err) }, 'agent stream refused');
+      call.emit('error', toServiceError(err));
+      gone();
+    }
+  });
+  call.on('end', () => {
+    gone();
+    call.end();
+  });
+  call.on('error', gone);
+  call.on('cancelled', gone);
+}
+
+function onHello(deps: AgentServiceDeps, call: ServerDuplexStream<AgentMessage, CoordinatorMessage>, message: AgentMessage): ConnectedAgent {
+  if (message.msg?.$case !== 'hello') throw new BadHelloError('the first message on Connect must be Hello');
+  const hello = message.msg.value;
+  const agent: ConnectedAgent = {
+    ...profile(hello),
+    connectionId: randomBytes(6).toString('hex'),
+    connectedAt: Date.now(),
+    jobs: new Set(),
+    send: (m) => void call.write(m),
+    close: () => call.end(),
+  };
+  call.write({ msg: { $case: 'welcome', value: { heartbeatIntervalMs: deps.heartbeatIntervalMs } } });
+  deps.fleet.add(agent);
+  deps.logger.info({ agent: agent.name, platforms: agent.platforms.map((p) => `${p.platform} ${p.mode}`), slots: agent.slots }, 'agent connected');
+  return agent;
+}
+
+function profile(hello: Hello): Omit<ConnectedAgent, 'connectionId' | 'connectedAt' | 'jobs' | 'send' | 'close'> {
+  if (!AGENT_NAME.test(hello.name)) throw new BadHelloError(`agent name "${hello.name}" must be 1-63 letters, digits, '.', '_' or '-'`);
+  if (hello.slots < 1) throw new BadHelloError(`agent ${hello.name} offers ${hello.slots} slots; it needs at least 1`);
+  return {
+    name: hello.name,
+    version: hello.version,
+    engine: hello.engine,
+    labels: hello.labels,
+    slots: hello.slots,
+    platforms: hello.platforms.map((p) => ({ platform: Platform.parse(p.platform, 'hello.platforms'), mode: modeFromWire(p.mode) })),
+  };
+}
+
+function onAgentMessage(deps: AgentServiceDeps, agent: ConnectedAgent, message: AgentMessage): void {
+  const msg = message.msg;
+  if (!msg || msg.$case === 'hello' || msg.$case === 'heartbeat') return;
+  const { jobId, attempt } = msg.value;
+  const job = deps.builds.current(agent.name, jobId, attempt);
+  if (!job) {
+    // Fencing: this attempt is not the job's current one here; the agent must stop it.
+    deps.logger.warn({ agent: agent.name, jobId, attempt, message: msg.$case }, 'stale attempt refused');
+    if (msg.$case !== 'finished') agent.send({ msg: { $case: 'cancel', value: { jobId, attempt, reason: 'attempt is no longer current' } } });
+    return;
+  }
+  switch (msg.$case) {
+    case 'accepted':
+      return;
+    case 'rejected':
+      return deps.builds.fail(job, { code: 'JOB_REJECTED', message: `agent ${agent.name} rejected the job: ${msg.value.reason}`, kind: 'infrastructure' });
+    case 'started':
+      return deps.builds.markRunning(job);
+    case 'finished':
+      if (msg.value.error) return deps.builds.fail(job, msg.value.error);
+      return deps.builds.succeed(job, msg.value.digest);
+  }
+}
+
+async function fetchContext(deps: AgentServiceDeps, call: ServerWritableStream<FetchContextRequest, DataChunk>): Promise<void> {
+  try {
+    const source = await deps.contexts.open(call.request.digest);
+    await writeAll(call, source, (data: Buffer) => ({ data }));
+    call.end();
+  } catch (err) {
+    call.emit('error', toServiceError(err));
+  }
+}
+
+async function uploadLog(deps: AgentServiceDeps, call: ServerReadableStream<LogChunk, LogAck>, callback: sendUnaryData<LogAck>): Promise<void> {
+  let committed = 0;
+  try {
+    for await (const chunk of call as AsyncIterable<LogChunk>) {
+      committed = deps.builds.appendLog(chunk.jobId, chunk.attempt, chunk.offset, Buffer.from(chunk.data));
+    }
+    callback(null, { committed });
+  } catch (err) {
+    callback(toServiceError(err));
+  }
+}

@@ -1,0 +1,117 @@
+import type { ServerReadableStream, ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
+import { InvalidInputError, type Logger } from '@archfarm/common';
+import {
+  modeToWire,
+  type AgentInfo,
+  type BuildEvent,
+  type BuildServiceServer,
+  type UploadContextRequest,
+  type UploadContextResponse,
+  type WatchBuildRequest,
+} from '@archfarm/proto';
+import type { BuildManager } from '../builds/build-manager';
+import type { ContextStore } from '../context-store';
+import { ContextNotFoundError } from '../errors';
+import type { ConnectedAgent, Fleet } from '../fleet';
+import type { RegistryAccess } from '../registry-access';
+import { toServiceError } from './grpc-errors';
+import { validateBuild } from './validate-build';
+
+export interface BuildServiceDeps {
+  fleet: Fleet;
+  builds: BuildManager;
+  contexts: ContextStore;
+  registries: RegistryAccess;
+  logger: Logger;
+}
+
+/** The operators' API behind the `archfarm` CLI. */
+export function buildService(deps: BuildServiceDeps): BuildServiceServer {
+  const unary =
+    <Req, Res>(fn: (req: Req) => Promise<Res> | Res) =>
+    (call: { request: Req }, callback: sendUnaryData<Res>) => {
+      Promise.resolve()
+        .then(() => fn(call.request))
+        .then((res) => callback(null, res), (err: unknown) => callback(toServiceError(err)));
+    };
+  return {
+    uploadContext: (call, callback) => void uploadContext(deps, call, callback),
+    hasContext: unary(async (req) => ({ present: await deps.contexts.has(req.digest) })),
+    submitBuild: unary(async (req) => {
+      const spec = validateBuild(req);
+      if (!(await deps.contexts.has(spec.contextDigest))) throw new ContextNotFoundError(spec.contextDigest);
+      spec.credentials = await deps.registries.credentials(spec.tag);
+      return { buildId: deps.builds.submit(spec).id };
+    }),
+    watchBuild: (call) => watchBuild(deps, call),
+    cancelBuild: unary((req) => {
+      deps.builds.cancel(req.buildId);
+      return {};
+    }),
+    listAgents: unary(() => ({ agents: deps.fleet.list().map(agentInfo) })),
+  };
+}
+
+async function uploadContext(
+  deps: BuildServiceDeps,
+  call: ServerReadableStream<UploadContextRequest, UploadContextResponse>,
+  callback: sendUnaryData<UploadContextResponse>,
+): Promise<void> {
+  try {
+    const messages = (call as AsyncIterable<UploadContextRequest>)[Symbol.asyncIterator]();
+    const first = await messages.next();
+    const header = first.done ? undefined : first.value.msg;
+    if (header?.$case !== 'header') throw new InvalidInputError('upload', 'the first message must be the context header (digest, size)');
+    const { digest, size } = header.value;
+    async function* data(): AsyncIterable<Buffer> {
+      for (let next = await messages.next(); !next.done; next = await messages.next()) {
+        if (next.value.msg?.$case !== 'data') throw new InvalidInputError('upload', 'only data messages may follow the header');
+        yield Buffer.from(next.value.msg.value);
+      }
+    }
+    if (await deps.contexts.has(digest)) {
+      // Already stored: drain what the client sends anyway.
+      for await (const _ of data());
+    } else {
+      await deps.contexts.write(digest, size, data());
+      deps.logger.info({ digest, size }, 'context stored');
+    }
+    callback(null, { digest, size });
+  } catch (err) {
+    callback(toServiceError(err));
+  }
+}
+
+function watchBuild(deps: BuildServiceDeps, call: ServerWritableStream<WatchBuildRequest, BuildEvent>): void {
+  let ended = false;
+  let unsubscribe = () => {};
+  try {
+    unsubscribe = deps.builds.watch(call.request.buildId, (event) => {
+      if (ended) return;
+      call.write(event);
+      if (event.event?.$case === 'finished') {
+        ended = true;
+        call.end();
+      }
+    });
+  } catch (err) {
+    call.emit('error', toServiceError(err));
+    return;
+  }
+  if (ended) unsubscribe();
+  call.on('cancelled', () => unsubscribe());
+  call.on('close', () => unsubscribe());
+}
+
+function agentInfo(agent: ConnectedAgent): AgentInfo {
+  return {
+    name: agent.name,
+    version: agent.version,
+    platforms: agent.platforms.map((p) => ({ platform: p.platform.toString(), mode: modeToWire(p.mode) })),
+    slots: agent.slots,
+    freeSlots: Math.max(0, agent.slots - agent.jobs.size),
+    engine: agent.engine,
+    connectedAtMs: agent.connectedAt,
+    labels: agent.labels,
+  };
+}

@@ -1,0 +1,45 @@
+import { posix } from 'node:path';
+import { ImageRef, InvalidInputError, Platform } from '@archfarm/common';
+import type { SubmitBuildRequest } from '@archfarm/proto';
+import type { BuildSpec } from '../builds/build';
+
+const BUILD_ARG = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const DIGEST = /^sha256:[a-f0-9]{64}$/;
+
+/**
+ * Checks a SubmitBuild request field by field; the API is an edge too, so the coordinator
+ * never trusts that a client validated. Errors name the field and the fix.
+ */
+export function validateBuild(req: SubmitBuildRequest): BuildSpec {
+  const platforms = req.platforms.flatMap((p) => Platform.parseList(p, 'platform'));
+  if (platforms.length === 0) throw new InvalidInputError('platform', 'no platform given; e.g. --platform linux/amd64,linux/arm64');
+  const tag = ImageRef.parse(req.tag, 'tag');
+  if (tag.digest !== undefined || req.tag.includes('@')) {
+    throw new InvalidInputError('tag', `"${req.tag}" names a digest; give a tag to publish under, e.g. ${tag.name}:1`);
+  }
+  if (!DIGEST.test(req.contextDigest)) throw new InvalidInputError('context', `"${req.contextDigest}" is not sha256:<64 hex>`);
+  return {
+    platforms,
+    tag,
+    contextDigest: req.contextDigest,
+    dockerfile: validateDockerfile(req.dockerfile),
+    buildArgs: validateBuildArgs(req.buildArgs),
+    target: req.target.trim(),
+    waitTimeoutSeconds: req.waitTimeoutSeconds,
+  };
+}
+
+function validateDockerfile(path: string): string {
+  const file = posix.normalize(path === '' ? 'Dockerfile' : path);
+  if (posix.isAbsolute(file) || file === '..' || file.startsWith('../')) {
+    throw new InvalidInputError('file', `"${path}" is outside the build context; put the Dockerfile inside the context directory`);
+  }
+  return file;
+}
+
+function validateBuildArgs(args: Record<string, string>): Record<string, string> {
+  for (const key of Object.keys(args)) {
+    if (!BUILD_ARG.test(key)) throw new InvalidInputError('build-arg', `"${key}" is not a valid name; use KEY=VALUE with KEY made of letters, digits and _`);
+  }
+  return { ...args };
+}
