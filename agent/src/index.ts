@@ -2,3 +2,4 @@
 export { Agent, DEFAULT_CANDIDATES } from './agent';
 export { compileAgentOptions, type AgentOptions } from './options';
 export * from './engine';
+export * from './push';

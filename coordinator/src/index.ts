@@ -1,3 +1,4 @@
 /** The archfarm coordinator as a library (the binary is main.ts). */
 export { Coordinator } from './coordinator';
 export type { CoordinatorOptions } from './options';
+export * from './publish';

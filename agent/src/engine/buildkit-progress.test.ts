@@ -86,7 +86,9 @@ test('keeps only the last redraw of a carriage-return progress line', () => {
 
 test('shows a transfer once, when it completes', () => {
   const v = vertex('sha256:c', '[internal] load remote build context', { started: at(0) });
-  const transfer = { ID: 'transferring context', vertex: 'sha256:c', name: '', current: 0, total: 0, timestamp: at(1), started: at(0), completed: undefined };
+  const transfer: buildkit.VertexStatus = {
+    ID: 'transferring context', vertex: 'sha256:c', name: '', current: 0, total: 0, timestamp: at(1), started: at(0), completed: undefined,
+  };
   const lines = render([
     status({ vertexes: [v], statuses: [{ ...transfer, current: 1200 }] }),
     status({ statuses: [{ ...transfer, current: 2_500_000, completed: at(30) }] }),
@@ -101,7 +103,9 @@ test('renders warnings and shows a vertex that runs again', () => {
     status({ vertexes: [{ ...v, started: at(0), completed: at(10) }] }),
     status({ vertexes: [{ ...v, started: at(20) }] }),
     status({ vertexes: [{ ...v, started: at(20), completed: at(30) }] }),
-    status({ warnings: [{ vertex: 'sha256:w', level: 1, short: Buffer.from('deprecated syntax'), detail: [Buffer.from('use FROM x')], url: '' }] }),
+    status({
+      warnings: [{ vertex: 'sha256:w', level: 1, short: Buffer.from('deprecated syntax'), detail: [Buffer.from('use FROM x')], url: '' }],
+    }),
   ]);
   assert.deepEqual(lines, [
     '#1 [1/1] FROM base',

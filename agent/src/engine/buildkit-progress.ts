@@ -55,7 +55,8 @@ export class BuildkitProgress {
   private update(vertex: buildkit.Vertex): VertexState {
     let state = this.vertexes.get(vertex.digest);
     if (state === undefined) {
-      state = { index: this.vertexes.size + 1, name: vertex.name, startedMs: undefined, headerShown: false, doneShown: false, partial: new Map() };
+      const index = this.vertexes.size + 1;
+      state = { index, name: vertex.name, startedMs: undefined, headerShown: false, doneShown: false, partial: new Map() };
       this.vertexes.set(vertex.digest, state);
     }
     if (vertex.started !== undefined) {

@@ -5,12 +5,21 @@ import { readBuildStream } from './build-stream';
 import { DEFAULT_DOCKER_HOST, formatDockerHost, type DockerHost } from './docker-host';
 import { engineError, statusOf } from './docker-errors';
 import type { BuildRequest, Engine, EngineInfo, RegistryLogin } from './engine';
-import { BuildCancelledError } from './errors';
+import { BuildCancelledError, EngineUnavailableError } from './errors';
 
 /** Options of {@link DockerEngine}. */
 export interface DockerEngineOptions {
   /** Where the Docker API listens; default unix:///var/run/docker.sock. */
   host?: DockerHost;
+  /** How long a short request (info, list, remove) may take; default 30 s. Builds are not limited. */
+  requestTimeoutMs?: number;
+}
+
+/** dockerode's code takes an abort signal on info() and version(); its type declarations do not say so. */
+type WithSignal<T> = (options: { abortSignal: AbortSignal }) => Promise<T>;
+interface RawInfo {
+  Architecture: string;
+  ServerVersion?: string;
 }
 
 /** Docker Hub's key in auth maps: dockerd looks its credentials up under this legacy URL. */
@@ -24,35 +33,45 @@ const DOCKER_HUB_NAMES = new Set(['docker.io', 'index.docker.io', 'registry-1.do
  */
 export class DockerEngine implements Engine {
   private readonly docker: Docker;
+  private readonly requestTimeoutMs: number;
   readonly host: DockerHost;
 
   constructor(options: DockerEngineOptions = {}) {
     this.host = options.host ?? DEFAULT_DOCKER_HOST;
-    this.docker = this.host.kind === 'unix' ? new Docker({ socketPath: this.host.socketPath }) : new Docker({ host: this.host.host, port: this.host.port, protocol: 'http' });
+    this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.docker =
+      this.host.kind === 'unix'
+        ? new Docker({ socketPath: this.host.socketPath })
+        : new Docker({ host: this.host.host, port: this.host.port, protocol: 'http' });
   }
 
   async info(): Promise<EngineInfo> {
-    try {
-      const [info, version] = await Promise.all([this.docker.info() as Promise<{ Architecture: string; ServerVersion?: string }>, this.docker.version()]);
-      const platform = Platform.fromUname(info.Architecture);
-      // Podman's compatible API names itself in the components of /version.
-      const product = (version.Components ?? []).some((c) => /podman/i.test(c.Name)) ? 'podman' : 'docker';
-      return { platform, description: `${product} ${info.ServerVersion ?? version.Version} (${platform.toString()}) at ${formatDockerHost(this.host)}` };
-    } catch (err) {
-      throw engineError(err, 'engine info');
-    }
+    const [info, version] = await Promise.all([
+      this.quick('engine info', (abortSignal) => (this.docker.info as WithSignal<RawInfo>).call(this.docker, { abortSignal })),
+      this.quick('engine version', (abortSignal) =>
+        (this.docker.version as WithSignal<Docker.DockerVersion>).call(this.docker, { abortSignal }),
+      ),
+    ]);
+    // The kernel's name (armv7l) keeps the arm variant that /version's GOARCH ("arm") drops.
+    const platform = Platform.fromUname(info.Architecture);
+    // Podman's compatible API names itself in the components of /version.
+    const product = (version.Components ?? []).some((c) => /podman/i.test(c.Name)) ? 'podman' : 'docker';
+    const description = `${product} ${info.ServerVersion ?? version.Version} (${platform.toString()}) at ${formatDockerHost(this.host)}`;
+    return { platform, description };
   }
 
   async build(req: BuildRequest): Promise<{ imageId: string }> {
     const { signal } = req;
     if (signal?.aborted) throw new BuildCancelledError('build cancelled before it started', { cause: signal.reason });
+    const context = req.context();
     try {
-      const response = (await this.docker.buildImage(req.context(), buildOptions(req))) as Readable;
+      const response = (await this.docker.buildImage(context, buildOptions(req))) as Readable;
       // docker-modem hands the signal to the request only; the response needs it too, or an abort
       // after the headers would leave the build running (closing the socket is what stops BuildKit).
       if (signal) addAbortSignal(signal, response);
       return { imageId: await readBuildStream(response, req.onLog) };
     } catch (err) {
+      context.destroy(); // a build that failed early leaves the context (maybe a file) unread
       if (signal?.aborted) throw new BuildCancelledError('build cancelled', { cause: signal.reason });
       throw engineError(err, 'build');
     }
@@ -67,29 +86,34 @@ export class DockerEngine implements Engine {
   }
 
   async removeImage(ref: string): Promise<void> {
-    try {
-      await this.docker.getImage(ref).remove({ force: true });
-    } catch (err) {
-      if (statusOf(err) === 404) return;
-      throw engineError(err, `remove image ${ref}`);
-    }
+    await this.quick(`remove image ${ref}`, (abortSignal) =>
+      this.docker.getImage(ref).remove({ force: true, abortSignal }).catch(ignoreNotFound),
+    );
   }
 
   async removeLabelled(labelKey: string): Promise<number> {
     const filters = JSON.stringify({ label: [labelKey] });
+    const action = `remove objects labelled ${labelKey}`;
+    // Containers first: an image a container still uses cannot go.
+    const containers = await this.quick(action, (abortSignal) => this.docker.listContainers({ all: true, filters, abortSignal }));
+    for (const c of containers) {
+      await this.quick(action, () => this.docker.getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreNotFound));
+    }
+    const images = await this.quick(action, (abortSignal) => this.docker.listImages({ all: true, filters, abortSignal }));
+    for (const image of images) await this.removeImage(image.Id);
+    return images.length;
+  }
+
+  /** A short request, bounded in time, its failure classified. */
+  private async quick<T>(action: string, call: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
+    const abortSignal = AbortSignal.timeout(this.requestTimeoutMs);
     try {
-      // Containers first: an image a container still uses cannot go.
-      for (const c of await this.docker.listContainers({ all: true, filters })) {
-        await this.docker.getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreNotFound);
-      }
-      let removed = 0;
-      for (const image of await this.docker.listImages({ all: true, filters })) {
-        await this.removeImage(image.Id);
-        removed += 1;
-      }
-      return removed;
+      return await call(abortSignal);
     } catch (err) {
-      throw engineError(err, `remove objects labelled ${labelKey}`);
+      if (abortSignal.aborted) {
+        throw new EngineUnavailableError(`${action}: the engine did not answer within ${this.requestTimeoutMs} ms`, undefined, { cause: err });
+      }
+      throw engineError(err, action);
     }
   }
 }
@@ -119,6 +143,7 @@ function registryConfig(logins: Record<string, RegistryLogin>): Docker.RegistryC
   return config;
 }
 
+/** Removing what is already gone is fine (another cleanup, or a racing `docker rmi`). */
 function ignoreNotFound(err: unknown): void {
   if (statusOf(err) !== 404) throw err;
 }

@@ -2,11 +2,14 @@ import { ArchfarmError, errorMessage } from '@archfarm/common';
 import { EngineRequestError, EngineUnavailableError } from './errors';
 
 /** Socket-level failures that mean "the engine is not there (now)". */
-const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ENOENT', 'EACCES', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/** Also unreachable, but only when connecting: a missing or forbidden socket file (not a context file). */
+const CONNECT_CODES = new Set(['ENOENT', 'EACCES']);
 
 interface ModemError {
   statusCode?: number;
   code?: string;
+  syscall?: string;
   json?: { message?: string } | null;
 }
 
@@ -32,7 +35,8 @@ export function engineError(err: unknown, action: string): unknown {
       ? new EngineUnavailableError(`${action}: engine error ${status}: ${detail}`, status, { cause: err })
       : new EngineRequestError(`${action}: engine refused (${status}): ${detail}`, status, { cause: err });
   }
-  if (typeof e.code === 'string' && UNREACHABLE_CODES.has(e.code)) {
+  const code = e.code ?? '';
+  if (UNREACHABLE_CODES.has(code) || (CONNECT_CODES.has(code) && e.syscall === 'connect')) {
     return new EngineUnavailableError(`${action}: cannot reach the engine: ${detail}`, undefined, { cause: err });
   }
   return err;

@@ -81,7 +81,10 @@ async function probeOne(engine: Engine, platform: Platform, opts: ProbeOptions):
       labels: { [PROBE_LABEL]: '1' },
       noCache: true, // a cached RUN would prove nothing
       signal,
-      onLog: (line) => void (tail.push(line) > 5 && tail.shift()),
+      onLog: (line) => {
+        tail.push(line); // the last lines say why a probe failed (e.g. "exec format error")
+        if (tail.length > 5) tail.shift();
+      },
     });
     return true;
   } catch (err) {

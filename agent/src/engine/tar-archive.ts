@@ -22,7 +22,8 @@ export function tarArchive(files: readonly TarFile[]): Buffer {
   for (const file of files) {
     const data = typeof file.data === 'string' ? Buffer.from(file.data) : file.data;
     const header = Buffer.alloc(BLOCK);
-    const needsPax = new Header({ path: file.path, mode: file.mode ?? 0o644, size: data.length, mtime: EPOCH, type: 'File', uid: 0, gid: 0 }).encode(header);
+    const fields = { path: file.path, mode: file.mode ?? 0o644, size: data.length, mtime: EPOCH, type: 'File' as const, uid: 0, gid: 0 };
+    const needsPax = new Header(fields).encode(header);
     if (needsPax) throw new RangeError(`tarArchive: "${file.path}" needs a pax header; keep generated paths short`);
     parts.push(header, data, Buffer.alloc((BLOCK - (data.length % BLOCK)) % BLOCK));
   }

@@ -1,0 +1,62 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
+import { buildkit } from '@archfarm/proto';
+import { readBuildStream } from './build-stream';
+import { BuildFailedError, EngineUnavailableError } from './errors';
+
+const at = (s: number) => ({ seconds: 1_700_000_000 + s, nanos: 0 });
+
+function trace(status: Partial<buildkit.StatusResponse>): string {
+  const bytes = buildkit.StatusResponse.encode({ vertexes: [], statuses: [], logs: [], warnings: [], ...status }).finish();
+  return JSON.stringify({ id: 'moby.buildkit.trace', aux: Buffer.from(bytes).toString('base64') });
+}
+
+const run = { digest: 'sha256:r', inputs: [], name: '[2/2] RUN uname -m', cached: false, started: at(0), completed: undefined, error: '' };
+
+/** The engine's answer as it comes off the socket: "\r\n"-terminated JSON, cut at odd places. */
+function answer(lines: string[], cut = 7): Readable {
+  const text = lines.map((l) => `${l}\r\n`).join('');
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < text.length; i += cut) chunks.push(Buffer.from(text.slice(i, i + cut)));
+  return Readable.from(chunks);
+}
+
+test('decodes BuildKit status into lines and returns the image id', async () => {
+  const lines: string[] = [];
+  const id = await readBuildStream(
+    answer([
+      trace({ vertexes: [run] }),
+      trace({ logs: [{ vertex: 'sha256:r', timestamp: at(1), stream: 1, msg: Buffer.from('s390x\n') }] }),
+      trace({ vertexes: [{ ...run, completed: at(2) }] }),
+      JSON.stringify({ id: 'moby.image.id', aux: { ID: 'sha256:1234' } }),
+      JSON.stringify({ stream: 'Successfully tagged x:1\n' }),
+    ]),
+    (l) => lines.push(l),
+  );
+  assert.equal(id, 'sha256:1234');
+  assert.deepEqual(lines, ['#1 [2/2] RUN uname -m', '#1 1.000 s390x', '#1 DONE 2.0s', 'Successfully tagged x:1']);
+});
+
+test('an error record fails the build with the engine\'s message', async () => {
+  const lines: string[] = [];
+  const message = 'executor failed running [/bin/sh -c exit 3]: exit code: 3';
+  await assert.rejects(
+    readBuildStream(answer([trace({ vertexes: [run] }), JSON.stringify({ errorDetail: { message }, error: message })]), (l) => lines.push(l)),
+    (err: unknown) => err instanceof BuildFailedError && err.message === message && err.kind === 'build',
+  );
+  assert.deepEqual(lines, ['#1 [2/2] RUN uname -m']);
+});
+
+test('an answer without id or error means the engine went away', async () => {
+  await assert.rejects(readBuildStream(answer([trace({ vertexes: [run] })]), () => undefined), EngineUnavailableError);
+});
+
+test('never forwards what it cannot read', async () => {
+  const lines: string[] = [];
+  await readBuildStream(
+    answer(['eyJub3QiOiJqc29uIn0=', JSON.stringify({ id: 'moby.buildkit.trace', aux: '////' }), JSON.stringify({ aux: { ID: 'sha256:1' } })]),
+    (l) => lines.push(l),
+  );
+  assert.deepEqual(lines, ['(unreadable engine output, 20 bytes)', '(undecodable BuildKit status, 4 bytes)']);
+});
