@@ -21,7 +21,7 @@ export class RegistryAccess {
   }
 
   /** Read once per build, when it is submitted: a changed config.json applies to new builds. */
-  async credentials(ref: ImageRef): Promise<RegistryCredentials | undefined> {
+  credentials(ref: ImageRef): RegistryCredentials | undefined {
     return loadDockerCredentials(ref.registry, this.authFile);
   }
 

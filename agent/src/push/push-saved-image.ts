@@ -11,6 +11,7 @@ import {
   type Manifest,
   type Platform,
   type RegistryClient,
+  sha256Digest,
 } from '@archfarm/common';
 import { compressLayer, type CompressedLayer } from './compress-layer';
 import { SavedImageInvalidError } from './errors';
@@ -55,7 +56,6 @@ export async function pushSavedImage(tarStream: Readable, opts: PushSavedImageOp
     await opts.client.uploadBlob(opts.repository, config, image.configBytes);
     const manifest: Manifest = { schemaVersion: 2, mediaType: MediaType.OciManifest, config, layers };
     const bytes = Buffer.from(JSON.stringify(manifest));
-    const { sha256Digest } = await import('@archfarm/common');
     const digest = await opts.client.putManifest(opts.repository, sha256Digest(bytes), MediaType.OciManifest, bytes);
     opts.onProgress?.(`pushed ${image.platform.toString()} image ${opts.client.registry}/${opts.repository}@${digest}`);
     opts.logger?.info({ repository: opts.repository, digest, platform: image.platform.toString() }, 'pushed image by digest');
@@ -78,12 +78,13 @@ async function pushLayers(image: SavedImage, scratch: string, opts: PushSavedIma
     if (!layer) {
       opts.onProgress?.(`${step}: compressing`);
       layer = await compressLayer(path, join(scratch, `layer-${i}.tar.gz`));
-      done.set(path, layer);
+      // A layer that is not what the config says would give a broken image: never send it.
+      checkDiffId(layer, image.diffIds[i], step);
+      await rm(path, { force: true });
       await uploadLayer(layer, step, opts);
+      done.set(path, layer);
     }
-    if (layer.diffId !== image.diffIds[i]) {
-      throw new SavedImageInvalidError(`${step} hashes to ${layer.diffId}, but the config says ${image.diffIds[i] ?? 'nothing'}`);
-    }
+    checkDiffId(layer, image.diffIds[i], step);
     out.push({ mediaType: MediaType.OciLayerGzip, digest: layer.digest, size: layer.size });
   }
   return out;
@@ -93,4 +94,10 @@ async function uploadLayer(layer: CompressedLayer, step: string, opts: PushSaved
   const sent = await opts.client.uploadBlob(opts.repository, layer, () => createReadStream(layer.path));
   opts.onProgress?.(`${step}: ${sent ? `uploaded ${layer.digest} (${layer.size} bytes)` : `${layer.digest} already in the registry`}`);
   await rm(layer.path, { force: true });
+}
+
+function checkDiffId(layer: CompressedLayer, expected: string | undefined, step: string): void {
+  if (layer.diffId !== expected) {
+    throw new SavedImageInvalidError(`${step} hashes to ${layer.diffId}, but the config says ${expected ?? 'nothing'}`);
+  }
 }

@@ -1,4 +1,4 @@
-import { readFile } from 'node:fs/promises';
+import { readFile, realpath } from 'node:fs/promises';
 import { basename, isAbsolute, relative, resolve } from 'node:path';
 import { Platform, sha256Digest, type ImageConfig } from '@archfarm/common';
 import { SavedImageInvalidError } from './errors';
@@ -44,7 +44,7 @@ export async function readSavedImage(dir: string): Promise<SavedImage> {
     throw new SavedImageInvalidError(`config ${entry.Config} hashes to ${configDigest}`);
   }
   const config = parseConfig(configBytes);
-  const layerPaths = (entry.Layers as string[]).map((layer) => inside(dir, layer));
+  const layerPaths = await Promise.all((entry.Layers as string[]).map((layer) => realLayerPath(dir, layer)));
   const diffIds = config.rootfs?.diff_ids ?? [];
   if (diffIds.length !== layerPaths.length) {
     throw new SavedImageInvalidError(`config lists ${diffIds.length} diff_ids for ${layerPaths.length} layers`);
@@ -76,6 +76,21 @@ function platformOf(config: ImageConfig): Platform {
   } catch (err) {
     throw new SavedImageInvalidError(`the image config names an unknown platform: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * The real path of a layer: engines link a repeated layer to its first copy, and the
+ * pusher compresses each real file once. A link out of the archive is refused.
+ */
+async function realLayerPath(dir: string, layer: string): Promise<string> {
+  const named = inside(dir, layer);
+  let real: string;
+  try {
+    real = await realpath(named);
+  } catch (err) {
+    throw new SavedImageInvalidError(`layer ${layer} named by manifest.json is missing`, { cause: err });
+  }
+  return inside(await realpath(dir), real);
 }
 
 /** Resolves a path named by manifest.json, refusing any that leaves the archive. */

@@ -20,8 +20,8 @@ export function parseWwwAuthenticate(header: string): AuthChallenge[] {
   let pos = 0;
   const skip = (): void => {
     SPACES.lastIndex = pos;
-    SPACES.exec(header);
-    pos = SPACES.lastIndex;
+    // A failed sticky match resets lastIndex to 0: only move forward on a match.
+    if (SPACES.exec(header)) pos = SPACES.lastIndex;
   };
   skip();
   while (pos < header.length) {
@@ -60,5 +60,5 @@ function readValue(text: string, pos: number): [string, number] {
     value += text[i];
     i++;
   }
-  return [value, i + 1];
+  return [value, Math.min(i + 1, text.length)];
 }

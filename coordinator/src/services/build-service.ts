@@ -40,7 +40,7 @@ export function buildService(deps: BuildServiceDeps): BuildServiceServer {
     submitBuild: unary(async (req) => {
       const spec = validateBuild(req);
       if (!(await deps.contexts.has(spec.contextDigest))) throw new ContextNotFoundError(spec.contextDigest);
-      spec.credentials = await deps.registries.credentials(spec.tag);
+      spec.credentials = deps.registries.credentials(spec.tag);
       return { buildId: deps.builds.submit(spec).id };
     }),
     watchBuild: (call) => watchBuild(deps, call),
