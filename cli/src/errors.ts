@@ -90,8 +90,16 @@ export class InterruptedError extends ArchfarmError {
   constructor(
     readonly signal: NodeJS.Signals,
     readonly buildId?: string,
+    /** Why CancelBuild failed, when it did: the build may then still be running. */
+    readonly cancelFailure?: string,
   ) {
-    super(buildId ? `interrupted (${signal}); build ${buildId} cancelled` : `interrupted (${signal})`);
+    super(
+      buildId === undefined
+        ? `interrupted (${signal})`
+        : cancelFailure === undefined
+          ? `interrupted (${signal}); build ${buildId} cancelled`
+          : `interrupted (${signal}); build ${buildId} may still be running: cancelling it failed: ${cancelFailure}`,
+    );
   }
 }
 

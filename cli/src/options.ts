@@ -79,6 +79,10 @@ export function parseChoice<T extends string>(text: string, choices: readonly T[
   return found;
 }
 
+/** --output: what goes to stdout, for people ('text') or machines ('json'). */
+export type OutputFormat = 'text' | 'json';
+export const OUTPUT_CHOICES: readonly OutputFormat[] = ['text', 'json'];
+
 /** Commander argument parser that collects a repeatable option into an array. */
 export function collect(value: string, previous: string[] | undefined): string[] {
   return [...(previous ?? []), value];

@@ -2,7 +2,7 @@ import { realpath, stat } from 'node:fs/promises';
 import { machine } from 'node:os';
 import path from 'node:path';
 import { ImageRef, InvalidInputError, Platform } from '@archfarm/common';
-import { parseChoice, parseDuration, parseKeyValues, resolveCoordinator } from '../options';
+import { OUTPUT_CHOICES, parseChoice, parseDuration, parseKeyValues, resolveCoordinator, type OutputFormat } from '../options';
 import type { ProgressMode } from '../progress/renderer';
 
 /** What commander hands the build command: raw strings, unvalidated. */
@@ -18,9 +18,7 @@ export interface BuildFlags {
   waitTimeout?: string;
 }
 
-export type OutputFormat = 'text' | 'json';
 export const PROGRESS_CHOICES = ['auto', 'plain', 'json', 'quiet'] as const;
-export const OUTPUT_CHOICES = ['text', 'json'] as const;
 
 /** A build request, validated and typed: once this exists, nothing about the input can fail. */
 export interface BuildOptions {

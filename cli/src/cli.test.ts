@@ -1,0 +1,126 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { JobState, BuildState } from '@archfarm/proto';
+import { ev } from './testing/events';
+import { FakeCoordinator } from './testing/fake-coordinator';
+
+/** The built entry point, run as the `archfarm` binary runs it. */
+const MAIN = path.join(__dirname, 'main.js');
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function archfarm(args: string[], opts: { cwd: string; env?: Record<string, string>; onStderr?: (text: string, signal: (s: NodeJS.Signals) => void) => void }): Promise<Run> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd: opts.cwd, env: { ...process.env, ARCHFARM_COORDINATOR: '', ...opts.env } });
+    const run: Run = { code: null, stdout: '', stderr: '' };
+    child.stdout.on('data', (d: Buffer) => (run.stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => {
+      run.stderr += d.toString();
+      opts.onStderr?.(run.stderr, (s) => child.kill(s));
+    });
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ ...run, code }));
+  });
+}
+
+async function contextDir(t: { after: (fn: () => unknown) => void }): Promise<string> {
+  const dir = await mkdtemp(path.join(tmpdir(), 'archfarm-cli-'));
+  t.after(() => rm(dir, { recursive: true, force: true }));
+  await mkdir(path.join(dir, 'ctx'));
+  await writeFile(path.join(dir, 'ctx', 'Dockerfile'), 'FROM scratch\n');
+  await writeFile(path.join(dir, 'Dockerfile.outside'), 'FROM scratch\n');
+  return dir;
+}
+
+const TAG = ['-t', '127.0.0.1:5000/hello:1'];
+/** Each bad command line and the start of its error. 127.0.0.1:1 refuses connections, so
+ * seeing the input error (not "cannot reach") proves nothing was sent. */
+const BAD_INPUT: [string[], RegExp][] = [
+  [['--platform', 'linux/arm/v9', ...TAG, 'ctx'], /^error: --platform: unknown variant "v9"/],
+  [['-t', '127.0.0.1:5000/Hello:1', 'ctx'], /^error: --tag: "127.0.0.1:5000\/Hello:1" is not a valid image reference/],
+  [['-t', `127.0.0.1:5000/hello@sha256:${'a'.repeat(64)}`, 'ctx'], /^error: --tag: .* names a digest/],
+  [[...TAG, 'missing-dir'], /^error: CONTEXT_DIR: "missing-dir" does not exist/],
+  [[...TAG, '-f', 'Dockerfile.outside', 'ctx'], /^error: --file: "Dockerfile.outside" lies outside the context/],
+  [[...TAG, '-f', 'ctx/Dockerfile.nope', 'ctx'], /^error: --file: "ctx\/Dockerfile.nope" does not exist/],
+  [[...TAG, '--build-arg', 'VERSION', 'ctx'], /^error: --build-arg: "VERSION" is not KEY=VALUE/],
+  [[...TAG, '--progress', 'fancy', 'ctx'], /^error: --progress: "fancy" is not one of auto, plain, json, quiet/],
+  [[...TAG, '--output', 'yaml', 'ctx'], /^error: --output: "yaml" is not one of text, json/],
+  [[...TAG, '--wait-timeout', '5x', 'ctx'], /^error: --wait-timeout: "5x" is not a duration/],
+  [['ctx'], /^error: --tag: is required/],
+  [[...TAG, '--no-such-flag', 'ctx'], /^error: unknown option '--no-such-flag'/],
+];
+
+for (const [args, message] of BAD_INPUT) {
+  test(`archfarm build ${args.join(' ')} -> exit 2`, async (t) => {
+    const cwd = await contextDir(t);
+    const run = await archfarm(['build', '--coordinator', '127.0.0.1:1', ...args], { cwd });
+    assert.equal(run.code, 2, run.stderr);
+    assert.match(run.stderr, message);
+    assert.doesNotMatch(run.stderr, /cannot reach/);
+    assert.equal(run.stdout, '');
+  });
+}
+
+test('an unreachable coordinator is exit 3 with a hint', async (t) => {
+  const cwd = await contextDir(t);
+  const run = await archfarm(['build', ...TAG, 'ctx'], { cwd, env: { ARCHFARM_COORDINATOR: '127.0.0.1:1' } });
+  assert.equal(run.code, 3);
+  assert.equal(
+    run.stderr,
+    'error: cannot reach the coordinator at 127.0.0.1:1 (is archfarm-coordinator running? set --coordinator or ARCHFARM_COORDINATOR)\n',
+  );
+  const agents = await archfarm(['agents', '--coordinator', '127.0.0.1:1'], { cwd });
+  assert.equal(agents.code, 3);
+});
+
+test('--help shows examples and exits 0', async (t) => {
+  const cwd = await contextDir(t);
+  const run = await archfarm(['build', '--help'], { cwd });
+  assert.equal(run.code, 0);
+  assert.match(run.stdout, /Examples:/);
+  assert.match(run.stdout, /--coordinator <host:port>/);
+});
+
+test('the binary: digest as the last stdout line; SIGINT cancels and exits 130', async (t) => {
+  const fake = await FakeCoordinator.start();
+  t.after(() => fake.stop());
+  const cwd = await contextDir(t);
+  const digest = `sha256:${'e'.repeat(64)}`;
+  fake.watch = (call) => {
+    call.write(ev.finished({ state: BuildState.BUILD_STATE_PUBLISHED, digest, tag: '127.0.0.1:5000/hello:1' }));
+    call.end();
+  };
+  const ok = await archfarm(['build', '--coordinator', fake.address, ...TAG, 'ctx'], { cwd });
+  assert.equal(ok.code, 0, ok.stderr);
+  assert.equal(ok.stdout, `${digest}\n`);
+
+  fake.watch = (call) => call.write(ev.job('linux/amd64', JobState.JOB_STATE_QUEUED));
+  fake.onCancel = (_id, f) => {
+    for (const call of f.watchers) {
+      call.write(ev.finished({ state: BuildState.BUILD_STATE_CANCELLED }));
+      call.end();
+    }
+  };
+  let sent = false;
+  const run = await archfarm(['build', '--coordinator', fake.address, '--platform', 'linux/amd64', ...TAG, 'ctx'], {
+    cwd,
+    onStderr: (text, signal) => {
+      if (!sent && text.includes('queued')) {
+        sent = true;
+        signal('SIGINT');
+      }
+    },
+  });
+  assert.equal(run.code, 130, run.stderr);
+  assert.deepEqual(fake.cancelled, ['b2']);
+  assert.match(run.stderr, /cancelling build b2…\n/);
+  assert.equal(run.stdout, '');
+});

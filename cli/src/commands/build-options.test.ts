@@ -1,0 +1,102 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { InvalidInputError } from '@archfarm/common';
+import { compileBuildOptions, type BuildFlags } from './build-options';
+
+async function fixture(): Promise<{ root: string; ctx: string; cleanup: () => Promise<void> }> {
+  const root = await realpath(await mkdtemp(path.join(tmpdir(), 'archfarm-opts-')));
+  const ctx = path.join(root, 'ctx');
+  await mkdir(path.join(ctx, 'docker'), { recursive: true });
+  await writeFile(path.join(ctx, 'Dockerfile'), 'FROM scratch\n');
+  await writeFile(path.join(ctx, 'docker', 'Dockerfile.release'), 'FROM scratch\n');
+  await writeFile(path.join(root, 'Dockerfile.outside'), 'FROM scratch\n');
+  return { root, ctx, cleanup: () => rm(root, { recursive: true, force: true }) };
+}
+
+const TAG = ['127.0.0.1:5000/hello:1'];
+
+test('compiles a full, valid command line', async (t) => {
+  const f = await fixture();
+  t.after(f.cleanup);
+  const opts = await compileBuildOptions(
+    'ctx',
+    {
+      coordinator: 'farm:7000',
+      platform: ['linux/amd64,linux/aarch64', 'linux/arm/v7', 'linux/s390x'],
+      tag: TAG,
+      file: 'ctx/docker/Dockerfile.release',
+      buildArg: ['VERSION=1.4'],
+      target: 'runtime',
+      progress: 'plain',
+      output: 'json',
+      waitTimeout: '5m',
+    },
+    { cwd: f.root, env: {} },
+  );
+  assert.equal(opts.coordinator, 'farm:7000');
+  assert.deepEqual(opts.platforms.map(String), ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/s390x']);
+  assert.equal(opts.tag.toString(), '127.0.0.1:5000/hello:1');
+  assert.equal(opts.contextDir, f.ctx);
+  assert.equal(opts.dockerfile.inContext, 'docker/Dockerfile.release');
+  assert.deepEqual(opts.buildArgs, { VERSION: '1.4' });
+  assert.equal(opts.target, 'runtime');
+  assert.equal(opts.output, 'json');
+  assert.equal(opts.waitTimeoutSeconds, 300);
+});
+
+test('defaults: this machine, CONTEXT_DIR/Dockerfile, auto progress as plain, no wait limit', async (t) => {
+  const f = await fixture();
+  t.after(f.cleanup);
+  const opts = await compileBuildOptions(f.ctx, { tag: TAG }, { cwd: '/', env: { ARCHFARM_COORDINATOR: 'env-host' }, machine: 'aarch64' });
+  assert.deepEqual(opts.platforms.map(String), ['linux/arm64']);
+  assert.equal(opts.dockerfile.inContext, 'Dockerfile');
+  assert.equal(opts.progress, 'plain');
+  assert.equal(opts.output, 'text');
+  assert.equal(opts.waitTimeoutSeconds, 0);
+  assert.equal(opts.target, '');
+  assert.equal(opts.coordinator, 'env-host:7420');
+});
+
+/** Each bad input, the flag its error must name, and words of the message. */
+const BAD: [string, BuildFlags, string, RegExp, string?][] = [
+  ['invalid platform', { platform: ['linux/amd64,linux/arm/v9'] }, '--platform', /unknown variant "v9".*v5, v6, v7, v8/],
+  ['empty platform', { platform: [','] }, '--platform', /is empty/],
+  ['malformed tag', { tag: ['127.0.0.1:5000/Hello:1'] }, '--tag', /must be lowercase/],
+  ['digest instead of tag', { tag: [`reg.example/app@sha256:${'a'.repeat(64)}`] }, '--tag', /names a digest/],
+  ['several tags', { tag: ['a:1', 'b:1'] }, '--tag', /give one tag \(got 2/],
+  ['no tag', { tag: [] }, '--tag', /is required/],
+  ['missing context', {}, 'CONTEXT_DIR', /"nope" does not exist/, 'nope'],
+  ['context is a file', {}, 'CONTEXT_DIR', /is not a directory/, 'ctx/Dockerfile'],
+  ['-f outside the context', { file: 'Dockerfile.outside' }, '--file', /lies outside the context/],
+  ['-f missing', { file: 'ctx/Dockerfile.nope' }, '--file', /"ctx\/Dockerfile.nope" does not exist/],
+  ['-f in a missing directory', { file: 'ctx/nodir/Dockerfile' }, '--file', /does not exist/],
+  ['-f is a directory', { file: 'ctx/docker' }, '--file', /is not a file/],
+  ['build arg without =', { buildArg: ['VERSION'] }, '--build-arg', /"VERSION" is not KEY=VALUE/],
+  ['bad progress', { progress: 'tty' }, '--progress', /not one of auto, plain, json, quiet/],
+  ['bad output', { output: 'yaml' }, '--output', /not one of text, json/],
+  ['bad wait timeout', { waitTimeout: '5 minutes' }, '--wait-timeout', /not a duration/],
+  ['bad target', { target: 'my stage' }, '--target', /not a stage name/],
+  ['bad coordinator', { coordinator: 'a:b:c' }, '--coordinator', /not host\[:port\]/],
+];
+
+for (const [name, flags, field, pattern, contextArg] of BAD) {
+  test(`bad input: ${name} -> InvalidInputError naming ${field}`, async (t) => {
+    const f = await fixture();
+    t.after(f.cleanup);
+    await assert.rejects(compileBuildOptions(contextArg ?? 'ctx', { tag: TAG, ...flags }, { cwd: f.root, env: {} }), (err: unknown) => {
+      assert.ok(err instanceof InvalidInputError, String(err));
+      assert.equal(err.field, field);
+      assert.match(err.message, pattern);
+      return true;
+    });
+  });
+}
+
+test('missing default Dockerfile says where it looked', async (t) => {
+  const f = await fixture();
+  t.after(f.cleanup);
+  await assert.rejects(compileBuildOptions('ctx/docker', { tag: TAG }, { cwd: f.root, env: {} }), /--file: no Dockerfile at .*docker\/Dockerfile; add one or point -f at it/);
+});

@@ -1,0 +1,159 @@
+import type { Command } from 'commander';
+import { InvalidInputError, errorMessage } from '@archfarm/common';
+import type { BuildFinished, BuildServiceClient, SubmitBuildRequest } from '@archfarm/proto';
+import { connectBuildService } from '../client';
+import type { CommandContext } from '../command-context';
+import { packContext, type ContextTar } from '../context-tar';
+import { InterruptedError } from '../errors';
+import { Interrupts } from '../interrupts';
+import { collect } from '../options';
+import { createRenderer } from '../progress/create-renderer';
+import { BuildMonitor } from '../progress/monitor';
+import type { ProgressRenderer } from '../progress/renderer';
+import { unary } from '../rpc';
+import { ensureContext } from '../upload';
+import { watchBuild } from '../watch';
+import { compileBuildOptions, type BuildFlags, type BuildOptions } from './build-options';
+import { settleBuild } from './build-result';
+
+/** How long to wait for the `finished` event after cancelling on Ctrl-C. */
+export const CANCEL_GRACE_MS = 10_000;
+
+const EXAMPLES = `
+Examples:
+  # Build for four CPUs and publish one multi-platform image; prints its digest
+  archfarm build --platform linux/amd64,linux/arm64,linux/arm/v7,linux/s390x \\
+      -t 127.0.0.1:5000/hello:1 .
+
+  # Another Dockerfile, build args, a stage, JSON result for scripts
+  archfarm build --platform linux/arm64 --platform linux/s390x -t reg.example/app:1.4 \\
+      -f docker/Dockerfile.release --build-arg VERSION=1.4 --target runtime --output json .
+
+  # Fail if a platform waits more than 5 minutes for an agent
+  archfarm build --platform linux/ppc64le -t reg.example/app:1.4 --wait-timeout 5m .
+
+stdout holds only the result (the digest, or the JSON object); progress and logs go to
+stderr. Exit status: 0 published, 1 build failed or cancelled, 2 bad input,
+3 coordinator unreachable, 130 interrupted (the build is cancelled).`;
+
+/** `archfarm build`: pack and upload the context, build every platform, publish the index. */
+export function addBuildCommand(program: Command, ctx: CommandContext): void {
+  program
+    .command('build')
+    .description('build a Dockerfile on the farm for several platforms and publish one multi-platform image')
+    .argument('<CONTEXT_DIR>', "directory with the build's files (what COPY sees)")
+    .option('--platform <os/arch[/variant],...>', "platform(s) to build; repeat or comma-separate (default: this machine's)", collect)
+    .option('-t, --tag <ref>', 'image to publish, registry/repository:tag (required)', collect)
+    .option('-f, --file <path>', 'Dockerfile, relative to the current directory, inside the context (default: CONTEXT_DIR/Dockerfile)')
+    .option('--build-arg <KEY=VALUE>', 'build-time variable; repeatable', collect)
+    .option('--target <stage>', 'build this stage instead of the last one')
+    .option('--progress <mode>', 'progress on stderr: auto, plain, json, quiet (default: auto)')
+    .option('--output <format>', 'result on stdout: text (the digest) or json (default: text)')
+    .option('--wait-timeout <duration>', 'fail when a platform waits this long for an agent: 90, 30s, 5m, 1h (default: no limit)')
+    .addHelpText('after', EXAMPLES)
+    .action((contextDir: string, _flags: unknown, cmd: Command) => runBuild(contextDir, cmd.optsWithGlobals<BuildFlags>(), ctx));
+}
+
+/** Runs a build to its end; throws a typed error for every way it can fail. */
+export async function runBuild(contextArg: string, flags: BuildFlags, ctx: CommandContext): Promise<void> {
+  const { io } = ctx;
+  const opts = await compileBuildOptions(contextArg, flags, { cwd: io.cwd, env: io.env });
+  if (opts.progress === 'json') ctx.errorFormat = 'json';
+  const renderer = createRenderer(opts.progress, io.stderr);
+  const interrupts = new Interrupts(io.signals, io.exit);
+  let client: BuildServiceClient | undefined;
+  try {
+    const context = await pack(opts, interrupts);
+    client = connectBuildService(opts.coordinator);
+    const buildId = await submit(client, opts, context, renderer, interrupts);
+    const monitor = new BuildMonitor(renderer);
+    const finished = await follow(client, opts.coordinator, buildId, monitor, renderer, interrupts);
+    settleBuild(buildId, finished, monitor, opts.output, io.stdout);
+  } finally {
+    interrupts.dispose();
+    client?.close();
+  }
+}
+
+async function pack(opts: BuildOptions, interrupts: Interrupts): Promise<ContextTar> {
+  try {
+    return await packContext({ contextDir: opts.contextDir, dockerfile: opts.dockerfile, signal: interrupts.signal });
+  } catch (err) {
+    interrupts.throwIfInterrupted();
+    // An unreadable file or a vanished one is a problem with the input, found before connecting.
+    if (typeof (err as NodeJS.ErrnoException).code === 'string') {
+      throw new InvalidInputError('CONTEXT_DIR', `cannot pack ${opts.contextDir}: ${errorMessage(err)}`, { cause: err });
+    }
+    throw err;
+  }
+}
+
+/** Uploads the context if the coordinator lacks it, then submits the build; returns its id. */
+async function submit(
+  client: BuildServiceClient,
+  opts: BuildOptions,
+  context: ContextTar,
+  renderer: ProgressRenderer,
+  interrupts: Interrupts,
+): Promise<string> {
+  try {
+    await ensureContext(client, opts.coordinator, context, (note) => renderer.context(note), interrupts.signal);
+  } catch (err) {
+    interrupts.throwIfInterrupted();
+    throw err;
+  } finally {
+    await context.dispose();
+  }
+  interrupts.throwIfInterrupted();
+  const { buildId } = await unary(opts.coordinator, 'SubmitBuild', client.submitBuild.bind(client), submitRequest(opts, context.digest));
+  renderer.submitted(buildId, opts.platforms.map(String));
+  return buildId;
+}
+
+export function submitRequest(opts: BuildOptions, contextDigest: string): SubmitBuildRequest {
+  return {
+    platforms: opts.platforms.map(String),
+    tag: opts.tag.toString(),
+    contextDigest,
+    dockerfile: opts.dockerfile.inContext,
+    buildArgs: opts.buildArgs,
+    target: opts.target,
+    waitTimeoutSeconds: opts.waitTimeoutSeconds,
+  };
+}
+
+/**
+ * Watches the build to its end. On a signal (even one that came during SubmitBuild)
+ * cancels it, waits up to CANCEL_GRACE_MS for the final event, and throws InterruptedError.
+ */
+async function follow(
+  client: BuildServiceClient,
+  address: string,
+  buildId: string,
+  monitor: BuildMonitor,
+  renderer: ProgressRenderer,
+  interrupts: Interrupts,
+): Promise<BuildFinished> {
+  const watch = watchBuild(client, address, buildId, (event) => monitor.handle(event));
+  try {
+    const first = await Promise.race([watch.finished, interrupts.fired]);
+    if (typeof first !== 'string') return first;
+    renderer.cancelling(buildId);
+    try {
+      await unary(address, 'CancelBuild', client.cancelBuild.bind(client), { buildId });
+    } catch (err) {
+      throw new InterruptedError(first, buildId, errorMessage(err));
+    }
+    // The final event only confirms the cancel; a broken stream must not delay the exit.
+    await withTimeout(watch.finished, CANCEL_GRACE_MS).catch(() => undefined);
+    throw new InterruptedError(first, buildId);
+  } finally {
+    watch.stop();
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<undefined>((resolve) => (timer = setTimeout(() => resolve(undefined), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

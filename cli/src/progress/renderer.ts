@@ -1,0 +1,43 @@
+import type { BuildEvent, ModeName } from '@archfarm/proto';
+import type { TextSink } from '../io';
+
+/** --progress: how a build's progress is shown on stderr ('auto' is plain for now). */
+export type ProgressMode = 'auto' | 'plain' | 'json' | 'quiet';
+
+/** Who wrote a log line: the platform's job, the agent running it and how. */
+export interface LogSource {
+  platform: string;
+  /** Empty while no agent is known. */
+  agent: string;
+  mode: ModeName;
+}
+
+/** What the build command tells the user about the context before the build exists. */
+export interface ContextNote {
+  digest: string;
+  size: number;
+  /** True when it is being uploaded; false when the coordinator already had it. */
+  uploading: boolean;
+}
+
+/**
+ * Shows a build's progress. The build command calls it in order: context, submitted,
+ * then every event (raw) plus the complete log lines it yielded, and finally the failed
+ * platform's last lines when the build failed.
+ */
+export interface ProgressRenderer {
+  context(note: ContextNote): void;
+  submitted(buildId: string, platforms: readonly string[]): void;
+  /** Every event from WatchBuild, as received. */
+  event(event: BuildEvent): void;
+  /** Complete log lines split out of `log` events (partial lines are held until complete). */
+  lines(source: LogSource, lines: readonly string[]): void;
+  cancelling(buildId: string): void;
+  /** The last lines of the platform that failed the build. */
+  failureLog(source: LogSource, lines: readonly string[]): void;
+}
+
+/** Writes one line to `sink`. */
+export function emit(sink: TextSink, line: string): void {
+  sink.write(`${line}\n`);
+}

@@ -1,0 +1,60 @@
+import { Metadata, status, type CallOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
+import type { ArchfarmError } from '@archfarm/common';
+import { CoordinatorError, CoordinatorUnreachableError, RequestRejectedError } from './errors';
+
+/** A unary call should answer fast; only uploads and watches may take long. */
+export const UNARY_DEADLINE_MS = 30_000;
+
+/** The trailer in which the coordinator sends its error's stable code. */
+export const ERROR_CODE_TRAILER = 'archfarm-code';
+
+type UnaryMethod<Req, Res> = (
+  request: Req,
+  metadata: Metadata,
+  options: Partial<CallOptions>,
+  callback: (error: ServiceError | null, response: Res) => void,
+) => ClientUnaryCall;
+
+/**
+ * Calls a unary RPC with a deadline and turns a failure into the CLI's typed errors.
+ * Pass the method bound to its client: `unary(addr, 'HasContext', c.hasContext.bind(c), req)`.
+ */
+export function unary<Req, Res>(address: string, rpc: string, method: UnaryMethod<Req, Res>, request: Req): Promise<Res> {
+  return new Promise((resolve, reject) => {
+    method(request, new Metadata(), { deadline: Date.now() + UNARY_DEADLINE_MS }, (err, res) => {
+      if (err) reject(fromServiceError(err, rpc, address));
+      else resolve(res);
+    });
+  });
+}
+
+/** True for errors grpc-js hands to callbacks and 'error' listeners. */
+export function isServiceError(err: unknown): err is ServiceError {
+  return err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number' && 'metadata' in err;
+}
+
+/**
+ * Maps a failed call to a typed error. UNAVAILABLE means "cannot reach" only when the
+ * transport said so: the coordinator itself also answers UNAVAILABLE for infrastructure
+ * errors, and then it sets the `archfarm-code` trailer.
+ */
+export function fromServiceError(err: ServiceError, rpc: string, address: string): ArchfarmError {
+  const remoteCode = trailer(err, ERROR_CODE_TRAILER);
+  const details = err.details || `${rpc} failed with ${status[err.code] ?? err.code}`;
+  if (err.code === status.UNAVAILABLE && remoteCode === undefined) {
+    return new CoordinatorUnreachableError(address, { cause: err });
+  }
+  if (err.code === status.INVALID_ARGUMENT) return new RequestRejectedError(rpc, details, remoteCode, { cause: err });
+  const message =
+    err.code === status.UNIMPLEMENTED
+      ? `the coordinator at ${address} does not implement ${rpc}; is it older than this CLI?`
+      : err.code === status.DEADLINE_EXCEEDED
+        ? `the coordinator at ${address} did not answer ${rpc} in time`
+        : details;
+  return new CoordinatorError(rpc, status[err.code] ?? String(err.code), message, remoteCode, { cause: err });
+}
+
+function trailer(err: ServiceError, key: string): string | undefined {
+  const value = err.metadata?.get(key)[0];
+  return value === undefined ? undefined : String(value);
+}

@@ -1,0 +1,107 @@
+import { createHash } from 'node:crypto';
+import { Server, ServerCredentials, status, type ServerWritableStream, type ServiceError } from '@grpc/grpc-js';
+import {
+  BuildServiceService,
+  type AgentInfo,
+  type BuildEvent,
+  type BuildServiceServer,
+  type SubmitBuildRequest,
+  type UploadContextRequest,
+  type WatchBuildRequest,
+} from '@archfarm/proto';
+
+/** What the fake saw of one upload. */
+export interface ReceivedUpload {
+  header: { digest: string; size: number } | undefined;
+  chunkSizes: number[];
+  sha256: string;
+}
+
+/** How the fake answers WatchBuild: events to send, then end the stream (or leave it open). */
+export type WatchScript = (call: ServerWritableStream<WatchBuildRequest, BuildEvent>, fake: FakeCoordinator) => void;
+
+/**
+ * A real gRPC server on 127.0.0.1, port 0, speaking BuildService just enough for the CLI's
+ * unit tests: it stores contexts by the sha256 of the bytes it really received.
+ */
+export class FakeCoordinator {
+  readonly contexts = new Map<string, Buffer>();
+  readonly uploads: ReceivedUpload[] = [];
+  readonly submitted: SubmitBuildRequest[] = [];
+  readonly cancelled: string[] = [];
+  agents: AgentInfo[] = [];
+  /** Stops reading an upload this long after its first message, to push back on the client. */
+  uploadStallMs = 0;
+  /** Thrown from SubmitBuild when set. */
+  submitError: Partial<ServiceError> | undefined;
+  watch: WatchScript = (call) => call.end();
+  /** Open WatchBuild calls, so a CancelBuild can finish them. */
+  readonly watchers: ServerWritableStream<WatchBuildRequest, BuildEvent>[] = [];
+  onCancel: (buildId: string, fake: FakeCoordinator) => void = () => {};
+  private server = new Server();
+  address = '';
+
+  static async start(): Promise<FakeCoordinator> {
+    const fake = new FakeCoordinator();
+    fake.server.addService(BuildServiceService, fake.service());
+    const port = await new Promise<number>((resolve, reject) => {
+      fake.server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+    });
+    fake.address = `127.0.0.1:${port}`;
+    return fake;
+  }
+
+  stop(): void {
+    this.server.forceShutdown();
+  }
+
+  private service(): BuildServiceServer {
+    return {
+      uploadContext: (call, callback) => {
+        const upload: ReceivedUpload = { header: undefined, chunkSizes: [], sha256: '' };
+        const hash = createHash('sha256');
+        const parts: Buffer[] = [];
+        call.on('data', (req: UploadContextRequest) => {
+          if (req.msg?.$case === 'header') {
+            upload.header = req.msg.value;
+            if (this.uploadStallMs > 0) {
+              call.pause();
+              setTimeout(() => call.resume(), this.uploadStallMs);
+            }
+          }
+          if (req.msg?.$case === 'data') {
+            upload.chunkSizes.push(req.msg.value.length);
+            hash.update(req.msg.value);
+            parts.push(Buffer.from(req.msg.value));
+          }
+        });
+        call.on('end', () => {
+          upload.sha256 = `sha256:${hash.digest('hex')}`;
+          this.uploads.push(upload);
+          if (upload.header?.digest !== upload.sha256) {
+            callback({ code: status.INVALID_ARGUMENT, details: `digest mismatch: got ${upload.sha256}` });
+            return;
+          }
+          this.contexts.set(upload.sha256, Buffer.concat(parts));
+          callback(null, { digest: upload.sha256, size: upload.header.size });
+        });
+      },
+      hasContext: (call, callback) => callback(null, { present: this.contexts.has(call.request.digest) }),
+      submitBuild: (call, callback) => {
+        this.submitted.push(call.request);
+        if (this.submitError) callback(this.submitError);
+        else callback(null, { buildId: `b${this.submitted.length}` });
+      },
+      watchBuild: (call) => {
+        this.watchers.push(call);
+        this.watch(call, this);
+      },
+      cancelBuild: (call, callback) => {
+        this.cancelled.push(call.request.buildId);
+        this.onCancel(call.request.buildId, this);
+        callback(null, {});
+      },
+      listAgents: (_call, callback) => callback(null, { agents: this.agents }),
+    };
+  }
+}
