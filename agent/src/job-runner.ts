@@ -1,8 +1,8 @@
 import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ArchfarmError, ImageRef, Platform, RegistryClient, errorMessage, type Logger } from '@archfarm/common';
-import { modeFromWire, type AgentServiceClient, type Assign, type ErrorInfo, type JobFinished } from '@archfarm/proto';
+import { ImageRef, Platform, RegistryClient, errorMessage, type Logger } from '@archfarm/common';
+import { modeFromWire, toErrorInfo, type AgentServiceClient, type Assign, type JobFinished } from '@archfarm/proto';
 import type { ContextCache } from './context-cache';
 import type { Engine } from './engine';
 import { LogShipper } from './log-shipper';
@@ -87,9 +87,4 @@ async function push(deps: JobRunnerDeps, assign: Assign, imageId: string, onProg
 async function finish(deps: JobRunnerDeps, log: LogShipper, localTag: string, logger: Logger): Promise<void> {
   await log.close().catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'log upload failed'));
   await deps.engine.removeImage(localTag).catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'image cleanup failed'));
-}
-
-function toErrorInfo(err: unknown): ErrorInfo {
-  if (err instanceof ArchfarmError) return { code: err.code, message: err.message, kind: err.kind };
-  return { code: 'AGENT_INTERNAL', message: errorMessage(err), kind: 'infrastructure' };
 }

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { ArchfarmError, errorMessage, type Logger } from '@archfarm/common';
-import { modeToWire, type BuildEvent, type ErrorInfo, type JobSpec } from '@archfarm/proto';
+import { type ArchfarmError, errorMessage, type Logger } from '@archfarm/common';
+import { modeToWire, toErrorInfo, type BuildEvent, type ErrorInfo, type JobSpec } from '@archfarm/proto';
 import { BuildCancelledError, BuildNotFoundError, LogGapError, StaleAttemptError } from '../errors';
 import type { ConnectedAgent, Fleet } from '../fleet';
 import { TERMINAL_BUILD_STATES, TERMINAL_JOB_STATES, type Build, type BuildSpec, type Job } from './build';
@@ -273,10 +273,4 @@ export class BuildManager {
     build.events.push(full);
     for (const listener of this.listeners.get(build.id) ?? []) listener(full);
   }
-}
-
-/** A thrown value as the wire's classified error. */
-export function toErrorInfo(err: unknown): ErrorInfo {
-  if (err instanceof ArchfarmError) return { code: err.code, message: err.message, kind: err.kind };
-  return { code: 'INTERNAL', message: errorMessage(err), kind: 'infrastructure' };
 }

@@ -2,12 +2,34 @@ import type { Readable } from 'node:stream';
 
 interface Writable<T> {
   write(message: T): boolean;
-  once(event: 'drain', listener: () => void): unknown;
+  once(event: 'drain' | 'close', listener: () => void): unknown;
+  off(event: 'drain' | 'close', listener: () => void): unknown;
+  readonly destroyed: boolean;
 }
 
-/** Copies `source` into a gRPC stream as messages, waiting for 'drain' when write() says so. */
+/**
+ * Copies `source` into a gRPC stream as messages, waiting for 'drain' when write() says so.
+ * Stops early when the peer goes away, so a cancelled call never leaves this waiting.
+ */
 export async function writeAll<T>(sink: Writable<T>, source: Readable, wrap: (chunk: Buffer) => T): Promise<void> {
-  for await (const chunk of source) {
-    if (!sink.write(wrap(chunk as Buffer))) await new Promise<void>((resolve) => sink.once('drain', resolve));
+  try {
+    for await (const chunk of source) {
+      if (sink.destroyed) return;
+      if (!sink.write(wrap(chunk as Buffer))) await drainOrClose(sink);
+    }
+  } finally {
+    source.destroy();
   }
+}
+
+function drainOrClose<T>(sink: Writable<T>): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      sink.off('drain', done);
+      sink.off('close', done);
+      resolve();
+    };
+    sink.once('drain', done);
+    sink.once('close', done);
+  });
 }
