@@ -4,7 +4,7 @@ import { modeToWire, toErrorInfo, type BuildEvent, type ErrorInfo, type JobSpec 
 import { BuildCancelledError, BuildNotFoundError, LogGapError, StaleAttemptError } from '../errors';
 import type { ConnectedAgent, Fleet } from '../fleet';
 import { TERMINAL_BUILD_STATES, TERMINAL_JOB_STATES, type Build, type BuildSpec, type Job } from './build';
-import { buildStateToWire, jobStateToWire } from './wire-state';
+import { BuildEvents } from './build-events';
 
 /** Publishes a build whose every platform succeeded; returns the index digest. */
 export type Publish = (build: Build) => Promise<string>;
@@ -21,8 +21,6 @@ export interface BuildManagerDeps {
   maxLogBytes: number;
 }
 
-type Listener = (event: BuildEvent) => void;
-
 /**
  * Owns builds and their jobs: every state change goes through here, is checked against
  * the job's current attempt and agent, and becomes an event that watchers replay.
@@ -30,7 +28,7 @@ type Listener = (event: BuildEvent) => void;
 export class BuildManager {
   private readonly builds = new Map<string, Build>();
   private readonly jobs = new Map<string, Job>();
-  private readonly listeners = new Map<string, Set<Listener>>();
+  private readonly events = new BuildEvents();
   private leaseCounter = 0;
   /** Called when queued work or free slots may have changed. */
   onQueueChanged: () => void = () => {};
@@ -54,7 +52,7 @@ export class BuildManager {
     this.builds.set(id, build);
     for (const job of build.jobs) {
       this.jobs.set(job.id, job);
-      this.jobUpdate(build, job);
+      this.events.job(build, job);
     }
     this.deps.logger.info({ buildId: id, tag: spec.tag.toString(), platforms: spec.platforms.map(String) }, 'build submitted');
     this.onQueueChanged();
@@ -73,14 +71,8 @@ export class BuildManager {
   }
 
   /** Replays the build's events to `listener`, then follows; returns an unsubscribe. */
-  watch(id: string, listener: Listener): () => void {
-    const build = this.get(id);
-    for (const event of build.events) listener(event);
-    if (TERMINAL_BUILD_STATES.has(build.state)) return () => {};
-    let set = this.listeners.get(id);
-    if (!set) this.listeners.set(id, (set = new Set()));
-    set.add(listener);
-    return () => set.delete(listener);
+  watch(id: string, listener: (event: BuildEvent) => void): () => void {
+    return this.events.watch(this.get(id), listener);
   }
 
   cancel(id: string): void {
@@ -105,7 +97,7 @@ export class BuildManager {
       msg: { $case: 'assign', value: { jobId: job.id, attempt: job.attempt, leaseId: ++this.leaseCounter, mode: modeToWire(mode), spec } },
     });
     this.deps.logger.info({ buildId: build.id, jobId: job.id, agent: agent.name, mode, attempt: job.attempt }, 'job assigned');
-    this.jobUpdate(build, job);
+    this.events.job(build, job);
   }
 
   /** The job if `agent` holds its current attempt, else undefined (a stale message). */
@@ -117,7 +109,7 @@ export class BuildManager {
 
   markRunning(job: Job): void {
     job.state = 'running';
-    this.jobUpdate(this.get(job.buildId), job);
+    this.events.job(this.get(job.buildId), job);
   }
 
   succeed(job: Job, digest: string): void {
@@ -125,7 +117,7 @@ export class BuildManager {
     this.release(job);
     job.state = 'succeeded';
     job.digest = digest;
-    this.jobUpdate(build, job);
+    this.events.job(build, job);
     if (build.state === 'running' && build.jobs.every((j) => j.state === 'succeeded')) void this.publish(build);
   }
 
@@ -140,12 +132,12 @@ export class BuildManager {
       job.state = 'queued';
       job.queuedAt = Date.now();
       this.deps.logger.warn({ buildId: build.id, jobId: job.id, agent, error }, 'job attempt failed, queued again');
-      this.jobUpdate(build, job);
+      this.events.job(build, job);
       this.onQueueChanged();
       return;
     }
     job.state = 'failed';
-    this.jobUpdate(build, job);
+    this.events.job(build, job);
     this.endBuild(build, 'failed', error, job.platform.toString());
   }
 
@@ -177,22 +169,17 @@ export class BuildManager {
     if (fresh.length > 0 && room > 0) {
       const kept = fresh.subarray(0, room);
       const note = kept.length < fresh.length ? Buffer.from('\n[archfarm: log truncated at the per-job limit]\n') : undefined;
-      this.emitLog(job, note ? Buffer.concat([kept, note]) : kept);
+      this.events.log(this.get(job.buildId), job, note ? Buffer.concat([kept, note]) : kept);
     }
     // Bytes past the cap count as committed: the agent must not resend them forever.
     job.logCommitted = Math.max(job.logCommitted, offset + data.length);
     return job.logCommitted;
   }
 
-  private emitLog(job: Job, data: Buffer): void {
-    const build = this.get(job.buildId);
-    this.emit(build, { $case: 'log', value: { platform: job.platform.toString(), agent: job.agent ?? '', mode: modeToWire(job.mode ?? 'emulated'), data } });
-  }
-
   emitWaiting(job: Job, reason: string): void {
     if (job.waitingReason === reason) return;
     job.waitingReason = reason;
-    this.emit(this.get(job.buildId), { $case: 'waiting', value: { platform: job.platform.toString(), reason } });
+    this.events.waiting(this.get(job.buildId), job, reason);
   }
 
   private release(job: Job): void {
@@ -206,7 +193,7 @@ export class BuildManager {
       build.digest = await this.deps.publish(build);
       build.state = 'published';
       this.deps.logger.info({ buildId: build.id, digest: build.digest, tag: build.spec.tag.toString() }, 'build published');
-      this.finish(build);
+      this.events.finished(build);
     } catch (err) {
       this.deps.logger.error({ buildId: build.id, err: errorMessage(err) }, 'publish failed');
       build.state = 'running';
@@ -227,50 +214,9 @@ export class BuildManager {
       }
       this.release(job);
       job.state = 'cancelled';
-      this.jobUpdate(build, job);
+      this.events.job(build, job);
     }
     this.deps.logger.info({ buildId: build.id, state, error }, 'build ended');
-    this.finish(build);
-  }
-
-  private finish(build: Build): void {
-    const platforms = build.jobs.map((j) => ({
-      platform: j.platform.toString(),
-      digest: j.digest ?? '',
-      agent: j.agent ?? '',
-      mode: modeToWire(j.mode ?? 'emulated'),
-    }));
-    this.emit(build, {
-      $case: 'finished',
-      value: {
-        state: buildStateToWire(build.state),
-        digest: build.digest ?? '',
-        tag: build.spec.tag.toString(),
-        platforms,
-        error: build.error,
-        failedPlatform: build.failedPlatform ?? '',
-      },
-    });
-    this.listeners.delete(build.id);
-  }
-
-  private jobUpdate(build: Build, job: Job): void {
-    this.emit(build, {
-      $case: 'job',
-      value: {
-        platform: job.platform.toString(),
-        state: jobStateToWire(job.state),
-        agent: job.agent ?? '',
-        mode: modeToWire(job.mode ?? 'emulated'),
-        digest: job.digest ?? '',
-        error: job.error,
-      },
-    });
-  }
-
-  private emit(build: Build, event: NonNullable<BuildEvent['event']>): void {
-    const full: BuildEvent = { buildId: build.id, timeMs: Date.now(), event };
-    build.events.push(full);
-    for (const listener of this.listeners.get(build.id) ?? []) listener(full);
+    this.events.finished(build);
   }
 }

@@ -1,0 +1,73 @@
+import { modeToWire, type BuildEvent } from '@archfarm/proto';
+import { TERMINAL_BUILD_STATES, type Build, type Job } from './build';
+import { buildStateToWire, jobStateToWire } from './wire-state';
+
+type Listener = (event: BuildEvent) => void;
+
+/**
+ * Every build's event history and its live watchers. A watcher first gets the history (so
+ * `archfarm build` after a reconnect, or a second terminal, sees the whole build), then follows.
+ */
+export class BuildEvents {
+  private readonly listeners = new Map<string, Set<Listener>>();
+
+  /** Replays `build`'s events to `listener`, then follows; returns an unsubscribe. */
+  watch(build: Build, listener: Listener): () => void {
+    for (const event of build.events) listener(event);
+    if (TERMINAL_BUILD_STATES.has(build.state)) return () => {};
+    let set = this.listeners.get(build.id);
+    if (!set) this.listeners.set(build.id, (set = new Set()));
+    set.add(listener);
+    return () => set.delete(listener);
+  }
+
+  job(build: Build, job: Job): void {
+    this.emit(build, {
+      $case: 'job',
+      value: {
+        platform: job.platform.toString(),
+        state: jobStateToWire(job.state),
+        agent: job.agent ?? '',
+        mode: modeToWire(job.mode ?? 'emulated'),
+        digest: job.digest ?? '',
+        error: job.error,
+      },
+    });
+  }
+
+  log(build: Build, job: Job, data: Buffer): void {
+    this.emit(build, { $case: 'log', value: { platform: job.platform.toString(), agent: job.agent ?? '', mode: modeToWire(job.mode ?? 'emulated'), data } });
+  }
+
+  waiting(build: Build, job: Job, reason: string): void {
+    this.emit(build, { $case: 'waiting', value: { platform: job.platform.toString(), reason } });
+  }
+
+  /** The last event of a build; watchers are let go after it. */
+  finished(build: Build): void {
+    const platforms = build.jobs.map((j) => ({
+      platform: j.platform.toString(),
+      digest: j.digest ?? '',
+      agent: j.agent ?? '',
+      mode: modeToWire(j.mode ?? 'emulated'),
+    }));
+    this.emit(build, {
+      $case: 'finished',
+      value: {
+        state: buildStateToWire(build.state),
+        digest: build.digest ?? '',
+        tag: build.spec.tag.toString(),
+        platforms,
+        error: build.error,
+        failedPlatform: build.failedPlatform ?? '',
+      },
+    });
+    this.listeners.delete(build.id);
+  }
+
+  private emit(build: Build, event: NonNullable<BuildEvent['event']>): void {
+    const full: BuildEvent = { buildId: build.id, timeMs: Date.now(), event };
+    build.events.push(full);
+    for (const listener of this.listeners.get(build.id) ?? []) listener(full);
+  }
+}
