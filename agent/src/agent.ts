@@ -1,7 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Platform, errorMessage, type Logger } from '@archfarm/common';
-import { modeToWire, type Assign, type Cancel, type Hello } from '@archfarm/proto';
+import { modeToWire, type Assign, type Cancel, type Hello, type JobFinished, type Welcome } from '@archfarm/proto';
 import { Connection } from './connection';
 import { ContextCache } from './context-cache';
 import { PROBE_LABEL, probePlatforms, type Engine, type ProbedPlatform } from './engine';
@@ -15,13 +15,24 @@ export const DEFAULT_CANDIDATES = ['linux/amd64', 'linux/arm64', 'linux/arm/v7',
 
 type State = 'starting' | 'running' | 'stopping' | 'stopped';
 
+interface HeldJob {
+  attempt: number;
+  leaseId: number;
+  abort: AbortController;
+  done: Promise<void>;
+  finished?: JobFinished;
+}
+
 /**
  * The agent daemon: probes what its engine can build, keeps one outbound stream to the
  * coordinator, and runs assigned jobs up to its slots.
  */
 export class Agent {
   private state: State = 'starting';
-  private readonly running = new Map<string, { attempt: number; abort: AbortController; done: Promise<void> }>();
+  /** Jobs held: running, or finished with a result the coordinator has not received yet. */
+  private readonly running = new Map<string, HeldJob>();
+  private leaseTtlMs = 30_000;
+  private watchdog: NodeJS.Timeout | undefined;
   private connection: Connection | undefined;
   private served: ProbedPlatform[] = [];
   private engineDescription = '';
@@ -45,13 +56,15 @@ export class Agent {
       this.options.coordinator,
       {
         hello: () => this.hello(),
-        freeSlots: () => this.options.slots - this.running.size,
+        freeSlots: () => this.options.slots - this.busy(),
+        onWelcome: (welcome) => this.onWelcome(welcome),
         onAssign: (assign) => this.onAssign(assign),
         onCancel: (cancel) => this.onCancel(cancel),
       },
       this.logger,
     );
     this.connection.start();
+    this.watchdog = setInterval(() => this.checkLeases(), 1000);
     this.state = 'running';
   }
 
@@ -62,6 +75,7 @@ export class Agent {
     for (const job of this.running.values()) job.abort.abort();
     const all = Promise.all([...this.running.values()].map((j) => j.done));
     await Promise.race([all, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
+    clearInterval(this.watchdog);
     this.connection?.stop();
     this.state = 'stopped';
   }
@@ -86,35 +100,84 @@ export class Agent {
       slots: this.options.slots,
       engine: this.engineDescription,
       labels: this.options.labels,
+      running: [...this.running.entries()].map(([jobId, j]) => ({ jobId, attempt: j.attempt, leaseId: j.leaseId })),
     };
+  }
+
+  /** After a (re)connect: resumed jobs go on (and report a result they finished meanwhile); others stop. */
+  private onWelcome(welcome: Welcome): void {
+    if (welcome.leaseTtlMs > 0) this.leaseTtlMs = welcome.leaseTtlMs;
+    for (const decision of welcome.resume) {
+      const job = this.running.get(decision.jobId);
+      if (!job || job.attempt !== decision.attempt) continue;
+      if (!decision.resume) {
+        this.logger.warn({ jobId: decision.jobId }, 'coordinator did not resume the job; stopping it');
+        this.drop(decision.jobId);
+      } else if (job.finished) {
+        this.report(decision.jobId);
+      }
+    }
+  }
+
+  /**
+   * An agent that cannot reach the coordinator for a whole lease TTL stops its jobs by
+   * itself: by then the coordinator has handed them to another agent.
+   */
+  private checkLeases(): void {
+    if (!this.connection || this.connection.downFor() <= this.leaseTtlMs) return;
+    for (const jobId of [...this.running.keys()]) {
+      this.logger.warn({ jobId }, 'lease ran out while the coordinator was unreachable; stopping the job');
+      this.drop(jobId);
+    }
+  }
+
+  private drop(jobId: string): void {
+    this.running.get(jobId)?.abort.abort();
+    this.running.delete(jobId);
+  }
+
+  /** Sends a finished job's result if connected; otherwise it waits for the next Welcome. */
+  private report(jobId: string): void {
+    const job = this.running.get(jobId);
+    if (!job?.finished) return;
+    if (this.connection?.send({ msg: { $case: 'finished', value: job.finished } })) this.running.delete(jobId);
   }
 
   private onAssign(assign: Assign): void {
     const send = this.connection!.send.bind(this.connection);
     const { jobId, attempt } = assign;
-    if (this.state !== 'running' || this.running.size >= this.options.slots || !assign.spec) {
+    if (this.state !== 'running' || this.busy() >= this.options.slots || !assign.spec) {
       send({ msg: { $case: 'rejected', value: { jobId, attempt, reason: this.state !== 'running' ? 'agent is stopping' : 'no free slot' } } });
       return;
     }
     send({ msg: { $case: 'accepted', value: { jobId, attempt } } });
     const abort = new AbortController();
-    const deps = { agentName: this.options.name, engine: this.engine, contexts: this.contexts(), client: this.connection!.client, stateDir: this.options.stateDir, logger: this.logger };
-    const done = runJob(deps, assign, abort.signal, () => send({ msg: { $case: 'started', value: { jobId, attempt } } }))
-      .then((finished) => send({ msg: { $case: 'finished', value: finished } }))
-      .catch((err: unknown) => this.logger.error({ jobId, err: errorMessage(err) }, 'job runner crashed'))
-      .finally(() => this.running.delete(jobId));
-    this.running.set(jobId, { attempt, abort, done });
+    const deps = { agentName: this.options.name, engine: this.engine, contexts: this.contexts(), client: () => this.connection!.client, stateDir: this.options.stateDir, logger: this.logger };
+    const held: HeldJob = { attempt, leaseId: assign.leaseId, abort, done: Promise.resolve() };
+    held.done = runJob(deps, assign, abort.signal, () => send({ msg: { $case: 'started', value: { jobId, attempt } } }))
+      .then((finished) => {
+        if (this.running.get(jobId) !== held) return; // dropped meanwhile
+        held.finished = finished;
+        this.report(jobId);
+      })
+      .catch((err: unknown) => this.logger.error({ jobId, err: errorMessage(err) }, 'job runner crashed'));
+    this.running.set(jobId, held);
   }
 
   private onCancel(cancel: Cancel): void {
     const job = this.running.get(cancel.jobId);
     if (!job || job.attempt !== cancel.attempt) return;
     this.logger.info({ jobId: cancel.jobId, reason: cancel.reason }, 'cancelling job');
-    job.abort.abort();
+    this.drop(cancel.jobId);
+  }
+
+  /** Jobs still using a slot (a finished job waiting to report holds none). */
+  private busy(): number {
+    return [...this.running.values()].filter((j) => !j.finished).length;
   }
 
   private cache: ContextCache | undefined;
   private contexts(): ContextCache {
-    return (this.cache ??= new ContextCache(join(this.options.stateDir, 'contexts'), this.connection!.client));
+    return (this.cache ??= new ContextCache(join(this.options.stateDir, 'contexts'), () => this.connection!.client));
   }
 }

@@ -1,16 +1,19 @@
 import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { errorMessage, type Logger } from '@archfarm/common';
-import { AgentServiceClient, type AgentMessage, type Assign, type Cancel, type CoordinatorMessage, type Hello } from '@archfarm/proto';
+import { AgentServiceClient, type AgentMessage, type Assign, type Cancel, type CoordinatorMessage, type Hello, type Welcome } from '@archfarm/proto';
 
 export interface ConnectionHandlers {
   hello: () => Hello;
   freeSlots: () => number;
+  /** The coordinator accepted the Hello: resume decisions for the jobs it listed. */
+  onWelcome: (welcome: Welcome) => void;
   onAssign: (assign: Assign) => void;
   onCancel: (cancel: Cancel) => void;
 }
 
 const MIN_BACKOFF_MS = 500;
-const MAX_BACKOFF_MS = 30_000;
+/** The coordinator waits this long (plus a lease) for agents after it restarts. */
+const MAX_BACKOFF_MS = 15_000;
 
 /**
  * The agent's one long-lived Connect stream. Agents dial out (they sit behind NAT), say
@@ -24,6 +27,9 @@ export class Connection {
   private retry: NodeJS.Timeout | undefined;
   private failures = 0;
   private stopped = false;
+  private welcomed = false;
+  /** When the stream was last lost while not yet back (undefined while connected). */
+  private downSince: number | undefined = Date.now();
 
   constructor(
     address: string,
@@ -42,8 +48,16 @@ export class Connection {
     this.open();
   }
 
-  send(message: AgentMessage): void {
-    this.stream?.write(message);
+  /** Sends on the live stream; false when there is none (the caller keeps what must arrive). */
+  send(message: AgentMessage): boolean {
+    if (!this.stream || !this.welcomed) return false;
+    this.stream.write(message);
+    return true;
+  }
+
+  /** How long the agent has been unable to reach the coordinator, in ms (0 when connected). */
+  downFor(now = Date.now()): number {
+    return this.downSince === undefined ? 0 : now - this.downSince;
   }
 
   stop(): void {
@@ -69,7 +83,10 @@ export class Connection {
     switch (msg.$case) {
       case 'welcome':
         this.failures = 0;
+        this.welcomed = true;
+        this.downSince = undefined;
         this.logger.info('connected to coordinator');
+        this.handlers.onWelcome(msg.value);
         clearInterval(this.heartbeat);
         this.heartbeat = setInterval(() => this.send({ msg: { $case: 'heartbeat', value: { freeSlots: this.handlers.freeSlots() } } }), msg.value.heartbeatIntervalMs || 5000);
         return;
@@ -83,6 +100,8 @@ export class Connection {
   private onClosed(stream: ClientDuplexStream<AgentMessage, CoordinatorMessage>, why: string): void {
     if (this.stream !== stream) return;
     this.stream = undefined;
+    this.welcomed = false;
+    this.downSince ??= Date.now();
     clearInterval(this.heartbeat);
     if (this.stopped) return;
     const ceiling = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** this.failures++);

@@ -13,7 +13,7 @@ import { ContextCorruptError } from './errors';
 export class ContextCache {
   constructor(
     private readonly dir: string,
-    private readonly client: AgentServiceClient,
+    private readonly client: () => AgentServiceClient,
   ) {}
 
   /** The path of the context's tar, fetched and verified if it is not here yet. */
@@ -35,7 +35,7 @@ export class ContextCache {
   private async download(digest: string, to: string): Promise<string> {
     const hash = createHash('sha256');
     const out = createWriteStream(to);
-    const call = this.client.fetchContext({ digest });
+    const call = this.client().fetchContext({ digest });
     for await (const chunk of call as AsyncIterable<DataChunk>) {
       hash.update(chunk.data);
       if (!out.write(chunk.data)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));

@@ -23,3 +23,16 @@ export class NoFreeSlotError extends ArchfarmError {
   readonly code = 'NO_FREE_SLOT';
   readonly kind = 'infrastructure';
 }
+
+/** The smoke command exited non-zero in the built image: the image is not pushed. */
+export class SmokeTestFailedError extends ArchfarmError {
+  readonly code = 'SMOKE_TEST_FAILED';
+  readonly kind = 'build';
+  constructor(
+    readonly platform: string,
+    readonly command: string[],
+    readonly exitCode: number,
+  ) {
+    super(`smoke test \`${command.join(' ')}\` exited ${exitCode} on ${platform}; the image was not published`);
+  }
+}

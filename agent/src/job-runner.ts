@@ -1,10 +1,11 @@
 import { createReadStream } from 'node:fs';
-import { rm } from 'node:fs/promises';
+import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ImageRef, Platform, RegistryClient, errorMessage, type Logger } from '@archfarm/common';
 import { modeFromWire, toErrorInfo, type AgentServiceClient, type Assign, type JobFinished } from '@archfarm/proto';
 import type { ContextCache } from './context-cache';
 import type { Engine } from './engine';
+import { SmokeTestFailedError } from './errors';
 import { LogShipper } from './log-shipper';
 import { pushSavedImage } from './push';
 
@@ -12,7 +13,8 @@ export interface JobRunnerDeps {
   agentName: string;
   engine: Engine;
   contexts: ContextCache;
-  client: AgentServiceClient;
+  /** The current connection's client (it changes when the agent reconnects). */
+  client: () => AgentServiceClient;
   stateDir: string;
   logger: Logger;
 }
@@ -27,7 +29,8 @@ export const JOB_LABEL = 'io.archfarm.job';
  */
 export async function runJob(deps: JobRunnerDeps, assign: Assign, signal: AbortSignal, started: () => void): Promise<JobFinished> {
   const spec = assign.spec!;
-  const log = new LogShipper(deps.client, assign.jobId, assign.attempt);
+  await mkdir(join(deps.stateDir, 'logs'), { recursive: true });
+  const log = new LogShipper(deps.client, assign.jobId, assign.attempt, join(deps.stateDir, 'logs', `${assign.jobId}.${assign.attempt}.log`), deps.logger);
   const logger = deps.logger.child({ buildId: spec.buildId, jobId: assign.jobId, attempt: assign.attempt });
   const localTag = `archfarm-job/${assign.jobId}:${assign.attempt}`;
   const base: JobFinished = { jobId: assign.jobId, attempt: assign.attempt, digest: '', mediaType: '', size: 0, error: undefined };
@@ -49,6 +52,7 @@ export async function runJob(deps: JobRunnerDeps, assign: Assign, signal: AbortS
       signal,
       onLog: (line) => log.line(line),
     });
+    if (spec.smokeCommand.length > 0) await smoke(deps, assign, imageId, platform, signal, (line) => log.line(line));
     const pushed = await push(deps, assign, imageId, (line) => log.line(line));
     log.line(`archfarm: pushed ${spec.repository}@${pushed.digest}`);
     result = { ...base, ...pushed };
@@ -58,7 +62,7 @@ export async function runJob(deps: JobRunnerDeps, assign: Assign, signal: AbortS
     log.line(`archfarm: ERROR: ${error.message}`);
     result = { ...base, error };
   }
-  await finish(deps, log, localTag, logger);
+  await finish(deps, log, localTag, signal, logger);
   return result;
 }
 
@@ -83,8 +87,20 @@ async function push(deps: JobRunnerDeps, assign: Assign, imageId: string, onProg
   }
 }
 
+/**
+ * Runs the image once before it is pushed: emulation and real CPUs differ, and a build that
+ * passed under QEMU can still crash on the hardware (or the reverse). Output joins the job log.
+ */
+async function smoke(deps: JobRunnerDeps, assign: Assign, image: string, platform: Platform, signal: AbortSignal, onLog: (line: string) => void): Promise<void> {
+  const command = assign.spec!.smokeCommand;
+  onLog(`archfarm: smoke test: ${command.join(' ')}`);
+  const { exitCode } = await deps.engine.run({ image, platform, command, labels: { [JOB_LABEL]: assign.jobId }, signal, onLog: (line) => onLog(`smoke: ${line}`) });
+  if (exitCode !== 0) throw new SmokeTestFailedError(platform.toString(), command, exitCode);
+  onLog('archfarm: smoke test passed');
+}
+
 /** Ships the rest of the log (before Finished, so watchers see the output first) and cleans up. */
-async function finish(deps: JobRunnerDeps, log: LogShipper, localTag: string, logger: Logger): Promise<void> {
-  await log.close().catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'log upload failed'));
+async function finish(deps: JobRunnerDeps, log: LogShipper, localTag: string, giveUp: AbortSignal, logger: Logger): Promise<void> {
+  await log.close(giveUp).catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'log upload failed'));
   await deps.engine.removeImage(localTag).catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'image cleanup failed'));
 }

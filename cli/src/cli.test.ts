@@ -4,8 +4,9 @@ import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { JobState, BuildState } from '@archfarm/proto';
-import { ev } from './testing/events';
+import { BuildMode, JobState, BuildState } from '@archfarm/proto';
+import { details } from './testing/details';
+import { ev, jobLog } from './testing/events';
 import { FakeCoordinator } from './testing/fake-coordinator';
 
 /** The built entry point, run as the `archfarm` binary runs it. */
@@ -14,20 +15,21 @@ const MAIN = path.join(__dirname, 'main.js');
 interface Run {
   code: number | null;
   stdout: string;
+  stdoutBytes: Buffer;
   stderr: string;
 }
 
 function archfarm(args: string[], opts: { cwd: string; env?: Record<string, string>; onStderr?: (text: string, signal: (s: NodeJS.Signals) => void) => void }): Promise<Run> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [MAIN, ...args], { cwd: opts.cwd, env: { ...process.env, ARCHFARM_COORDINATOR: '', ...opts.env } });
-    const run: Run = { code: null, stdout: '', stderr: '' };
-    child.stdout.on('data', (d: Buffer) => (run.stdout += d.toString()));
+    const run: Run = { code: null, stdout: '', stdoutBytes: Buffer.alloc(0), stderr: '' };
+    child.stdout.on('data', (d: Buffer) => (run.stdoutBytes = Buffer.concat([run.stdoutBytes, d])));
     child.stderr.on('data', (d: Buffer) => {
       run.stderr += d.toString();
       opts.onStderr?.(run.stderr, (s) => child.kill(s));
     });
     child.on('error', reject);
-    child.on('close', (code) => resolve({ ...run, code }));
+    child.on('close', (code) => resolve({ ...run, stdout: run.stdoutBytes.toString(), code }));
   });
 }
 
@@ -54,6 +56,8 @@ const BAD_INPUT: [string[], RegExp][] = [
   [[...TAG, '--progress', 'fancy', 'ctx'], /^error: --progress: "fancy" is not one of auto, plain, json, quiet/],
   [[...TAG, '--output', 'yaml', 'ctx'], /^error: --output: "yaml" is not one of text, json/],
   [[...TAG, '--wait-timeout', '5x', 'ctx'], /^error: --wait-timeout: "5x" is not a duration/],
+  [[...TAG, '--timeout', '-1', 'ctx'], /^error: --timeout: "-1" is not a duration/],
+  [[...TAG, '--smoke', '', 'ctx'], /^error: --smoke: is empty/],
   [['ctx'], /^error: --tag: is required/],
   [[...TAG, '--no-such-flag', 'ctx'], /^error: unknown option '--no-such-flag'/],
 ];
@@ -123,4 +127,35 @@ test('the binary: digest as the last stdout line; SIGINT cancels and exits 130',
   assert.deepEqual(fake.cancelled, ['b2']);
   assert.match(run.stderr, /cancelling build b2…\n/);
   assert.equal(run.stdout, '');
+});
+
+test('the binary: --detach prints the id; a partial publish exits 4; logs are copied byte for byte', async (t) => {
+  const fake = await FakeCoordinator.start();
+  t.after(() => fake.stop());
+  const cwd = await contextDir(t);
+  const detached = await archfarm(['build', '--coordinator', fake.address, '--detach', ...TAG, 'ctx'], { cwd });
+  assert.equal(detached.code, 0, detached.stderr);
+  assert.equal(detached.stdout, 'b1\n');
+
+  const digest = `sha256:${'e'.repeat(64)}`;
+  const error = { code: 'SMOKE_FAILED', message: 'smoke test exited 139', kind: 'build' };
+  fake.watch = (call) => {
+    call.write(ev.finished({ state: BuildState.BUILD_STATE_PUBLISHED, digest, leftOut: [{ platform: 'linux/arm/v7', error }] }));
+    call.end();
+  };
+  const partial = await archfarm(['build', '--coordinator', fake.address, '--allow-partial', ...TAG, 'ctx'], { cwd });
+  assert.equal(partial.code, 4, partial.stderr);
+  assert.equal(partial.stdout, `${digest}\n`);
+  assert.match(partial.stderr, /\nwarning: linux\/arm\/v7 left out: smoke test exited 139 \(build\)\n$/);
+
+  const log = Buffer.concat([Buffer.from('naïve → ok\r\n'), Buffer.from([0xff, 0xfe]), Buffer.from('\nno newline')]);
+  fake.builds.set('b1', details.build({ platforms: [details.platform('linux/arm/v7'), details.platform('linux/amd64')] }));
+  fake.logs = (call) => {
+    for (let i = 0; i < log.length; i += 5) call.write(jobLog('linux/arm/v7', 'pi-1', BuildMode.BUILD_MODE_NATIVE, log.subarray(i, i + 5)));
+    call.end();
+  };
+  const logs = await archfarm(['logs', 'b1', '--platform', 'linux/armhf', '--coordinator', fake.address], { cwd });
+  assert.equal(logs.code, 0, logs.stderr);
+  assert.ok(logs.stdoutBytes.equals(log), logs.stdout);
+  assert.equal(logs.stderr, '');
 });

@@ -5,6 +5,11 @@ import { ArchfarmError, errorMessage } from '@archfarm/common';
 import type { CommandContext } from './command-context';
 import { addAgentsCommand } from './commands/agents';
 import { addBuildCommand } from './commands/build';
+import { errorJson, type BuildResultJson } from './commands/build-result';
+import { addBuildsCommand } from './commands/builds';
+import { addCancelCommand } from './commands/cancel';
+import { addLogsCommand } from './commands/logs';
+import { PublishedPartiallyError } from './errors';
 import { ExitCode, exitCodeFor } from './exit-codes';
 import { writeLine, type CliIo } from './io';
 import { DEFAULT_COORDINATOR } from './options';
@@ -13,6 +18,10 @@ const PROGRAM_EXAMPLES = `
 Examples:
   archfarm agents
   archfarm build --platform linux/amd64,linux/arm64 -t 127.0.0.1:5000/hello:1 .
+  archfarm builds
+  archfarm builds inspect b7
+  archfarm logs -f b7 --platform linux/arm64
+  archfarm cancel b7
   archfarm build --help
 
 The coordinator is --coordinator, else $ARCHFARM_COORDINATOR, else ${DEFAULT_COORDINATOR}.`;
@@ -39,6 +48,9 @@ export function createProgram(ctx: CommandContext): Command {
     // Commander must not exit the process: main decides the status, after cleanup.
     .exitOverride();
   addBuildCommand(program, ctx);
+  addBuildsCommand(program, ctx);
+  addLogsCommand(program, ctx);
+  addCancelCommand(program, ctx);
   addAgentsCommand(program, ctx);
   return program;
 }
@@ -58,11 +70,17 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   }
 }
 
-/** Prints a command's failure on stderr: `error: ...`, or one JSON line in JSON mode. */
+/**
+ * Prints a command's failure on stderr: `error: ...`, or one JSON line in JSON mode. A
+ * partial publish is not a failure: it prints `warning: ...` lines (or a 'warning' object).
+ */
 export function reportError(err: unknown, exitCode: number, ctx: CommandContext): void {
   const { stderr, env } = ctx.io;
   const code = err instanceof ArchfarmError ? err.code : 'INTERNAL';
-  if (ctx.errorFormat === 'json') {
+  if (err instanceof PublishedPartiallyError) {
+    if (ctx.errorFormat === 'text') for (const line of err.warnings()) writeLine(stderr, line);
+    else writeLine(stderr, JSON.stringify({ type: 'warning', code, message: err.message, leftOut: leftOutJson(err), exitCode }));
+  } else if (ctx.errorFormat === 'json') {
     writeLine(stderr, JSON.stringify({ type: 'error', code, message: errorMessage(err), exitCode }));
   } else {
     writeLine(stderr, `error: ${errorMessage(err)}`);
@@ -72,6 +90,10 @@ export function reportError(err: unknown, exitCode: number, ctx: CommandContext)
       writeLine(stderr, e instanceof Error ? (e.stack ?? e.message) : String(e));
     }
   }
+}
+
+function leftOutJson(err: PublishedPartiallyError): BuildResultJson['leftOut'] {
+  return err.leftOut.map((p) => ({ platform: p.platform, error: errorJson(p.error) }));
 }
 
 function cliVersion(): string {

@@ -1,4 +1,5 @@
 import { ArchfarmError } from '@archfarm/common';
+import type { ErrorInfo } from '@archfarm/proto';
 
 /**
  * The CLI's own failure conditions, one class per condition with a stable `code`.
@@ -71,6 +72,44 @@ export class BuildFailedError extends ArchfarmError {
     readonly remoteCode: string | undefined,
   ) {
     super(message);
+  }
+}
+
+/**
+ * The build was published (--allow-partial) without some of its platforms. Not a failure
+ * of the command, but scripts must be able to tell it from a complete publish.
+ */
+export class PublishedPartiallyError extends ArchfarmError {
+  readonly code = 'PUBLISHED_PARTIALLY';
+  readonly kind = 'build';
+  constructor(
+    readonly buildId: string,
+    readonly leftOut: readonly { platform: string; error: ErrorInfo | undefined }[],
+  ) {
+    super(`build ${buildId} was published without ${leftOut.map((p) => p.platform).join(', ')}`);
+  }
+
+  /** One `warning: <platform> left out: <why> (<kind>)` line per platform. */
+  warnings(): string[] {
+    return this.leftOut.map(({ platform, error }) => {
+      const kind = error?.kind ? ` (${error.kind})` : '';
+      // The coordinator's message may already start with the platform; say it once.
+      const message = error?.message.startsWith(`${platform}: `) ? error.message.slice(platform.length + 2) : error?.message;
+      return `warning: ${platform} left out: ${message || 'no reason given'}${kind}`;
+    });
+  }
+}
+
+/** The coordinator knows no build with this id (gRPC NOT_FOUND on a build's id). */
+export class BuildNotFoundError extends ArchfarmError {
+  readonly code = 'BUILD_NOT_FOUND';
+  readonly kind = 'input';
+  constructor(
+    readonly buildId: string,
+    address: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the coordinator at ${address} has no build "${buildId}"; \`archfarm builds\` lists the recent ones`, options);
   }
 }
 

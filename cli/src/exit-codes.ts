@@ -11,14 +11,20 @@ export const ExitCode = {
   badInput: 2,
   /** The coordinator could not be reached. */
   unreachable: 3,
+  /** The build was published without some platforms (`build --allow-partial`). */
+  publishedPartially: 4,
 } as const;
 
-/** Exit status per stable error code; codes not listed exit with {@link ExitCode.failure}. */
+/**
+ * Exit status per stable error code; codes not listed exit with {@link ExitCode.failure}
+ * (BUILD_NOT_FOUND among them, as `docker inspect` of an unknown id exits 1).
+ */
 const BY_CODE: Readonly<Record<string, number>> = {
   INVALID_INPUT: ExitCode.badInput,
   REQUEST_REJECTED: ExitCode.badInput,
   USAGE: ExitCode.badInput,
   COORDINATOR_UNREACHABLE: ExitCode.unreachable,
+  PUBLISHED_PARTIALLY: ExitCode.publishedPartially,
 };
 
 /** The exit status for anything a command threw. */

@@ -5,6 +5,7 @@
 export { runCli, createProgram } from './cli';
 export { ExitCode, exitCodeFor } from './exit-codes';
 export * from './errors';
-export type { CliIo, TextSink } from './io';
-export type { BuildResultJson } from './commands/build-result';
+export type { CliIo, OutputSink, TextSink } from './io';
+export type { BuildResultJson, DetachedJson, ErrorJson } from './commands/build-result';
+export type { AttemptJson, BuildDetailsJson, PlatformDetailsJson } from './commands/build-details';
 export type { AgentJson } from './commands/agents';

@@ -5,13 +5,19 @@ export interface TextSink {
   write(text: string): unknown;
 }
 
+/** stdout: text, or raw bytes (`archfarm logs` copies a log byte for byte). */
+export interface OutputSink extends TextSink {
+  /** Returns false when the sink wants the writer to wait for its 'drain' (as streams do). */
+  write(chunk: string | Uint8Array): unknown;
+}
+
 /**
  * The process's surroundings, passed to every command instead of reaching for `process`,
  * so commands run unchanged inside tests.
  */
 export interface CliIo {
-  /** Results only: the digest, a table, a JSON document. */
-  readonly stdout: TextSink;
+  /** Results only: the digest, a table, a JSON document, a log. */
+  readonly stdout: OutputSink;
   /** Progress, logs and errors. */
   readonly stderr: TextSink;
   readonly env: Readonly<Record<string, string | undefined>>;

@@ -3,9 +3,10 @@ import { Server, ServerCredentials } from '@grpc/grpc-js';
 import { createLogger, type Logger } from '@archfarm/common';
 import { AgentServiceService, BuildServiceService } from '@archfarm/proto';
 import { BuildManager } from './builds/build-manager';
+import { LogFiles } from './builds/log-files';
+import { SqliteStore, type Store } from './store';
 import { Dispatcher } from './builds/dispatcher';
 import { ContextStore } from './context-store';
-import { AgentLostError } from './errors';
 import { Fleet } from './fleet';
 import { jobSpecFor } from './job-spec';
 import { compileOptions, type CompiledCoordinatorOptions, type CoordinatorOptions } from './options';
@@ -28,6 +29,7 @@ export class Coordinator {
     private readonly server: Server,
     private readonly fleet: Fleet,
     private readonly dispatcher: Dispatcher,
+    private readonly store: Store,
     readonly port: number,
     private readonly logger: Logger,
   ) {}
@@ -37,19 +39,23 @@ export class Coordinator {
     const contexts = new ContextStore(join(options.dataDir, 'contexts'), options.maxContextBytes);
     await contexts.init();
     const registries = new RegistryAccess(options.insecureRegistries, options.registryAuthFile, logger);
+    const store = await SqliteStore.open(join(options.dataDir, 'archfarm.db'));
+    const logs = new LogFiles(join(options.dataDir, 'logs'), options.maxLogBytes);
     const fleet = new Fleet();
     const builds = new BuildManager({
       fleet,
+      store,
+      logs,
       logger,
-      maxAttempts: options.maxAttempts,
-      maxLogBytes: options.maxLogBytes,
+      settings: { maxAttempts: options.maxAttempts, leaseTtlMs: options.leaseTtlMs, retryBaseMs: options.retryBaseDelayMs },
       jobSpec: (build, job) => jobSpecFor(registries, build, job),
-      publish: (build) => publishBuild(registries, build, logger),
+      publish: (build, jobs) => publishBuild(registries, build, jobs, { attempts: options.publishAttempts, baseDelayMs: options.retryBaseDelayMs / 2 }, logger),
     });
-    fleet.on('lost', (agent) => {
-      logger.info({ agent: agent.name }, 'agent disconnected');
-      builds.agentLost(agent, new AgentLostError(agent.name));
-    });
+    // A lost connection does not lose its jobs at once: the agent has until its leases
+    // run out to reconnect and resume them (a Pi on flaky Wi-Fi keeps its work).
+    fleet.on('lost', (agent) => logger.info({ agent: agent.name, jobs: agent.jobs.size }, 'agent disconnected'));
+    const restored = await builds.restore();
+    if (restored > 0) logger.info({ builds: restored }, 'resumed unfinished builds');
     const dispatcher = new Dispatcher(builds, fleet, logger);
     const server = new Server({
       // Agents ping every 20 s to keep NAT mappings alive; allow that and a little more.
@@ -58,13 +64,13 @@ export class Coordinator {
       'grpc.http2.min_ping_interval_without_data_ms': 10_000,
       'grpc.keepalive_permit_without_calls': 1,
     });
-    server.addService(AgentServiceService, agentService({ fleet, builds, contexts, heartbeatIntervalMs: options.heartbeatIntervalMs, logger }));
-    server.addService(BuildServiceService, buildService({ fleet, builds, contexts, registries, logger }));
+    server.addService(AgentServiceService, agentService({ fleet, builds, contexts, heartbeatIntervalMs: options.heartbeatIntervalMs, leaseTtlMs: options.leaseTtlMs, logger }));
+    server.addService(BuildServiceService, buildService({ fleet, builds, store, logs, contexts, registries, logger }));
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
     );
     dispatcher.start();
-    const coordinator = new Coordinator(options, server, fleet, dispatcher, port, logger);
+    const coordinator = new Coordinator(options, server, fleet, dispatcher, store, port, logger);
     coordinator.state = 'serving';
     logger.info({ listen: `${options.host}:${port}`, dataDir: options.dataDir }, 'coordinator serving');
     return coordinator;
@@ -90,6 +96,7 @@ export class Coordinator {
         resolve();
       });
     });
+    await this.store.close();
     this.state = 'stopped';
     this.logger.info('coordinator stopped');
   }

@@ -102,3 +102,15 @@ export class LogGapError extends ArchfarmError {
     super(`log of job ${jobId}: chunk at ${offset} but only ${committed} bytes are committed; resend from ${committed}`);
   }
 }
+
+/** A build ran longer than its --timeout. */
+export class BuildTimeoutError extends ArchfarmError {
+  readonly code = 'BUILD_TIMEOUT';
+  readonly kind = 'build';
+  constructor(
+    readonly buildId: string,
+    readonly seconds: number,
+  ) {
+    super(`build ${buildId} ran longer than its --timeout of ${seconds}s and was stopped`);
+  }
+}

@@ -18,6 +18,7 @@ export function jobSpecFor(registries: RegistryAccess, build: Build, job: Job): 
     target: build.spec.target,
     repository: tag.name,
     insecureRegistry: registries.isInsecure(tag),
+    smokeCommand: build.spec.smokeCommand,
     auths: credentials ? [{ registry: tag.registry, username: credentials.username, password: credentials.password }] : [],
   };
 }

@@ -15,6 +15,12 @@ export interface CoordinatorOptions {
   heartbeatIntervalMs?: number;
   /** Tries per job before an infrastructure failure fails the build. Default 3. */
   maxAttempts?: number;
+  /** A job whose agent sent no heartbeat for this long goes back to the queue. Default 30000 ms. */
+  leaseTtlMs?: number;
+  /** First delay before a job or a publish is retried; doubles each time, with jitter. Default 2000 ms. */
+  retryBaseDelayMs?: number;
+  /** Tries of the final merge when the registry is down or answers 5xx. Default 6. */
+  publishAttempts?: number;
   /** Log bytes kept per job attempt. Default 16 MiB. */
   maxLogBytes?: number;
   /** Largest build context accepted. Default 2 GiB. */
@@ -39,6 +45,10 @@ export function compileOptions(options: CoordinatorOptions): CompiledCoordinator
     if (!Number.isInteger(value) || value < 1) throw new InvalidInputError(flag, `must be a positive whole number, got ${value}`);
     return value;
   };
+  const heartbeat = options.heartbeatIntervalMs ?? 5000;
+  if (heartbeat * 2 > (options.leaseTtlMs ?? 30_000)) {
+    throw new InvalidInputError('--lease-ttl', `must be at least twice --heartbeat-interval (${heartbeat} ms), or one late heartbeat loses a job`);
+  }
   return {
     listen,
     host: match[1]!,
@@ -48,6 +58,9 @@ export function compileOptions(options: CoordinatorOptions): CompiledCoordinator
     registryAuthFile: options.registryAuthFile,
     heartbeatIntervalMs: positive('--heartbeat-interval', options.heartbeatIntervalMs ?? 5000),
     maxAttempts: positive('--max-attempts', options.maxAttempts ?? 3),
+    leaseTtlMs: positive('--lease-ttl', options.leaseTtlMs ?? 30_000),
+    retryBaseDelayMs: positive('--retry-base-delay', options.retryBaseDelayMs ?? 2000),
+    publishAttempts: positive('--publish-attempts', options.publishAttempts ?? 6),
     maxLogBytes: positive('--max-log-bytes', options.maxLogBytes ?? 16 * 1024 * 1024),
     maxContextBytes: positive('--max-context-size', options.maxContextBytes ?? 2 * 1024 * 1024 * 1024),
   };

@@ -3,15 +3,16 @@ import Docker from 'dockerode';
 import { Platform } from '@archfarm/common';
 import { readBuildStream } from './build-stream';
 import { DEFAULT_DOCKER_HOST, formatDockerHost, type DockerHost } from './docker-host';
-import { engineError, statusOf } from './docker-errors';
-import type { BuildRequest, Engine, EngineInfo, RegistryLogin } from './engine';
+import { engineError, ignoreGone, ignoreNotFound } from './docker-errors';
+import { runContainer } from './docker-run';
+import type { BuildRequest, Engine, EngineInfo, RegistryLogin, RunRequest } from './engine';
 import { BuildCancelledError, EngineUnavailableError } from './errors';
 
 /** Options of {@link DockerEngine}. */
 export interface DockerEngineOptions {
   /** Where the Docker API listens; default unix:///var/run/docker.sock. */
   host?: DockerHost;
-  /** How long a short request (info, list, remove) may take; default 30 s. Builds are not limited. */
+  /** How long a short request (info, list, remove) may take; default 30 s. Builds and runs are not limited by it. */
   requestTimeoutMs?: number;
 }
 
@@ -91,13 +92,17 @@ export class DockerEngine implements Engine {
     );
   }
 
+  run(req: RunRequest): Promise<{ exitCode: number }> {
+    return runContainer(this.docker, this.quick.bind(this), req);
+  }
+
   async removeLabelled(labelKey: string): Promise<number> {
     const filters = JSON.stringify({ label: [labelKey] });
     const action = `remove objects labelled ${labelKey}`;
     // Containers first: an image a container still uses cannot go.
     const containers = await this.quick(action, (abortSignal) => this.docker.listContainers({ all: true, filters, abortSignal }));
     for (const c of containers) {
-      await this.quick(action, () => this.docker.getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreNotFound));
+      await this.quick(action, () => this.docker.getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreGone));
     }
     const images = await this.quick(action, (abortSignal) => this.docker.listImages({ all: true, filters, abortSignal }));
     for (const image of images) await this.removeImage(image.Id);
@@ -107,13 +112,21 @@ export class DockerEngine implements Engine {
   /** A short request, bounded in time, its failure classified. */
   private async quick<T>(action: string, call: (abortSignal: AbortSignal) => Promise<T>): Promise<T> {
     const abortSignal = AbortSignal.timeout(this.requestTimeoutMs);
+    // Some dockerode calls (image inspect) drop the signal; the race bounds them too.
+    let onAbort = (): void => undefined;
+    const timedOut = new Promise<never>((_, reject) => {
+      onAbort = () => reject(abortSignal.reason as Error);
+      abortSignal.addEventListener('abort', onAbort, { once: true });
+    });
     try {
-      return await call(abortSignal);
+      return await Promise.race([call(abortSignal), timedOut]);
     } catch (err) {
       if (abortSignal.aborted) {
         throw new EngineUnavailableError(`${action}: the engine did not answer within ${this.requestTimeoutMs} ms`, undefined, { cause: err });
       }
       throw engineError(err, action);
+    } finally {
+      abortSignal.removeEventListener('abort', onAbort);
     }
   }
 }
@@ -141,9 +154,4 @@ function registryConfig(logins: Record<string, RegistryLogin>): Docker.RegistryC
     config[key] = { username: login.username, password: login.password };
   }
   return config;
-}
-
-/** Removing what is already gone is fine (another cleanup, or a racing `docker rmi`). */
-function ignoreNotFound(err: unknown): void {
-  if (statusOf(err) !== 404) throw err;
 }

@@ -19,6 +19,23 @@ export function statusOf(err: unknown): number | undefined {
   return typeof status === 'number' ? status : undefined;
 }
 
+/** The engine's own words for a failed dockerode call (docker-modem's message wraps them). */
+export function engineMessage(err: unknown): string {
+  // docker-modem's message is "(HTTP code 500) server error - <engine message> ".
+  return (err as ModemError | null)?.json?.message ?? errorMessage(err).trim();
+}
+
+/** Removing what is already gone is fine (another cleanup, or a racing `docker rmi`). */
+export function ignoreNotFound(err: unknown): void {
+  if (statusOf(err) !== 404) throw err;
+}
+
+/** A container gone already, or being removed by someone else (a forced remove's only 409), is fine. */
+export function ignoreGone(err: unknown): void {
+  const status = statusOf(err);
+  if (status !== 404 && status !== 409) throw err;
+}
+
 /**
  * Classifies a failed dockerode call: server errors and unreachable sockets become
  * EngineUnavailableError (retryable), other HTTP answers EngineRequestError. Anything else
@@ -28,8 +45,7 @@ export function engineError(err: unknown, action: string): unknown {
   if (err instanceof ArchfarmError) return err;
   const e = (err ?? {}) as ModemError;
   const status = statusOf(err);
-  // docker-modem's message is "(HTTP code 500) server error - <engine message> "; the engine's own words read better.
-  const detail = e.json?.message ?? errorMessage(err).trim();
+  const detail = engineMessage(err);
   if (status !== undefined) {
     return status >= 500
       ? new EngineUnavailableError(`${action}: engine error ${status}: ${detail}`, status, { cause: err })

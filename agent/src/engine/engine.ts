@@ -38,6 +38,30 @@ export interface BuildRequest {
   onLog: (line: string) => void;
 }
 
+/** One run of a command in a fresh container of an image, e.g. the smoke test of a built image. */
+export interface RunRequest {
+  /** Image id or local name; it must be in the engine already (run does not pull). */
+  image: string;
+  /** The platform to run it as; an image of another platform is refused (ImagePlatformMismatchError). */
+  platform: Platform;
+  /**
+   * Replaces the image's CMD, as an argv (no shell); the ENTRYPOINT stays, as with
+   * `docker run IMAGE CMD...`. Empty: the image's own CMD.
+   */
+  command: string[];
+  /** Labels put on the container, so start-up cleanup finds one left behind. */
+  labels: Record<string, string>;
+  /** Aborting kills the container; the run then rejects with RunCancelledError. */
+  signal?: AbortSignal;
+  /** Time the whole run may take, default 5 min; then its container is killed (RunTimeoutError). */
+  timeoutMs?: number;
+  /**
+   * The command's stdout and stderr, line by line as they come, without line ends; a partial
+   * last line comes at the end. Lines of the two streams are interleaved, not marked.
+   */
+  onLog: (line: string) => void;
+}
+
 /**
  * The agent's narrow view of a container engine. Only the Docker adapter knows the engine's
  * API, so a Podman or BuildKit adapter can come later without touching the job runner.
@@ -51,6 +75,13 @@ export interface Engine {
   saveImage(imageId: string): Promise<Readable>;
   /** Removes an image by id or name, forcibly; an image that is not there is not an error. */
   removeImage(ref: string): Promise<void>;
+  /**
+   * Runs `req.command` once in a new container of `req.image`, without network, and resolves to
+   * its exit code; a command that exits non-zero is not an error. The container is removed
+   * afterwards, also on failure, timeout or abort. A command the engine cannot start (no such
+   * executable) is RunNotStartedError.
+   */
+  run(req: RunRequest): Promise<{ exitCode: number }>;
   /** Removes the containers and images carrying the label key; resolves to how many images went. */
   removeLabelled(labelKey: string): Promise<number>;
 }

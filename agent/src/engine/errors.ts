@@ -64,3 +64,60 @@ export class UnprobeablePlatformError extends ArchfarmError {
     super(`no probe program for ${platform}; archfarm can probe ${known.join(', ')}`);
   }
 }
+
+/**
+ * The engine could not start the command in the image: no such executable, not executable, no
+ * command at all. It would fail the same way anywhere, so it is not retried.
+ */
+export class RunNotStartedError extends ArchfarmError {
+  readonly code = 'RUN_NOT_STARTED';
+  readonly kind = 'build';
+  constructor(
+    readonly image: string,
+    readonly command: readonly string[],
+    /** Why, in the engine's words, e.g. `exec: "nope": executable file not found in $PATH`. */
+    readonly reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot run ${JSON.stringify(command)} in ${image}: ${reason}`, options);
+  }
+}
+
+/** The command ran longer than its time limit; its container was killed. */
+export class RunTimeoutError extends ArchfarmError {
+  readonly code = 'RUN_TIMEOUT';
+  readonly kind = 'build';
+  constructor(
+    readonly timeoutMs: number,
+    options?: { cause?: unknown },
+  ) {
+    super(`the command did not finish within ${timeoutMs} ms; its container was killed`, options);
+  }
+}
+
+/** The run was stopped because its AbortSignal fired; its container was killed. */
+export class RunCancelledError extends ArchfarmError {
+  readonly code = 'RUN_CANCELLED';
+  // Not 'infrastructure': a cancelled job must not be retried.
+  readonly kind = 'build';
+  constructor(message = 'run cancelled', options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
+/**
+ * The image is not of the platform it was to be run as (e.g. a Dockerfile whose last stage is
+ * `FROM --platform=$BUILDPLATFORM`). The engine's own check lets some through (it runs an
+ * arm/v7 image when asked for linux/arm64), so a smoke run would prove nothing.
+ */
+export class ImagePlatformMismatchError extends ArchfarmError {
+  readonly code = 'IMAGE_PLATFORM_MISMATCH';
+  readonly kind = 'build';
+  constructor(
+    readonly image: string,
+    readonly wanted: string,
+    readonly actual: string,
+  ) {
+    super(`image ${image} is ${actual}, not ${wanted}`);
+  }
+}

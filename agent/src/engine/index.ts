@@ -6,6 +6,7 @@ export * from './engine';
 export * from './errors';
 export * from './docker-host';
 export { DockerEngine, type DockerEngineOptions } from './docker-engine';
+export { DEFAULT_RUN_TIMEOUT_MS } from './docker-run';
 export { BuildkitProgress } from './buildkit-progress';
 export { probePlatforms, PROBE_LABEL, type ProbedPlatform, type ProbeOptions } from './probe';
 export { exitProgram, canProbe, PROBEABLE_ARCHITECTURES } from './exit-program';

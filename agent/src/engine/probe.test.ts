@@ -35,6 +35,9 @@ class FakeEngine implements Engine {
   async saveImage(): Promise<never> {
     throw new Error('not used');
   }
+  async run(): Promise<never> {
+    throw new Error('not used');
+  }
   async removeImage(ref: string): Promise<void> {
     this.removed.push(ref);
   }

@@ -6,6 +6,7 @@ import { writeLine } from '../io';
 import { OUTPUT_CHOICES, parseChoice, resolveCoordinator } from '../options';
 import { modeName } from '../progress/format';
 import { unary } from '../rpc';
+import { formatTable } from '../table';
 
 const EXAMPLES = `
 Examples:
@@ -66,9 +67,8 @@ export function agentJson(agent: AgentInfo): AgentJson {
   };
 }
 
-/** A table with a header row, columns padded to their widest cell; no trailing spaces. */
 export function agentsTable(agents: readonly AgentInfo[]): string[] {
-  const rows = [
+  return formatTable([
     ['NAME', 'PLATFORMS', 'SLOTS', 'ENGINE', 'VERSION'],
     ...agents.map((a) => [
       a.name,
@@ -77,7 +77,5 @@ export function agentsTable(agents: readonly AgentInfo[]): string[] {
       a.engine,
       a.version,
     ]),
-  ];
-  const widths = rows[0]!.map((_, col) => Math.max(...rows.map((r) => r[col]!.length)));
-  return rows.map((r) => r.map((cell, col) => cell.padEnd(widths[col]!)).join('   ').trimEnd());
+  ]);
 }

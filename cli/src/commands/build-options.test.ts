@@ -33,6 +33,10 @@ test('compiles a full, valid command line', async (t) => {
       progress: 'plain',
       output: 'json',
       waitTimeout: '5m',
+      timeout: '2h',
+      detach: true,
+      allowPartial: true,
+      smoke: `/app/server --self-test "with space"`,
     },
     { cwd: f.root, env: {} },
   );
@@ -45,6 +49,10 @@ test('compiles a full, valid command line', async (t) => {
   assert.equal(opts.target, 'runtime');
   assert.equal(opts.output, 'json');
   assert.equal(opts.waitTimeoutSeconds, 300);
+  assert.equal(opts.timeoutSeconds, 7200);
+  assert.equal(opts.detach, true);
+  assert.equal(opts.allowPartial, true);
+  assert.deepEqual(opts.smokeCommand, ['/app/server', '--self-test', 'with space']);
 });
 
 test('defaults: this machine, CONTEXT_DIR/Dockerfile, auto progress as plain, no wait limit', async (t) => {
@@ -58,6 +66,10 @@ test('defaults: this machine, CONTEXT_DIR/Dockerfile, auto progress as plain, no
   assert.equal(opts.waitTimeoutSeconds, 0);
   assert.equal(opts.target, '');
   assert.equal(opts.coordinator, 'env-host:7420');
+  assert.equal(opts.timeoutSeconds, 0);
+  assert.equal(opts.detach, false);
+  assert.equal(opts.allowPartial, false);
+  assert.deepEqual(opts.smokeCommand, []);
 });
 
 /** Each bad input, the flag its error must name, and words of the message. */
@@ -78,6 +90,11 @@ const BAD: [string, BuildFlags, string, RegExp, string?][] = [
   ['bad progress', { progress: 'tty' }, '--progress', /not one of auto, plain, json, quiet/],
   ['bad output', { output: 'yaml' }, '--output', /not one of text, json/],
   ['bad wait timeout', { waitTimeout: '5 minutes' }, '--wait-timeout', /not a duration/],
+  ['bad timeout', { timeout: '1d' }, '--timeout', /"1d" is not a duration; .* e\.g\. 90, 30s, 5m, 1h/],
+  ['empty smoke', { smoke: '  ' }, '--smoke', /is empty; give the command to run in each image/],
+  ['smoke with an empty command name', { smoke: `'' -x` }, '--smoke', /has an empty command name/],
+  ['smoke that needs a shell', { smoke: 'uname -m | grep arm' }, '--smoke', /uses "\|", which needs a shell/],
+  ['smoke with an open quote', { smoke: `sh -c 'exit 1` }, '--smoke', /unterminated single quote/],
   ['bad target', { target: 'my stage' }, '--target', /not a stage name/],
   ['bad coordinator', { coordinator: 'a:b:c' }, '--coordinator', /not host\[:port\]/],
 ];

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { ImageRef, InvalidInputError, Platform } from '@archfarm/common';
 import { OUTPUT_CHOICES, parseChoice, parseDuration, parseKeyValues, resolveCoordinator, type OutputFormat } from '../options';
 import type { ProgressMode } from '../progress/renderer';
+import { splitShellWords } from '../shell-words';
 
 /** What commander hands the build command: raw strings, unvalidated. */
 export interface BuildFlags {
@@ -16,6 +17,10 @@ export interface BuildFlags {
   progress?: string;
   output?: string;
   waitTimeout?: string;
+  timeout?: string;
+  detach?: boolean;
+  allowPartial?: boolean;
+  smoke?: string;
 }
 
 export const PROGRESS_CHOICES = ['auto', 'plain', 'json', 'quiet'] as const;
@@ -39,6 +44,14 @@ export interface BuildOptions {
   output: OutputFormat;
   /** 0: wait for an agent as long as it takes. */
   waitTimeoutSeconds: number;
+  /** 0: the build may run as long as it takes; the coordinator enforces it. */
+  timeoutSeconds: number;
+  /** Print the build id once submitted and return instead of following the build. */
+  detach: boolean;
+  /** Publish the platforms that succeeded when others fail. */
+  allowPartial: boolean;
+  /** argv run once in each platform's image before publishing; empty: no smoke test. */
+  smokeCommand: string[];
 }
 
 export interface BuildEnv {
@@ -67,11 +80,38 @@ export async function compileBuildOptions(contextArg: string, flags: BuildFlags,
     throw new InvalidInputError('--target', `"${flags.target}" is not a stage name; use the name after AS in "FROM image AS name"`);
   }
   const waitTimeoutSeconds = flags.waitTimeout === undefined ? 0 : parseDuration(flags.waitTimeout, '--wait-timeout');
+  const timeoutSeconds = flags.timeout === undefined ? 0 : parseDuration(flags.timeout, '--timeout');
+  const smokeCommand = flags.smoke === undefined ? [] : parseSmoke(flags.smoke);
   const contextDir = await resolveContext(contextArg, where.cwd);
   const dockerfile = await resolveDockerfile(flags.file, contextDir, where.cwd);
   // 'auto' will pick a TTY renderer one day; for now every terminal gets plain lines.
   const shown = progress === 'auto' ? 'plain' : progress;
-  return { coordinator, platforms, tag, contextDir, dockerfile, buildArgs, target, progress: shown, output, waitTimeoutSeconds };
+  const detach = flags.detach === true;
+  const allowPartial = flags.allowPartial === true;
+  return {
+    coordinator,
+    platforms,
+    tag,
+    contextDir,
+    dockerfile,
+    buildArgs,
+    target,
+    progress: shown,
+    output,
+    waitTimeoutSeconds,
+    timeoutSeconds,
+    detach,
+    allowPartial,
+    smokeCommand,
+  };
+}
+
+/** A given but empty --smoke is a mistake (a variable that expanded to nothing), not "no test". */
+function parseSmoke(text: string): string[] {
+  const argv = splitShellWords(text, '--smoke');
+  if (argv.length === 0) throw new InvalidInputError('--smoke', "is empty; give the command to run in each image, e.g. --smoke 'uname -m'");
+  if (argv[0] === '') throw new InvalidInputError('--smoke', `"${text}" has an empty command name`);
+  return argv;
 }
 
 /** --platform may repeat and each may be a comma-separated list, as with buildx. */

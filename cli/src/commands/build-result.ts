@@ -1,16 +1,35 @@
 import { DIGEST } from '@archfarm/common';
-import { BuildState, type BuildFinished } from '@archfarm/proto';
-import { BuildCancelledError, BuildFailedError, ProtocolError } from '../errors';
-import type { TextSink } from '../io';
+import { BuildState, type BuildFinished, type ErrorInfo } from '@archfarm/proto';
+import { BuildCancelledError, BuildFailedError, ProtocolError, PublishedPartiallyError } from '../errors';
+import { writeLine, type TextSink } from '../io';
 import type { OutputFormat } from '../options';
 import { buildStateName, modeName } from '../progress/format';
 import type { BuildMonitor } from '../progress/monitor';
+
+/** An error as the JSON outputs show it. */
+export interface ErrorJson {
+  code: string;
+  message: string;
+  /** "build" (the Dockerfile or smoke test failed; never retried) or "infrastructure". */
+  kind: string;
+}
 
 /** `archfarm build --output json`: the published index and where each platform came from. */
 export interface BuildResultJson {
   digest: string;
   tag: string;
   platforms: { platform: string; digest: string; agent: string; mode: string }[];
+  /** Platforms not in the index (--allow-partial); empty when every platform is in it. */
+  leftOut: { platform: string; error: ErrorJson | null }[];
+}
+
+/** `archfarm build --detach --output json`. */
+export interface DetachedJson {
+  buildId: string;
+}
+
+export function errorJson(error: ErrorInfo | undefined): ErrorJson | null {
+  return error ? { code: error.code, message: error.message, kind: error.kind } : null;
 }
 
 export function buildResultJson(finished: BuildFinished): BuildResultJson {
@@ -18,24 +37,41 @@ export function buildResultJson(finished: BuildFinished): BuildResultJson {
     digest: finished.digest,
     tag: finished.tag,
     platforms: finished.platforms.map((p) => ({ platform: p.platform, digest: p.digest, agent: p.agent, mode: modeName(p.mode) })),
+    leftOut: finished.leftOut.map((p) => ({ platform: p.platform, error: errorJson(p.error) })),
   };
+}
+
+/** `build --detach`: the id alone, so `id=$(archfarm build --detach ...)` just works. */
+export function printDetached(buildId: string, output: OutputFormat, stdout: TextSink): void {
+  const json: DetachedJson = { buildId };
+  writeLine(stdout, output === 'json' ? JSON.stringify(json) : buildId);
+}
+
+export interface Settlement {
+  monitor: BuildMonitor;
+  output: OutputFormat;
+  stdout: TextSink;
+  /** How many attempts the failed platform had, when known. */
+  attempts?: number;
 }
 
 /**
  * Turns the `finished` event into the command's result: on PUBLISHED prints the digest
- * (the only stdout line) or the JSON object; otherwise reports the failed platform's last
- * log lines through the monitor and throws the typed error.
+ * (the only stdout line) or the JSON object, then throws PublishedPartiallyError if
+ * platforms were left out; otherwise reports the failed platform's last log lines
+ * through the monitor and throws the typed error.
  */
-export function settleBuild(buildId: string, finished: BuildFinished, monitor: BuildMonitor, output: OutputFormat, stdout: TextSink): void {
+export function settleBuild(buildId: string, finished: BuildFinished, how: Settlement): void {
   switch (finished.state) {
     case BuildState.BUILD_STATE_PUBLISHED:
       if (!DIGEST.test(finished.digest)) {
         throw new ProtocolError(`build ${buildId} was published but the coordinator sent no index digest ("${finished.digest}")`);
       }
-      stdout.write(output === 'json' ? `${JSON.stringify(buildResultJson(finished))}\n` : `${finished.digest}\n`);
+      writeLine(how.stdout, how.output === 'json' ? JSON.stringify(buildResultJson(finished)) : finished.digest);
+      if (finished.leftOut.length > 0) throw new PublishedPartiallyError(buildId, finished.leftOut);
       return;
     case BuildState.BUILD_STATE_FAILED:
-      throw failure(buildId, finished, monitor);
+      throw failure(buildId, finished, how);
     case BuildState.BUILD_STATE_CANCELLED:
       throw new BuildCancelledError(buildId);
     default:
@@ -43,13 +79,24 @@ export function settleBuild(buildId: string, finished: BuildFinished, monitor: B
   }
 }
 
-function failure(buildId: string, finished: BuildFinished, monitor: BuildMonitor): BuildFailedError {
+function failure(buildId: string, finished: BuildFinished, how: Settlement): BuildFailedError {
   const platform = finished.failedPlatform || undefined;
+  const { error } = finished;
   // The coordinator's message may already start with the platform; say it once.
-  const reason = platform ? withoutPrefix(finished.error?.message, `${platform}: `) : finished.error?.message || undefined;
-  if (platform) monitor.reportFailure(platform);
-  const message = platform ? `${platform} failed: ${reason ?? 'no reason given'}` : (reason ?? `build ${buildId} failed`);
-  return new BuildFailedError(buildId, platform, message, finished.error?.code || undefined);
+  const reason = (platform ? withoutPrefix(error?.message, `${platform}: `) : error?.message) || 'no reason given';
+  if (platform) how.monitor.reportFailure(platform);
+  const message = `${platform ?? `build ${buildId}`} failed${kindNote(error, how.attempts)}: ${reason}`;
+  return new BuildFailedError(buildId, platform, message, error?.code || undefined);
+}
+
+/**
+ * " (build error)", " (infrastructure error, after 3 attempts)": whether to fix the
+ * Dockerfile or the farm. The count matters only for infrastructure errors, the retried kind.
+ */
+export function kindNote(error: ErrorInfo | undefined, attempts: number | undefined): string {
+  if (!error?.kind) return '';
+  const after = error.kind === 'infrastructure' && attempts !== undefined && attempts > 1 ? `, after ${attempts} attempts` : '';
+  return ` (${error.kind} error${after})`;
 }
 
 function withoutPrefix(text: string | undefined, prefix: string): string | undefined {

@@ -61,6 +61,9 @@ test('a published build: uploads, submits, shows progress on stderr, the digest 
       buildArgs: { V: '1' },
       target: 'app',
       waitTimeoutSeconds: 90,
+      timeoutSeconds: 0,
+      allowPartial: false,
+      smokeCommand: [],
     },
   ]);
   assert.match(io.stderr.lines[0]!, /^uploading context \d+(\.\d)? kB$/);
@@ -92,10 +95,11 @@ test('--output json prints one object with the index and each platform', async (
       { platform: 'linux/amd64', digest: 'sha256:1', agent: 'x86-1', mode: 'native' },
       { platform: 'linux/arm64', digest: 'sha256:2', agent: 'pi-1', mode: 'emulated' },
     ],
+    leftOut: [],
   });
 });
 
-test('a failed platform: its last log lines, then "error: <platform> failed: ...", exit 1', async (t) => {
+test('a failed platform: its last log lines, then "error: <platform> failed (<kind> error): ...", exit 1', async (t) => {
   const { fake, dir, args } = await setup(t);
   const error = { code: 'BUILD_STEP_FAILED', message: 'linux/s390x: RUN make: exit code 2', kind: 'build' };
   fake.watch = (call) => {
@@ -112,7 +116,7 @@ test('a failed platform: its last log lines, then "error: <platform> failed: ...
   assert.equal(lines[1], 'line 10');
   assert.equal(lines[30], 'line 39');
   assert.equal(lines[31], '---');
-  assert.equal(lines.at(-1), 'error: linux/s390x failed: RUN make: exit code 2');
+  assert.equal(lines.at(-1), 'error: linux/s390x failed (build error): RUN make: exit code 2');
 });
 
 test('--progress json keeps stderr to JSON lines, the error included', async (t) => {
@@ -123,7 +127,7 @@ test('--progress json keeps stderr to JSON lines, the error included', async (t)
   assert.equal(await runCli(args('--progress', 'json'), io), 1);
   const objects = io.stderr.lines.map((l) => JSON.parse(l) as { type: string });
   assert.deepEqual(objects.map((o) => o.type), ['context', 'submitted', 'finished', 'error']);
-  assert.deepEqual(objects.at(-1), { type: 'error', code: 'BUILD_FAILED', message: 'registry said 500', exitCode: 1 });
+  assert.deepEqual(objects.at(-1), { type: 'error', code: 'BUILD_FAILED', message: 'build b1 failed (infrastructure error): registry said 500', exitCode: 1 });
 });
 
 test('a build cancelled elsewhere exits 1; a stream that ends early is an error', async (t) => {

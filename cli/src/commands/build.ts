@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidInputError, errorMessage } from '@archfarm/common';
-import type { BuildFinished, BuildServiceClient, SubmitBuildRequest } from '@archfarm/proto';
+import { BuildState, type BuildFinished, type BuildServiceClient, type SubmitBuildRequest } from '@archfarm/proto';
 import { connectBuildService } from '../client';
 import type { CommandContext } from '../command-context';
 import { packContext, type ContextTar } from '../context-tar';
@@ -13,8 +13,9 @@ import type { ProgressRenderer } from '../progress/renderer';
 import { unary } from '../rpc';
 import { ensureContext } from '../upload';
 import { watchBuild } from '../watch';
+import { inspectBuild } from './build-id';
 import { compileBuildOptions, type BuildFlags, type BuildOptions } from './build-options';
-import { settleBuild } from './build-result';
+import { printDetached, settleBuild } from './build-result';
 
 /** How long to wait for the `finished` event after cancelling on Ctrl-C. */
 export const CANCEL_GRACE_MS = 10_000;
@@ -29,12 +30,20 @@ Examples:
   archfarm build --platform linux/arm64 --platform linux/s390x -t reg.example/app:1.4 \\
       -f docker/Dockerfile.release --build-arg VERSION=1.4 --target runtime --output json .
 
-  # Fail if a platform waits more than 5 minutes for an agent
-  archfarm build --platform linux/ppc64le -t reg.example/app:1.4 --wait-timeout 5m .
+  # Fail if a platform waits more than 5 minutes for an agent, or the build takes over an hour
+  archfarm build --platform linux/ppc64le -t reg.example/app:1.4 --wait-timeout 5m --timeout 1h .
 
-stdout holds only the result (the digest, or the JSON object); progress and logs go to
-stderr. Exit status: 0 published, 1 build failed or cancelled, 2 bad input,
-3 coordinator unreachable, 130 interrupted (the build is cancelled).`;
+  # Run each platform's image once before publishing; publish what succeeded
+  archfarm build --platform linux/arm64,linux/arm/v7 -t reg.example/app:1.4 \\
+      --smoke '/app/server --self-test' --allow-partial .
+
+  # Submit and return; follow it later
+  id=$(archfarm build --detach -t reg.example/app:1.4 .) && archfarm logs -f "$id"
+
+stdout holds only the result (the digest, the build id with --detach, or the JSON object);
+progress and logs go to stderr. Exit status: 0 published, 1 build failed or cancelled,
+2 bad input, 3 coordinator unreachable, 4 published without some platforms (--allow-partial),
+130 interrupted (the build is cancelled).`;
 
 /** `archfarm build`: pack and upload the context, build every platform, publish the index. */
 export function addBuildCommand(program: Command, ctx: CommandContext): void {
@@ -50,6 +59,10 @@ export function addBuildCommand(program: Command, ctx: CommandContext): void {
     .option('--progress <mode>', 'progress on stderr: auto, plain, json, quiet (default: auto)')
     .option('--output <format>', 'result on stdout: text (the digest) or json (default: text)')
     .option('--wait-timeout <duration>', 'fail when a platform waits this long for an agent: 90, 30s, 5m, 1h (default: no limit)')
+    .option('--timeout <duration>', 'fail (and stop) the build when it runs longer than this, e.g. 45m (default: no limit)')
+    .option('--smoke <command>', "run each platform's image once with this command before publishing; all must exit 0 (split like sh, run without one)")
+    .option('--allow-partial', 'publish the platforms that succeeded when others fail; exit status 4 says so')
+    .option('--detach', 'print the build id once submitted and return, instead of following the build')
     .addHelpText('after', EXAMPLES)
     .action((contextDir: string, _flags: unknown, cmd: Command) => runBuild(contextDir, cmd.optsWithGlobals<BuildFlags>(), ctx));
 }
@@ -66,9 +79,11 @@ export async function runBuild(contextArg: string, flags: BuildFlags, ctx: Comma
     const context = await pack(opts, interrupts);
     client = connectBuildService(opts.coordinator);
     const buildId = await submit(client, opts, context, renderer, interrupts);
+    if (opts.detach) return printDetached(buildId, opts.output, io.stdout);
     const monitor = new BuildMonitor(renderer);
     const finished = await follow(client, opts.coordinator, buildId, monitor, renderer, interrupts);
-    settleBuild(buildId, finished, monitor, opts.output, io.stdout);
+    const attempts = await failedAttempts(client, opts.coordinator, buildId, finished);
+    settleBuild(buildId, finished, { monitor, output: opts.output, stdout: io.stdout, attempts });
   } finally {
     interrupts.dispose();
     client?.close();
@@ -119,7 +134,26 @@ export function submitRequest(opts: BuildOptions, contextDigest: string): Submit
     buildArgs: opts.buildArgs,
     target: opts.target,
     waitTimeoutSeconds: opts.waitTimeoutSeconds,
+    timeoutSeconds: opts.timeoutSeconds,
+    allowPartial: opts.allowPartial,
+    smokeCommand: opts.smokeCommand,
   };
+}
+
+/**
+ * How many attempts the platform that failed the build had, for "after 3 attempts".
+ * Only InspectBuild knows (an attempt lost before it logged leaves no trace in the
+ * events); the failure is reported without the count if asking fails.
+ */
+async function failedAttempts(client: BuildServiceClient, address: string, buildId: string, finished: BuildFinished): Promise<number | undefined> {
+  const { state, failedPlatform, error } = finished;
+  if (state !== BuildState.BUILD_STATE_FAILED || !failedPlatform || error?.kind !== 'infrastructure') return undefined;
+  try {
+    const details = await inspectBuild(client, address, buildId);
+    return details.platforms.find((p) => p.platform === failedPlatform)?.attempts.length || undefined;
+  } catch {
+    return undefined;
+  }
 }
 
 /**

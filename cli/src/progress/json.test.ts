@@ -31,8 +31,8 @@ test('--progress json: one JSON object per line, log bytes as text', () => {
     { type: 'context', digest: 'sha256:abc', size: 10, upload: false },
     { type: 'submitted', buildId: 'b1', platforms: ['linux/arm64'] },
     { type: 'job', buildId: 'b1', timeMs: 1000, platform: 'linux/arm64', state: 'running', agent: 'pi-1', mode: 'native', digest: '', error: null },
-    { type: 'log', buildId: 'b1', timeMs: 1001, platform: 'linux/arm64', agent: 'pi-1', mode: 'native', text: '' },
-    { type: 'log', buildId: 'b1', timeMs: 1001, platform: 'linux/arm64', agent: 'pi-1', mode: 'native', text: '€\n' },
+    { type: 'log', buildId: 'b1', timeMs: 1001, platform: 'linux/arm64', agent: 'pi-1', mode: 'native', attempt: 1, text: '' },
+    { type: 'log', buildId: 'b1', timeMs: 1001, platform: 'linux/arm64', agent: 'pi-1', mode: 'native', attempt: 1, text: '€\n' },
     { type: 'waiting', buildId: 'b1', timeMs: 1002, platform: 'linux/s390x', reason: 'no agent' },
     {
       type: 'finished',
@@ -44,6 +44,7 @@ test('--progress json: one JSON object per line, log bytes as text', () => {
       platforms: [],
       error: { code: 'BUILD_STEP', message: 'RUN make: exit 2', kind: 'build' },
       failedPlatform: 'linux/s390x',
+      leftOut: [],
     },
   ]);
 });
@@ -65,6 +66,7 @@ test('build --output json has the contract shape', () => {
       { platform: 'linux/amd64', digest: 'sha256:1', agent: 'x86-1', mode: 'native' },
       { platform: 'linux/arm64', digest: 'sha256:2', agent: 'pi-1', mode: 'emulated' },
     ],
+    leftOut: [],
   });
 });
 

@@ -57,15 +57,16 @@ export function eventToJson(event: BuildEvent, decode: (platform: string, data: 
       return { type: 'job', ...base, platform, state: jobStateName(state), agent, mode: eventMode(mode), digest, error: errorJson(error) };
     }
     case 'log': {
-      const { platform, agent, mode, data } = e.value;
-      return { type: 'log', ...base, platform, agent, mode: eventMode(mode), text: decode(platform, data) };
+      const { platform, agent, mode, data, attempt } = e.value;
+      return { type: 'log', ...base, platform, agent, mode: eventMode(mode), attempt, text: decode(platform, data) };
     }
     case 'waiting':
       return { type: 'waiting', ...base, platform: e.value.platform, reason: e.value.reason };
     case 'finished': {
       const f = e.value;
       const platforms = f.platforms.map((p) => ({ platform: p.platform, digest: p.digest, agent: p.agent, mode: modeName(p.mode) }));
-      return { type: 'finished', ...base, state: buildStateName(f.state), digest: f.digest, tag: f.tag, platforms, error: errorJson(f.error), failedPlatform: f.failedPlatform };
+      const leftOut = f.leftOut.map((p) => ({ platform: p.platform, error: errorJson(p.error) }));
+      return { type: 'finished', ...base, state: buildStateName(f.state), digest: f.digest, tag: f.tag, platforms, error: errorJson(f.error), failedPlatform: f.failedPlatform, leftOut };
     }
     default:
       return undefined;

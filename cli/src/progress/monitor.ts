@@ -13,6 +13,7 @@ const ENDED = new Set([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, 
 export class BuildMonitor {
   readonly logs = new LogBook();
   private readonly sources = new Map<string, LogSource>();
+  private readonly attempts = new Map<string, number>();
 
   constructor(private readonly renderer: ProgressRenderer) {}
 
@@ -21,6 +22,7 @@ export class BuildMonitor {
     const e = event.event;
     switch (e?.$case) {
       case 'log': {
+        this.noteAttempt(e.value.platform, e.value.attempt);
         const source = this.note(e.value.platform, e.value.agent, e.value.mode);
         this.renderer.event(event);
         this.renderer.lines(source, this.logs.append(e.value.platform, e.value.data));
@@ -58,6 +60,13 @@ export class BuildMonitor {
     const source = agent ? { platform, agent, mode: modeName(mode) } : (known ?? { platform, agent: '', mode: modeName(mode) });
     this.sources.set(platform, source);
     return source;
+  }
+
+  /** A lost attempt often stops mid-line; that line must not be joined to the next attempt's first. */
+  private noteAttempt(platform: string, attempt: number): void {
+    const previous = this.attempts.get(platform);
+    this.attempts.set(platform, attempt);
+    if (previous !== undefined && previous !== attempt) this.flush(platform);
   }
 
   private flush(platform: string): void {

@@ -60,6 +60,14 @@ test('a failed job: failure line, then the failure block with the last lines', (
   assert.deepEqual(err.lines, ['--- last log lines of linux/s390x (builder-b, emulated) ---', 'ok', 'error: exit 2', '---']);
 });
 
+test("a lost attempt's unfinished line is shown on its own, before the next attempt's lines", () => {
+  const err = new Captured();
+  const monitor = new BuildMonitor(new PlainRenderer(err));
+  monitor.handle(ev.log('linux/arm64', 'pi-1', NATIVE, 'step 1\nstep 2 hal', 1));
+  monitor.handle(ev.log('linux/arm64', 'pi-2', NATIVE, 'step 1\n', 2));
+  assert.deepEqual(err.lines, ['[linux/arm64 pi-1 native] step 1', '[linux/arm64 pi-1 native] step 2 hal', '[linux/arm64 pi-2 native] step 1']);
+});
+
 test('waiting is shown again when the reason changes or after the job moved', () => {
   const err = new Captured();
   const monitor = new BuildMonitor(new PlainRenderer(err));

@@ -1,4 +1,4 @@
-import { BuildMode, BuildState, JobState, type BuildEvent, type BuildFinished, type JobUpdate } from '@archfarm/proto';
+import { BuildMode, BuildState, JobState, type BuildEvent, type BuildFinished, type JobLog, type JobUpdate } from '@archfarm/proto';
 
 /** Builders of BuildEvents for tests, with the defaults ts-proto would decode. */
 export const ev = {
@@ -6,24 +6,39 @@ export const ev = {
     const value: JobUpdate = { platform, state, agent: '', mode: BuildMode.BUILD_MODE_UNSPECIFIED, digest: '', error: undefined, ...over };
     return { buildId: 'b1', timeMs: 1000, event: { $case: 'job', value } };
   },
-  log(platform: string, agent: string, mode: BuildMode, text: string | Buffer): BuildEvent {
-    const data = typeof text === 'string' ? Buffer.from(text) : text;
-    return { buildId: 'b1', timeMs: 1001, event: { $case: 'log', value: { platform, agent, mode, data } } };
+  log(platform: string, agent: string, mode: BuildMode, text: string | Buffer, attempt = 1): BuildEvent {
+    return { buildId: 'b1', timeMs: 1001, event: { $case: 'log', value: jobLog(platform, agent, mode, text, attempt) } };
   },
   waiting(platform: string, reason: string): BuildEvent {
     return { buildId: 'b1', timeMs: 1002, event: { $case: 'waiting', value: { platform, reason } } };
   },
   finished(over: Partial<BuildFinished>): BuildEvent {
-    const value: BuildFinished = { state: BuildState.BUILD_STATE_PUBLISHED, digest: '', tag: '', platforms: [], error: undefined, failedPlatform: '', ...over };
+    const value: BuildFinished = {
+      state: BuildState.BUILD_STATE_PUBLISHED,
+      digest: '',
+      tag: '',
+      platforms: [],
+      error: undefined,
+      failedPlatform: '',
+      leftOut: [],
+      ...over,
+    };
     return { buildId: 'b1', timeMs: 1003, event: { $case: 'finished', value } };
   },
 };
 
-/** A text sink that keeps what was written. */
+export function jobLog(platform: string, agent: string, mode: BuildMode, text: string | Buffer, attempt = 1): JobLog {
+  return { platform, agent, mode, data: typeof text === 'string' ? Buffer.from(text) : text, attempt };
+}
+
+/** A sink that keeps what was written, as text and as the exact bytes. */
 export class Captured {
   text = '';
-  write(chunk: string): boolean {
-    this.text += chunk;
+  bytes = Buffer.alloc(0);
+  write(chunk: string | Uint8Array): boolean {
+    const bytes = Buffer.from(chunk);
+    this.bytes = Buffer.concat([this.bytes, bytes]);
+    this.text += typeof chunk === 'string' ? chunk : bytes.toString();
     return true;
   }
   get lines(): string[] {

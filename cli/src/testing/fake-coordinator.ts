@@ -3,8 +3,11 @@ import { Server, ServerCredentials, status, type ServerWritableStream, type Serv
 import {
   BuildServiceService,
   type AgentInfo,
+  type BuildDetails,
   type BuildEvent,
   type BuildServiceServer,
+  type JobLog,
+  type StreamLogsRequest,
   type SubmitBuildRequest,
   type UploadContextRequest,
   type WatchBuildRequest,
@@ -19,6 +22,9 @@ export interface ReceivedUpload {
 
 /** How the fake answers WatchBuild: events to send, then end the stream (or leave it open). */
 export type WatchScript = (call: ServerWritableStream<WatchBuildRequest, BuildEvent>, fake: FakeCoordinator) => void;
+
+/** How the fake answers StreamLogs for a known build: chunks to send, then end (or not). */
+export type LogsScript = (call: ServerWritableStream<StreamLogsRequest, JobLog>, fake: FakeCoordinator) => void;
 
 /**
  * A real gRPC server on 127.0.0.1, port 0, speaking BuildService just enough for the CLI's
@@ -38,6 +44,11 @@ export class FakeCoordinator {
   /** Open WatchBuild calls, so a CancelBuild can finish them. */
   readonly watchers: ServerWritableStream<WatchBuildRequest, BuildEvent>[] = [];
   onCancel: (buildId: string, fake: FakeCoordinator) => void = () => {};
+  /** What InspectBuild and ListBuilds know, in ListBuilds' order; other ids are NOT_FOUND. */
+  readonly builds = new Map<string, BuildDetails>();
+  readonly listLimits: number[] = [];
+  readonly logRequests: StreamLogsRequest[] = [];
+  logs: LogsScript = (call) => call.end();
   private server = new Server();
   address = '';
 
@@ -53,6 +64,12 @@ export class FakeCoordinator {
 
   stop(): void {
     this.server.forceShutdown();
+  }
+
+  /** Builds it was told about, and those submitted to it (b1, b2, ...). */
+  private knows(buildId: string): boolean {
+    const n = /^b(\d+)$/.exec(buildId)?.[1];
+    return this.builds.has(buildId) || (n !== undefined && Number(n) >= 1 && Number(n) <= this.submitted.length);
   }
 
   private service(): BuildServiceServer {
@@ -97,11 +114,31 @@ export class FakeCoordinator {
         this.watch(call, this);
       },
       cancelBuild: (call, callback) => {
-        this.cancelled.push(call.request.buildId);
-        this.onCancel(call.request.buildId, this);
+        const { buildId } = call.request;
+        if (!this.knows(buildId)) return callback(notFound(buildId));
+        this.cancelled.push(buildId);
+        this.onCancel(buildId, this);
         callback(null, {});
       },
       listAgents: (_call, callback) => callback(null, { agents: this.agents }),
+      inspectBuild: (call, callback) => {
+        const build = this.builds.get(call.request.buildId);
+        if (build) callback(null, build);
+        else callback(notFound(call.request.buildId));
+      },
+      listBuilds: (call, callback) => {
+        this.listLimits.push(call.request.limit);
+        callback(null, { builds: [...this.builds.values()].slice(0, call.request.limit || undefined) });
+      },
+      streamLogs: (call) => {
+        this.logRequests.push(call.request);
+        if (this.knows(call.request.buildId)) this.logs(call, this);
+        else call.emit('error', notFound(call.request.buildId));
+      },
     };
   }
+}
+
+function notFound(buildId: string): Partial<ServiceError> {
+  return { code: status.NOT_FOUND, details: `build ${buildId} not found` };
 }

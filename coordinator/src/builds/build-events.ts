@@ -14,6 +14,11 @@ export class BuildEvents {
   /** Replays `build`'s events to `listener`, then follows; returns an unsubscribe. */
   watch(build: Build, listener: Listener): () => void {
     for (const event of build.events) listener(event);
+    return this.follow(build, listener);
+  }
+
+  /** Live events only. A finished build has none: the listener is not kept. */
+  follow(build: Build, listener: Listener): () => void {
     if (TERMINAL_BUILD_STATES.has(build.state)) return () => {};
     let set = this.listeners.get(build.id);
     if (!set) this.listeners.set(build.id, (set = new Set()));
@@ -36,7 +41,7 @@ export class BuildEvents {
   }
 
   log(build: Build, job: Job, data: Buffer): void {
-    this.emit(build, { $case: 'log', value: { platform: job.platform.toString(), agent: job.agent ?? '', mode: modeToWire(job.mode ?? 'emulated'), data } });
+    this.emit(build, { $case: 'log', value: { platform: job.platform.toString(), agent: job.agent ?? '', mode: modeToWire(job.mode ?? 'emulated'), data, attempt: job.attempt } });
   }
 
   waiting(build: Build, job: Job, reason: string): void {
@@ -60,6 +65,7 @@ export class BuildEvents {
         platforms,
         error: build.error,
         failedPlatform: build.failedPlatform ?? '',
+        leftOut: build.state === 'published' ? (build.leftOut ?? []) : [],
       },
     });
     this.listeners.delete(build.id);

@@ -1,59 +1,79 @@
 import { randomBytes } from 'node:crypto';
 import { type ArchfarmError, errorMessage, type Logger } from '@archfarm/common';
-import { modeToWire, toErrorInfo, type BuildEvent, type ErrorInfo, type JobSpec } from '@archfarm/proto';
-import { BuildCancelledError, BuildNotFoundError, LogGapError, StaleAttemptError } from '../errors';
+import { modeToWire, toErrorInfo, type BuildEvent, type ErrorInfo, type JobSpec, type ResumeDecision, type RunningJob } from '@archfarm/proto';
+import { AgentLostError, BuildCancelledError, BuildNotFoundError, StaleAttemptError } from '../errors';
 import type { ConnectedAgent, Fleet } from '../fleet';
+import type { Store } from '../store';
 import { TERMINAL_BUILD_STATES, TERMINAL_JOB_STATES, type Build, type BuildSpec, type Job } from './build';
 import { BuildEvents } from './build-events';
+import { buildFromRecords, buildRecord, jobRecord } from './build-records';
+import type { LogFiles } from './log-files';
+import { retryDelay } from './retry';
 
-/** Publishes a build whose every platform succeeded; returns the index digest. */
-export type Publish = (build: Build) => Promise<string>;
+const RECONNECT_GRACE_MS = 15_000;
+
+/** Publishes the given jobs' images under the build's tag; returns the index digest. */
+export type Publish = (build: Build, jobs: Job[]) => Promise<string>;
+
+export interface BuildSettings {
+  /** Attempts per job before an infrastructure failure fails the build. */
+  maxAttempts: number;
+  /** A job whose agent has not renewed its lease for this long goes back to the queue. */
+  leaseTtlMs: number;
+  /** First retry delay; doubles per attempt, with full jitter. */
+  retryBaseMs: number;
+}
 
 export interface BuildManagerDeps {
   fleet: Fleet;
+  store: Store;
+  logs: LogFiles;
+  /** Publishes with its own retries; a rejection ends the build. */
   publish: Publish;
   /** The job spec an agent receives, with per-job registry credentials. */
   jobSpec: (build: Build, job: Job) => JobSpec;
   logger: Logger;
-  /** Attempts per job before an infrastructure failure fails the build. */
-  maxAttempts: number;
-  /** Bytes of log kept per job attempt. */
-  maxLogBytes: number;
+  settings: BuildSettings;
 }
 
 /**
- * Owns builds and their jobs: every state change goes through here, is checked against
- * the job's current attempt and agent, and becomes an event that watchers replay.
+ * Owns builds and their jobs. Every state change goes through here, is fenced by the job's
+ * current attempt and agent, is written to the store, and becomes an event watchers replay.
  */
 export class BuildManager {
   private readonly builds = new Map<string, Build>();
   private readonly jobs = new Map<string, Job>();
   private readonly events = new BuildEvents();
-  private leaseCounter = 0;
+  /** Store writes, in order; a failed write is logged and does not stop the ones after it. */
+  private writes: Promise<void> = Promise.resolve();
   /** Called when queued work or free slots may have changed. */
   onQueueChanged: () => void = () => {};
 
   constructor(private readonly deps: BuildManagerDeps) {}
 
-  submit(spec: BuildSpec): Build {
+  /** Loads unfinished builds after a restart; a build caught while publishing publishes again. */
+  async restore(): Promise<number> {
+    const now = Date.now();
+    const unfinished = await this.deps.store.unfinishedBuilds();
+    for (const records of unfinished) {
+      // Agents back off up to 15 s between reconnects: give them that on top of a lease.
+      const build = buildFromRecords(records, this.deps.settings.leaseTtlMs + RECONNECT_GRACE_MS, now);
+      this.track(build);
+      for (const job of build.jobs) this.events.job(build, job);
+      if (build.state === 'publishing') this.maybeFinish(build, true);
+    }
+    this.onQueueChanged();
+    return unfinished.length;
+  }
+
+  async submit(spec: BuildSpec): Promise<Build> {
     const id = randomBytes(6).toString('hex');
     const now = Date.now();
     const build: Build = { id, spec, state: 'running', jobs: [], events: [], createdAt: now };
-    build.jobs = spec.platforms.map((platform, i) => ({
-      id: `${id}-${i}`,
-      buildId: id,
-      platform,
-      state: 'queued',
-      attempt: 0,
-      queuedAt: now,
-      failedOn: new Set<string>(),
-      logCommitted: 0,
-    }));
-    this.builds.set(id, build);
-    for (const job of build.jobs) {
-      this.jobs.set(job.id, job);
-      this.events.job(build, job);
-    }
+    build.jobs = spec.platforms.map((platform, i) => ({ id: `${id}-${i}`, buildId: id, platform, state: 'queued', attempt: 0, queuedAt: now, failedOn: new Set<string>() }));
+    await this.deps.store.createBuild(buildRecord(build), build.jobs.map(jobRecord));
+    this.track(build);
+    for (const job of build.jobs) this.events.job(build, job);
     this.deps.logger.info({ buildId: id, tag: spec.tag.toString(), platforms: spec.platforms.map(String) }, 'build submitted');
     this.onQueueChanged();
     return build;
@@ -63,6 +83,10 @@ export class BuildManager {
     const build = this.builds.get(id);
     if (!build) throw new BuildNotFoundError(id);
     return build;
+  }
+
+  has(id: string): boolean {
+    return this.builds.has(id);
   }
 
   /** Builds still running, oldest first: the dispatcher serves them in this order. */
@@ -75,105 +99,145 @@ export class BuildManager {
     return this.events.watch(this.get(id), listener);
   }
 
+  /** New events only (no replay); ends itself when the build ends. */
+  follow(id: string, listener: (event: BuildEvent) => void): () => void {
+    return this.events.follow(this.get(id), listener);
+  }
+
   cancel(id: string): void {
     const build = this.get(id);
     if (build.state !== 'running') return;
     this.endBuild(build, 'cancelled', toErrorInfo(new BuildCancelledError(id)));
   }
 
-  /** Hands `job` to `agent`: a new attempt with a new lease. */
-  assign(job: Job, agent: ConnectedAgent, mode: 'native' | 'emulated'): void {
+  /** Hands `job` to `agent`: a new attempt with a new lease, stored before the agent hears of it. */
+  async assign(job: Job, agent: ConnectedAgent, mode: 'native' | 'emulated'): Promise<void> {
     const build = this.get(job.buildId);
-    job.attempt += 1;
-    job.state = 'assigned';
-    job.agent = agent.name;
-    job.mode = mode;
-    job.waitingReason = undefined;
-    job.error = undefined;
-    job.logCommitted = 0;
+    const now = Date.now();
+    Object.assign(job, { attempt: job.attempt + 1, state: 'assigned', agent: agent.name, mode, error: undefined, notBefore: undefined });
+    job.leaseExpiresAt = now + this.deps.settings.leaseTtlMs;
     agent.jobs.add(job.id);
-    const spec = this.deps.jobSpec(build, job);
-    agent.send({
-      msg: { $case: 'assign', value: { jobId: job.id, attempt: job.attempt, leaseId: ++this.leaseCounter, mode: modeToWire(mode), spec } },
+    const attempt = job.attempt;
+    // In the write queue, so an earlier queued write of this job cannot land after this one.
+    const leaseId = await this.enqueue(async (store) => {
+      const lease = await store.nextLeaseId();
+      await store.startAttempt(
+        { jobId: job.id, attempt, leaseId: lease, agent: agent.name, mode, startedAt: now, outcome: 'running' },
+        { state: 'assigned', attempt, agent: agent.name, mode, error: undefined, notBefore: undefined },
+      );
+      return lease;
     });
-    this.deps.logger.info({ buildId: build.id, jobId: job.id, agent: agent.name, mode, attempt: job.attempt }, 'job assigned');
+    job.leaseId = leaseId;
+    if (this.current(agent.name, job.id, attempt) !== job) return; // cancelled meanwhile
+    const spec = this.deps.jobSpec(build, job);
+    agent.send({ msg: { $case: 'assign', value: { jobId: job.id, attempt, leaseId, mode: modeToWire(mode), spec } } });
+    this.deps.logger.info({ buildId: build.id, jobId: job.id, agent: agent.name, mode, attempt }, 'job assigned');
     this.events.job(build, job);
   }
 
   /** The job if `agent` holds its current attempt, else undefined (a stale message). */
   current(agent: string, jobId: string, attempt: number): Job | undefined {
     const job = this.jobs.get(jobId);
-    if (!job || job.agent !== agent || job.attempt !== attempt || TERMINAL_JOB_STATES.has(job.state)) return undefined;
+    if (!job || job.agent !== agent || job.attempt !== attempt || TERMINAL_JOB_STATES.has(job.state) || job.state === 'queued') return undefined;
     return job;
   }
 
   markRunning(job: Job): void {
     job.state = 'running';
+    this.persist((s) => s.updateJob(job.id, { state: 'running' }));
     this.events.job(this.get(job.buildId), job);
+  }
+
+  /** A heartbeat: every lease the agent holds runs for another TTL. */
+  renewLeases(agent: ConnectedAgent): void {
+    const until = Date.now() + this.deps.settings.leaseTtlMs;
+    for (const id of agent.jobs) {
+      const job = this.jobs.get(id);
+      if (job && job.agent === agent.name && (job.state === 'assigned' || job.state === 'running')) job.leaseExpiresAt = until;
+    }
+  }
+
+  /**
+   * An agent (re)connected and listed the jobs it still runs: each current one continues
+   * on the new connection; stale ones must stop; jobs the agent held but no longer has are lost.
+   */
+  resume(agent: ConnectedAgent, running: RunningJob[]): ResumeDecision[] {
+    const decisions = running.map((r) => {
+      const job = this.current(agent.name, r.jobId, r.attempt);
+      if (job) agent.jobs.add(job.id);
+      return { jobId: r.jobId, attempt: r.attempt, resume: job !== undefined };
+    });
+    this.renewLeases(agent);
+    for (const job of this.jobs.values()) {
+      const held = job.agent === agent.name && (job.state === 'assigned' || job.state === 'running');
+      if (held && !agent.jobs.has(job.id)) this.fail(job, toErrorInfo(new AgentLostError(agent.name)), 'lost');
+    }
+    return decisions;
+  }
+
+  /** Jobs whose lease ran out go back to the queue (another agent preferred). */
+  expireLeases(now: number): void {
+    for (const job of this.jobs.values()) {
+      if ((job.state === 'assigned' || job.state === 'running') && job.leaseExpiresAt !== undefined && job.leaseExpiresAt < now) {
+        this.deps.logger.warn({ jobId: job.id, agent: job.agent }, 'lease expired');
+        this.fail(job, toErrorInfo(new AgentLostError(job.agent ?? 'unknown')), 'lost');
+      }
+    }
   }
 
   succeed(job: Job, digest: string): void {
     const build = this.get(job.buildId);
-    this.release(job);
+    this.endAttempt(job, 'succeeded', { digest });
     job.state = 'succeeded';
     job.digest = digest;
+    this.persist((s) => s.updateJob(job.id, { state: 'succeeded', digest }));
     this.events.job(build, job);
-    if (build.state === 'running' && build.jobs.every((j) => j.state === 'succeeded')) void this.publish(build);
+    this.maybeFinish(build);
   }
 
-  /** A failed attempt: infrastructure failures retry up to the budget; a failing Dockerfile or bad input fails the build. */
-  fail(job: Job, error: ErrorInfo): void {
+  /** A failed attempt: infrastructure failures retry with backoff up to the budget; others fail the job. */
+  fail(job: Job, error: ErrorInfo, outcome: 'failed' | 'lost' = 'failed'): void {
     const build = this.get(job.buildId);
     const agent = job.agent;
-    this.release(job);
+    this.endAttempt(job, outcome, { error });
     job.error = error;
-    if (error.kind === 'infrastructure' && job.attempt < this.deps.maxAttempts) {
+    if (error.kind === 'infrastructure' && job.attempt < this.deps.settings.maxAttempts && build.state === 'running') {
       if (agent) job.failedOn.add(agent);
       job.state = 'queued';
       job.queuedAt = Date.now();
-      this.deps.logger.warn({ buildId: build.id, jobId: job.id, agent, error }, 'job attempt failed, queued again');
+      job.notBefore = job.queuedAt + retryDelay(job.attempt, this.deps.settings.retryBaseMs);
+      this.deps.logger.warn({ buildId: build.id, jobId: job.id, agent, error, retryAt: job.notBefore }, 'job attempt failed, queued again');
+      this.persist((s) => s.updateJob(job.id, { state: 'queued', error, queuedAt: job.queuedAt, failedOn: [...job.failedOn], notBefore: job.notBefore }));
       this.events.job(build, job);
       this.onQueueChanged();
       return;
     }
+    if (error.kind === 'infrastructure') job.error = { ...error, message: `${error.message} (after ${job.attempt} attempts)` };
     job.state = 'failed';
+    this.persist((s) => s.updateJob(job.id, { state: 'failed', error: job.error }));
     this.events.job(build, job);
-    this.endBuild(build, 'failed', error, job.platform.toString());
+    if (build.spec.allowPartial) this.maybeFinish(build);
+    else this.endBuild(build, 'failed', job.error!, job.platform.toString());
   }
 
-  /** Fails a build whose job cannot be placed (e.g. --wait-timeout). */
+  /** Fails a build for a reason outside any one attempt (--wait-timeout, --timeout). */
   failBuild(build: Build, err: ArchfarmError, platform?: string): void {
     this.endBuild(build, 'failed', toErrorInfo(err), platform);
   }
 
-  /** Every job an agent held goes back to the queue (or fails when out of attempts). */
-  agentLost(agent: ConnectedAgent, error: ArchfarmError): void {
-    for (const jobId of agent.jobs) {
-      const job = this.jobs.get(jobId);
-      if (job && job.agent === agent.name && !TERMINAL_JOB_STATES.has(job.state)) this.fail(job, toErrorInfo(error));
-    }
-    agent.jobs.clear();
-  }
-
-  /**
-   * Appends a log chunk of the job's current attempt at byte `offset`. Bytes already
-   * committed are skipped, so a resend after a reconnect neither loses nor doubles output.
-   * Returns the committed offset.
-   */
+  /** Writes a log chunk of the job's current attempt; see LogFiles.append. Returns the committed offset. */
   appendLog(jobId: string, attempt: number, offset: number, data: Buffer): number {
     const job = this.jobs.get(jobId);
     if (!job || job.attempt !== attempt) throw new StaleAttemptError(jobId, attempt);
-    if (offset > job.logCommitted) throw new LogGapError(jobId, job.logCommitted, offset);
-    const fresh = data.subarray(job.logCommitted - offset);
-    const room = Math.max(0, this.deps.maxLogBytes - job.logCommitted);
-    if (fresh.length > 0 && room > 0) {
-      const kept = fresh.subarray(0, room);
-      const note = kept.length < fresh.length ? Buffer.from('\n[archfarm: log truncated at the per-job limit]\n') : undefined;
-      this.events.log(this.get(job.buildId), job, note ? Buffer.concat([kept, note]) : kept);
-    }
-    // Bytes past the cap count as committed: the agent must not resend them forever.
-    job.logCommitted = Math.max(job.logCommitted, offset + data.length);
-    return job.logCommitted;
+    const { kept, committed } = this.deps.logs.append(job.buildId, jobId, attempt, offset, data);
+    if (kept.length > 0) this.events.log(this.get(job.buildId), job, kept);
+    return committed;
+  }
+
+  logOffset(jobId: string, attempt: number): number {
+    const job = this.jobs.get(jobId);
+    if (!job) throw new StaleAttemptError(jobId, attempt);
+    return this.deps.logs.size(job.buildId, jobId, attempt);
   }
 
   emitWaiting(job: Job, reason: string): void {
@@ -182,17 +246,42 @@ export class BuildManager {
     this.events.waiting(this.get(job.buildId), job, reason);
   }
 
-  private release(job: Job): void {
+  private track(build: Build): void {
+    this.builds.set(build.id, build);
+    for (const job of build.jobs) this.jobs.set(job.id, job);
+  }
+
+  private endAttempt(job: Job, outcome: 'succeeded' | 'failed' | 'cancelled' | 'lost', patch: { digest?: string; error?: ErrorInfo }): void {
     if (job.agent) this.deps.fleet.get(job.agent)?.jobs.delete(job.id);
+    job.leaseExpiresAt = undefined;
+    const attempt = job.attempt;
+    this.deps.logs.close(job.id, attempt);
+    this.persist((s) => s.endAttempt(job.id, attempt, { endedAt: Date.now(), outcome, ...patch }));
     this.onQueueChanged();
   }
 
-  private async publish(build: Build): Promise<void> {
+  /** Publishes once every job is done: all of them, or with allowPartial those that succeeded. */
+  private maybeFinish(build: Build, force = false): void {
+    if (!force && (build.state !== 'running' || !build.jobs.every((j) => TERMINAL_JOB_STATES.has(j.state)))) return;
+    const good = build.jobs.filter((j) => j.state === 'succeeded');
+    if (good.length === 0) {
+      const first = build.jobs.find((j) => j.error);
+      this.endBuild(build, 'failed', first?.error ?? { code: 'NOTHING_BUILT', message: 'no platform succeeded', kind: 'build' }, first?.platform.toString());
+      return;
+    }
+    build.leftOut = build.jobs.filter((j) => j.state !== 'succeeded').map((j) => ({ platform: j.platform.toString(), error: j.error }));
+    void this.publish(build, good);
+  }
+
+  private async publish(build: Build, jobs: Job[]): Promise<void> {
     build.state = 'publishing';
+    this.persist((s) => s.updateBuild(build.id, { state: 'publishing' }));
     try {
-      build.digest = await this.deps.publish(build);
-      build.state = 'published';
-      this.deps.logger.info({ buildId: build.id, digest: build.digest, tag: build.spec.tag.toString() }, 'build published');
+      const digest = await this.deps.publish(build, jobs);
+      if (build.state !== 'publishing') return;
+      Object.assign(build, { digest, state: 'published', finishedAt: Date.now() });
+      this.persist((s) => s.updateBuild(build.id, { state: 'published', digest, finishedAt: build.finishedAt }));
+      this.deps.logger.info({ buildId: build.id, digest, tag: build.spec.tag.toString() }, 'build published');
       this.events.finished(build);
     } catch (err) {
       this.deps.logger.error({ buildId: build.id, err: errorMessage(err) }, 'publish failed');
@@ -202,21 +291,36 @@ export class BuildManager {
   }
 
   private endBuild(build: Build, state: 'failed' | 'cancelled', error: ErrorInfo, platform?: string): void {
-    if (TERMINAL_BUILD_STATES.has(build.state)) return;
-    build.state = state;
-    build.error = error;
-    build.failedPlatform = platform;
+    if (TERMINAL_BUILD_STATES.has(build.state) || build.state === 'publishing') return;
+    Object.assign(build, { state, error, failedPlatform: platform, finishedAt: Date.now() });
     for (const job of build.jobs) {
       if (TERMINAL_JOB_STATES.has(job.state)) continue;
       const agent = job.agent ? this.deps.fleet.get(job.agent) : undefined;
       if (agent && (job.state === 'assigned' || job.state === 'running')) {
         agent.send({ msg: { $case: 'cancel', value: { jobId: job.id, attempt: job.attempt, reason: error.message } } });
+        this.endAttempt(job, 'cancelled', {});
       }
-      this.release(job);
       job.state = 'cancelled';
+      this.persist((s) => s.updateJob(job.id, { state: 'cancelled' }));
       this.events.job(build, job);
     }
+    this.persist((s) => s.updateBuild(build.id, { state, error, failedPlatform: platform, finishedAt: build.finishedAt }));
     this.deps.logger.info({ buildId: build.id, state, error }, 'build ended');
     this.events.finished(build);
+  }
+
+  /** Queues a write whose outcome the caller awaits. */
+  private enqueue<T>(write: (store: Store) => Promise<T>): Promise<T> {
+    const result = this.writes.then(() => write(this.deps.store));
+    this.writes = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    return result;
+  }
+
+  /** Queues a write nobody waits for; a failure is logged. */
+  private persist(write: (store: Store) => Promise<void>): void {
+    this.enqueue(write).catch((err: unknown) => this.deps.logger.error({ err: errorMessage(err) }, 'store write failed'));
   }
 }

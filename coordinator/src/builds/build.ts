@@ -13,6 +13,12 @@ export interface BuildSpec {
   buildArgs: Record<string, string>;
   target: string;
   waitTimeoutSeconds: number;
+  /** Whole-build limit; 0 means none. */
+  timeoutSeconds: number;
+  /** Publish the platforms that succeeded even when others failed. */
+  allowPartial: boolean;
+  /** Run each image once with this argv before publishing; empty means no smoke test. */
+  smokeCommand: string[];
   /** Credentials for the tag's registry; in memory only, never logged or stored. */
   credentials?: RegistryCredentials;
 }
@@ -33,8 +39,11 @@ export interface Job {
   waitingReason?: string;
   /** Agents whose attempt failed for infrastructure reasons: tried last next time. */
   failedOn: Set<string>;
-  /** Bytes of the current attempt's log accepted so far. */
-  logCommitted: number;
+  /** The current attempt's lease: renewed by the agent's heartbeats, the job is lost when it runs out. */
+  leaseId?: number;
+  leaseExpiresAt?: number;
+  /** Retry backoff: not dispatched before this time (ms). */
+  notBefore?: number;
 }
 
 export interface Build {
@@ -48,6 +57,9 @@ export interface Build {
   digest?: string;
   error?: ErrorInfo;
   failedPlatform?: string;
+  finishedAt?: number;
+  /** With allowPartial: platforms left out of the published index. */
+  leftOut?: Array<{ platform: string; error: ErrorInfo | undefined }>;
 }
 
 export const TERMINAL_JOB_STATES: ReadonlySet<JobStateName> = new Set(['succeeded', 'failed', 'cancelled']);

@@ -26,6 +26,7 @@ export interface AgentServiceDeps {
   builds: BuildManager;
   contexts: ContextStore;
   heartbeatIntervalMs: number;
+  leaseTtlMs: number;
   logger: Logger;
 }
 
@@ -35,6 +36,13 @@ export function agentService(deps: AgentServiceDeps): AgentServiceServer {
     connect: (call) => handleConnect(deps, call),
     fetchContext: (call) => void fetchContext(deps, call),
     uploadLog: (call, callback) => void uploadLog(deps, call, callback),
+    logOffset: (call, callback) => {
+      try {
+        callback(null, { committed: deps.builds.logOffset(call.request.jobId, call.request.attempt) });
+      } catch (err) {
+        callback(toServiceError(err));
+      }
+    },
   };
 }
 
@@ -76,8 +84,9 @@ function onHello(deps: AgentServiceDeps, call: ServerDuplexStream<AgentMessage, 
     send: (m) => void call.write(m),
     close: () => call.end(),
   };
-  call.write({ msg: { $case: 'welcome', value: { heartbeatIntervalMs: deps.heartbeatIntervalMs } } });
   deps.fleet.add(agent);
+  const resume = deps.builds.resume(agent, hello.running);
+  call.write({ msg: { $case: 'welcome', value: { heartbeatIntervalMs: deps.heartbeatIntervalMs, leaseTtlMs: deps.leaseTtlMs, resume } } });
   deps.logger.info({ agent: agent.name, platforms: agent.platforms.map((p) => `${p.platform} ${p.mode}`), slots: agent.slots }, 'agent connected');
   return agent;
 }
@@ -97,7 +106,10 @@ function profile(hello: Hello): Omit<ConnectedAgent, 'connectionId' | 'connected
 
 function onAgentMessage(deps: AgentServiceDeps, agent: ConnectedAgent, message: AgentMessage): void {
   const msg = message.msg;
-  if (!msg || msg.$case === 'hello' || msg.$case === 'heartbeat') return;
+  if (!msg || msg.$case === 'hello') return;
+  // Any message proves the agent alive: its leases run for another TTL.
+  deps.builds.renewLeases(agent);
+  if (msg.$case === 'heartbeat') return;
   const { jobId, attempt } = msg.value;
   const job = deps.builds.current(agent.name, jobId, attempt);
   if (!job) {

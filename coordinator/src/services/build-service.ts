@@ -11,7 +11,11 @@ import {
 } from '@archfarm/proto';
 import type { BuildManager } from '../builds/build-manager';
 import type { ContextStore } from '../context-store';
-import { ContextNotFoundError } from '../errors';
+import { BuildNotFoundError, ContextNotFoundError } from '../errors';
+import type { LogFiles } from '../builds/log-files';
+import type { Store } from '../store';
+import { buildDetails } from './build-details';
+import { streamLogs } from './stream-logs';
 import type { ConnectedAgent, Fleet } from '../fleet';
 import type { RegistryAccess } from '../registry-access';
 import { toServiceError } from './grpc-errors';
@@ -20,6 +24,8 @@ import { validateBuild } from './validate-build';
 export interface BuildServiceDeps {
   fleet: Fleet;
   builds: BuildManager;
+  store: Store;
+  logs: LogFiles;
   contexts: ContextStore;
   registries: RegistryAccess;
   logger: Logger;
@@ -41,7 +47,7 @@ export function buildService(deps: BuildServiceDeps): BuildServiceServer {
       const spec = validateBuild(req);
       if (!(await deps.contexts.has(spec.contextDigest))) throw new ContextNotFoundError(spec.contextDigest);
       spec.credentials = deps.registries.credentials(spec.tag);
-      return { buildId: deps.builds.submit(spec).id };
+      return { buildId: (await deps.builds.submit(spec)).id };
     }),
     watchBuild: (call) => watchBuild(deps, call),
     cancelBuild: unary((req) => {
@@ -49,6 +55,17 @@ export function buildService(deps: BuildServiceDeps): BuildServiceServer {
       return {};
     }),
     listAgents: unary(() => ({ agents: deps.fleet.list().map(agentInfo) })),
+    inspectBuild: unary(async (req) => {
+      const stored = await deps.store.getBuild(req.buildId);
+      if (!stored) throw new BuildNotFoundError(req.buildId);
+      return buildDetails(stored);
+    }),
+    listBuilds: unary(async (req) => {
+      const records = await deps.store.listBuilds(Math.min(req.limit || 20, 500));
+      const full = await Promise.all(records.map((b) => deps.store.getBuild(b.id)));
+      return { builds: full.flatMap((f) => (f ? [buildDetails(f)] : [])) };
+    }),
+    streamLogs: (call) => void streamLogs(deps, call),
   };
 }
 

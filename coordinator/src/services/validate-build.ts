@@ -26,6 +26,9 @@ export function validateBuild(req: SubmitBuildRequest): BuildSpec {
     buildArgs: validateBuildArgs(req.buildArgs),
     target: req.target.trim(),
     waitTimeoutSeconds: req.waitTimeoutSeconds,
+    timeoutSeconds: req.timeoutSeconds,
+    allowPartial: req.allowPartial,
+    smokeCommand: validateSmoke(req.smokeCommand),
   };
 }
 
@@ -42,4 +45,9 @@ function validateBuildArgs(args: Record<string, string>): Record<string, string>
     if (!BUILD_ARG.test(key)) throw new InvalidInputError('build-arg', `"${key}" is not a valid name; use KEY=VALUE with KEY made of letters, digits and _`);
   }
   return { ...args };
+}
+
+function validateSmoke(argv: string[]): string[] {
+  if (argv.length > 0 && argv[0]!.trim() === '') throw new InvalidInputError('smoke', 'the command is empty; e.g. --smoke "uname -m"');
+  return [...argv];
 }

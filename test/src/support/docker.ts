@@ -153,3 +153,29 @@ export async function buildScratchImage(docker: Docker, files: Record<string, st
     await rm(dir, { recursive: true, force: true });
   }
 }
+
+/** A container as `GET /containers/json` lists it (the fields tests check). */
+export interface ContainerSummary {
+  Id: string;
+  State: string;
+  Labels: Record<string, string>;
+  HostConfig: { NetworkMode: string };
+}
+
+/** The containers, running or not, carrying `label` ("key" or "key=value"), like `docker ps -a --filter label=...`. */
+export async function containersLabelled(label: string): Promise<ContainerSummary[]> {
+  const filters = encodeURIComponent(JSON.stringify({ label: [label] }));
+  const answer = await dockerApi('GET', `/containers/json?all=1&filters=${filters}`);
+  if (answer.status !== 200) throw new Error(`list containers labelled ${label}: HTTP ${answer.status} ${answer.body.toString()}`);
+  return answer.json<ContainerSummary[]>();
+}
+
+/** Creates and starts a labelled container of `image` running `cmd` (without network); resolves to its id. */
+export async function startContainer(image: string, cmd: string[], labels: Record<string, string>): Promise<string> {
+  const created = await dockerApi('POST', '/containers/create', { Image: image, Cmd: cmd, Labels: labels, HostConfig: { NetworkMode: 'none' } });
+  if (created.status !== 201) throw new Error(`create a container of ${image}: HTTP ${created.status} ${created.body.toString()}`);
+  const { Id } = created.json<{ Id: string }>();
+  const started = await dockerApi('POST', `/containers/${Id}/start`);
+  if (started.status !== 204) throw new Error(`start container ${Id}: HTTP ${started.status} ${started.body.toString()}`);
+  return Id;
+}

@@ -2,6 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createServer, type AddressInfo } from 'node:net';
 import { credentials } from '@grpc/grpc-js';
 import { BuildServiceClient, modeFromWire } from '@archfarm/proto';
 import { BIN, run, waitForOutput, type RunResult } from './processes';
@@ -17,19 +18,68 @@ export interface AgentSpec {
  * A real coordinator and real agents as separate processes, on a loopback port the
  * coordinator picked itself (--listen 127.0.0.1:0), with their state in a temp dir.
  */
+export interface FleetOptions {
+  /** Extra coordinator flags, e.g. ['--lease-ttl', '4000']. */
+  coordinatorArgs?: string[];
+  /** A fixed port, so a restarted coordinator is found by the agents at the same address. */
+  fixedPort?: boolean;
+}
+
 export class TestFleet {
   private readonly children: ChildProcess[] = [];
+  private readonly agents = new Map<string, ChildProcess>();
+  private coordinator: ChildProcess | undefined;
   readonly logs: string[] = [];
   address = '';
 
-  private constructor(readonly dir: string) {}
+  private constructor(
+    readonly dir: string,
+    private readonly options: FleetOptions,
+  ) {}
 
-  static async start(agents: AgentSpec[]): Promise<TestFleet> {
-    const fleet = new TestFleet(await mkdtemp(join(tmpdir(), 'archfarm-e2e-')));
-    await fleet.startCoordinator();
+  static async start(agents: AgentSpec[], options: FleetOptions = {}): Promise<TestFleet> {
+    const fleet = new TestFleet(await mkdtemp(join(tmpdir(), 'archfarm-e2e-')), options);
+    await fleet.startCoordinator(options.fixedPort ? await freePort() : 0);
     await Promise.all(agents.map((a) => fleet.startAgent(a)));
     await fleet.waitForAgents(agents.map((a) => a.name));
     return fleet;
+  }
+
+  agentStateDir(name: string): string {
+    return join(this.dir, name);
+  }
+
+  /** Sends `signal` to an agent's process and waits for it to exit. */
+  async killAgent(name: string, signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    await kill(this.agents.get(name), signal);
+  }
+
+  /** kill -9 the coordinator (no shutdown of any kind). */
+  async killCoordinator(): Promise<void> {
+    await kill(this.coordinator, 'SIGKILL');
+  }
+
+  /** Starts the coordinator again on the same data dir and port. */
+  async restartCoordinator(): Promise<void> {
+    await this.startCoordinator(Number(this.address.split(':').pop()));
+  }
+
+  /** Coordinator log lines (JSON) whose msg is `msg`. */
+  coordinatorLines(msg: string): Array<Record<string, unknown>> {
+    const text = this.logs
+      .filter((l) => l.startsWith('[coordinator] '))
+      .map((l) => l.slice('[coordinator] '.length))
+      .join('');
+    return text
+      .split('\n')
+      .flatMap((line) => {
+        try {
+          const parsed = JSON.parse(line) as Record<string, unknown>;
+          return parsed.msg === msg ? [parsed] : [];
+        } catch {
+          return [];
+        }
+      });
   }
 
   get dataDir(): string {
@@ -55,12 +105,15 @@ export class TestFleet {
   private spawnLogged(name: string, args: string[]): ChildProcess {
     const child = spawn(process.execPath, args, { env: { ...process.env, ARCHFARM_LOG_LEVEL: 'info' }, stdio: ['ignore', 'ignore', 'pipe'] });
     child.stderr?.on('data', (d: Buffer) => this.logs.push(`[${name}] ${d.toString()}`));
+    if (process.env.ARCHFARM_TEST_VERBOSE) child.stderr?.on('data', (d: Buffer) => process.stderr.write(`[${name}] ${d.toString()}`));
     this.children.push(child);
     return child;
   }
 
-  private async startCoordinator(): Promise<void> {
-    const child = this.spawnLogged('coordinator', [BIN.coordinator, '--listen', '127.0.0.1:0', '--data-dir', this.dataDir, '--heartbeat-interval', '1000']);
+  private async startCoordinator(port: number): Promise<void> {
+    const args = [BIN.coordinator, '--listen', `127.0.0.1:${port}`, '--data-dir', this.dataDir, '--heartbeat-interval', '1000', ...(this.options.coordinatorArgs ?? [])];
+    const child = this.spawnLogged('coordinator', args);
+    this.coordinator = child;
     const text = await waitForOutput(child, 'stderr', (t) => t.includes('coordinator serving'), 20_000);
     const line = text.split('\n').find((l) => l.includes('coordinator serving'))!;
     this.address = (JSON.parse(line) as { listen: string }).listen;
@@ -70,7 +123,7 @@ export class TestFleet {
     const args = [BIN.agent, '--coordinator', this.address, '--name', spec.name, '--state-dir', join(this.dir, spec.name)];
     if (spec.platforms) args.push('--platform', spec.platforms);
     if (spec.slots) args.push('--slots', String(spec.slots));
-    this.spawnLogged(spec.name, args);
+    this.agents.set(spec.name, this.spawnLogged(spec.name, args));
   }
 
   /** Polls ListAgents until every named agent is connected (probing takes a few seconds). */
@@ -92,4 +145,23 @@ export class TestFleet {
       client.close();
     }
   }
+}
+
+async function kill(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
+  if (!child || child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise((resolve) => child.once('exit', resolve));
+  child.kill(signal);
+  await exited;
+}
+
+/** A loopback port that was free a moment ago. */
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
 }

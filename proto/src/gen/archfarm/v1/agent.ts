@@ -13,16 +13,23 @@ import {
   type ClientDuplexStream,
   type ClientOptions,
   type ClientReadableStream,
+  type ClientUnaryCall,
   type ClientWritableStream,
   type handleBidiStreamingCall,
   type handleClientStreamingCall,
   type handleServerStreamingCall,
+  type handleUnaryCall,
   makeGenericClientConstructor,
   type Metadata,
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import { BuildMode, buildModeFromJSON, buildModeToJSON, ErrorInfo, JobSpec, PlatformSupport } from "./types";
+
+export interface LogOffsetRequest {
+  jobId: string;
+  attempt: number;
+}
 
 export interface AgentMessage {
   msg:
@@ -43,11 +50,19 @@ export interface Hello {
   /** Engine description, e.g. "docker 20.10.24 linux/amd64". */
   engine: string;
   labels: { [key: string]: string };
+  /** Jobs this agent still runs (after a reconnect): the coordinator answers CONTINUE or KILL. */
+  running: RunningJob[];
 }
 
 export interface Hello_LabelsEntry {
   key: string;
   value: string;
+}
+
+export interface RunningJob {
+  jobId: string;
+  attempt: number;
+  leaseId: number;
 }
 
 export interface Heartbeat {
@@ -90,6 +105,15 @@ export interface CoordinatorMessage {
 
 export interface Welcome {
   heartbeatIntervalMs: number;
+  /** An agent that cannot renew its leases (reach the coordinator) for this long stops its jobs. */
+  leaseTtlMs: number;
+  resume: ResumeDecision[];
+}
+
+export interface ResumeDecision {
+  jobId: string;
+  attempt: number;
+  resume: boolean;
 }
 
 export interface Assign {
@@ -125,6 +149,95 @@ export interface LogChunk {
 export interface LogAck {
   committed: number;
 }
+
+function createBaseLogOffsetRequest(): LogOffsetRequest {
+  return { jobId: "", attempt: 0 };
+}
+
+export const LogOffsetRequest: MessageFns<LogOffsetRequest> = {
+  encode(message: LogOffsetRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== "") {
+      writer.uint32(10).string(message.jobId);
+    }
+    if (message.attempt !== 0) {
+      writer.uint32(16).uint32(message.attempt);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogOffsetRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogOffsetRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogOffsetRequest {
+    return {
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
+      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+    };
+  },
+
+  toJSON(message: LogOffsetRequest): unknown {
+    const obj: any = {};
+    if (message.jobId !== "") {
+      obj.jobId = message.jobId;
+    }
+    if (message.attempt !== 0) {
+      obj.attempt = Math.round(message.attempt);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LogOffsetRequest>): LogOffsetRequest {
+    return LogOffsetRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LogOffsetRequest>): LogOffsetRequest {
+    const message = createBaseLogOffsetRequest();
+    message.jobId = object.jobId ?? "";
+    message.attempt = object.attempt ?? 0;
+    return message;
+  },
+};
 
 function createBaseAgentMessage(): AgentMessage {
   return { msg: undefined };
@@ -312,7 +425,7 @@ export const AgentMessage: MessageFns<AgentMessage> = {
 };
 
 function createBaseHello(): Hello {
-  return { name: "", version: "", platforms: [], slots: 0, engine: "", labels: {} };
+  return { name: "", version: "", platforms: [], slots: 0, engine: "", labels: {}, running: [] };
 }
 
 export const Hello: MessageFns<Hello> = {
@@ -335,6 +448,9 @@ export const Hello: MessageFns<Hello> = {
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       Hello_LabelsEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
     });
+    for (const v of message.running) {
+      RunningJob.encode(v!, writer.uint32(58).fork()).join();
+    }
     return writer;
   },
 
@@ -402,6 +518,14 @@ export const Hello: MessageFns<Hello> = {
             }
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.running.push(RunningJob.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -437,6 +561,7 @@ export const Hello: MessageFns<Hello> = {
           {},
         )
         : {},
+      running: globalThis.Array.isArray(object?.running) ? object.running.map((e: any) => RunningJob.fromJSON(e)) : [],
     };
   },
 
@@ -466,6 +591,9 @@ export const Hello: MessageFns<Hello> = {
         });
       }
     }
+    if (message.running?.length) {
+      obj.running = message.running.map((e) => RunningJob.toJSON(e));
+    }
     return obj;
   },
 
@@ -488,6 +616,7 @@ export const Hello: MessageFns<Hello> = {
       },
       {},
     );
+    message.running = object.running?.map((e) => RunningJob.fromPartial(e)) || [];
     return message;
   },
 };
@@ -573,6 +702,115 @@ export const Hello_LabelsEntry: MessageFns<Hello_LabelsEntry> = {
     const message = createBaseHello_LabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseRunningJob(): RunningJob {
+  return { jobId: "", attempt: 0, leaseId: 0 };
+}
+
+export const RunningJob: MessageFns<RunningJob> = {
+  encode(message: RunningJob, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== "") {
+      writer.uint32(10).string(message.jobId);
+    }
+    if (message.attempt !== 0) {
+      writer.uint32(16).uint32(message.attempt);
+    }
+    if (message.leaseId !== 0) {
+      writer.uint32(24).uint64(message.leaseId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RunningJob {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRunningJob();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.leaseId = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RunningJob {
+    return {
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
+      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      leaseId: isSet(object.leaseId)
+        ? globalThis.Number(object.leaseId)
+        : isSet(object.lease_id)
+        ? globalThis.Number(object.lease_id)
+        : 0,
+    };
+  },
+
+  toJSON(message: RunningJob): unknown {
+    const obj: any = {};
+    if (message.jobId !== "") {
+      obj.jobId = message.jobId;
+    }
+    if (message.attempt !== 0) {
+      obj.attempt = Math.round(message.attempt);
+    }
+    if (message.leaseId !== 0) {
+      obj.leaseId = Math.round(message.leaseId);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RunningJob>): RunningJob {
+    return RunningJob.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RunningJob>): RunningJob {
+    const message = createBaseRunningJob();
+    message.jobId = object.jobId ?? "";
+    message.attempt = object.attempt ?? 0;
+    message.leaseId = object.leaseId ?? 0;
     return message;
   },
 };
@@ -1215,13 +1453,19 @@ export const CoordinatorMessage: MessageFns<CoordinatorMessage> = {
 };
 
 function createBaseWelcome(): Welcome {
-  return { heartbeatIntervalMs: 0 };
+  return { heartbeatIntervalMs: 0, leaseTtlMs: 0, resume: [] };
 }
 
 export const Welcome: MessageFns<Welcome> = {
   encode(message: Welcome, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.heartbeatIntervalMs !== 0) {
       writer.uint32(8).uint32(message.heartbeatIntervalMs);
+    }
+    if (message.leaseTtlMs !== 0) {
+      writer.uint32(16).uint32(message.leaseTtlMs);
+    }
+    for (const v of message.resume) {
+      ResumeDecision.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1247,6 +1491,22 @@ export const Welcome: MessageFns<Welcome> = {
             message.heartbeatIntervalMs = reader.uint32();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.leaseTtlMs = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.resume.push(ResumeDecision.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1266,6 +1526,12 @@ export const Welcome: MessageFns<Welcome> = {
         : isSet(object.heartbeat_interval_ms)
         ? globalThis.Number(object.heartbeat_interval_ms)
         : 0,
+      leaseTtlMs: isSet(object.leaseTtlMs)
+        ? globalThis.Number(object.leaseTtlMs)
+        : isSet(object.lease_ttl_ms)
+        ? globalThis.Number(object.lease_ttl_ms)
+        : 0,
+      resume: globalThis.Array.isArray(object?.resume) ? object.resume.map((e: any) => ResumeDecision.fromJSON(e)) : [],
     };
   },
 
@@ -1273,6 +1539,12 @@ export const Welcome: MessageFns<Welcome> = {
     const obj: any = {};
     if (message.heartbeatIntervalMs !== 0) {
       obj.heartbeatIntervalMs = Math.round(message.heartbeatIntervalMs);
+    }
+    if (message.leaseTtlMs !== 0) {
+      obj.leaseTtlMs = Math.round(message.leaseTtlMs);
+    }
+    if (message.resume?.length) {
+      obj.resume = message.resume.map((e) => ResumeDecision.toJSON(e));
     }
     return obj;
   },
@@ -1283,6 +1555,113 @@ export const Welcome: MessageFns<Welcome> = {
   fromPartial(object: DeepPartial<Welcome>): Welcome {
     const message = createBaseWelcome();
     message.heartbeatIntervalMs = object.heartbeatIntervalMs ?? 0;
+    message.leaseTtlMs = object.leaseTtlMs ?? 0;
+    message.resume = object.resume?.map((e) => ResumeDecision.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseResumeDecision(): ResumeDecision {
+  return { jobId: "", attempt: 0, resume: false };
+}
+
+export const ResumeDecision: MessageFns<ResumeDecision> = {
+  encode(message: ResumeDecision, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.jobId !== "") {
+      writer.uint32(10).string(message.jobId);
+    }
+    if (message.attempt !== 0) {
+      writer.uint32(16).uint32(message.attempt);
+    }
+    if (message.resume !== false) {
+      writer.uint32(24).bool(message.resume);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ResumeDecision {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseResumeDecision();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.resume = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ResumeDecision {
+    return {
+      jobId: isSet(object.jobId)
+        ? globalThis.String(object.jobId)
+        : isSet(object.job_id)
+        ? globalThis.String(object.job_id)
+        : "",
+      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      resume: isSet(object.resume) ? globalThis.Boolean(object.resume) : false,
+    };
+  },
+
+  toJSON(message: ResumeDecision): unknown {
+    const obj: any = {};
+    if (message.jobId !== "") {
+      obj.jobId = message.jobId;
+    }
+    if (message.attempt !== 0) {
+      obj.attempt = Math.round(message.attempt);
+    }
+    if (message.resume !== false) {
+      obj.resume = message.resume;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ResumeDecision>): ResumeDecision {
+    return ResumeDecision.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ResumeDecision>): ResumeDecision {
+    const message = createBaseResumeDecision();
+    message.jobId = object.jobId ?? "";
+    message.attempt = object.attempt ?? 0;
+    message.resume = object.resume ?? false;
     return message;
   },
 };
@@ -1894,6 +2273,16 @@ export const AgentServiceService = {
     responseSerialize: (value: LogAck): Buffer => Buffer.from(LogAck.encode(value).finish()),
     responseDeserialize: (value: Buffer): LogAck => LogAck.decode(value),
   },
+  /** How many bytes of a job attempt's log the coordinator has: resend from there. */
+  logOffset: {
+    path: "/archfarm.v1.AgentService/LogOffset" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: LogOffsetRequest): Buffer => Buffer.from(LogOffsetRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): LogOffsetRequest => LogOffsetRequest.decode(value),
+    responseSerialize: (value: LogAck): Buffer => Buffer.from(LogAck.encode(value).finish()),
+    responseDeserialize: (value: Buffer): LogAck => LogAck.decode(value),
+  },
 } as const;
 
 export interface AgentServiceServer extends UntypedServiceImplementation {
@@ -1906,6 +2295,8 @@ export interface AgentServiceServer extends UntypedServiceImplementation {
    * (HTTP/2 flow control is per stream).
    */
   uploadLog: handleClientStreamingCall<LogChunk, LogAck>;
+  /** How many bytes of a job attempt's log the coordinator has: resend from there. */
+  logOffset: handleUnaryCall<LogOffsetRequest, LogAck>;
 }
 
 export interface AgentServiceClient extends Client {
@@ -1938,6 +2329,22 @@ export interface AgentServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: LogAck) => void,
   ): ClientWritableStream<LogChunk>;
+  /** How many bytes of a job attempt's log the coordinator has: resend from there. */
+  logOffset(
+    request: LogOffsetRequest,
+    callback: (error: ServiceError | null, response: LogAck) => void,
+  ): ClientUnaryCall;
+  logOffset(
+    request: LogOffsetRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: LogAck) => void,
+  ): ClientUnaryCall;
+  logOffset(
+    request: LogOffsetRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: LogAck) => void,
+  ): ClientUnaryCall;
 }
 
 export const AgentServiceClient = makeGenericClientConstructor(

@@ -23,6 +23,7 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import {
+  AttemptInfo,
   BuildMode,
   buildModeFromJSON,
   buildModeToJSON,
@@ -73,6 +74,12 @@ export interface SubmitBuildRequest {
   target: string;
   /** Fail the build when a platform has waited this long for an agent; 0 waits forever. */
   waitTimeoutSeconds: number;
+  /** Fail the build when it runs longer than this; 0 means no limit. */
+  timeoutSeconds: number;
+  /** Publish the platforms that succeeded even when others failed. */
+  allowPartial: boolean;
+  /** Run each platform's image once with this argv before publishing; every run must exit 0. */
+  smokeCommand: string[];
 }
 
 export interface SubmitBuildRequest_BuildArgsEntry {
@@ -113,6 +120,7 @@ export interface JobLog {
   agent: string;
   mode: BuildMode;
   data: Buffer;
+  attempt: number;
 }
 
 /** A platform has no eligible agent; `reason` says what it waits for. */
@@ -139,6 +147,57 @@ export interface BuildFinished {
     | undefined;
   /** The platform whose failure ended the build, if any. */
   failedPlatform: string;
+  /** With allow_partial: the platforms left out of the published index, and why. */
+  leftOut: PlatformFailure[];
+}
+
+export interface PlatformFailure {
+  platform: string;
+  error: ErrorInfo | undefined;
+}
+
+export interface InspectBuildRequest {
+  buildId: string;
+}
+
+export interface PlatformDetails {
+  platform: string;
+  state: JobState;
+  /** Digest of the pushed platform manifest. */
+  digest: string;
+  attempts: AttemptInfo[];
+  error: ErrorInfo | undefined;
+}
+
+export interface BuildDetails {
+  buildId: string;
+  tag: string;
+  state: BuildState;
+  /** Digest of the published index. */
+  digest: string;
+  createdMs: number;
+  finishedMs: number;
+  platforms: PlatformDetails[];
+  error: ErrorInfo | undefined;
+  failedPlatform: string;
+  allowPartial: boolean;
+  timeoutSeconds: number;
+  smokeCommand: string[];
+}
+
+export interface ListBuildsRequest {
+  limit: number;
+}
+
+export interface ListBuildsResponse {
+  builds: BuildDetails[];
+}
+
+export interface StreamLogsRequest {
+  buildId: string;
+  /** Only this platform; empty for all. */
+  platform: string;
+  follow: boolean;
 }
 
 export interface CancelBuildRequest {
@@ -585,6 +644,9 @@ function createBaseSubmitBuildRequest(): SubmitBuildRequest {
     buildArgs: {},
     target: "",
     waitTimeoutSeconds: 0,
+    timeoutSeconds: 0,
+    allowPartial: false,
+    smokeCommand: [],
   };
 }
 
@@ -610,6 +672,15 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
     }
     if (message.waitTimeoutSeconds !== 0) {
       writer.uint32(56).uint32(message.waitTimeoutSeconds);
+    }
+    if (message.timeoutSeconds !== 0) {
+      writer.uint32(64).uint32(message.timeoutSeconds);
+    }
+    if (message.allowPartial !== false) {
+      writer.uint32(72).bool(message.allowPartial);
+    }
+    for (const v of message.smokeCommand) {
+      writer.uint32(82).string(v!);
     }
     return writer;
   },
@@ -686,6 +757,30 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
             message.waitTimeoutSeconds = reader.uint32();
             continue;
           }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.timeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.allowPartial = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.smokeCommand.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -743,6 +838,21 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
         : isSet(object.wait_timeout_seconds)
         ? globalThis.Number(object.wait_timeout_seconds)
         : 0,
+      timeoutSeconds: isSet(object.timeoutSeconds)
+        ? globalThis.Number(object.timeoutSeconds)
+        : isSet(object.timeout_seconds)
+        ? globalThis.Number(object.timeout_seconds)
+        : 0,
+      allowPartial: isSet(object.allowPartial)
+        ? globalThis.Boolean(object.allowPartial)
+        : isSet(object.allow_partial)
+        ? globalThis.Boolean(object.allow_partial)
+        : false,
+      smokeCommand: globalThis.Array.isArray(object?.smokeCommand)
+        ? object.smokeCommand.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.smoke_command)
+        ? object.smoke_command.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -775,6 +885,15 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
     if (message.waitTimeoutSeconds !== 0) {
       obj.waitTimeoutSeconds = Math.round(message.waitTimeoutSeconds);
     }
+    if (message.timeoutSeconds !== 0) {
+      obj.timeoutSeconds = Math.round(message.timeoutSeconds);
+    }
+    if (message.allowPartial !== false) {
+      obj.allowPartial = message.allowPartial;
+    }
+    if (message.smokeCommand?.length) {
+      obj.smokeCommand = message.smokeCommand;
+    }
     return obj;
   },
 
@@ -798,6 +917,9 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
     );
     message.target = object.target ?? "";
     message.waitTimeoutSeconds = object.waitTimeoutSeconds ?? 0;
+    message.timeoutSeconds = object.timeoutSeconds ?? 0;
+    message.allowPartial = object.allowPartial ?? false;
+    message.smokeCommand = object.smokeCommand?.map((e) => e) || [];
     return message;
   },
 };
@@ -1368,7 +1490,7 @@ export const JobUpdate: MessageFns<JobUpdate> = {
 };
 
 function createBaseJobLog(): JobLog {
-  return { platform: "", agent: "", mode: 0, data: Buffer.alloc(0) };
+  return { platform: "", agent: "", mode: 0, data: Buffer.alloc(0), attempt: 0 };
 }
 
 export const JobLog: MessageFns<JobLog> = {
@@ -1384,6 +1506,9 @@ export const JobLog: MessageFns<JobLog> = {
     }
     if (message.data.length !== 0) {
       writer.uint32(34).bytes(message.data);
+    }
+    if (message.attempt !== 0) {
+      writer.uint32(40).uint32(message.attempt);
     }
     return writer;
   },
@@ -1433,6 +1558,14 @@ export const JobLog: MessageFns<JobLog> = {
             message.data = Buffer.from(reader.bytes());
             continue;
           }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1451,6 +1584,7 @@ export const JobLog: MessageFns<JobLog> = {
       agent: isSet(object.agent) ? globalThis.String(object.agent) : "",
       mode: isSet(object.mode) ? buildModeFromJSON(object.mode) : 0,
       data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
+      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
     };
   },
 
@@ -1468,6 +1602,9 @@ export const JobLog: MessageFns<JobLog> = {
     if (message.data.length !== 0) {
       obj.data = base64FromBytes(message.data);
     }
+    if (message.attempt !== 0) {
+      obj.attempt = Math.round(message.attempt);
+    }
     return obj;
   },
 
@@ -1480,6 +1617,7 @@ export const JobLog: MessageFns<JobLog> = {
     message.agent = object.agent ?? "";
     message.mode = object.mode ?? 0;
     message.data = object.data ?? Buffer.alloc(0);
+    message.attempt = object.attempt ?? 0;
     return message;
   },
 };
@@ -1687,7 +1825,7 @@ export const PlatformResult: MessageFns<PlatformResult> = {
 };
 
 function createBaseBuildFinished(): BuildFinished {
-  return { state: 0, digest: "", tag: "", platforms: [], error: undefined, failedPlatform: "" };
+  return { state: 0, digest: "", tag: "", platforms: [], error: undefined, failedPlatform: "", leftOut: [] };
 }
 
 export const BuildFinished: MessageFns<BuildFinished> = {
@@ -1709,6 +1847,9 @@ export const BuildFinished: MessageFns<BuildFinished> = {
     }
     if (message.failedPlatform !== "") {
       writer.uint32(50).string(message.failedPlatform);
+    }
+    for (const v of message.leftOut) {
+      PlatformFailure.encode(v!, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -1774,6 +1915,14 @@ export const BuildFinished: MessageFns<BuildFinished> = {
             message.failedPlatform = reader.string();
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.leftOut.push(PlatformFailure.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1800,6 +1949,11 @@ export const BuildFinished: MessageFns<BuildFinished> = {
         : isSet(object.failed_platform)
         ? globalThis.String(object.failed_platform)
         : "",
+      leftOut: globalThis.Array.isArray(object?.leftOut)
+        ? object.leftOut.map((e: any) => PlatformFailure.fromJSON(e))
+        : globalThis.Array.isArray(object?.left_out)
+        ? object.left_out.map((e: any) => PlatformFailure.fromJSON(e))
+        : [],
     };
   },
 
@@ -1823,6 +1977,9 @@ export const BuildFinished: MessageFns<BuildFinished> = {
     if (message.failedPlatform !== "") {
       obj.failedPlatform = message.failedPlatform;
     }
+    if (message.leftOut?.length) {
+      obj.leftOut = message.leftOut.map((e) => PlatformFailure.toJSON(e));
+    }
     return obj;
   },
 
@@ -1839,6 +1996,835 @@ export const BuildFinished: MessageFns<BuildFinished> = {
       ? ErrorInfo.fromPartial(object.error)
       : undefined;
     message.failedPlatform = object.failedPlatform ?? "";
+    message.leftOut = object.leftOut?.map((e) => PlatformFailure.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBasePlatformFailure(): PlatformFailure {
+  return { platform: "", error: undefined };
+}
+
+export const PlatformFailure: MessageFns<PlatformFailure> = {
+  encode(message: PlatformFailure, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.platform !== "") {
+      writer.uint32(10).string(message.platform);
+    }
+    if (message.error !== undefined) {
+      ErrorInfo.encode(message.error, writer.uint32(18).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PlatformFailure {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlatformFailure();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.platform = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.error = ErrorInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PlatformFailure {
+    return {
+      platform: isSet(object.platform) ? globalThis.String(object.platform) : "",
+      error: isSet(object.error) ? ErrorInfo.fromJSON(object.error) : undefined,
+    };
+  },
+
+  toJSON(message: PlatformFailure): unknown {
+    const obj: any = {};
+    if (message.platform !== "") {
+      obj.platform = message.platform;
+    }
+    if (message.error !== undefined) {
+      obj.error = ErrorInfo.toJSON(message.error);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PlatformFailure>): PlatformFailure {
+    return PlatformFailure.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PlatformFailure>): PlatformFailure {
+    const message = createBasePlatformFailure();
+    message.platform = object.platform ?? "";
+    message.error = (object.error !== undefined && object.error !== null)
+      ? ErrorInfo.fromPartial(object.error)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseInspectBuildRequest(): InspectBuildRequest {
+  return { buildId: "" };
+}
+
+export const InspectBuildRequest: MessageFns<InspectBuildRequest> = {
+  encode(message: InspectBuildRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.buildId !== "") {
+      writer.uint32(10).string(message.buildId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): InspectBuildRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseInspectBuildRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.buildId = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): InspectBuildRequest {
+    return {
+      buildId: isSet(object.buildId)
+        ? globalThis.String(object.buildId)
+        : isSet(object.build_id)
+        ? globalThis.String(object.build_id)
+        : "",
+    };
+  },
+
+  toJSON(message: InspectBuildRequest): unknown {
+    const obj: any = {};
+    if (message.buildId !== "") {
+      obj.buildId = message.buildId;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<InspectBuildRequest>): InspectBuildRequest {
+    return InspectBuildRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<InspectBuildRequest>): InspectBuildRequest {
+    const message = createBaseInspectBuildRequest();
+    message.buildId = object.buildId ?? "";
+    return message;
+  },
+};
+
+function createBasePlatformDetails(): PlatformDetails {
+  return { platform: "", state: 0, digest: "", attempts: [], error: undefined };
+}
+
+export const PlatformDetails: MessageFns<PlatformDetails> = {
+  encode(message: PlatformDetails, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.platform !== "") {
+      writer.uint32(10).string(message.platform);
+    }
+    if (message.state !== 0) {
+      writer.uint32(16).int32(message.state);
+    }
+    if (message.digest !== "") {
+      writer.uint32(26).string(message.digest);
+    }
+    for (const v of message.attempts) {
+      AttemptInfo.encode(v!, writer.uint32(34).fork()).join();
+    }
+    if (message.error !== undefined) {
+      ErrorInfo.encode(message.error, writer.uint32(42).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PlatformDetails {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlatformDetails();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.platform = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.digest = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.attempts.push(AttemptInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.error = ErrorInfo.decode(reader, reader.uint32());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PlatformDetails {
+    return {
+      platform: isSet(object.platform) ? globalThis.String(object.platform) : "",
+      state: isSet(object.state) ? jobStateFromJSON(object.state) : 0,
+      digest: isSet(object.digest) ? globalThis.String(object.digest) : "",
+      attempts: globalThis.Array.isArray(object?.attempts)
+        ? object.attempts.map((e: any) => AttemptInfo.fromJSON(e))
+        : [],
+      error: isSet(object.error) ? ErrorInfo.fromJSON(object.error) : undefined,
+    };
+  },
+
+  toJSON(message: PlatformDetails): unknown {
+    const obj: any = {};
+    if (message.platform !== "") {
+      obj.platform = message.platform;
+    }
+    if (message.state !== 0) {
+      obj.state = jobStateToJSON(message.state);
+    }
+    if (message.digest !== "") {
+      obj.digest = message.digest;
+    }
+    if (message.attempts?.length) {
+      obj.attempts = message.attempts.map((e) => AttemptInfo.toJSON(e));
+    }
+    if (message.error !== undefined) {
+      obj.error = ErrorInfo.toJSON(message.error);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PlatformDetails>): PlatformDetails {
+    return PlatformDetails.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PlatformDetails>): PlatformDetails {
+    const message = createBasePlatformDetails();
+    message.platform = object.platform ?? "";
+    message.state = object.state ?? 0;
+    message.digest = object.digest ?? "";
+    message.attempts = object.attempts?.map((e) => AttemptInfo.fromPartial(e)) || [];
+    message.error = (object.error !== undefined && object.error !== null)
+      ? ErrorInfo.fromPartial(object.error)
+      : undefined;
+    return message;
+  },
+};
+
+function createBaseBuildDetails(): BuildDetails {
+  return {
+    buildId: "",
+    tag: "",
+    state: 0,
+    digest: "",
+    createdMs: 0,
+    finishedMs: 0,
+    platforms: [],
+    error: undefined,
+    failedPlatform: "",
+    allowPartial: false,
+    timeoutSeconds: 0,
+    smokeCommand: [],
+  };
+}
+
+export const BuildDetails: MessageFns<BuildDetails> = {
+  encode(message: BuildDetails, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.buildId !== "") {
+      writer.uint32(10).string(message.buildId);
+    }
+    if (message.tag !== "") {
+      writer.uint32(18).string(message.tag);
+    }
+    if (message.state !== 0) {
+      writer.uint32(24).int32(message.state);
+    }
+    if (message.digest !== "") {
+      writer.uint32(34).string(message.digest);
+    }
+    if (message.createdMs !== 0) {
+      writer.uint32(40).int64(message.createdMs);
+    }
+    if (message.finishedMs !== 0) {
+      writer.uint32(48).int64(message.finishedMs);
+    }
+    for (const v of message.platforms) {
+      PlatformDetails.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.error !== undefined) {
+      ErrorInfo.encode(message.error, writer.uint32(66).fork()).join();
+    }
+    if (message.failedPlatform !== "") {
+      writer.uint32(74).string(message.failedPlatform);
+    }
+    if (message.allowPartial !== false) {
+      writer.uint32(80).bool(message.allowPartial);
+    }
+    if (message.timeoutSeconds !== 0) {
+      writer.uint32(88).uint32(message.timeoutSeconds);
+    }
+    for (const v of message.smokeCommand) {
+      writer.uint32(98).string(v!);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BuildDetails {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBuildDetails();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.buildId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.tag = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.digest = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.createdMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.finishedMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.platforms.push(PlatformDetails.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.error = ErrorInfo.decode(reader, reader.uint32());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.failedPlatform = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.allowPartial = reader.bool();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.timeoutSeconds = reader.uint32();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.smokeCommand.push(reader.string());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BuildDetails {
+    return {
+      buildId: isSet(object.buildId)
+        ? globalThis.String(object.buildId)
+        : isSet(object.build_id)
+        ? globalThis.String(object.build_id)
+        : "",
+      tag: isSet(object.tag) ? globalThis.String(object.tag) : "",
+      state: isSet(object.state) ? buildStateFromJSON(object.state) : 0,
+      digest: isSet(object.digest) ? globalThis.String(object.digest) : "",
+      createdMs: isSet(object.createdMs)
+        ? globalThis.Number(object.createdMs)
+        : isSet(object.created_ms)
+        ? globalThis.Number(object.created_ms)
+        : 0,
+      finishedMs: isSet(object.finishedMs)
+        ? globalThis.Number(object.finishedMs)
+        : isSet(object.finished_ms)
+        ? globalThis.Number(object.finished_ms)
+        : 0,
+      platforms: globalThis.Array.isArray(object?.platforms)
+        ? object.platforms.map((e: any) => PlatformDetails.fromJSON(e))
+        : [],
+      error: isSet(object.error) ? ErrorInfo.fromJSON(object.error) : undefined,
+      failedPlatform: isSet(object.failedPlatform)
+        ? globalThis.String(object.failedPlatform)
+        : isSet(object.failed_platform)
+        ? globalThis.String(object.failed_platform)
+        : "",
+      allowPartial: isSet(object.allowPartial)
+        ? globalThis.Boolean(object.allowPartial)
+        : isSet(object.allow_partial)
+        ? globalThis.Boolean(object.allow_partial)
+        : false,
+      timeoutSeconds: isSet(object.timeoutSeconds)
+        ? globalThis.Number(object.timeoutSeconds)
+        : isSet(object.timeout_seconds)
+        ? globalThis.Number(object.timeout_seconds)
+        : 0,
+      smokeCommand: globalThis.Array.isArray(object?.smokeCommand)
+        ? object.smokeCommand.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.smoke_command)
+        ? object.smoke_command.map((e: any) => globalThis.String(e))
+        : [],
+    };
+  },
+
+  toJSON(message: BuildDetails): unknown {
+    const obj: any = {};
+    if (message.buildId !== "") {
+      obj.buildId = message.buildId;
+    }
+    if (message.tag !== "") {
+      obj.tag = message.tag;
+    }
+    if (message.state !== 0) {
+      obj.state = buildStateToJSON(message.state);
+    }
+    if (message.digest !== "") {
+      obj.digest = message.digest;
+    }
+    if (message.createdMs !== 0) {
+      obj.createdMs = Math.round(message.createdMs);
+    }
+    if (message.finishedMs !== 0) {
+      obj.finishedMs = Math.round(message.finishedMs);
+    }
+    if (message.platforms?.length) {
+      obj.platforms = message.platforms.map((e) => PlatformDetails.toJSON(e));
+    }
+    if (message.error !== undefined) {
+      obj.error = ErrorInfo.toJSON(message.error);
+    }
+    if (message.failedPlatform !== "") {
+      obj.failedPlatform = message.failedPlatform;
+    }
+    if (message.allowPartial !== false) {
+      obj.allowPartial = message.allowPartial;
+    }
+    if (message.timeoutSeconds !== 0) {
+      obj.timeoutSeconds = Math.round(message.timeoutSeconds);
+    }
+    if (message.smokeCommand?.length) {
+      obj.smokeCommand = message.smokeCommand;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BuildDetails>): BuildDetails {
+    return BuildDetails.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BuildDetails>): BuildDetails {
+    const message = createBaseBuildDetails();
+    message.buildId = object.buildId ?? "";
+    message.tag = object.tag ?? "";
+    message.state = object.state ?? 0;
+    message.digest = object.digest ?? "";
+    message.createdMs = object.createdMs ?? 0;
+    message.finishedMs = object.finishedMs ?? 0;
+    message.platforms = object.platforms?.map((e) => PlatformDetails.fromPartial(e)) || [];
+    message.error = (object.error !== undefined && object.error !== null)
+      ? ErrorInfo.fromPartial(object.error)
+      : undefined;
+    message.failedPlatform = object.failedPlatform ?? "";
+    message.allowPartial = object.allowPartial ?? false;
+    message.timeoutSeconds = object.timeoutSeconds ?? 0;
+    message.smokeCommand = object.smokeCommand?.map((e) => e) || [];
+    return message;
+  },
+};
+
+function createBaseListBuildsRequest(): ListBuildsRequest {
+  return { limit: 0 };
+}
+
+export const ListBuildsRequest: MessageFns<ListBuildsRequest> = {
+  encode(message: ListBuildsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.limit !== 0) {
+      writer.uint32(8).uint32(message.limit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBuildsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBuildsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.limit = reader.uint32();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBuildsRequest {
+    return { limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0 };
+  },
+
+  toJSON(message: ListBuildsRequest): unknown {
+    const obj: any = {};
+    if (message.limit !== 0) {
+      obj.limit = Math.round(message.limit);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListBuildsRequest>): ListBuildsRequest {
+    return ListBuildsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListBuildsRequest>): ListBuildsRequest {
+    const message = createBaseListBuildsRequest();
+    message.limit = object.limit ?? 0;
+    return message;
+  },
+};
+
+function createBaseListBuildsResponse(): ListBuildsResponse {
+  return { builds: [] };
+}
+
+export const ListBuildsResponse: MessageFns<ListBuildsResponse> = {
+  encode(message: ListBuildsResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.builds) {
+      BuildDetails.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListBuildsResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListBuildsResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.builds.push(BuildDetails.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListBuildsResponse {
+    return {
+      builds: globalThis.Array.isArray(object?.builds) ? object.builds.map((e: any) => BuildDetails.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListBuildsResponse): unknown {
+    const obj: any = {};
+    if (message.builds?.length) {
+      obj.builds = message.builds.map((e) => BuildDetails.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListBuildsResponse>): ListBuildsResponse {
+    return ListBuildsResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListBuildsResponse>): ListBuildsResponse {
+    const message = createBaseListBuildsResponse();
+    message.builds = object.builds?.map((e) => BuildDetails.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseStreamLogsRequest(): StreamLogsRequest {
+  return { buildId: "", platform: "", follow: false };
+}
+
+export const StreamLogsRequest: MessageFns<StreamLogsRequest> = {
+  encode(message: StreamLogsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.buildId !== "") {
+      writer.uint32(10).string(message.buildId);
+    }
+    if (message.platform !== "") {
+      writer.uint32(18).string(message.platform);
+    }
+    if (message.follow !== false) {
+      writer.uint32(24).bool(message.follow);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): StreamLogsRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseStreamLogsRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.buildId = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.platform = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.follow = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): StreamLogsRequest {
+    return {
+      buildId: isSet(object.buildId)
+        ? globalThis.String(object.buildId)
+        : isSet(object.build_id)
+        ? globalThis.String(object.build_id)
+        : "",
+      platform: isSet(object.platform) ? globalThis.String(object.platform) : "",
+      follow: isSet(object.follow) ? globalThis.Boolean(object.follow) : false,
+    };
+  },
+
+  toJSON(message: StreamLogsRequest): unknown {
+    const obj: any = {};
+    if (message.buildId !== "") {
+      obj.buildId = message.buildId;
+    }
+    if (message.platform !== "") {
+      obj.platform = message.platform;
+    }
+    if (message.follow !== false) {
+      obj.follow = message.follow;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<StreamLogsRequest>): StreamLogsRequest {
+    return StreamLogsRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<StreamLogsRequest>): StreamLogsRequest {
+    const message = createBaseStreamLogsRequest();
+    message.buildId = object.buildId ?? "";
+    message.platform = object.platform ?? "";
+    message.follow = object.follow ?? false;
     return message;
   },
 };
@@ -2455,6 +3441,34 @@ export const BuildServiceService = {
     responseSerialize: (value: ListAgentsResponse): Buffer => Buffer.from(ListAgentsResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): ListAgentsResponse => ListAgentsResponse.decode(value),
   },
+  inspectBuild: {
+    path: "/archfarm.v1.BuildService/InspectBuild" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: InspectBuildRequest): Buffer => Buffer.from(InspectBuildRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): InspectBuildRequest => InspectBuildRequest.decode(value),
+    responseSerialize: (value: BuildDetails): Buffer => Buffer.from(BuildDetails.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BuildDetails => BuildDetails.decode(value),
+  },
+  listBuilds: {
+    path: "/archfarm.v1.BuildService/ListBuilds" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListBuildsRequest): Buffer => Buffer.from(ListBuildsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListBuildsRequest => ListBuildsRequest.decode(value),
+    responseSerialize: (value: ListBuildsResponse): Buffer => Buffer.from(ListBuildsResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListBuildsResponse => ListBuildsResponse.decode(value),
+  },
+  /** A build's logs from the start (every attempt), then, with follow, new output until it ends. */
+  streamLogs: {
+    path: "/archfarm.v1.BuildService/StreamLogs" as const,
+    requestStream: false as const,
+    responseStream: true as const,
+    requestSerialize: (value: StreamLogsRequest): Buffer => Buffer.from(StreamLogsRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): StreamLogsRequest => StreamLogsRequest.decode(value),
+    responseSerialize: (value: JobLog): Buffer => Buffer.from(JobLog.encode(value).finish()),
+    responseDeserialize: (value: Buffer): JobLog => JobLog.decode(value),
+  },
 } as const;
 
 export interface BuildServiceServer extends UntypedServiceImplementation {
@@ -2466,6 +3480,10 @@ export interface BuildServiceServer extends UntypedServiceImplementation {
   watchBuild: handleServerStreamingCall<WatchBuildRequest, BuildEvent>;
   cancelBuild: handleUnaryCall<CancelBuildRequest, CancelBuildResponse>;
   listAgents: handleUnaryCall<ListAgentsRequest, ListAgentsResponse>;
+  inspectBuild: handleUnaryCall<InspectBuildRequest, BuildDetails>;
+  listBuilds: handleUnaryCall<ListBuildsRequest, ListBuildsResponse>;
+  /** A build's logs from the start (every attempt), then, with follow, new output until it ends. */
+  streamLogs: handleServerStreamingCall<StreamLogsRequest, JobLog>;
 }
 
 export interface BuildServiceClient extends Client {
@@ -2553,6 +3571,43 @@ export interface BuildServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: ListAgentsResponse) => void,
   ): ClientUnaryCall;
+  inspectBuild(
+    request: InspectBuildRequest,
+    callback: (error: ServiceError | null, response: BuildDetails) => void,
+  ): ClientUnaryCall;
+  inspectBuild(
+    request: InspectBuildRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: BuildDetails) => void,
+  ): ClientUnaryCall;
+  inspectBuild(
+    request: InspectBuildRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: BuildDetails) => void,
+  ): ClientUnaryCall;
+  listBuilds(
+    request: ListBuildsRequest,
+    callback: (error: ServiceError | null, response: ListBuildsResponse) => void,
+  ): ClientUnaryCall;
+  listBuilds(
+    request: ListBuildsRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListBuildsResponse) => void,
+  ): ClientUnaryCall;
+  listBuilds(
+    request: ListBuildsRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListBuildsResponse) => void,
+  ): ClientUnaryCall;
+  /** A build's logs from the start (every attempt), then, with follow, new output until it ends. */
+  streamLogs(request: StreamLogsRequest, options?: Partial<CallOptions>): ClientReadableStream<JobLog>;
+  streamLogs(
+    request: StreamLogsRequest,
+    metadata?: Metadata,
+    options?: Partial<CallOptions>,
+  ): ClientReadableStream<JobLog>;
 }
 
 export const BuildServiceClient = makeGenericClientConstructor(

@@ -204,11 +204,28 @@ export interface JobSpec {
   /** Plain HTTP for this registry (loopback or an --insecure-registry entry). */
   insecureRegistry: boolean;
   auths: RegistryAuth[];
+  /** When set, run the built image once with this command (argv); a non-zero exit fails the job. */
+  smokeCommand: string[];
 }
 
 export interface JobSpec_BuildArgsEntry {
   key: string;
   value: string;
+}
+
+/** One try of a platform job on an agent. */
+export interface AttemptInfo {
+  attempt: number;
+  agent: string;
+  mode: BuildMode;
+  startedMs: number;
+  /** 0 while the attempt runs. */
+  endedMs: number;
+  /** running, succeeded, failed, cancelled, lost (the agent went away or its lease ran out). */
+  outcome: string;
+  error: ErrorInfo | undefined;
+  digest: string;
+  leaseId: number;
 }
 
 function createBasePlatformSupport(): PlatformSupport {
@@ -509,6 +526,7 @@ function createBaseJobSpec(): JobSpec {
     repository: "",
     insecureRegistry: false,
     auths: [],
+    smokeCommand: [],
   };
 }
 
@@ -540,6 +558,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     }
     for (const v of message.auths) {
       RegistryAuth.encode(v!, writer.uint32(74).fork()).join();
+    }
+    for (const v of message.smokeCommand) {
+      writer.uint32(82).string(v!);
     }
     return writer;
   },
@@ -632,6 +653,14 @@ export const JobSpec: MessageFns<JobSpec> = {
             message.auths.push(RegistryAuth.decode(reader, reader.uint32()));
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.smokeCommand.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -695,6 +724,11 @@ export const JobSpec: MessageFns<JobSpec> = {
       auths: globalThis.Array.isArray(object?.auths)
         ? object.auths.map((e: any) => RegistryAuth.fromJSON(e))
         : [],
+      smokeCommand: globalThis.Array.isArray(object?.smokeCommand)
+        ? object.smokeCommand.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.smoke_command)
+        ? object.smoke_command.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -733,6 +767,9 @@ export const JobSpec: MessageFns<JobSpec> = {
     if (message.auths?.length) {
       obj.auths = message.auths.map((e) => RegistryAuth.toJSON(e));
     }
+    if (message.smokeCommand?.length) {
+      obj.smokeCommand = message.smokeCommand;
+    }
     return obj;
   },
 
@@ -758,6 +795,7 @@ export const JobSpec: MessageFns<JobSpec> = {
     message.repository = object.repository ?? "";
     message.insecureRegistry = object.insecureRegistry ?? false;
     message.auths = object.auths?.map((e) => RegistryAuth.fromPartial(e)) || [];
+    message.smokeCommand = object.smokeCommand?.map((e) => e) || [];
     return message;
   },
 };
@@ -847,6 +885,227 @@ export const JobSpec_BuildArgsEntry: MessageFns<JobSpec_BuildArgsEntry> = {
   },
 };
 
+function createBaseAttemptInfo(): AttemptInfo {
+  return {
+    attempt: 0,
+    agent: "",
+    mode: 0,
+    startedMs: 0,
+    endedMs: 0,
+    outcome: "",
+    error: undefined,
+    digest: "",
+    leaseId: 0,
+  };
+}
+
+export const AttemptInfo: MessageFns<AttemptInfo> = {
+  encode(message: AttemptInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.attempt !== 0) {
+      writer.uint32(8).uint32(message.attempt);
+    }
+    if (message.agent !== "") {
+      writer.uint32(18).string(message.agent);
+    }
+    if (message.mode !== 0) {
+      writer.uint32(24).int32(message.mode);
+    }
+    if (message.startedMs !== 0) {
+      writer.uint32(32).int64(message.startedMs);
+    }
+    if (message.endedMs !== 0) {
+      writer.uint32(40).int64(message.endedMs);
+    }
+    if (message.outcome !== "") {
+      writer.uint32(50).string(message.outcome);
+    }
+    if (message.error !== undefined) {
+      ErrorInfo.encode(message.error, writer.uint32(58).fork()).join();
+    }
+    if (message.digest !== "") {
+      writer.uint32(66).string(message.digest);
+    }
+    if (message.leaseId !== 0) {
+      writer.uint32(72).uint64(message.leaseId);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AttemptInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAttemptInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.agent = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mode = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.startedMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.endedMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.outcome = reader.string();
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.error = ErrorInfo.decode(reader, reader.uint32());
+            continue;
+          }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.digest = reader.string();
+            continue;
+          }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.leaseId = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AttemptInfo {
+    return {
+      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      agent: isSet(object.agent) ? globalThis.String(object.agent) : "",
+      mode: isSet(object.mode) ? buildModeFromJSON(object.mode) : 0,
+      startedMs: isSet(object.startedMs)
+        ? globalThis.Number(object.startedMs)
+        : isSet(object.started_ms)
+        ? globalThis.Number(object.started_ms)
+        : 0,
+      endedMs: isSet(object.endedMs)
+        ? globalThis.Number(object.endedMs)
+        : isSet(object.ended_ms)
+        ? globalThis.Number(object.ended_ms)
+        : 0,
+      outcome: isSet(object.outcome) ? globalThis.String(object.outcome) : "",
+      error: isSet(object.error) ? ErrorInfo.fromJSON(object.error) : undefined,
+      digest: isSet(object.digest) ? globalThis.String(object.digest) : "",
+      leaseId: isSet(object.leaseId)
+        ? globalThis.Number(object.leaseId)
+        : isSet(object.lease_id)
+        ? globalThis.Number(object.lease_id)
+        : 0,
+    };
+  },
+
+  toJSON(message: AttemptInfo): unknown {
+    const obj: any = {};
+    if (message.attempt !== 0) {
+      obj.attempt = Math.round(message.attempt);
+    }
+    if (message.agent !== "") {
+      obj.agent = message.agent;
+    }
+    if (message.mode !== 0) {
+      obj.mode = buildModeToJSON(message.mode);
+    }
+    if (message.startedMs !== 0) {
+      obj.startedMs = Math.round(message.startedMs);
+    }
+    if (message.endedMs !== 0) {
+      obj.endedMs = Math.round(message.endedMs);
+    }
+    if (message.outcome !== "") {
+      obj.outcome = message.outcome;
+    }
+    if (message.error !== undefined) {
+      obj.error = ErrorInfo.toJSON(message.error);
+    }
+    if (message.digest !== "") {
+      obj.digest = message.digest;
+    }
+    if (message.leaseId !== 0) {
+      obj.leaseId = Math.round(message.leaseId);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AttemptInfo>): AttemptInfo {
+    return AttemptInfo.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AttemptInfo>): AttemptInfo {
+    const message = createBaseAttemptInfo();
+    message.attempt = object.attempt ?? 0;
+    message.agent = object.agent ?? "";
+    message.mode = object.mode ?? 0;
+    message.startedMs = object.startedMs ?? 0;
+    message.endedMs = object.endedMs ?? 0;
+    message.outcome = object.outcome ?? "";
+    message.error = (object.error !== undefined && object.error !== null)
+      ? ErrorInfo.fromPartial(object.error)
+      : undefined;
+    message.digest = object.digest ?? "";
+    message.leaseId = object.leaseId ?? 0;
+    return message;
+  },
+};
+
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
 type DeepPartial<T> = T extends Builtin ? T
@@ -855,6 +1114,17 @@ type DeepPartial<T> = T extends Builtin ? T
   : T extends { $case: string; value: unknown } ? { $case: T["$case"]; value?: DeepPartial<T["value"]> }
   : T extends {} ? { [K in keyof T]?: DeepPartial<T[K]> }
   : Partial<T>;
+
+function longToNumber(int64: { toString(): string }): number {
+  const num = globalThis.Number(int64.toString());
+  if (num > globalThis.Number.MAX_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is larger than Number.MAX_SAFE_INTEGER");
+  }
+  if (num < globalThis.Number.MIN_SAFE_INTEGER) {
+    throw new globalThis.Error("Value is smaller than Number.MIN_SAFE_INTEGER");
+  }
+  return num;
+}
 
 function isObject(value: any): boolean {
   return typeof value === "object" && value !== null;

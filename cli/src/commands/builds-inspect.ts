@@ -1,0 +1,97 @@
+import type { Command } from 'commander';
+import { JobState, type BuildDetails, type PlatformDetails } from '@archfarm/proto';
+import { connectBuildService } from '../client';
+import type { CommandContext } from '../command-context';
+import { writeLine } from '../io';
+import { OUTPUT_CHOICES, parseChoice, resolveCoordinator } from '../options';
+import { buildStateName, jobStateName, modeName } from '../progress/format';
+import { quoteShellWords } from '../shell-words';
+import { formatTable, shortTime } from '../table';
+import { inspectBuild, parseBuildId } from './build-id';
+import { buildDetailsJson } from './build-details';
+import { kindNote } from './build-result';
+
+const EXAMPLES = `
+Examples:
+  archfarm builds inspect b7
+  archfarm builds inspect b7 --output json | jq '.platforms[] | {platform, attempts: (.attempts | length)}'
+
+Times are UTC. An attempt's outcome is running, succeeded, failed, cancelled, or lost
+(its agent went away or its lease ran out; the job went back to the queue).`;
+
+interface InspectFlags {
+  coordinator?: string;
+  output?: string;
+}
+
+/** `archfarm builds inspect ID`: a build's state, its published digest, and every attempt of every platform. */
+export function addBuildsInspectCommand(builds: Command, ctx: CommandContext): void {
+  builds
+    .command('inspect')
+    .description("show a build: state, published digest, and each platform's attempts (agent, mode, times, outcome, error)")
+    .argument('<ID>', 'the build id, as `archfarm build --detach` or `archfarm builds` print it')
+    .option('--output <format>', 'text or json (default: text)')
+    .addHelpText('after', EXAMPLES)
+    .action((id: string, _flags: unknown, cmd: Command) => runInspect(id, cmd.optsWithGlobals<InspectFlags>(), ctx));
+}
+
+export async function runInspect(idArg: string, flags: InspectFlags, ctx: CommandContext): Promise<void> {
+  const output = parseChoice(flags.output ?? 'text', OUTPUT_CHOICES, '--output');
+  const address = resolveCoordinator(flags.coordinator, ctx.io.env);
+  const buildId = parseBuildId(idArg);
+  const client = connectBuildService(address);
+  try {
+    const details = await inspectBuild(client, address, buildId);
+    if (output === 'json') writeLine(ctx.io.stdout, JSON.stringify(buildDetailsJson(details), null, 2));
+    else for (const line of inspectLines(details)) writeLine(ctx.io.stdout, line);
+  } finally {
+    client.close();
+  }
+}
+
+/** The text form: the build's fields, then each platform with a table of its attempts. */
+export function inspectLines(b: BuildDetails): string[] {
+  const fields: [string, string][] = [
+    ['build', b.buildId],
+    ['tag', b.tag],
+    ['state', buildStateName(b.state)],
+    ['digest', b.digest || '-'],
+    ['created', shortTime(b.createdMs)],
+    ['finished', shortTime(b.finishedMs)],
+  ];
+  // Submission options appear only when set: most builds have none.
+  if (b.timeoutSeconds > 0) fields.push(['timeout', `${b.timeoutSeconds}s`]);
+  if (b.smokeCommand.length > 0) fields.push(['smoke', quoteShellWords(b.smokeCommand)]);
+  if (b.allowPartial) fields.push(['partial', 'allowed']);
+  if (b.error) fields.push(['error', `${b.error.message}${kindNote(b.error, undefined)}`]);
+  const lines = formatTable(fields);
+  for (const p of b.platforms) lines.push('', platformHeadline(p), ...attemptsTable(p));
+  return lines;
+}
+
+/** "linux/arm64: succeeded, pushed sha256:…" or "linux/s390x: failed (build error): …". */
+function platformHeadline(p: PlatformDetails): string {
+  const state = jobStateName(p.state);
+  if (p.state === JobState.JOB_STATE_SUCCEEDED && p.digest) return `${p.platform}: ${state}, pushed ${p.digest}`;
+  if (p.error) return `${p.platform}: ${state}${kindNote(p.error, p.attempts.length)}: ${p.error.message}`;
+  return `${p.platform}: ${state}`;
+}
+
+function attemptsTable(p: PlatformDetails): string[] {
+  if (p.attempts.length === 0) return ['  no attempt yet'];
+  return formatTable(
+    [
+      ['ATTEMPT', 'AGENT', 'MODE', 'START', 'END', 'OUTCOME', 'ERROR'],
+      ...p.attempts.map((a) => [
+        String(a.attempt),
+        a.agent || '-',
+        modeName(a.mode),
+        shortTime(a.startedMs),
+        shortTime(a.endedMs),
+        a.outcome || '-',
+        a.error ? `${a.error.kind || 'unknown'} error: ${a.error.message}` : '-',
+      ]),
+    ],
+    '  ',
+  );
+}

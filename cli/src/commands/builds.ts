@@ -1,0 +1,11 @@
+import type { Command } from 'commander';
+import type { CommandContext } from '../command-context';
+import { addBuildsInspectCommand } from './builds-inspect';
+import { addBuildsListCommand } from './builds-list';
+
+/** `archfarm builds`: a group, `ls` (the default) and `inspect`, as `docker image ls|inspect`. */
+export function addBuildsCommand(program: Command, ctx: CommandContext): void {
+  const builds = program.command('builds').description('list recent builds (builds ls), or show one (builds inspect ID)');
+  addBuildsListCommand(builds, ctx);
+  addBuildsInspectCommand(builds, ctx);
+}

@@ -1,0 +1,44 @@
+import type { Command } from 'commander';
+import { connectBuildService } from '../client';
+import type { CommandContext } from '../command-context';
+import { writeLine } from '../io';
+import { resolveCoordinator } from '../options';
+import { unary } from '../rpc';
+import { asBuildNotFound, parseBuildId } from './build-id';
+
+const EXAMPLES = `
+Examples:
+  archfarm cancel b7
+  id=$(archfarm build --detach -t reg.example/app:1.4 .) && archfarm cancel "$id"
+
+Every platform's job is stopped on its agent and nothing is published. stdout stays empty;
+exit status 0 once the coordinator has accepted the cancel, 1 if it knows no such build.`;
+
+interface CancelFlags {
+  coordinator?: string;
+}
+
+/** `archfarm cancel ID`: stop a build that another process (or --detach) started. */
+export function addCancelCommand(program: Command, ctx: CommandContext): void {
+  program
+    .command('cancel')
+    .description('cancel a build: stop its jobs on the agents and publish nothing')
+    .argument('<ID>', 'the build id, as `archfarm build --detach` or `archfarm builds` print it')
+    .addHelpText('after', EXAMPLES)
+    .action((id: string, _flags: unknown, cmd: Command) => runCancel(id, cmd.optsWithGlobals<CancelFlags>(), ctx));
+}
+
+export async function runCancel(idArg: string, flags: CancelFlags, ctx: CommandContext): Promise<void> {
+  const address = resolveCoordinator(flags.coordinator, ctx.io.env);
+  const buildId = parseBuildId(idArg);
+  const client = connectBuildService(address);
+  try {
+    await unary(address, 'CancelBuild', client.cancelBuild.bind(client), { buildId });
+  } catch (err) {
+    throw asBuildNotFound(err, buildId, address);
+  } finally {
+    client.close();
+  }
+  // A note, not a result: stdout stays empty so scripts need not discard it.
+  writeLine(ctx.io.stderr, `cancelled ${buildId}`);
+}

@@ -1,0 +1,71 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { BuildMode } from '@archfarm/proto';
+import { Captured, jobLog } from '../testing/events';
+import { LogsOutput } from './logs-output';
+
+const NATIVE = BuildMode.BUILD_MODE_NATIVE;
+const arm = (text: string | Buffer, attempt = 1, agent = 'pi-1') => jobLog('linux/arm64', agent, NATIVE, text, attempt);
+const s390x = (text: string, attempt = 1) => jobLog('linux/s390x', 'builder-b', BuildMode.BUILD_MODE_EMULATED, text, attempt);
+
+test('raw: the bytes exactly as sent, split characters and a missing last newline included', () => {
+  const out = new Captured();
+  const err = new Captured();
+  const log = new LogsOutput(out, err, false);
+  const bytes = Buffer.from('#1 naïve\r\n#2 → ok\nno newline');
+  const cuts = [0, 8, 9, 15, 16, bytes.length];
+  for (let i = 1; i < cuts.length; i++) log.write(arm(bytes.subarray(cuts[i - 1], cuts[i])));
+  log.end();
+  assert.ok(out.bytes.equals(bytes));
+  assert.equal(err.text, '');
+});
+
+test('raw: a new attempt is marked on stderr and starts on its own line', () => {
+  const out = new Captured();
+  const err = new Captured();
+  const log = new LogsOutput(out, err, false);
+  log.write(arm('step 1\nstep 2 half'));
+  log.write(arm('step 1\n', 2, 'pi-2'));
+  log.write(arm('done\n', 3, 'pi-3'));
+  assert.equal(out.text, 'step 1\nstep 2 half\nstep 1\ndone\n');
+  assert.deepEqual(err.lines, ['--- linux/arm64 attempt 2 on pi-2 ---', '--- linux/arm64 attempt 3 on pi-3 ---']);
+});
+
+test('a first attempt other than 1 is marked (earlier ones left no log); attempt 0 never is', () => {
+  const err = new Captured();
+  const log = new LogsOutput(new Captured(), err, false);
+  log.write(arm('a\n', 2, ''));
+  log.write(s390x('b\n', 0));
+  log.write(s390x('c\n', 0));
+  assert.deepEqual(err.lines, ['--- linux/arm64 attempt 2 ---']);
+});
+
+test('prefixed: every line gets [platform], partial lines are held per platform until complete', () => {
+  const out = new Captured();
+  const log = new LogsOutput(out, new Captured(), true);
+  log.write(arm('#1 load\n#2 RUN ma'));
+  log.write(s390x('s390x line\ns390x half'));
+  log.write(arm('ke\n\n'));
+  log.write(s390x(' end\nunterminated'));
+  assert.deepEqual(out.lines, ['[linux/arm64] #1 load', '[linux/s390x] s390x line', '[linux/arm64] #2 RUN make', '[linux/arm64] ', '[linux/s390x] s390x half end']);
+  log.end();
+  assert.equal(out.lines.at(-1), '[linux/s390x] unterminated');
+  assert.ok(out.text.endsWith('\n'));
+});
+
+test("prefixed: a lost attempt's unfinished line is ended before the next attempt, never joined to it", () => {
+  const out = new Captured();
+  const err = new Captured();
+  const log = new LogsOutput(out, err, true);
+  log.write(arm('step 1\nstep 2 hal'));
+  log.write(arm('step 1 again\n', 2, 'pi-2'));
+  assert.deepEqual(out.lines, ['[linux/arm64] step 1', '[linux/arm64] step 2 hal', '[linux/arm64] step 1 again']);
+  assert.deepEqual(err.lines, ['--- linux/arm64 attempt 2 on pi-2 ---']);
+});
+
+test("write() passes on stdout's backpressure", () => {
+  const full = { write: () => false };
+  const log = new LogsOutput(full, new Captured(), true);
+  assert.equal(log.write(arm('partial')), true, 'nothing written yet');
+  assert.equal(log.write(arm(' line\n')), false);
+});

@@ -1,0 +1,100 @@
+import { ImageRef, Platform } from '@archfarm/common';
+import type { AttemptRecord, BuildRecord, JobRecord } from '../store';
+import type { Build, Job } from './build';
+
+/** The stored form of a build (credentials are never stored). */
+export function buildRecord(b: Build): BuildRecord {
+  const s = b.spec;
+  return {
+    id: b.id,
+    spec: {
+      platforms: s.platforms.map(String),
+      tag: s.tag.toString(),
+      contextDigest: s.contextDigest,
+      dockerfile: s.dockerfile,
+      buildArgs: s.buildArgs,
+      target: s.target,
+      waitTimeoutSeconds: s.waitTimeoutSeconds,
+      timeoutSeconds: s.timeoutSeconds,
+      allowPartial: s.allowPartial,
+      smokeCommand: s.smokeCommand,
+    },
+    state: b.state,
+    createdAt: b.createdAt,
+    finishedAt: b.finishedAt,
+    digest: b.digest,
+    error: b.error,
+    failedPlatform: b.failedPlatform,
+  };
+}
+
+export function jobRecord(j: Job, index: number): JobRecord {
+  return {
+    id: j.id,
+    buildId: j.buildId,
+    index,
+    platform: j.platform.toString(),
+    state: j.state,
+    attempt: j.attempt,
+    agent: j.agent,
+    mode: j.mode,
+    digest: j.digest,
+    error: j.error,
+    queuedAt: j.queuedAt,
+    failedOn: [...j.failedOn],
+    notBefore: j.notBefore,
+  };
+}
+
+/**
+ * A build loaded after a restart. Jobs an agent held keep a fresh lease: the agent has one
+ * lease period to reconnect and say it still runs them, else they go back to the queue.
+ */
+export function buildFromRecords(r: { build: BuildRecord; jobs: JobRecord[]; attempts: AttemptRecord[] }, leaseTtlMs: number, now: number): Build {
+  const spec = r.build.spec;
+  const build: Build = {
+    id: r.build.id,
+    spec: {
+      platforms: spec.platforms.map((p) => Platform.parse(p)),
+      tag: ImageRef.parse(spec.tag),
+      contextDigest: spec.contextDigest,
+      dockerfile: spec.dockerfile,
+      buildArgs: spec.buildArgs,
+      target: spec.target,
+      waitTimeoutSeconds: spec.waitTimeoutSeconds,
+      timeoutSeconds: spec.timeoutSeconds,
+      allowPartial: spec.allowPartial,
+      smokeCommand: spec.smokeCommand,
+    },
+    state: r.build.state,
+    jobs: [],
+    events: [],
+    createdAt: r.build.createdAt,
+    digest: r.build.digest,
+    error: r.build.error,
+    failedPlatform: r.build.failedPlatform,
+  };
+  build.jobs = [...r.jobs]
+    .sort((a, b) => a.index - b.index)
+    .map((j) => {
+      const held = j.state === 'assigned' || j.state === 'running';
+      const lease = r.attempts.find((a) => a.jobId === j.id && a.attempt === j.attempt)?.leaseId;
+      return {
+        id: j.id,
+        buildId: j.buildId,
+        platform: Platform.parse(j.platform),
+        state: j.state,
+        attempt: j.attempt,
+        agent: j.agent,
+        mode: j.mode,
+        digest: j.digest,
+        error: j.error,
+        queuedAt: j.queuedAt,
+        failedOn: new Set(j.failedOn),
+        notBefore: j.notBefore,
+        leaseId: held ? lease : undefined,
+        leaseExpiresAt: held ? now + leaseTtlMs : undefined,
+      };
+    });
+  return build;
+}

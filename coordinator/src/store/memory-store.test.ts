@@ -1,0 +1,4 @@
+import { MemoryStore } from './memory-store';
+import { storeContract } from './store-contract';
+
+storeContract('MemoryStore', async () => new MemoryStore());

@@ -1,0 +1,124 @@
+import { StoreClosedError, StoreConflictError, StoreRecordNotFoundError } from './errors';
+import { ATTEMPT_FIELDS, BUILD_FIELDS, JOB_FIELDS, applyPatch, checkJobsOfBuild, checkLimit } from './record-rules';
+import type { AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, JobPatch, JobRecord, Store, StoredBuild } from './store';
+
+/**
+ * A Store in memory, for unit tests of coordinator logic. It keeps SqliteStore's rules
+ * (patch semantics, conflicts, not-found, all-or-nothing, copies in and out) but nothing
+ * survives the process.
+ */
+export class MemoryStore implements Store {
+  private readonly builds = new Map<string, BuildRecord>();
+  private readonly jobs = new Map<string, JobRecord>();
+  private readonly attempts = new Map<string, AttemptRecord>();
+  private lease = 0;
+  private closed = false;
+
+  async createBuild(build: BuildRecord, jobs: JobRecord[]): Promise<void> {
+    this.check();
+    checkJobsOfBuild(build, jobs);
+    const op = `createBuild ${build.id}`;
+    if (this.builds.has(build.id)) throw new StoreConflictError(op, `build ${build.id} exists`);
+    const ids = new Set<string>();
+    const indexes = new Set<number>();
+    for (const job of jobs) {
+      if (this.jobs.has(job.id) || ids.has(job.id)) throw new StoreConflictError(op, `job ${job.id} exists`);
+      if (indexes.has(job.index)) throw new StoreConflictError(op, `two jobs with index ${job.index}`);
+      ids.add(job.id);
+      indexes.add(job.index);
+    }
+    this.builds.set(build.id, structuredClone(build));
+    for (const job of jobs) this.jobs.set(job.id, structuredClone(job));
+  }
+
+  async updateBuild(id: string, patch: BuildPatch, jobs: ReadonlyArray<{ id: string; patch: JobPatch }> = []): Promise<void> {
+    this.check();
+    const build = this.builds.get(id);
+    if (!build) throw new StoreRecordNotFoundError('build', id);
+    const next = applyPatch(build, structuredClone(patch), BUILD_FIELDS, 'build');
+    // Compute every change before applying any: all or nothing.
+    const nextJobs = jobs.map((j) => this.patchedJob(j.id, j.patch, id));
+    this.builds.set(id, next);
+    for (const job of nextJobs) this.jobs.set(job.id, job);
+  }
+
+  async updateJob(id: string, patch: JobPatch): Promise<void> {
+    this.check();
+    const job = this.patchedJob(id, patch);
+    this.jobs.set(id, job);
+  }
+
+  async startAttempt(attempt: AttemptRecord, job: JobPatch): Promise<void> {
+    this.check();
+    const next = this.patchedJob(attempt.jobId, job);
+    const op = `startAttempt ${attempt.attempt} of job ${attempt.jobId}`;
+    if (this.attempts.has(key(attempt.jobId, attempt.attempt))) throw new StoreConflictError(op, 'the attempt exists');
+    if ([...this.attempts.values()].some((a) => a.leaseId === attempt.leaseId)) throw new StoreConflictError(op, `lease ${attempt.leaseId} is in use`);
+    this.jobs.set(next.id, next);
+    this.attempts.set(key(attempt.jobId, attempt.attempt), structuredClone(attempt));
+  }
+
+  async endAttempt(jobId: string, attempt: number, patch: AttemptPatch, job?: JobPatch): Promise<void> {
+    this.check();
+    const current = this.attempts.get(key(jobId, attempt));
+    if (!current) throw new StoreRecordNotFoundError('attempt', `${attempt} of job ${jobId}`);
+    const next = applyPatch(current, structuredClone(patch), ATTEMPT_FIELDS, 'attempt');
+    const nextJob = job ? this.patchedJob(jobId, job) : undefined;
+    this.attempts.set(key(jobId, attempt), next);
+    if (nextJob) this.jobs.set(jobId, nextJob);
+  }
+
+  async getBuild(id: string): Promise<StoredBuild | undefined> {
+    this.check();
+    return this.snapshot(id);
+  }
+
+  async listBuilds(limit: number): Promise<BuildRecord[]> {
+    this.check();
+    checkLimit(limit);
+    const newestFirst = [...this.builds.values()].reverse().sort((a, b) => b.createdAt - a.createdAt);
+    return structuredClone(newestFirst.slice(0, limit));
+  }
+
+  async unfinishedBuilds(): Promise<StoredBuild[]> {
+    this.check();
+    return [...this.builds.values()]
+      .filter((b) => b.state === 'running' || b.state === 'publishing')
+      .sort((a, b) => a.createdAt - b.createdAt)
+      .flatMap((b) => this.snapshot(b.id) ?? []);
+  }
+
+  async nextLeaseId(): Promise<number> {
+    this.check();
+    return ++this.lease;
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+  }
+
+  private check(): void {
+    if (this.closed) throw new StoreClosedError();
+  }
+
+  private patchedJob(id: string, patch: JobPatch, buildId?: string): JobRecord {
+    const job = this.jobs.get(id);
+    if (!job || (buildId !== undefined && job.buildId !== buildId)) throw new StoreRecordNotFoundError('job', buildId ? `${id} of build ${buildId}` : id);
+    return applyPatch(job, structuredClone(patch), JOB_FIELDS, 'job');
+  }
+
+  private snapshot(id: string): StoredBuild | undefined {
+    const build = this.builds.get(id);
+    if (!build) return undefined;
+    const jobs = [...this.jobs.values()].filter((j) => j.buildId === id).sort((a, b) => a.index - b.index);
+    const order = new Map(jobs.map((j) => [j.id, j.index]));
+    const attempts = [...this.attempts.values()]
+      .filter((a) => order.has(a.jobId))
+      .sort((a, b) => (order.get(a.jobId) ?? 0) - (order.get(b.jobId) ?? 0) || a.attempt - b.attempt);
+    return structuredClone({ build, jobs, attempts });
+  }
+}
+
+function key(jobId: string, attempt: number): string {
+  return `${jobId}\u0000${attempt}`;
+}

@@ -1,0 +1,107 @@
+import type Database from 'better-sqlite3';
+import { StoreVersionError } from './errors';
+
+/**
+ * One schema step. `version` is the `PRAGMA user_version` the database has once `up` ran;
+ * versions are 1, 2, 3... in order and a published migration never changes (add a new one).
+ * `up` runs inside the migration transaction: it must not change pragmas that SQLite ignores
+ * in a transaction (journal_mode, foreign_keys). A step that rebuilds a table relies on
+ * `PRAGMA defer_foreign_keys = ON` instead of turning foreign keys off.
+ */
+export interface Migration {
+  version: number;
+  description: string;
+  up: (db: Database.Database) => void;
+}
+
+/*
+ * No CHECK on state columns: SQLite cannot alter a CHECK without rebuilding the table, and
+ * new states are likely (smoke testing). The store validates states when it reads a row.
+ */
+const V1 = `
+CREATE TABLE builds (
+  id TEXT PRIMARY KEY,
+  spec TEXT NOT NULL CHECK (json_valid(spec)),
+  state TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  finished_at INTEGER,
+  digest TEXT,
+  error TEXT CHECK (error IS NULL OR json_valid(error)),
+  failed_platform TEXT
+) STRICT;
+-- listBuilds: newest first (rowid breaks ties in insertion order).
+CREATE INDEX builds_created ON builds (created_at);
+-- unfinishedBuilds: a partial index stays small however many builds have finished.
+CREATE INDEX builds_unfinished ON builds (created_at) WHERE state IN ('running', 'publishing');
+
+CREATE TABLE jobs (
+  id TEXT PRIMARY KEY,
+  build_id TEXT NOT NULL REFERENCES builds (id) ON DELETE CASCADE,
+  idx INTEGER NOT NULL,
+  platform TEXT NOT NULL,
+  state TEXT NOT NULL,
+  attempt INTEGER NOT NULL,
+  agent TEXT,
+  mode TEXT,
+  digest TEXT,
+  error TEXT CHECK (error IS NULL OR json_valid(error)),
+  queued_at INTEGER NOT NULL,
+  failed_on TEXT NOT NULL CHECK (json_valid(failed_on)),
+  not_before INTEGER,
+  UNIQUE (build_id, idx)
+) STRICT;
+
+CREATE TABLE attempts (
+  job_id TEXT NOT NULL REFERENCES jobs (id) ON DELETE CASCADE,
+  attempt INTEGER NOT NULL,
+  -- Unique: a lease id is a fencing token and is never handed out twice.
+  lease_id INTEGER NOT NULL UNIQUE,
+  agent TEXT NOT NULL,
+  mode TEXT NOT NULL,
+  started_at INTEGER NOT NULL,
+  ended_at INTEGER,
+  outcome TEXT NOT NULL,
+  error TEXT CHECK (error IS NULL OR json_valid(error)),
+  digest TEXT,
+  PRIMARY KEY (job_id, attempt)
+) STRICT;
+
+CREATE TABLE counters (
+  name TEXT PRIMARY KEY,
+  value INTEGER NOT NULL
+) STRICT;
+INSERT INTO counters (name, value) VALUES ('lease', 0);
+`;
+
+export const MIGRATIONS: readonly Migration[] = [
+  { version: 1, description: 'builds, jobs, attempts, lease counter', up: (db) => db.exec(V1) },
+];
+
+export function schemaVersion(db: Database.Database): number {
+  return db.pragma('user_version', { simple: true }) as number;
+}
+
+/** Refuses a database written by a newer archfarm before anything touches it. */
+export function checkVersion(db: Database.Database, path: string, migrations: readonly Migration[] = MIGRATIONS): void {
+  const supported = migrations.at(-1)?.version ?? 0;
+  const found = schemaVersion(db);
+  if (found > supported) throw new StoreVersionError(path, found, supported);
+}
+
+/**
+ * Brings the database to the newest version: pending migrations run in order in one
+ * IMMEDIATE transaction (the write lock is taken before the version is read, so two
+ * processes opening one file cannot both migrate it). Any failure rolls all of them back.
+ */
+export function migrate(db: Database.Database, path: string, migrations: readonly Migration[] = MIGRATIONS): void {
+  db.transaction(() => {
+    checkVersion(db, path, migrations);
+    const current = schemaVersion(db);
+    for (const migration of migrations) {
+      if (migration.version <= current) continue;
+      migration.up(db);
+      // user_version lives in the database header, so it commits or rolls back with the rest.
+      db.pragma(`user_version = ${migration.version}`);
+    }
+  }).immediate();
+}

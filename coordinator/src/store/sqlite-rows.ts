@@ -1,0 +1,175 @@
+import type { ErrorInfo } from '@archfarm/proto';
+import { StoreDataError } from './errors';
+import type { AttemptOutcome, AttemptRecord, BuildRecord, BuildSpecRecord, BuildState, JobMode, JobRecord, JobState } from './store';
+
+/*
+ * Records <-> SQLite rows. Optional fields are NULL in a row and absent in a record;
+ * spec, error and failedOn are JSON text. Reading validates the closed unions, so a row
+ * the code does not understand fails loudly instead of flowing on as a wrong type.
+ */
+
+export interface BuildRow {
+  id: string;
+  spec: string;
+  state: string;
+  created_at: number;
+  finished_at: number | null;
+  digest: string | null;
+  error: string | null;
+  failed_platform: string | null;
+}
+
+export interface JobRow {
+  id: string;
+  build_id: string;
+  idx: number;
+  platform: string;
+  state: string;
+  attempt: number;
+  agent: string | null;
+  mode: string | null;
+  digest: string | null;
+  error: string | null;
+  queued_at: number;
+  failed_on: string;
+  not_before: number | null;
+}
+
+export interface AttemptRow {
+  job_id: string;
+  attempt: number;
+  lease_id: number;
+  agent: string;
+  mode: string;
+  started_at: number;
+  ended_at: number | null;
+  outcome: string;
+  error: string | null;
+  digest: string | null;
+}
+
+const BUILD_STATES: readonly BuildState[] = ['running', 'publishing', 'published', 'failed', 'cancelled'];
+const JOB_STATES: readonly JobState[] = ['queued', 'assigned', 'running', 'succeeded', 'failed', 'cancelled'];
+const OUTCOMES: readonly AttemptOutcome[] = ['running', 'succeeded', 'failed', 'cancelled', 'lost'];
+const MODES: readonly JobMode[] = ['native', 'emulated'];
+
+export function buildToRow(b: BuildRecord): BuildRow {
+  return {
+    id: b.id,
+    spec: JSON.stringify(b.spec),
+    state: b.state,
+    created_at: b.createdAt,
+    finished_at: b.finishedAt ?? null,
+    digest: b.digest ?? null,
+    error: json(b.error),
+    failed_platform: b.failedPlatform ?? null,
+  };
+}
+
+export function buildFromRow(r: BuildRow): BuildRecord {
+  const what = `build ${r.id}`;
+  return dropNulls({
+    id: r.id,
+    spec: parse<BuildSpecRecord>(r.spec, what),
+    state: oneOf(r.state, BUILD_STATES, what),
+    createdAt: r.created_at,
+    finishedAt: r.finished_at,
+    digest: r.digest,
+    error: r.error === null ? null : parse<ErrorInfo>(r.error, what),
+    failedPlatform: r.failed_platform,
+  });
+}
+
+export function jobToRow(j: JobRecord): JobRow {
+  return {
+    id: j.id,
+    build_id: j.buildId,
+    idx: j.index,
+    platform: j.platform,
+    state: j.state,
+    attempt: j.attempt,
+    agent: j.agent ?? null,
+    mode: j.mode ?? null,
+    digest: j.digest ?? null,
+    error: json(j.error),
+    queued_at: j.queuedAt,
+    failed_on: JSON.stringify(j.failedOn),
+    not_before: j.notBefore ?? null,
+  };
+}
+
+export function jobFromRow(r: JobRow): JobRecord {
+  const what = `job ${r.id}`;
+  return dropNulls({
+    id: r.id,
+    buildId: r.build_id,
+    index: r.idx,
+    platform: r.platform,
+    state: oneOf(r.state, JOB_STATES, what),
+    attempt: r.attempt,
+    agent: r.agent,
+    mode: r.mode === null ? null : oneOf(r.mode, MODES, what),
+    digest: r.digest,
+    error: r.error === null ? null : parse<ErrorInfo>(r.error, what),
+    queuedAt: r.queued_at,
+    failedOn: parse<string[]>(r.failed_on, what),
+    notBefore: r.not_before,
+  });
+}
+
+export function attemptToRow(a: AttemptRecord): AttemptRow {
+  return {
+    job_id: a.jobId,
+    attempt: a.attempt,
+    lease_id: a.leaseId,
+    agent: a.agent,
+    mode: a.mode,
+    started_at: a.startedAt,
+    ended_at: a.endedAt ?? null,
+    outcome: a.outcome,
+    error: json(a.error),
+    digest: a.digest ?? null,
+  };
+}
+
+export function attemptFromRow(r: AttemptRow): AttemptRecord {
+  const what = `attempt ${r.attempt} of job ${r.job_id}`;
+  return dropNulls({
+    jobId: r.job_id,
+    attempt: r.attempt,
+    leaseId: r.lease_id,
+    agent: r.agent,
+    mode: oneOf(r.mode, MODES, what),
+    startedAt: r.started_at,
+    endedAt: r.ended_at,
+    outcome: oneOf(r.outcome, OUTCOMES, what),
+    error: r.error === null ? null : parse<ErrorInfo>(r.error, what),
+    digest: r.digest,
+  });
+}
+
+function json(value: unknown): string | null {
+  return value === undefined ? null : JSON.stringify(value);
+}
+
+function parse<T>(text: string, what: string): T {
+  try {
+    return JSON.parse(text) as T;
+  } catch (err) {
+    throw new StoreDataError(what, 'malformed JSON column', { cause: err });
+  }
+}
+
+function oneOf<T extends string>(value: string, allowed: readonly T[], what: string): T {
+  if ((allowed as readonly string[]).includes(value)) return value as T;
+  throw new StoreDataError(what, `unknown value "${value}" (expected one of ${allowed.join(', ')})`);
+}
+
+/** NULL columns become absent fields, as records have them. */
+type NullsDropped<T> = { [K in keyof T as null extends T[K] ? K : never]?: Exclude<T[K], null> } & {
+  [K in keyof T as null extends T[K] ? never : K]: T[K];
+};
+
+function dropNulls<T extends object>(o: T): NullsDropped<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null)) as NullsDropped<T>;
+}

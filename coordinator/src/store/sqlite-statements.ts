@@ -1,0 +1,71 @@
+import type Database from 'better-sqlite3';
+import type { AttemptRow, BuildRow, JobRow } from './sqlite-rows';
+
+type Statement<P extends unknown[] | object, R = unknown> = Database.Statement<P, R>;
+
+const BUILD_COLUMNS = 'id, spec, state, created_at, finished_at, digest, error, failed_platform';
+const JOB_COLUMNS = 'id, build_id, idx, platform, state, attempt, agent, mode, digest, error, queued_at, failed_on, not_before';
+const ATTEMPT_COLUMNS = 'job_id, attempt, lease_id, agent, mode, started_at, ended_at, outcome, error, digest';
+
+/**
+ * Every statement SqliteStore runs, prepared once when the store opens. Updates write every
+ * patchable column of a merged record (named parameters ignore the row's other keys).
+ */
+export class SqliteStatements {
+  readonly insertBuild: Statement<BuildRow>;
+  readonly updateBuild: Statement<BuildRow>;
+  readonly getBuild: Statement<[string], BuildRow>;
+  readonly listBuilds: Statement<[number], BuildRow>;
+  readonly unfinishedBuildIds: Statement<[], string>;
+  readonly insertJob: Statement<JobRow>;
+  readonly updateJob: Statement<JobRow>;
+  readonly getJob: Statement<[string], JobRow>;
+  readonly jobsOfBuild: Statement<[string], JobRow>;
+  readonly insertAttempt: Statement<AttemptRow>;
+  readonly updateAttempt: Statement<AttemptRow>;
+  readonly getAttempt: Statement<[string, number], AttemptRow>;
+  readonly attemptsOfBuild: Statement<[string], AttemptRow>;
+  readonly nextLease: Statement<[], number>;
+
+  constructor(db: Database.Database) {
+    this.insertBuild = db.prepare<BuildRow>(`INSERT INTO builds (${BUILD_COLUMNS}) VALUES (${params(BUILD_COLUMNS)})`);
+    this.updateBuild = db.prepare<BuildRow>(
+      `UPDATE builds SET state = @state, created_at = @created_at, finished_at = @finished_at, digest = @digest,
+         error = @error, failed_platform = @failed_platform WHERE id = @id`,
+    );
+    this.getBuild = db.prepare<[string], BuildRow>(`SELECT ${BUILD_COLUMNS} FROM builds WHERE id = ?`);
+    this.listBuilds = db.prepare<[number], BuildRow>(`SELECT ${BUILD_COLUMNS} FROM builds ORDER BY created_at DESC, rowid DESC LIMIT ?`);
+    // The WHERE matches the partial index builds_unfinished word for word, so SQLite uses it.
+    this.unfinishedBuildIds = db
+      .prepare<[], string>(`SELECT id FROM builds WHERE state IN ('running', 'publishing') ORDER BY created_at, rowid`)
+      .pluck();
+
+    this.insertJob = db.prepare<JobRow>(`INSERT INTO jobs (${JOB_COLUMNS}) VALUES (${params(JOB_COLUMNS)})`);
+    this.updateJob = db.prepare<JobRow>(
+      `UPDATE jobs SET state = @state, attempt = @attempt, agent = @agent, mode = @mode, digest = @digest, error = @error,
+         queued_at = @queued_at, failed_on = @failed_on, not_before = @not_before WHERE id = @id`,
+    );
+    this.getJob = db.prepare<[string], JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs WHERE id = ?`);
+    this.jobsOfBuild = db.prepare<[string], JobRow>(`SELECT ${JOB_COLUMNS} FROM jobs WHERE build_id = ? ORDER BY idx`);
+
+    this.insertAttempt = db.prepare<AttemptRow>(`INSERT INTO attempts (${ATTEMPT_COLUMNS}) VALUES (${params(ATTEMPT_COLUMNS)})`);
+    this.updateAttempt = db.prepare<AttemptRow>(
+      `UPDATE attempts SET ended_at = @ended_at, outcome = @outcome, error = @error, digest = @digest
+       WHERE job_id = @job_id AND attempt = @attempt`,
+    );
+    this.getAttempt = db.prepare<[string, number], AttemptRow>(`SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE job_id = ? AND attempt = ?`);
+    this.attemptsOfBuild = db.prepare<[string], AttemptRow>(
+      `SELECT ${ATTEMPT_COLUMNS.replace(/(\w+)/g, 'a.$1')} FROM attempts a JOIN jobs j ON j.id = a.job_id
+       WHERE j.build_id = ? ORDER BY j.idx, a.attempt`,
+    );
+
+    this.nextLease = db.prepare<[], number>(`UPDATE counters SET value = value + 1 WHERE name = 'lease' RETURNING value`).pluck();
+  }
+}
+
+function params(columns: string): string {
+  return columns
+    .split(', ')
+    .map((c) => `@${c}`)
+    .join(', ');
+}

@@ -1,0 +1,156 @@
+import Database from 'better-sqlite3';
+import { StoreClosedError, StoreConflictError, StoreDataError, StoreRecordNotFoundError } from './errors';
+import { checkVersion, migrate } from './migrations';
+import { ATTEMPT_FIELDS, BUILD_FIELDS, JOB_FIELDS, applyPatch, checkJobsOfBuild, checkLimit } from './record-rules';
+import { SqliteStatements } from './sqlite-statements';
+import * as rows from './sqlite-rows';
+import type { AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, JobPatch, JobRecord, Store, StoredBuild } from './store';
+
+export interface SqliteStoreOptions {
+  /**
+   * When a commit reaches the disk. Default `full`.
+   *
+   * With WAL, `normal` never corrupts the database and survives a process crash (kill -9),
+   * but a power cut or kernel crash may roll back the last commits: the WAL is synced only
+   * at checkpoints. `full` syncs the WAL at every commit. archfarm's default is `full`
+   * because what it commits goes out to agents and users right after: a lease id and
+   * attempt number handed to an agent, a build id printed by `--detach`. Losing those
+   * commits would reissue the same lease id and attempt to another agent after a restart,
+   * which defeats fencing, and forget a build that a user was told exists; the coordinators
+   * that lose power (a Pi, a laptop) are the ones this matters for. The cost is one fsync per
+   * state change, a few per job: small next to a build. `normal` suits throwaway setups.
+   */
+  synchronous?: 'full' | 'normal';
+  /** How long a write waits for another connection's lock before failing, ms. Default 5000. */
+  busyTimeoutMs?: number;
+}
+
+/** The embedded default Store: one SQLite file in the coordinator's data directory. */
+export class SqliteStore implements Store {
+  private open = true;
+
+  private constructor(
+    private readonly db: Database.Database,
+    private readonly sql: SqliteStatements,
+  ) {}
+
+  /**
+   * Opens (creating if needed) and migrates the database at `path`. Throws StoreVersionError,
+   * without writing to the file, when a newer archfarm wrote it.
+   */
+  static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
+    const db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
+    try {
+      checkVersion(db, path);
+      db.pragma('journal_mode = WAL');
+      db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
+      db.pragma('foreign_keys = ON');
+      migrate(db, path);
+      return new SqliteStore(db, new SqliteStatements(db));
+    } catch (err) {
+      db.close();
+      throw err;
+    }
+  }
+
+  async createBuild(build: BuildRecord, jobs: JobRecord[]): Promise<void> {
+    checkJobsOfBuild(build, jobs);
+    this.write(`createBuild ${build.id}`, () => {
+      this.sql.insertBuild.run(rows.buildToRow(build));
+      for (const job of jobs) this.sql.insertJob.run(rows.jobToRow(job));
+    });
+  }
+
+  async updateBuild(id: string, patch: BuildPatch, jobs: ReadonlyArray<{ id: string; patch: JobPatch }> = []): Promise<void> {
+    this.write(`updateBuild ${id}`, () => {
+      const row = this.sql.getBuild.get(id);
+      if (!row) throw new StoreRecordNotFoundError('build', id);
+      this.sql.updateBuild.run(rows.buildToRow(applyPatch(rows.buildFromRow(row), patch, BUILD_FIELDS, 'build')));
+      for (const job of jobs) this.patchJob(job.id, job.patch, id);
+    });
+  }
+
+  async updateJob(id: string, patch: JobPatch): Promise<void> {
+    this.write(`updateJob ${id}`, () => this.patchJob(id, patch));
+  }
+
+  async startAttempt(attempt: AttemptRecord, job: JobPatch): Promise<void> {
+    this.write(`startAttempt ${attempt.attempt} of job ${attempt.jobId}`, () => {
+      this.patchJob(attempt.jobId, job);
+      this.sql.insertAttempt.run(rows.attemptToRow(attempt));
+    });
+  }
+
+  async endAttempt(jobId: string, attempt: number, patch: AttemptPatch, job?: JobPatch): Promise<void> {
+    this.write(`endAttempt ${attempt} of job ${jobId}`, () => {
+      const row = this.sql.getAttempt.get(jobId, attempt);
+      if (!row) throw new StoreRecordNotFoundError('attempt', `${attempt} of job ${jobId}`);
+      this.sql.updateAttempt.run(rows.attemptToRow(applyPatch(rows.attemptFromRow(row), patch, ATTEMPT_FIELDS, 'attempt')));
+      if (job) this.patchJob(jobId, job);
+    });
+  }
+
+  async getBuild(id: string): Promise<StoredBuild | undefined> {
+    return this.read(() => this.snapshot(id));
+  }
+
+  async listBuilds(limit: number): Promise<BuildRecord[]> {
+    checkLimit(limit);
+    return this.read(() => this.sql.listBuilds.all(limit).map(rows.buildFromRow));
+  }
+
+  async unfinishedBuilds(): Promise<StoredBuild[]> {
+    return this.read(() => this.sql.unfinishedBuildIds.all().flatMap((id) => this.snapshot(id) ?? []));
+  }
+
+  async nextLeaseId(): Promise<number> {
+    return this.write('nextLeaseId', () => {
+      const id = this.sql.nextLease.get();
+      if (id === undefined) throw new StoreDataError('counters', 'the lease counter row is missing');
+      return id;
+    });
+  }
+
+  async close(): Promise<void> {
+    if (!this.open) return;
+    this.open = false;
+    this.db.close();
+  }
+
+  private patchJob(id: string, patch: JobPatch, buildId?: string): void {
+    const row = this.sql.getJob.get(id);
+    if (!row || (buildId !== undefined && row.build_id !== buildId)) throw new StoreRecordNotFoundError('job', buildId ? `${id} of build ${buildId}` : id);
+    this.sql.updateJob.run(rows.jobToRow(applyPatch(rows.jobFromRow(row), patch, JOB_FIELDS, 'job')));
+  }
+
+  private snapshot(id: string): StoredBuild | undefined {
+    const build = this.sql.getBuild.get(id);
+    if (!build) return undefined;
+    return {
+      build: rows.buildFromRow(build),
+      jobs: this.sql.jobsOfBuild.all(id).map(rows.jobFromRow),
+      attempts: this.sql.attemptsOfBuild.all(id).map(rows.attemptFromRow),
+    };
+  }
+
+  /** One IMMEDIATE transaction (write lock up front, so no upgrade deadlock between processes). */
+  private write<T>(operation: string, fn: () => T): T {
+    if (!this.open) throw new StoreClosedError();
+    try {
+      return this.db.transaction(fn).immediate();
+    } catch (err) {
+      throw conflictOrSelf(operation, err);
+    }
+  }
+
+  /** One read transaction: a consistent snapshot across the statements in `fn`. */
+  private read<T>(fn: () => T): T {
+    if (!this.open) throw new StoreClosedError();
+    return this.db.transaction(fn).deferred();
+  }
+}
+
+function conflictOrSelf(operation: string, err: unknown): unknown {
+  const unique = err instanceof Database.SqliteError && (err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || err.code === 'SQLITE_CONSTRAINT_UNIQUE');
+  return unique ? new StoreConflictError(operation, err.message, { cause: err }) : err;
+}

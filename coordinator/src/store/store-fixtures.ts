@@ -1,0 +1,40 @@
+import type { AttemptRecord, BuildRecord, BuildState, JobRecord } from './store';
+
+/* Records for the store tests (not exported from the package). */
+
+export function sampleBuild(id: string, createdAt = 1_000, state: BuildState = 'running'): BuildRecord {
+  return {
+    id,
+    spec: {
+      platforms: ['linux/amd64', 'linux/arm/v7'],
+      tag: 'registry.local:5000/app:1.0',
+      contextDigest: 'sha256:' + 'c'.repeat(64),
+      dockerfile: 'Dockerfile',
+      buildArgs: { VERSION: '1.0', EMPTY: '' },
+      target: '',
+      waitTimeoutSeconds: 600,
+      timeoutSeconds: 3600,
+      allowPartial: false,
+      smokeCommand: ['/app', '--version'],
+    },
+    state,
+    createdAt,
+  };
+}
+
+export function sampleJobs(build: BuildRecord): JobRecord[] {
+  return build.spec.platforms.map((platform, index) => ({
+    id: `${build.id}-${index}`,
+    buildId: build.id,
+    index,
+    platform,
+    state: 'queued',
+    attempt: 0,
+    queuedAt: build.createdAt,
+    failedOn: [],
+  }));
+}
+
+export function sampleAttempt(jobId: string, attempt: number, leaseId: number): AttemptRecord {
+  return { jobId, attempt, leaseId, agent: 'pi-1', mode: 'native', startedAt: 2_000 + attempt, outcome: 'running' };
+}

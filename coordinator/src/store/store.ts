@@ -1,0 +1,128 @@
+import type { ErrorInfo } from '@archfarm/proto';
+
+/*
+ * The coordinator's durable state as plain records: strings, numbers, arrays and plain
+ * objects only, so that a networked database can implement `Store` later without class
+ * instances crossing the boundary. Times are milliseconds since the epoch.
+ */
+
+export type BuildState = 'running' | 'publishing' | 'published' | 'failed' | 'cancelled';
+export type JobState = 'queued' | 'assigned' | 'running' | 'succeeded' | 'failed' | 'cancelled';
+export type AttemptOutcome = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'lost';
+export type JobMode = 'native' | 'emulated';
+
+/** What a build was asked to do. Registry credentials are never part of it: they stay in memory. */
+export interface BuildSpecRecord {
+  /** Normalised platform strings, e.g. "linux/arm/v7". */
+  platforms: string[];
+  /** The full image reference to publish, e.g. "registry:5000/app:1.2". */
+  tag: string;
+  contextDigest: string;
+  dockerfile: string;
+  buildArgs: Record<string, string>;
+  target: string;
+  waitTimeoutSeconds: number;
+  timeoutSeconds: number;
+  allowPartial: boolean;
+  /** Empty: no smoke test. */
+  smokeCommand: string[];
+}
+
+export interface BuildRecord {
+  id: string;
+  spec: BuildSpecRecord;
+  state: BuildState;
+  createdAt: number;
+  finishedAt?: number;
+  /** The published index digest. */
+  digest?: string;
+  error?: ErrorInfo;
+  failedPlatform?: string;
+}
+
+/** One platform of a build. `attempt` is the current (latest) attempt, 0 before the first. */
+export interface JobRecord {
+  id: string;
+  buildId: string;
+  /** Position in the build's platform list. */
+  index: number;
+  platform: string;
+  state: JobState;
+  attempt: number;
+  agent?: string;
+  mode?: JobMode;
+  /** The pushed per-platform image digest. */
+  digest?: string;
+  error?: ErrorInfo;
+  /** When the job last entered the queue. */
+  queuedAt: number;
+  /** Agents whose attempt failed for infrastructure reasons: tried last next time. */
+  failedOn: string[];
+  /** Retry backoff: not dispatched before this time. */
+  notBefore?: number;
+}
+
+/** One try of a job on one agent, fenced by its attempt number and lease id. */
+export interface AttemptRecord {
+  jobId: string;
+  attempt: number;
+  leaseId: number;
+  agent: string;
+  mode: JobMode;
+  startedAt: number;
+  endedAt?: number;
+  outcome: AttemptOutcome;
+  error?: ErrorInfo;
+  digest?: string;
+}
+
+/*
+ * Patches. A key that is present replaces the stored value; a present key whose value is
+ * `undefined` clears an optional field (e.g. `{ error: undefined }` on a retry); an absent
+ * key leaves the stored value alone. Clearing a required field is refused.
+ */
+export type BuildPatch = Partial<Omit<BuildRecord, 'id' | 'spec'>>;
+export type JobPatch = Partial<Omit<JobRecord, 'id' | 'buildId' | 'index' | 'platform'>>;
+export type AttemptPatch = Partial<Pick<AttemptRecord, 'endedAt' | 'outcome' | 'error' | 'digest'>>;
+
+/** A build with its jobs (by index) and every attempt of them (by job index, then attempt). */
+export interface StoredBuild {
+  build: BuildRecord;
+  jobs: JobRecord[];
+  attempts: AttemptRecord[];
+}
+
+/**
+ * Durable coordinator state. Every method is one transaction: it happens entirely or not
+ * at all. A resolved promise means the change is committed (durable as the implementation
+ * documents). Failures reject with the errors of ./errors: a missing record is
+ * `StoreRecordNotFoundError`, a duplicate key is `StoreConflictError`.
+ */
+export interface Store {
+  /** Inserts a build and all its jobs together. */
+  createBuild(build: BuildRecord, jobs: JobRecord[]): Promise<void>;
+  /**
+   * Patches a build and, in the same transaction, any of its jobs: ending a build and
+   * cancelling its jobs is one change, never half of it.
+   */
+  updateBuild(id: string, patch: BuildPatch, jobs?: ReadonlyArray<{ id: string; patch: JobPatch }>): Promise<void>;
+  updateJob(id: string, patch: JobPatch): Promise<void>;
+  /**
+   * Records a new attempt and patches its job (`attempt`, `state`, `agent`...) together.
+   * A second attempt with the same job and number, or a reused lease id, is a conflict:
+   * two coordinators cannot both start the same attempt.
+   */
+  startAttempt(attempt: AttemptRecord, job: JobPatch): Promise<void>;
+  /** Ends an attempt and, when given, patches its job in the same transaction. */
+  endAttempt(jobId: string, attempt: number, patch: AttemptPatch, job?: JobPatch): Promise<void>;
+  /** The build with its jobs and attempts, or undefined when there is no such build. */
+  getBuild(id: string): Promise<StoredBuild | undefined>;
+  /** The newest `limit` builds, newest first. */
+  listBuilds(limit: number): Promise<BuildRecord[]>;
+  /** Builds still running or publishing, oldest first: what a restarted coordinator resumes. */
+  unfinishedBuilds(): Promise<StoredBuild[]>;
+  /** A lease id greater than every one handed out before, by any process, across restarts. */
+  nextLeaseId(): Promise<number>;
+  /** Releases the store; idempotent. Other calls afterwards reject with `StoreClosedError`. */
+  close(): Promise<void>;
+}
