@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { createLogger, type Logger } from '@archfarm/common';
+import { createLogger, errorMessage, type Logger } from '@archfarm/common';
 import { AgentServiceService, BuildServiceService } from '@archfarm/proto';
 import { BuildManager } from './builds/build-manager';
 import { LogFiles } from './builds/log-files';
@@ -53,7 +53,18 @@ export class Coordinator {
     });
     // A lost connection does not lose its jobs at once: the agent has until its leases
     // run out to reconnect and resume them (a Pi on flaky Wi-Fi keeps its work).
-    fleet.on('lost', (agent) => logger.info({ agent: agent.name, jobs: agent.jobs.size }, 'agent disconnected'));
+    fleet.on('lost', (agent) => {
+      logger.info({ agent: agent.name, jobs: agent.jobs.size }, 'agent disconnected');
+      store.setAgentConnected(agent.name, false, Date.now()).catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'store: agent'));
+    });
+    fleet.on('joined', (agent) => {
+      const now = Date.now();
+      const { name, version, engine, slots, labels } = agent;
+      const platforms = agent.platforms.map((p) => ({ platform: p.platform.toString(), mode: p.mode }));
+      const record = { name, version, engine, slots, labels, platforms, firstSeen: now, lastSeen: now, connected: true, drained: false };
+      store.upsertAgent(record).catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'store: agent'));
+    });
+    await store.markAllDisconnected(Date.now());
     const restored = await builds.restore();
     if (restored > 0) logger.info({ builds: restored }, 'resumed unfinished builds');
     const dispatcher = new Dispatcher(builds, fleet, logger);

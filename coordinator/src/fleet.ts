@@ -27,7 +27,7 @@ export interface ConnectedAgent extends AgentProfile {
  * The agents connected right now, by name. A second connection under a name replaces the
  * first (a Pi that rebooted reconnects before the old TCP connection times out).
  */
-export class Fleet extends EventEmitter<{ changed: []; lost: [ConnectedAgent] }> {
+export class Fleet extends EventEmitter<{ changed: []; joined: [ConnectedAgent]; lost: [ConnectedAgent] }> {
   private readonly agents = new Map<string, ConnectedAgent>();
 
   add(agent: ConnectedAgent): void {
@@ -37,6 +37,7 @@ export class Fleet extends EventEmitter<{ changed: []; lost: [ConnectedAgent] }>
       previous.close(`replaced by a new connection of ${agent.name}`);
       this.emit('lost', previous);
     }
+    this.emit('joined', agent);
     this.emit('changed');
   }
 

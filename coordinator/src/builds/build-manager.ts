@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
 import { type ArchfarmError, errorMessage, type Logger } from '@archfarm/common';
 import { modeToWire, toErrorInfo, type BuildEvent, type ErrorInfo, type JobSpec, type ResumeDecision, type RunningJob } from '@archfarm/proto';
 import { AgentLostError, BuildCancelledError, BuildNotFoundError, StaleAttemptError } from '../errors';
@@ -7,7 +8,7 @@ import type { Store } from '../store';
 import { TERMINAL_BUILD_STATES, TERMINAL_JOB_STATES, type Build, type BuildSpec, type Job } from './build';
 import { BuildEvents } from './build-events';
 import { buildFromRecords, buildRecord, jobRecord } from './build-records';
-import type { LogFiles } from './log-files';
+import { LogFiles } from './log-files';
 import { retryDelay } from './retry';
 
 const RECONNECT_GRACE_MS = 15_000;
@@ -122,7 +123,7 @@ export class BuildManager {
     const leaseId = await this.enqueue(async (store) => {
       const lease = await store.nextLeaseId();
       await store.startAttempt(
-        { jobId: job.id, attempt, leaseId: lease, agent: agent.name, mode, startedAt: now, outcome: 'running' },
+        { jobId: job.id, attempt, leaseId: lease, agent: agent.name, mode, startedAt: now, outcome: 'running', logPath: join('logs', LogFiles.relative(job.buildId, job.id, attempt)) },
         { state: 'assigned', attempt, agent: agent.name, mode, error: undefined, notBefore: undefined },
       );
       return lease;
@@ -256,7 +257,8 @@ export class BuildManager {
     job.leaseExpiresAt = undefined;
     const attempt = job.attempt;
     this.deps.logs.close(job.id, attempt);
-    this.persist((s) => s.endAttempt(job.id, attempt, { endedAt: Date.now(), outcome, ...patch }));
+    const logBytes = this.deps.logs.size(job.buildId, job.id, attempt);
+    this.persist((s) => s.endAttempt(job.id, attempt, { endedAt: Date.now(), outcome, logBytes, ...patch }));
     this.onQueueChanged();
   }
 

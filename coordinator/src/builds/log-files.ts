@@ -71,7 +71,12 @@ export class LogFiles {
   }
 
   private path(buildId: string, jobId: string, attempt: number): string {
-    return join(this.dir, buildId, `${jobId}.${attempt}.log`);
+    return join(this.dir, LogFiles.relative(buildId, jobId, attempt));
+  }
+
+  /** An attempt's log file relative to the logs dir: what the store's log index records. */
+  static relative(buildId: string, jobId: string, attempt: number): string {
+    return join(buildId, `${jobId}.${attempt}.log`);
   }
 }
 

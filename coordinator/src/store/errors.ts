@@ -19,12 +19,12 @@ export class StoreVersionError extends ArchfarmError {
   }
 }
 
-/** An update names a build, job or attempt that the store does not have. */
+/** An update names a build, job, attempt or agent that the store does not have. */
 export class StoreRecordNotFoundError extends ArchfarmError {
   readonly code = 'STORE_RECORD_NOT_FOUND';
   readonly kind = 'input';
   constructor(
-    readonly record: 'build' | 'job' | 'attempt',
+    readonly record: 'build' | 'job' | 'attempt' | 'agent',
     readonly key: string,
   ) {
     super(`store: no ${record} ${key}`);

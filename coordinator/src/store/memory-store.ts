@@ -1,6 +1,6 @@
 import { StoreClosedError, StoreConflictError, StoreRecordNotFoundError } from './errors';
-import { ATTEMPT_FIELDS, BUILD_FIELDS, JOB_FIELDS, applyPatch, checkJobsOfBuild, checkLimit } from './record-rules';
-import type { AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, JobPatch, JobRecord, Store, StoredBuild } from './store';
+import { ATTEMPT_FIELDS, BUILD_FIELDS, JOB_FIELDS, applyPatch, checkAgent, checkJobsOfBuild, checkLimit, checkLogBytes, normaliseAttempt } from './record-rules';
+import type { AgentRecord, AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, JobPatch, JobRecord, Store, StoredBuild } from './store';
 
 /**
  * A Store in memory, for unit tests of coordinator logic. It keeps SqliteStore's rules
@@ -11,6 +11,7 @@ export class MemoryStore implements Store {
   private readonly builds = new Map<string, BuildRecord>();
   private readonly jobs = new Map<string, JobRecord>();
   private readonly attempts = new Map<string, AttemptRecord>();
+  private readonly agents = new Map<string, AgentRecord>();
   private lease = 0;
   private closed = false;
 
@@ -50,22 +51,28 @@ export class MemoryStore implements Store {
 
   async startAttempt(attempt: AttemptRecord, job: JobPatch): Promise<void> {
     this.check();
+    checkLogBytes(attempt.logBytes);
     const next = this.patchedJob(attempt.jobId, job);
     const op = `startAttempt ${attempt.attempt} of job ${attempt.jobId}`;
     if (this.attempts.has(key(attempt.jobId, attempt.attempt))) throw new StoreConflictError(op, 'the attempt exists');
     if ([...this.attempts.values()].some((a) => a.leaseId === attempt.leaseId)) throw new StoreConflictError(op, `lease ${attempt.leaseId} is in use`);
     this.jobs.set(next.id, next);
-    this.attempts.set(key(attempt.jobId, attempt.attempt), structuredClone(attempt));
+    this.attempts.set(key(attempt.jobId, attempt.attempt), normaliseAttempt(structuredClone(attempt)));
   }
 
   async endAttempt(jobId: string, attempt: number, patch: AttemptPatch, job?: JobPatch): Promise<void> {
     this.check();
-    const current = this.attempts.get(key(jobId, attempt));
-    if (!current) throw new StoreRecordNotFoundError('attempt', `${attempt} of job ${jobId}`);
-    const next = applyPatch(current, structuredClone(patch), ATTEMPT_FIELDS, 'attempt');
+    checkLogBytes(patch.logBytes);
+    const next = applyPatch(this.attempt(jobId, attempt), structuredClone(patch), ATTEMPT_FIELDS, 'attempt');
     const nextJob = job ? this.patchedJob(jobId, job) : undefined;
-    this.attempts.set(key(jobId, attempt), next);
+    this.attempts.set(key(jobId, attempt), normaliseAttempt(next));
     if (nextJob) this.jobs.set(jobId, nextJob);
+  }
+
+  async setLogBytes(jobId: string, attempt: number, bytes: number): Promise<void> {
+    this.check();
+    checkLogBytes(bytes, 'bytes');
+    this.attempts.set(key(jobId, attempt), normaliseAttempt({ ...this.attempt(jobId, attempt), logBytes: bytes }));
   }
 
   async getBuild(id: string): Promise<StoredBuild | undefined> {
@@ -88,6 +95,32 @@ export class MemoryStore implements Store {
       .flatMap((b) => this.snapshot(b.id) ?? []);
   }
 
+  async upsertAgent(record: AgentRecord): Promise<void> {
+    this.check();
+    checkAgent(record);
+    const known = this.agents.get(record.name);
+    const kept = known ? { firstSeen: known.firstSeen, drained: known.drained } : {};
+    this.agents.set(record.name, { ...structuredClone(record), ...kept });
+  }
+
+  async setAgentConnected(name: string, connected: boolean, lastSeen: number): Promise<void> {
+    this.check();
+    const agent = this.agents.get(name);
+    if (!agent) throw new StoreRecordNotFoundError('agent', name);
+    this.agents.set(name, { ...agent, connected, lastSeen });
+  }
+
+  async listAgents(): Promise<AgentRecord[]> {
+    this.check();
+    // SQLite's ORDER BY compares bytes; code-unit order matches it for the names agents use.
+    return structuredClone([...this.agents.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
+  }
+
+  async markAllDisconnected(now: number): Promise<void> {
+    this.check();
+    for (const agent of this.agents.values()) if (agent.connected) this.agents.set(agent.name, { ...agent, connected: false, lastSeen: now });
+  }
+
   async nextLeaseId(): Promise<number> {
     this.check();
     return ++this.lease;
@@ -99,6 +132,12 @@ export class MemoryStore implements Store {
 
   private check(): void {
     if (this.closed) throw new StoreClosedError();
+  }
+
+  private attempt(jobId: string, attempt: number): AttemptRecord {
+    const found = this.attempts.get(key(jobId, attempt));
+    if (!found) throw new StoreRecordNotFoundError('attempt', `${attempt} of job ${jobId}`);
+    return found;
   }
 
   private patchedJob(id: string, patch: JobPatch, buildId?: string): JobRecord {

@@ -73,8 +73,32 @@ CREATE TABLE counters (
 INSERT INTO counters (name, value) VALUES ('lease', 0);
 `;
 
+/*
+ * Agents the coordinator has seen, and the log index: where each attempt's log lives on disk
+ * (relative to the data directory) and how long it is. Booleans are 0/1 with a CHECK:
+ * unlike states they will not grow new values.
+ */
+const V2 = `
+CREATE TABLE agents (
+  name TEXT PRIMARY KEY,
+  version TEXT NOT NULL,
+  engine TEXT NOT NULL,
+  platforms TEXT NOT NULL CHECK (json_valid(platforms)),
+  slots INTEGER NOT NULL,
+  labels TEXT NOT NULL CHECK (json_valid(labels)),
+  first_seen INTEGER NOT NULL,
+  last_seen INTEGER NOT NULL,
+  connected INTEGER NOT NULL CHECK (connected IN (0, 1)),
+  drained INTEGER NOT NULL DEFAULT 0 CHECK (drained IN (0, 1))
+) STRICT;
+
+ALTER TABLE attempts ADD COLUMN log_path TEXT;
+ALTER TABLE attempts ADD COLUMN log_bytes INTEGER NOT NULL DEFAULT 0;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'builds, jobs, attempts, lease counter', up: (db) => db.exec(V1) },
+  { version: 2, description: 'agents, attempt log index', up: (db) => db.exec(V2) },
 ];
 
 export function schemaVersion(db: Database.Database): number {

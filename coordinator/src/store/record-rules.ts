@@ -1,5 +1,5 @@
 import { InvalidInputError } from '@archfarm/common';
-import type { AttemptPatch, BuildPatch, BuildRecord, JobPatch, JobRecord } from './store';
+import type { AgentRecord, AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, JobPatch, JobRecord } from './store';
 
 /*
  * Rules every Store implementation shares, so the in-memory one behaves like SQLite:
@@ -35,6 +35,8 @@ export const ATTEMPT_FIELDS = {
   outcome: 'required',
   error: 'optional',
   digest: 'optional',
+  // Clearing it means 0 bytes.
+  logBytes: 'optional',
 } as const satisfies Record<keyof AttemptPatch, Presence>;
 
 /**
@@ -61,5 +63,25 @@ export function checkJobsOfBuild(build: BuildRecord, jobs: readonly JobRecord[])
 }
 
 export function checkLimit(limit: number): void {
-  if (!Number.isSafeInteger(limit) || limit < 0) throw new InvalidInputError('limit', `must be a whole number >= 0, got ${limit}`);
+  checkCount('limit', limit);
+}
+
+/** A log size must be a byte count; SQLite's STRICT columns would refuse 1.5, the memory store checks it here. */
+export function checkLogBytes(bytes: number | undefined, field = 'logBytes'): void {
+  if (bytes !== undefined) checkCount(field, bytes);
+}
+
+export function checkAgent(agent: AgentRecord): void {
+  checkCount('agent.slots', agent.slots);
+}
+
+/** Log bytes are absent when 0, in every store: a record without a log reads back unchanged. */
+export function normaliseAttempt(attempt: AttemptRecord): AttemptRecord {
+  if (attempt.logBytes !== 0) return attempt;
+  const { logBytes: _zero, ...rest } = attempt;
+  return rest;
+}
+
+function checkCount(field: string, n: number): void {
+  if (!Number.isSafeInteger(n) || n < 0) throw new InvalidInputError(field, `must be a whole number >= 0, got ${n}`);
 }

@@ -1,11 +1,12 @@
 import type { ErrorInfo } from '@archfarm/proto';
-import { StoreDataError } from './errors';
-import type { AttemptOutcome, AttemptRecord, BuildRecord, BuildSpecRecord, BuildState, JobMode, JobRecord, JobState } from './store';
+import { MODES, dropNulls, json, oneOf, parse } from './sqlite-decode';
+import type { AttemptOutcome, AttemptRecord, BuildRecord, BuildSpecRecord, BuildState, JobRecord, JobState } from './store';
 
 /*
- * Records <-> SQLite rows. Optional fields are NULL in a row and absent in a record;
- * spec, error and failedOn are JSON text. Reading validates the closed unions, so a row
- * the code does not understand fails loudly instead of flowing on as a wrong type.
+ * Records <-> SQLite rows (agents: ./sqlite-agent-rows). Optional fields are NULL in a row
+ * and absent in a record; spec, error and failedOn are JSON text. Reading validates the
+ * closed unions, so a row the code does not understand fails loudly instead of flowing on
+ * as a wrong type.
  */
 
 export interface BuildRow {
@@ -46,12 +47,13 @@ export interface AttemptRow {
   outcome: string;
   error: string | null;
   digest: string | null;
+  log_path: string | null;
+  log_bytes: number;
 }
 
 const BUILD_STATES: readonly BuildState[] = ['running', 'publishing', 'published', 'failed', 'cancelled'];
 const JOB_STATES: readonly JobState[] = ['queued', 'assigned', 'running', 'succeeded', 'failed', 'cancelled'];
 const OUTCOMES: readonly AttemptOutcome[] = ['running', 'succeeded', 'failed', 'cancelled', 'lost'];
-const MODES: readonly JobMode[] = ['native', 'emulated'];
 
 export function buildToRow(b: BuildRecord): BuildRow {
   return {
@@ -129,6 +131,8 @@ export function attemptToRow(a: AttemptRecord): AttemptRow {
     outcome: a.outcome,
     error: json(a.error),
     digest: a.digest ?? null,
+    log_path: a.logPath ?? null,
+    log_bytes: a.logBytes ?? 0,
   };
 }
 
@@ -145,31 +149,8 @@ export function attemptFromRow(r: AttemptRow): AttemptRecord {
     outcome: oneOf(r.outcome, OUTCOMES, what),
     error: r.error === null ? null : parse<ErrorInfo>(r.error, what),
     digest: r.digest,
+    logPath: r.log_path,
+    // Absent when 0 (see AttemptRecord.logBytes).
+    logBytes: r.log_bytes === 0 ? null : r.log_bytes,
   });
-}
-
-function json(value: unknown): string | null {
-  return value === undefined ? null : JSON.stringify(value);
-}
-
-function parse<T>(text: string, what: string): T {
-  try {
-    return JSON.parse(text) as T;
-  } catch (err) {
-    throw new StoreDataError(what, 'malformed JSON column', { cause: err });
-  }
-}
-
-function oneOf<T extends string>(value: string, allowed: readonly T[], what: string): T {
-  if ((allowed as readonly string[]).includes(value)) return value as T;
-  throw new StoreDataError(what, `unknown value "${value}" (expected one of ${allowed.join(', ')})`);
-}
-
-/** NULL columns become absent fields, as records have them. */
-type NullsDropped<T> = { [K in keyof T as null extends T[K] ? K : never]?: Exclude<T[K], null> } & {
-  [K in keyof T as null extends T[K] ? never : K]: T[K];
-};
-
-function dropNulls<T extends object>(o: T): NullsDropped<T> {
-  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== null)) as NullsDropped<T>;
 }

@@ -1,11 +1,13 @@
 import type Database from 'better-sqlite3';
+import type { AgentRow } from './sqlite-agent-rows';
 import type { AttemptRow, BuildRow, JobRow } from './sqlite-rows';
 
 type Statement<P extends unknown[] | object, R = unknown> = Database.Statement<P, R>;
 
 const BUILD_COLUMNS = 'id, spec, state, created_at, finished_at, digest, error, failed_platform';
 const JOB_COLUMNS = 'id, build_id, idx, platform, state, attempt, agent, mode, digest, error, queued_at, failed_on, not_before';
-const ATTEMPT_COLUMNS = 'job_id, attempt, lease_id, agent, mode, started_at, ended_at, outcome, error, digest';
+const ATTEMPT_COLUMNS = 'job_id, attempt, lease_id, agent, mode, started_at, ended_at, outcome, error, digest, log_path, log_bytes';
+const AGENT_COLUMNS = 'name, version, engine, platforms, slots, labels, first_seen, last_seen, connected, drained';
 
 /**
  * Every statement SqliteStore runs, prepared once when the store opens. Updates write every
@@ -25,6 +27,11 @@ export class SqliteStatements {
   readonly updateAttempt: Statement<AttemptRow>;
   readonly getAttempt: Statement<[string, number], AttemptRow>;
   readonly attemptsOfBuild: Statement<[string], AttemptRow>;
+  readonly setLogBytes: Statement<[number, string, number]>;
+  readonly upsertAgent: Statement<AgentRow>;
+  readonly setAgentConnected: Statement<[number, number, string]>;
+  readonly listAgents: Statement<[], AgentRow>;
+  readonly disconnectAll: Statement<[number]>;
   readonly nextLease: Statement<[], number>;
 
   constructor(db: Database.Database) {
@@ -50,7 +57,7 @@ export class SqliteStatements {
 
     this.insertAttempt = db.prepare<AttemptRow>(`INSERT INTO attempts (${ATTEMPT_COLUMNS}) VALUES (${params(ATTEMPT_COLUMNS)})`);
     this.updateAttempt = db.prepare<AttemptRow>(
-      `UPDATE attempts SET ended_at = @ended_at, outcome = @outcome, error = @error, digest = @digest
+      `UPDATE attempts SET ended_at = @ended_at, outcome = @outcome, error = @error, digest = @digest, log_bytes = @log_bytes
        WHERE job_id = @job_id AND attempt = @attempt`,
     );
     this.getAttempt = db.prepare<[string, number], AttemptRow>(`SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE job_id = ? AND attempt = ?`);
@@ -58,6 +65,18 @@ export class SqliteStatements {
       `SELECT ${ATTEMPT_COLUMNS.replace(/(\w+)/g, 'a.$1')} FROM attempts a JOIN jobs j ON j.id = a.job_id
        WHERE j.build_id = ? ORDER BY j.idx, a.attempt`,
     );
+
+    this.setLogBytes = db.prepare<[number, string, number]>(`UPDATE attempts SET log_bytes = ? WHERE job_id = ? AND attempt = ?`);
+
+    // A known agent keeps first_seen and drained: a reconnect is neither a new agent nor an undrain.
+    this.upsertAgent = db.prepare<AgentRow>(
+      `INSERT INTO agents (${AGENT_COLUMNS}) VALUES (${params(AGENT_COLUMNS)})
+       ON CONFLICT (name) DO UPDATE SET version = excluded.version, engine = excluded.engine, platforms = excluded.platforms,
+         slots = excluded.slots, labels = excluded.labels, last_seen = excluded.last_seen, connected = excluded.connected`,
+    );
+    this.setAgentConnected = db.prepare<[number, number, string]>(`UPDATE agents SET connected = ?, last_seen = ? WHERE name = ?`);
+    this.listAgents = db.prepare<[], AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents ORDER BY name`);
+    this.disconnectAll = db.prepare<[number]>(`UPDATE agents SET connected = 0, last_seen = ? WHERE connected = 1`);
 
     this.nextLease = db.prepare<[], number>(`UPDATE counters SET value = value + 1 WHERE name = 'lease' RETURNING value`).pluck();
   }

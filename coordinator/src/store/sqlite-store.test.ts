@@ -9,7 +9,7 @@ import { StoreDataError, StoreVersionError } from './errors';
 import { MIGRATIONS } from './migrations';
 import { SqliteStore } from './sqlite-store';
 import { storeContract } from './store-contract';
-import { sampleAttempt, sampleBuild, sampleJobs } from './store-fixtures';
+import { sampleAgent, sampleAttempt, sampleBuild, sampleJobs } from './store-fixtures';
 
 const dir = mkdtempSync(join(tmpdir(), 'archfarm-store-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -39,6 +39,30 @@ test('a reopened store (a coordinator restart) has everything the first one wrot
       before.unfinished.map((b) => b.build.id),
       ['run'],
     );
+  } finally {
+    await second.close();
+  }
+});
+
+test('agents and the log index survive a reopen; a restart then marks every agent disconnected', async () => {
+  const path = freshPath();
+  const first = SqliteStore.open(path);
+  const build = sampleBuild('b1');
+  await first.createBuild(build, sampleJobs(build));
+  await first.startAttempt({ ...sampleAttempt('b1-0', 1, 1), logPath: 'logs/b1/b1-0.1.log' }, { attempt: 1 });
+  await first.setLogBytes('b1-0', 1, 2_048);
+  await first.upsertAgent(sampleAgent('pi-1', 100, { drained: true }));
+  await first.upsertAgent(sampleAgent('pi-2', 100, { connected: false, lastSeen: 150 }));
+  await first.close();
+
+  const second = SqliteStore.open(path);
+  try {
+    assert.deepEqual((await second.getBuild('b1'))?.attempts, [{ ...sampleAttempt('b1-0', 1, 1), logPath: 'logs/b1/b1-0.1.log', logBytes: 2_048 }]);
+    await second.markAllDisconnected(5_000);
+    assert.deepEqual(await second.listAgents(), [
+      sampleAgent('pi-1', 100, { drained: true, connected: false, lastSeen: 5_000 }),
+      sampleAgent('pi-2', 100, { connected: false, lastSeen: 150 }),
+    ]);
   } finally {
     await second.close();
   }
@@ -135,5 +159,10 @@ test('a row the code does not understand fails loudly', async () => {
   raw.prepare(`UPDATE builds SET state = 'smoke-testing' WHERE id = 'b1'`).run();
   raw.close();
   await assert.rejects(store.getBuild('b1'), StoreDataError);
+  await store.upsertAgent(sampleAgent('pi-1'));
+  const raw2 = new Database(path);
+  raw2.prepare(`UPDATE agents SET platforms = '[{"platform":"linux/arm64","mode":"rosetta"}]'`).run();
+  raw2.close();
+  await assert.rejects(store.listAgents(), StoreDataError);
   await store.close();
 });

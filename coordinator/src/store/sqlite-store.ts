@@ -1,10 +1,11 @@
 import Database from 'better-sqlite3';
 import { StoreClosedError, StoreConflictError, StoreDataError, StoreRecordNotFoundError } from './errors';
 import { checkVersion, migrate } from './migrations';
-import { ATTEMPT_FIELDS, BUILD_FIELDS, JOB_FIELDS, applyPatch, checkJobsOfBuild, checkLimit } from './record-rules';
+import { ATTEMPT_FIELDS, BUILD_FIELDS, JOB_FIELDS, applyPatch, checkAgent, checkJobsOfBuild, checkLimit, checkLogBytes } from './record-rules';
+import { agentFromRow, agentToRow } from './sqlite-agent-rows';
 import { SqliteStatements } from './sqlite-statements';
 import * as rows from './sqlite-rows';
-import type { AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, JobPatch, JobRecord, Store, StoredBuild } from './store';
+import type { AgentRecord, AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, JobPatch, JobRecord, Store, StoredBuild } from './store';
 
 export interface SqliteStoreOptions {
   /**
@@ -75,6 +76,7 @@ export class SqliteStore implements Store {
   }
 
   async startAttempt(attempt: AttemptRecord, job: JobPatch): Promise<void> {
+    checkLogBytes(attempt.logBytes);
     this.write(`startAttempt ${attempt.attempt} of job ${attempt.jobId}`, () => {
       this.patchJob(attempt.jobId, job);
       this.sql.insertAttempt.run(rows.attemptToRow(attempt));
@@ -82,11 +84,19 @@ export class SqliteStore implements Store {
   }
 
   async endAttempt(jobId: string, attempt: number, patch: AttemptPatch, job?: JobPatch): Promise<void> {
+    checkLogBytes(patch.logBytes);
     this.write(`endAttempt ${attempt} of job ${jobId}`, () => {
       const row = this.sql.getAttempt.get(jobId, attempt);
       if (!row) throw new StoreRecordNotFoundError('attempt', `${attempt} of job ${jobId}`);
       this.sql.updateAttempt.run(rows.attemptToRow(applyPatch(rows.attemptFromRow(row), patch, ATTEMPT_FIELDS, 'attempt')));
       if (job) this.patchJob(jobId, job);
+    });
+  }
+
+  async setLogBytes(jobId: string, attempt: number, bytes: number): Promise<void> {
+    checkLogBytes(bytes, 'bytes');
+    this.write(`setLogBytes ${attempt} of job ${jobId}`, () => {
+      if (this.sql.setLogBytes.run(bytes, jobId, attempt).changes === 0) throw new StoreRecordNotFoundError('attempt', `${attempt} of job ${jobId}`);
     });
   }
 
@@ -101,6 +111,25 @@ export class SqliteStore implements Store {
 
   async unfinishedBuilds(): Promise<StoredBuild[]> {
     return this.read(() => this.sql.unfinishedBuildIds.all().flatMap((id) => this.snapshot(id) ?? []));
+  }
+
+  async upsertAgent(record: AgentRecord): Promise<void> {
+    checkAgent(record);
+    this.write(`upsertAgent ${record.name}`, () => this.sql.upsertAgent.run(agentToRow(record)));
+  }
+
+  async setAgentConnected(name: string, connected: boolean, lastSeen: number): Promise<void> {
+    this.write(`setAgentConnected ${name}`, () => {
+      if (this.sql.setAgentConnected.run(connected ? 1 : 0, lastSeen, name).changes === 0) throw new StoreRecordNotFoundError('agent', name);
+    });
+  }
+
+  async listAgents(): Promise<AgentRecord[]> {
+    return this.read(() => this.sql.listAgents.all().map(agentFromRow));
+  }
+
+  async markAllDisconnected(now: number): Promise<void> {
+    this.write('markAllDisconnected', () => this.sql.disconnectAll.run(now));
   }
 
   async nextLeaseId(): Promise<number> {

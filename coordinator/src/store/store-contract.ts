@@ -3,14 +3,16 @@ import { test } from 'node:test';
 import { InvalidInputError } from '@archfarm/common';
 import { StoreClosedError, StoreConflictError, StoreRecordNotFoundError } from './errors';
 import type { Store } from './store';
-import { sampleAttempt, sampleBuild, sampleJobs } from './store-fixtures';
+import { agentContract } from './store-contract-agents';
+import { logIndexContract } from './store-contract-logs';
+import { sampleAttempt, sampleBuild, sampleJobs, type WithStore } from './store-fixtures';
 
 /**
  * What every Store must do, run against each implementation (sqlite-store.test.ts,
  * memory-store.test.ts) so that tests written against MemoryStore hold for SQLite.
  */
 export function storeContract(name: string, open: () => Promise<Store>): void {
-  const withStore = (title: string, fn: (store: Store) => Promise<void>): void => {
+  const withStore: WithStore = (title, fn) => {
     test(`${name}: ${title}`, async () => {
       const store = await open();
       try {
@@ -173,11 +175,16 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     assert.equal((await store.getBuild('b1'))?.build.spec.platforms.length, 2);
   });
 
+  logIndexContract(withStore);
+  agentContract(withStore);
+
   test(`${name}: calls after close are refused`, async () => {
     const store = await open();
     await store.close();
     await store.close();
     await assert.rejects(store.listBuilds(1), StoreClosedError);
     await assert.rejects(store.nextLeaseId(), StoreClosedError);
+    await assert.rejects(store.listAgents(), StoreClosedError);
+    await assert.rejects(store.setLogBytes('j', 1, 1), StoreClosedError);
   });
 }

@@ -1,6 +1,9 @@
-import type { AttemptRecord, BuildRecord, BuildState, JobRecord } from './store';
+import type { AgentRecord, AttemptRecord, BuildRecord, BuildState, JobRecord, Store } from './store';
 
 /* Records for the store tests (not exported from the package). */
+
+/** Runs one contract test against a fresh store, closing it afterwards. */
+export type WithStore = (title: string, fn: (store: Store) => Promise<void>) => void;
 
 export function sampleBuild(id: string, createdAt = 1_000, state: BuildState = 'running'): BuildRecord {
   return {
@@ -37,4 +40,23 @@ export function sampleJobs(build: BuildRecord): JobRecord[] {
 
 export function sampleAttempt(jobId: string, attempt: number, leaseId: number): AttemptRecord {
   return { jobId, attempt, leaseId, agent: 'pi-1', mode: 'native', startedAt: 2_000 + attempt, outcome: 'running' };
+}
+
+export function sampleAgent(name: string, seen = 1_000, overrides: Partial<AgentRecord> = {}): AgentRecord {
+  return {
+    name,
+    version: '0.1.0',
+    engine: 'docker 27.1',
+    platforms: [
+      { platform: 'linux/arm64', mode: 'native' },
+      { platform: 'linux/amd64', mode: 'emulated' },
+    ],
+    slots: 2,
+    labels: { site: 'lab', disk: 'ssd' },
+    firstSeen: seen,
+    lastSeen: seen,
+    connected: true,
+    drained: false,
+    ...overrides,
+  };
 }

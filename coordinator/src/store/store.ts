@@ -74,6 +74,36 @@ export interface AttemptRecord {
   outcome: AttemptOutcome;
   error?: ErrorInfo;
   digest?: string;
+  /**
+   * The attempt's log file, relative to the coordinator's data directory
+   * (e.g. "logs/<build>/<job>.<attempt>.log"); absent when the attempt has no log.
+   */
+  logPath?: string;
+  /** Bytes of log written so far. Absent means 0: the store returns it only when above 0. */
+  logBytes?: number;
+}
+
+/** One platform an agent builds and how. */
+export interface AgentPlatformRecord {
+  platform: string;
+  mode: JobMode;
+}
+
+/** An agent the coordinator has seen, connected or not, keyed by its unique name. */
+export interface AgentRecord {
+  name: string;
+  /** The agent's archfarm version. */
+  version: string;
+  /** The container engine it drives, e.g. "docker 27.1". */
+  engine: string;
+  platforms: AgentPlatformRecord[];
+  slots: number;
+  labels: Record<string, string>;
+  firstSeen: number;
+  lastSeen: number;
+  connected: boolean;
+  /** Takes no new jobs (a later "drain" command); kept across reconnects. */
+  drained: boolean;
 }
 
 /*
@@ -83,7 +113,7 @@ export interface AttemptRecord {
  */
 export type BuildPatch = Partial<Omit<BuildRecord, 'id' | 'spec'>>;
 export type JobPatch = Partial<Omit<JobRecord, 'id' | 'buildId' | 'index' | 'platform'>>;
-export type AttemptPatch = Partial<Pick<AttemptRecord, 'endedAt' | 'outcome' | 'error' | 'digest'>>;
+export type AttemptPatch = Partial<Pick<AttemptRecord, 'endedAt' | 'outcome' | 'error' | 'digest' | 'logBytes'>>;
 
 /** A build with its jobs (by index) and every attempt of them (by job index, then attempt). */
 export interface StoredBuild {
@@ -115,12 +145,28 @@ export interface Store {
   startAttempt(attempt: AttemptRecord, job: JobPatch): Promise<void>;
   /** Ends an attempt and, when given, patches its job in the same transaction. */
   endAttempt(jobId: string, attempt: number, patch: AttemptPatch, job?: JobPatch): Promise<void>;
+  /** Records how many log bytes an attempt has so far: one cheap update, for periodic calls. */
+  setLogBytes(jobId: string, attempt: number, bytes: number): Promise<void>;
   /** The build with its jobs and attempts, or undefined when there is no such build. */
   getBuild(id: string): Promise<StoredBuild | undefined>;
   /** The newest `limit` builds, newest first. */
   listBuilds(limit: number): Promise<BuildRecord[]>;
   /** Builds still running or publishing, oldest first: what a restarted coordinator resumes. */
   unfinishedBuilds(): Promise<StoredBuild[]>;
+  /**
+   * Inserts an agent, or updates every field of a known one except `firstSeen` and
+   * `drained`, which keep their stored values (a reconnect is not a new agent, nor undrains it).
+   */
+  upsertAgent(record: AgentRecord): Promise<void>;
+  /** Marks a known agent connected or not and sets its `lastSeen`. */
+  setAgentConnected(name: string, connected: boolean, lastSeen: number): Promise<void>;
+  /** Every agent ever seen, by name. */
+  listAgents(): Promise<AgentRecord[]>;
+  /**
+   * At coordinator start nobody is connected to the fresh process: marks every connected
+   * agent disconnected, with `lastSeen` = `now` (the old process may have heard from it until then).
+   */
+  markAllDisconnected(now: number): Promise<void>;
   /** A lease id greater than every one handed out before, by any process, across restarts. */
   nextLeaseId(): Promise<number>;
   /** Releases the store; idempotent. Other calls afterwards reject with `StoreClosedError`. */

@@ -1,0 +1,48 @@
+import { MODES, oneOf, parse } from './sqlite-decode';
+import type { AgentRecord } from './store';
+
+/* AgentRecord <-> agents row: platforms and labels are JSON text, booleans are 0/1. */
+
+export interface AgentRow {
+  name: string;
+  version: string;
+  engine: string;
+  platforms: string;
+  slots: number;
+  labels: string;
+  first_seen: number;
+  last_seen: number;
+  connected: number;
+  drained: number;
+}
+
+export function agentToRow(a: AgentRecord): AgentRow {
+  return {
+    name: a.name,
+    version: a.version,
+    engine: a.engine,
+    platforms: JSON.stringify(a.platforms.map(({ platform, mode }) => ({ platform, mode }))),
+    slots: a.slots,
+    labels: JSON.stringify(a.labels),
+    first_seen: a.firstSeen,
+    last_seen: a.lastSeen,
+    connected: a.connected ? 1 : 0,
+    drained: a.drained ? 1 : 0,
+  };
+}
+
+export function agentFromRow(r: AgentRow): AgentRecord {
+  const what = `agent ${r.name}`;
+  return {
+    name: r.name,
+    version: r.version,
+    engine: r.engine,
+    platforms: parse<Array<{ platform: string; mode: string }>>(r.platforms, what).map((p) => ({ platform: p.platform, mode: oneOf(p.mode, MODES, what) })),
+    slots: r.slots,
+    labels: parse<Record<string, string>>(r.labels, what),
+    firstSeen: r.first_seen,
+    lastSeen: r.last_seen,
+    connected: r.connected === 1,
+    drained: r.drained === 1,
+  };
+}
