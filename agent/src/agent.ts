@@ -33,6 +33,7 @@ export class Agent {
   private readonly running = new Map<string, HeldJob>();
   private leaseTtlMs = 30_000;
   private watchdog: NodeJS.Timeout | undefined;
+  private reprobe: NodeJS.Timeout | undefined;
   private connection: Connection | undefined;
   private served: ProbedPlatform[] = [];
   private engineDescription = '';
@@ -65,6 +66,8 @@ export class Agent {
     );
     this.connection.start();
     this.watchdog = setInterval(() => this.checkLeases(), 1000);
+    this.reprobe = setInterval(() => void this.refreshCapabilities(), this.options.probeIntervalMs);
+    this.reprobe.unref();
     this.state = 'running';
   }
 
@@ -76,6 +79,7 @@ export class Agent {
     const all = Promise.all([...this.running.values()].map((j) => j.done));
     await Promise.race([all, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
     clearInterval(this.watchdog);
+    clearInterval(this.reprobe);
     this.connection?.stop();
     this.state = 'stopped';
   }
@@ -92,11 +96,29 @@ export class Agent {
     return served;
   }
 
+  /** Probes again; tells the coordinator when what this agent can build has changed. */
+  private async refreshCapabilities(): Promise<void> {
+    try {
+      const served = await this.probe();
+      const key = (list: ProbedPlatform[]) => list.map((p) => `${p.platform} ${p.mode}`).join(',');
+      if (key(served) === key(this.served)) return;
+      this.logger.info({ platforms: served.map((p) => `${p.platform} ${p.mode}`) }, 'capabilities changed');
+      this.served = served;
+      this.connection?.send({ msg: { $case: 'capabilities', value: { platforms: this.wirePlatforms() } } });
+    } catch (err) {
+      this.logger.warn({ err: errorMessage(err) }, 'probe failed; keeping the last capabilities');
+    }
+  }
+
+  private wirePlatforms(): Hello['platforms'] {
+    return this.served.map((p) => ({ platform: p.platform.toString(), mode: modeToWire(p.mode) }));
+  }
+
   private hello(): Hello {
     return {
       name: this.options.name,
       version: AGENT_VERSION,
-      platforms: this.served.map((p) => ({ platform: p.platform.toString(), mode: modeToWire(p.mode) })),
+      platforms: this.wirePlatforms(),
       slots: this.options.slots,
       engine: this.engineDescription,
       labels: this.options.labels,

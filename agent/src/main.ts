@@ -10,8 +10,10 @@ const program = new Command('archfarm-agent')
   .option('--name <name>', 'name in the fleet (default: host name)')
   .option('--state-dir <dir>', 'where contexts and scratch files are kept', '.archfarm/agent')
   .option('--docker-host <url>', 'engine API: unix:///var/run/docker.sock or tcp://host:2375 (default DOCKER_HOST)')
-  .option('--platform <list>', `serve only these platforms (default: every one of ${DEFAULT_CANDIDATES.join(', ')} the engine proves it can build)`)
-  .addOption(new Option('--slots <n>', 'jobs at once').default(2).argParser(Number))
+  .option('--platforms <list>', `serve only these platforms (default: every one of ${DEFAULT_CANDIDATES.join(', ')} the engine proves it can build)`)
+  .addOption(new Option('--platform <list>', 'same as --platforms').hideHelp())
+  .addOption(new Option('--slots <n>', 'jobs at once (default: half the CPUs, at least 1)').argParser(Number))
+  .addOption(new Option('--probe-interval <ms>', 'how often to probe the engine again for what it can build').default(600_000).argParser(Number))
   .option('--label <key=value>', 'label shown in `archfarm agents` (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
   .addHelpText('after', '\nExample (a Raspberry Pi):\n  archfarm-agent --coordinator 192.168.1.10:7420 --name pi-1 --state-dir /var/lib/archfarm-agent')
   .action(async (opts: Record<string, unknown>) => {
@@ -20,8 +22,9 @@ const program = new Command('archfarm-agent')
       name: opts.name as string | undefined,
       stateDir: opts.stateDir as string,
       dockerHost: opts.dockerHost as string | undefined,
-      platforms: opts.platform as string | undefined,
-      slots: opts.slots as number,
+      platforms: (opts.platforms ?? opts.platform) as string | undefined,
+      slots: opts.slots as number | undefined,
+      probeIntervalMs: opts.probeInterval as number,
       labels: opts.label as string[],
     });
     const logger = createLogger('archfarm-agent').child({ agent: options.name });

@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { InvalidInputError, Platform } from '@archfarm/common';
 
@@ -14,8 +14,10 @@ export interface AgentOptions {
   dockerHost?: string;
   /** Narrow what this agent serves to these platforms (it still probes them). Default: all it can build. */
   platforms?: string;
-  /** Jobs at once. Default 2. */
+  /** Jobs at once. Default: half the CPUs (builds are CPU-heavy, emulated ones most), at least 1. */
   slots?: number;
+  /** How often the engine is probed again, so a newly installed QEMU (or a removed one) is noticed. Default 10 min. */
+  probeIntervalMs?: number;
   /** Labels shown in `archfarm agents`, KEY=VALUE. */
   labels?: string[];
 }
@@ -27,6 +29,7 @@ export interface CompiledAgentOptions {
   dockerHost: string;
   platforms: Platform[] | undefined;
   slots: number;
+  probeIntervalMs: number;
   labels: Record<string, string>;
 }
 
@@ -37,7 +40,7 @@ export function compileAgentOptions(options: AgentOptions, env: NodeJS.ProcessEn
   const coordinator = options.coordinator ?? env.ARCHFARM_COORDINATOR;
   if (!coordinator) throw new InvalidInputError('--coordinator', 'missing; give host:port of the coordinator (or set ARCHFARM_COORDINATOR)');
   if (!HOST_PORT.test(coordinator)) throw new InvalidInputError('--coordinator', `"${coordinator}" is not host:port, e.g. 192.168.1.10:7420`);
-  const slots = options.slots ?? 2;
+  const slots = options.slots ?? Math.max(1, Math.floor(availableParallelism() / 2));
   if (!Number.isInteger(slots) || slots < 1) throw new InvalidInputError('--slots', `must be a positive whole number, got ${options.slots}`);
   const labels: Record<string, string> = {};
   for (const item of options.labels ?? []) {
@@ -50,8 +53,9 @@ export function compileAgentOptions(options: AgentOptions, env: NodeJS.ProcessEn
     name: options.name ?? hostname(),
     stateDir: resolve(options.stateDir ?? '.archfarm/agent'),
     dockerHost: options.dockerHost ?? env.DOCKER_HOST ?? 'unix:///var/run/docker.sock',
-    platforms: options.platforms ? Platform.parseList(options.platforms, '--platform') : undefined,
+    platforms: options.platforms ? Platform.parseList(options.platforms, '--platforms') : undefined,
     slots,
+    probeIntervalMs: options.probeIntervalMs ?? 600_000,
     labels,
   };
 }

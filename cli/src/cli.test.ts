@@ -5,6 +5,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { BuildMode, JobState, BuildState } from '@archfarm/proto';
+import { agentInfo } from './testing/agents';
 import { details } from './testing/details';
 import { ev, jobLog } from './testing/events';
 import { FakeCoordinator } from './testing/fake-coordinator';
@@ -58,6 +59,8 @@ const BAD_INPUT: [string[], RegExp][] = [
   [[...TAG, '--wait-timeout', '5x', 'ctx'], /^error: --wait-timeout: "5x" is not a duration/],
   [[...TAG, '--timeout', '-1', 'ctx'], /^error: --timeout: "-1" is not a duration/],
   [[...TAG, '--smoke', '', 'ctx'], /^error: --smoke: is empty/],
+  [[...TAG, '--emulation', 'maybe', 'ctx'], /^error: --emulation: "maybe" is not one of prefer-native, deny, allow/],
+  [[...TAG, '--require-label', 'rack', '--plan', 'ctx'], /^error: --require-label: "rack" is not KEY=VALUE/],
   [['ctx'], /^error: --tag: is required/],
   [[...TAG, '--no-such-flag', 'ctx'], /^error: unknown option '--no-such-flag'/],
 ];
@@ -158,4 +161,22 @@ test('the binary: --detach prints the id; a partial publish exits 4; logs are co
   assert.equal(logs.code, 0, logs.stderr);
   assert.ok(logs.stdoutBytes.equals(log), logs.stdout);
   assert.equal(logs.stderr, '');
+});
+
+test('the binary: agents is both the list and the group of drain and resume', async (t) => {
+  const fake = await FakeCoordinator.start();
+  t.after(() => fake.stop());
+  fake.agents = [agentInfo('pi-1', { running: 2 })];
+  const cwd = await contextDir(t);
+  const json = await archfarm(['agents', '--output', 'json'], { cwd, env: { ARCHFARM_COORDINATOR: fake.address } });
+  assert.equal(json.code, 0, json.stderr);
+  assert.deepEqual((JSON.parse(json.stdout) as { name: string }[]).map((a) => a.name), ['pi-1']);
+  const drain = await archfarm(['agents', 'drain', 'pi-1', '--coordinator', fake.address], { cwd });
+  assert.equal(drain.code, 0, drain.stderr);
+  assert.equal(drain.stderr, 'drained pi-1 (2 running jobs will finish)\n');
+  const table = await archfarm(['--coordinator', fake.address, 'agents'], { cwd });
+  assert.equal(table.code, 0, table.stderr);
+  assert.match(table.stdout, /^NAME +STATUS .*\npi-1 +drained /);
+  const help = await archfarm(['agents', '--help'], { cwd });
+  assert.match(help.stdout, /drain <NAME> +give the agent no new jobs/);
 });

@@ -17,7 +17,9 @@ import { DEFAULT_COORDINATOR } from './options';
 const PROGRAM_EXAMPLES = `
 Examples:
   archfarm agents
+  archfarm agents drain pi-1
   archfarm build --platform linux/amd64,linux/arm64 -t 127.0.0.1:5000/hello:1 .
+  archfarm build --plan --platform linux/arm64,linux/arm/v7 -t 127.0.0.1:5000/hello:1 .
   archfarm builds
   archfarm builds inspect b7
   archfarm logs -f b7 --platform linux/arm64

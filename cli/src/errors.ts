@@ -113,6 +113,19 @@ export class BuildNotFoundError extends ArchfarmError {
   }
 }
 
+/** The coordinator knows no agent by this name (gRPC NOT_FOUND from DrainAgent/ResumeAgent). */
+export class AgentNotFoundError extends ArchfarmError {
+  readonly code = 'AGENT_NOT_FOUND';
+  readonly kind = 'input';
+  constructor(
+    readonly agent: string,
+    address: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the coordinator at ${address} has no agent "${agent}"; \`archfarm agents --all\` lists them`, options);
+  }
+}
+
 /** The build ended CANCELLED, by someone other than this process. */
 export class BuildCancelledError extends ArchfarmError {
   readonly code = 'BUILD_CANCELLED';

@@ -17,7 +17,7 @@ export const ExitCode = {
 
 /**
  * Exit status per stable error code; codes not listed exit with {@link ExitCode.failure}
- * (BUILD_NOT_FOUND among them, as `docker inspect` of an unknown id exits 1).
+ * (BUILD_NOT_FOUND and AGENT_NOT_FOUND among them, as `docker inspect` of an unknown id exits 1).
  */
 const BY_CODE: Readonly<Record<string, number>> = {
   INVALID_INPUT: ExitCode.badInput,

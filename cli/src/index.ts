@@ -8,4 +8,5 @@ export * from './errors';
 export type { CliIo, OutputSink, TextSink } from './io';
 export type { BuildResultJson, DetachedJson, ErrorJson } from './commands/build-result';
 export type { AttemptJson, BuildDetailsJson, PlatformDetailsJson } from './commands/build-details';
-export type { AgentJson } from './commands/agents';
+export type { AgentJson, AgentStatus } from './commands/agents-table';
+export type { PlannedJobJson } from './commands/build-plan';

@@ -57,13 +57,13 @@ function checkRange(seconds: number, bad: (why: string) => never): number {
  * Parses repeated KEY=VALUE flags into a map; the value may hold '=' and may be empty,
  * and a later KEY wins, as with `docker build --build-arg`.
  */
-export function parseKeyValues(items: readonly string[], field: string): Record<string, string> {
+export function parseKeyValues(items: readonly string[], field: string, example = 'VERSION=1.4'): Record<string, string> {
   const out: Record<string, string> = {};
   for (const item of items) {
     const eq = item.indexOf('=');
     const key = eq < 0 ? '' : item.slice(0, eq);
     if (eq < 0 || !/^[^\s=]+$/.test(key)) {
-      throw new InvalidInputError(field, `"${item}" is not KEY=VALUE; write e.g. ${field} VERSION=1.4`);
+      throw new InvalidInputError(field, `"${item}" is not KEY=VALUE; write e.g. ${field} ${example}`);
     }
     out[key] = item.slice(eq + 1);
   }

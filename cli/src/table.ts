@@ -19,3 +19,25 @@ export function isoTime(ms: number): string | null {
 export function shortTime(ms: number): string {
   return isoTime(ms)?.replace(/\.\d{3}Z$/, 'Z') ?? '-';
 }
+
+/** Labels as `k=v,k=v`, sorted by key; '' when there are none. */
+export function formatLabels(labels: Readonly<Record<string, string>>): string {
+  return Object.entries(labels)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([k, v]) => `${k}=${v}`)
+    .join(',');
+}
+
+/**
+ * How long before `now` a wire time was, for tables: "now" (under 10 s, or ahead of this
+ * clock), "42s ago", "3m ago", "5h ago", "2d ago"; '-' for 0 ("never").
+ */
+export function timeAgo(ms: number, now: number): string {
+  if (ms <= 0) return '-';
+  const seconds = Math.floor((now - ms) / 1000);
+  if (seconds < 10) return 'now';
+  if (seconds < 60) return `${seconds}s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)}m ago`;
+  if (seconds < 86_400) return `${Math.floor(seconds / 3600)}h ago`;
+  return `${Math.floor(seconds / 86_400)}d ago`;
+}

@@ -3,7 +3,9 @@ import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
-import { finished } from 'node:stream/promises';
+import { finished, pipeline } from 'node:stream/promises';
+import { posix } from 'node:path';
+import { Parser as TarParser } from 'tar';
 import { InvalidInputError } from '@archfarm/common';
 import { ContextDigestMismatchError, ContextNotFoundError, ContextTooLargeError } from './errors';
 
@@ -38,6 +40,31 @@ export class ContextStore {
   async open(digest: string): Promise<Readable> {
     if (!(await this.has(digest))) throw new ContextNotFoundError(digest);
     return createReadStream(this.pathOf(digest), { highWaterMark: 256 * 1024 });
+  }
+
+  /**
+   * One file of a stored context (e.g. the Dockerfile, to plan placement), at most
+   * `maxBytes`; undefined when the context has no such file.
+   */
+  async readFile(digest: string, path: string, maxBytes = 1024 * 1024): Promise<Buffer | undefined> {
+    const wanted = posix.normalize(path);
+    let found: Buffer | undefined;
+    await pipeline(
+      await this.open(digest),
+      new TarParser({
+        filter: (p) => posix.normalize(p) === wanted,
+        onReadEntry: (entry) => {
+          const parts: Buffer[] = [];
+          let size = 0;
+          entry.on('data', (d: Buffer) => {
+            size += d.length;
+            if (size <= maxBytes) parts.push(d);
+          });
+          entry.on('end', () => (found = Buffer.concat(parts)));
+        },
+      }),
+    );
+    return found;
   }
 
   /** Stores the bytes of `chunks` under `digest` after checking size and hash. */

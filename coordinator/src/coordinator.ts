@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { createLogger, errorMessage, type Logger } from '@archfarm/common';
+import { createLogger, errorMessage, ImageRef, type Logger } from '@archfarm/common';
 import { AgentServiceService, BuildServiceService } from '@archfarm/proto';
 import { BuildManager } from './builds/build-manager';
 import { LogFiles } from './builds/log-files';
@@ -13,6 +13,10 @@ import { compileOptions, type CompiledCoordinatorOptions, type CoordinatorOption
 import { publishBuild } from './publish-build';
 import { RegistryAccess } from './registry-access';
 import { agentService } from './services/agent-service';
+import { AgentAdmin } from './services/agent-admin';
+import { isCrossCompiling } from './cross-compile';
+import { DurationHistory } from './scheduling/history';
+import { DEFAULT_PLACEMENT } from './scheduling/placement';
 import { buildService } from './services/build-service';
 
 type State = 'starting' | 'serving' | 'stopping' | 'stopped';
@@ -41,33 +45,23 @@ export class Coordinator {
     const registries = new RegistryAccess(options.insecureRegistries, options.registryAuthFile, logger);
     const store = await SqliteStore.open(join(options.dataDir, 'archfarm.db'));
     const logs = new LogFiles(join(options.dataDir, 'logs'), options.maxLogBytes);
-    const fleet = new Fleet();
+    const fleet = await trackAgents(new Fleet(), store, logger);
+    const history = await loadHistory(store);
+    const crossCompile = (digest: string, dockerfile: string) => isCrossCompiling(contexts, digest, dockerfile, logger);
     const builds = new BuildManager({
       fleet,
       store,
       logs,
       logger,
+      history,
+      crossCompile,
       settings: { maxAttempts: options.maxAttempts, leaseTtlMs: options.leaseTtlMs, retryBaseMs: options.retryBaseDelayMs },
       jobSpec: (build, job) => jobSpecFor(registries, build, job),
       publish: (build, jobs) => publishBuild(registries, build, jobs, { attempts: options.publishAttempts, baseDelayMs: options.retryBaseDelayMs / 2 }, logger),
     });
-    // A lost connection does not lose its jobs at once: the agent has until its leases
-    // run out to reconnect and resume them (a Pi on flaky Wi-Fi keeps its work).
-    fleet.on('lost', (agent) => {
-      logger.info({ agent: agent.name, jobs: agent.jobs.size }, 'agent disconnected');
-      store.setAgentConnected(agent.name, false, Date.now()).catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'store: agent'));
-    });
-    fleet.on('joined', (agent) => {
-      const now = Date.now();
-      const { name, version, engine, slots, labels } = agent;
-      const platforms = agent.platforms.map((p) => ({ platform: p.platform.toString(), mode: p.mode }));
-      const record = { name, version, engine, slots, labels, platforms, firstSeen: now, lastSeen: now, connected: true, drained: false };
-      store.upsertAgent(record).catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'store: agent'));
-    });
-    await store.markAllDisconnected(Date.now());
     const restored = await builds.restore();
     if (restored > 0) logger.info({ builds: restored }, 'resumed unfinished builds');
-    const dispatcher = new Dispatcher(builds, fleet, logger);
+    const dispatcher = new Dispatcher(builds, fleet, history, { ...DEFAULT_PLACEMENT, nativeWaitMs: options.nativeWaitMs }, logger);
     const server = new Server({
       // Agents ping every 20 s to keep NAT mappings alive; allow that and a little more.
       'grpc.keepalive_time_ms': 30_000,
@@ -76,7 +70,8 @@ export class Coordinator {
       'grpc.keepalive_permit_without_calls': 1,
     });
     server.addService(AgentServiceService, agentService({ fleet, builds, contexts, heartbeatIntervalMs: options.heartbeatIntervalMs, leaseTtlMs: options.leaseTtlMs, logger }));
-    server.addService(BuildServiceService, buildService({ fleet, builds, store, logs, contexts, registries, logger }));
+    const agents = new AgentAdmin(fleet, store);
+    server.addService(BuildServiceService, buildService({ agents, dispatcher, crossCompile, builds, store, logs, contexts, registries, logger }));
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
     );
@@ -112,3 +107,40 @@ export class Coordinator {
     this.logger.info('coordinator stopped');
   }
 }
+
+/**
+ * Keeps the store's agent table in step with connections. A lost connection does not lose
+ * its jobs at once: the agent has until its leases run out to reconnect and resume them.
+ */
+async function trackAgents(fleet: Fleet, store: Store, logger: Logger): Promise<Fleet> {
+  const warn = (err: unknown) => logger.warn({ err: errorMessage(err) }, 'store: agent record not written');
+  await store.markAllDisconnected(Date.now());
+  for (const agent of await store.listAgents()) if (agent.drained) fleet.setDrained(agent.name, true);
+  fleet.on('lost', (agent) => {
+    logger.info({ agent: agent.name, jobs: agent.jobs.size }, 'agent disconnected');
+    store.setAgentConnected(agent.name, false, Date.now()).catch(warn);
+  });
+  fleet.on('joined', (agent) => {
+    const now = Date.now();
+    const { name, version, engine, slots, labels } = agent;
+    const platforms = agent.platforms.map((p) => ({ platform: p.platform.toString(), mode: p.mode }));
+    store.upsertAgent({ name, version, engine, slots, labels, platforms, firstSeen: now, lastSeen: now, connected: true, drained: false }).catch(warn);
+  });
+  return fleet;
+}
+
+/** Durations of recent successful attempts, so placement learns from builds before a restart. */
+async function loadHistory(store: Store): Promise<DurationHistory> {
+  const history = new DurationHistory();
+  const recent = await store.listBuilds(HISTORY_BUILDS);
+  for (const record of recent.reverse()) {
+    const full = await store.getBuild(record.id);
+    for (const a of full?.attempts ?? []) {
+      const job = full?.jobs.find((j) => j.id === a.jobId);
+      if (job && a.outcome === 'succeeded' && a.endedAt) history.record(a.agent, job.platform, ImageRef.parse(record.spec.tag).name, a.endedAt - a.startedAt, a.mode);
+    }
+  }
+  return history;
+}
+
+const HISTORY_BUILDS = 200;

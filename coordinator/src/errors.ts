@@ -114,3 +114,24 @@ export class BuildTimeoutError extends ArchfarmError {
     super(`build ${buildId} ran longer than its --timeout of ${seconds}s and was stopped`);
   }
 }
+
+/** No connected agent may ever take the job under the build's policy (e.g. --emulation deny). */
+export class NoEligibleAgentError extends ArchfarmError {
+  readonly code = 'NO_ELIGIBLE_AGENT';
+  readonly kind = 'input';
+  constructor(
+    readonly platform: string,
+    reason: string,
+  ) {
+    super(`${platform}: ${reason}`);
+  }
+}
+
+/** An agent name the coordinator has never seen. */
+export class AgentNotFoundError extends ArchfarmError {
+  readonly code = 'AGENT_NOT_FOUND';
+  readonly kind = 'input';
+  constructor(readonly agentName: string) {
+    super(`agent ${agentName} is not known; see 'archfarm agents --all'`);
+  }
+}

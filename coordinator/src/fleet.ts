@@ -16,6 +16,8 @@ export interface AgentProfile {
 export interface ConnectedAgent extends AgentProfile {
   connectionId: string;
   connectedAt: number;
+  /** Last message from it (heartbeats included). */
+  lastSeen: number;
   /** Job ids assigned to this agent and not finished. */
   jobs: Set<string>;
   send(message: CoordinatorMessage): void;
@@ -29,6 +31,8 @@ export interface ConnectedAgent extends AgentProfile {
  */
 export class Fleet extends EventEmitter<{ changed: []; joined: [ConnectedAgent]; lost: [ConnectedAgent] }> {
   private readonly agents = new Map<string, ConnectedAgent>();
+  /** Names of drained agents, connected or not: they get no new jobs. */
+  private readonly drainedNames = new Set<string>();
 
   add(agent: ConnectedAgent): void {
     const previous = this.agents.get(agent.name);
@@ -46,6 +50,23 @@ export class Fleet extends EventEmitter<{ changed: []; joined: [ConnectedAgent];
     if (this.agents.get(agent.name)?.connectionId !== agent.connectionId) return;
     this.agents.delete(agent.name);
     this.emit('lost', agent);
+    this.emit('changed');
+  }
+
+  isDrained(name: string): boolean {
+    return this.drainedNames.has(name);
+  }
+
+  setDrained(name: string, drained: boolean): void {
+    if (drained) this.drainedNames.add(name);
+    else this.drainedNames.delete(name);
+    this.emit('changed');
+  }
+
+  /** Capabilities changed (a re-probe): the scheduler looks again. */
+  update(agent: ConnectedAgent, platforms: AgentProfile['platforms']): void {
+    agent.platforms = platforms;
+    this.emit('joined', agent);
     this.emit('changed');
   }
 

@@ -11,6 +11,7 @@ const program = new Command('archfarm-coordinator')
   .addOption(new Option('--heartbeat-interval <ms>', 'how often agents send heartbeats').default(5000).argParser(Number))
   .addOption(new Option('--max-attempts <n>', 'tries per job for infrastructure failures').default(3).argParser(Number))
   .addOption(new Option('--lease-ttl <ms>', 'a job goes back to the queue this long after its agent\'s last heartbeat').default(30_000).argParser(Number))
+  .addOption(new Option('--native-wait <ms>', 'how long a job waits for a busy native agent before an emulating one takes it').default(30_000).argParser(Number))
   .addOption(new Option('--retry-base-delay <ms>', 'first retry delay of a job or a publish (doubles, with jitter)').default(2000).argParser(Number))
   .addHelpText('after', '\nExample:\n  archfarm-coordinator --listen 0.0.0.0:7420 --data-dir /var/lib/archfarm')
   .action(async (opts: Record<string, unknown>) => {
@@ -25,6 +26,7 @@ const program = new Command('archfarm-coordinator')
         maxAttempts: opts.maxAttempts as number,
         leaseTtlMs: opts.leaseTtl as number,
         retryBaseDelayMs: opts.retryBaseDelay as number,
+        nativeWaitMs: opts.nativeWait as number,
       },
       logger,
     );

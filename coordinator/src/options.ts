@@ -21,6 +21,8 @@ export interface CoordinatorOptions {
   retryBaseDelayMs?: number;
   /** Tries of the final merge when the registry is down or answers 5xx. Default 6. */
   publishAttempts?: number;
+  /** prefer-native: how long a job waits for a busy native agent before it is emulated. Default 30000 ms. */
+  nativeWaitMs?: number;
   /** Log bytes kept per job attempt. Default 16 MiB. */
   maxLogBytes?: number;
   /** Largest build context accepted. Default 2 GiB. */
@@ -61,6 +63,7 @@ export function compileOptions(options: CoordinatorOptions): CompiledCoordinator
     leaseTtlMs: positive('--lease-ttl', options.leaseTtlMs ?? 30_000),
     retryBaseDelayMs: positive('--retry-base-delay', options.retryBaseDelayMs ?? 2000),
     publishAttempts: positive('--publish-attempts', options.publishAttempts ?? 6),
+    nativeWaitMs: positive('--native-wait', options.nativeWaitMs ?? 30_000),
     maxLogBytes: positive('--max-log-bytes', options.maxLogBytes ?? 16 * 1024 * 1024),
     maxContextBytes: positive('--max-context-size', options.maxContextBytes ?? 2 * 1024 * 1024 * 1024),
   };

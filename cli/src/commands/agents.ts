@@ -1,81 +1,61 @@
 import type { Command } from 'commander';
-import type { AgentInfo } from '@archfarm/proto';
 import { connectBuildService } from '../client';
 import type { CommandContext } from '../command-context';
 import { writeLine } from '../io';
 import { OUTPUT_CHOICES, parseChoice, resolveCoordinator } from '../options';
-import { modeName } from '../progress/format';
 import { unary } from '../rpc';
-import { formatTable } from '../table';
+import { addAgentDrainCommands } from './agents-drain';
+import { agentJson, agentsTable } from './agents-table';
 
 const EXAMPLES = `
 Examples:
   archfarm agents
-  archfarm agents --output json | jq '.[] | select(.freeSlots > 0) | .name'
-  ARCHFARM_COORDINATOR=farm.example:7420 archfarm agents`;
+  archfarm agents --all
+  archfarm agents --output json | jq '.[] | select(.status == "connected" and .freeSlots > 0) | .name'
+  archfarm agents drain pi-1      # no new jobs; its running jobs finish
+  archfarm agents resume pi-1
 
-/** One agent in `archfarm agents --output json`. */
-export interface AgentJson {
-  name: string;
-  version: string;
-  engine: string;
-  slots: number;
-  freeSlots: number;
-  labels: Record<string, string>;
-  platforms: { platform: string; mode: string }[];
-}
+STATUS is connected, drained (connected, takes no new jobs) or disconnected (--all only).
+PLATFORMS marks those built natively with *; the others are emulated. SLOTS is running/total.`;
 
 interface AgentsFlags {
   coordinator?: string;
   output?: string;
+  all?: boolean;
 }
 
-/** `archfarm agents`: who is connected, what each builds and how, and spare capacity. */
+/**
+ * `archfarm agents`: the fleet as a table, like `docker buildx ls`; with the subcommands
+ * `drain NAME` and `resume NAME`. A command of its own and a group at once.
+ */
 export function addAgentsCommand(program: Command, ctx: CommandContext): void {
-  program
+  const agents = program
     .command('agents')
-    .description('list connected agents, the platforms each serves (native or emulated) and free slots')
+    .description('list agents: status, platforms (native marked *), slots in use, labels; drain or resume one')
+    .option('--all', 'also agents the coordinator knows but that are not connected now')
     .option('--output <format>', 'text (a table) or json (default: text)')
+    // Checked in the action, to say "unknown command" rather than "too many arguments".
+    .allowExcessArguments()
     .addHelpText('after', EXAMPLES)
-    .action((_flags: unknown, cmd: Command) => runAgents(cmd.optsWithGlobals<AgentsFlags>(), ctx));
+    .action((_flags: unknown, cmd: Command) => {
+      if (cmd.args[0] !== undefined) cmd.error(`error: unknown command 'agents ${cmd.args[0]}'; use drain or resume`, { code: 'commander.unknownCommand' });
+      return runAgents(cmd.optsWithGlobals<AgentsFlags>(), ctx);
+    });
+  addAgentDrainCommands(agents, ctx);
 }
 
-export async function runAgents(flags: AgentsFlags, ctx: CommandContext): Promise<void> {
+export async function runAgents(flags: AgentsFlags, ctx: CommandContext, now = Date.now): Promise<void> {
   const output = parseChoice(flags.output ?? 'text', OUTPUT_CHOICES, '--output');
   const address = resolveCoordinator(flags.coordinator, ctx.io.env);
+  const all = flags.all === true;
   const client = connectBuildService(address);
   try {
-    const { agents } = await unary(address, 'ListAgents', client.listAgents.bind(client), {});
+    const { agents } = await unary(address, 'ListAgents', client.listAgents.bind(client), { all });
     const sorted = [...agents].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     if (output === 'json') writeLine(ctx.io.stdout, JSON.stringify(sorted.map(agentJson), null, 2));
-    else if (sorted.length === 0) writeLine(ctx.io.stderr, `no agents are connected to the coordinator at ${address}`);
-    else for (const line of agentsTable(sorted)) writeLine(ctx.io.stdout, line);
+    else if (sorted.length === 0) writeLine(ctx.io.stderr, all ? `the coordinator at ${address} knows no agents` : `no agents are connected to the coordinator at ${address}`);
+    else for (const line of agentsTable(sorted, now())) writeLine(ctx.io.stdout, line);
   } finally {
     client.close();
   }
-}
-
-export function agentJson(agent: AgentInfo): AgentJson {
-  return {
-    name: agent.name,
-    version: agent.version,
-    engine: agent.engine,
-    slots: agent.slots,
-    freeSlots: agent.freeSlots,
-    labels: agent.labels,
-    platforms: agent.platforms.map((p) => ({ platform: p.platform, mode: modeName(p.mode) })),
-  };
-}
-
-export function agentsTable(agents: readonly AgentInfo[]): string[] {
-  return formatTable([
-    ['NAME', 'PLATFORMS', 'SLOTS', 'ENGINE', 'VERSION'],
-    ...agents.map((a) => [
-      a.name,
-      a.platforms.map((p) => `${p.platform} (${modeName(p.mode)})`).join(', '),
-      `${a.freeSlots}/${a.slots}`,
-      a.engine,
-      a.version,
-    ]),
-  ]);
 }

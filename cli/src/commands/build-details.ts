@@ -17,6 +17,8 @@ export interface AttemptJson {
   errorKind: string | null;
   error: ErrorJson | null;
   digest: string | null;
+  /** Why the scheduler chose this agent and mode; null when it gave no reason. */
+  reason: string | null;
 }
 
 export interface PlatformDetailsJson {
@@ -44,6 +46,10 @@ export interface BuildDetailsJson {
   finishedAt: string | null;
   error: ErrorJson | null;
   failedPlatform: string | null;
+  /** "prefer-native", "deny" or "allow" as submitted; null when not recorded (prefer-native). */
+  emulation: string | null;
+  /** Only agents with all these labels; {} for any agent. */
+  requireLabels: Record<string, string>;
   platforms: PlatformDetailsJson[];
 }
 
@@ -57,6 +63,8 @@ export function buildDetailsJson(b: BuildDetails): BuildDetailsJson {
     finishedAt: isoTime(b.finishedMs),
     error: errorJson(b.error),
     failedPlatform: b.failedPlatform || null,
+    emulation: b.emulation || null,
+    requireLabels: b.requireLabels,
     platforms: b.platforms.map(platformJson),
   };
 }
@@ -82,5 +90,6 @@ function attemptJson(a: AttemptInfo): AttemptJson {
     errorKind: a.error?.kind || null,
     error: errorJson(a.error),
     digest: a.digest || null,
+    reason: a.reason || null,
   };
 }

@@ -37,6 +37,8 @@ test('compiles a full, valid command line', async (t) => {
       detach: true,
       allowPartial: true,
       smoke: `/app/server --self-test "with space"`,
+      emulation: 'Deny',
+      requireLabel: ['rack=pi-shelf', 'site=lab'],
     },
     { cwd: f.root, env: {} },
   );
@@ -53,6 +55,9 @@ test('compiles a full, valid command line', async (t) => {
   assert.equal(opts.detach, true);
   assert.equal(opts.allowPartial, true);
   assert.deepEqual(opts.smokeCommand, ['/app/server', '--self-test', 'with space']);
+  assert.equal(opts.emulation, 'deny');
+  assert.deepEqual(opts.requireLabels, { rack: 'pi-shelf', site: 'lab' });
+  assert.equal(opts.plan, false);
 });
 
 test('defaults: this machine, CONTEXT_DIR/Dockerfile, auto progress as plain, no wait limit', async (t) => {
@@ -70,6 +75,8 @@ test('defaults: this machine, CONTEXT_DIR/Dockerfile, auto progress as plain, no
   assert.equal(opts.detach, false);
   assert.equal(opts.allowPartial, false);
   assert.deepEqual(opts.smokeCommand, []);
+  assert.equal(opts.emulation, 'prefer-native');
+  assert.deepEqual(opts.requireLabels, {});
 });
 
 /** Each bad input, the flag its error must name, and words of the message. */
@@ -96,6 +103,10 @@ const BAD: [string, BuildFlags, string, RegExp, string?][] = [
   ['smoke that needs a shell', { smoke: 'uname -m | grep arm' }, '--smoke', /uses "\|", which needs a shell/],
   ['smoke with an open quote', { smoke: `sh -c 'exit 1` }, '--smoke', /unterminated single quote/],
   ['bad target', { target: 'my stage' }, '--target', /not a stage name/],
+  ['bad emulation', { emulation: 'never' }, '--emulation', /"never" is not one of prefer-native, deny, allow/],
+  ['require-label without =', { requireLabel: ['rack'] }, '--require-label', /"rack" is not KEY=VALUE; write e\.g\. --require-label rack=pi-shelf/],
+  ['require-label with an empty key', { requireLabel: ['=x'] }, '--require-label', /"=x" is not KEY=VALUE/],
+  ['--plan with --detach', { plan: true, detach: true }, '--plan', /nothing to --detach from/],
   ['bad coordinator', { coordinator: 'a:b:c' }, '--coordinator', /not host\[:port\]/],
 ];
 

@@ -21,9 +21,19 @@ export interface BuildFlags {
   detach?: boolean;
   allowPartial?: boolean;
   smoke?: string;
+  emulation?: string;
+  requireLabel?: string[];
+  plan?: boolean;
 }
 
 export const PROGRESS_CHOICES = ['auto', 'plain', 'json', 'quiet'] as const;
+
+/**
+ * --emulation: prefer-native (the default) emulates only when no native agent is connected
+ * or none frees up soon; deny never emulates; allow lets expected duration decide.
+ */
+export const EMULATION_CHOICES = ['prefer-native', 'deny', 'allow'] as const;
+export type Emulation = (typeof EMULATION_CHOICES)[number];
 
 /** A build request, validated and typed: once this exists, nothing about the input can fail. */
 export interface BuildOptions {
@@ -52,6 +62,11 @@ export interface BuildOptions {
   allowPartial: boolean;
   /** argv run once in each platform's image before publishing; empty: no smoke test. */
   smokeCommand: string[];
+  emulation: Emulation;
+  /** Only agents carrying all these labels take the build's jobs. */
+  requireLabels: Record<string, string>;
+  /** Ask where each platform would run (PlanBuild) instead of building. */
+  plan: boolean;
 }
 
 export interface BuildEnv {
@@ -75,35 +90,40 @@ export async function compileBuildOptions(contextArg: string, flags: BuildFlags,
   const platforms = parsePlatforms(flags.platform ?? [], where.machine ?? machine());
   const tag = parseTag(flags.tag ?? []);
   const buildArgs = parseKeyValues(flags.buildArg ?? [], '--build-arg');
-  const target = flags.target?.trim() ?? '';
-  if (flags.target !== undefined && !STAGE.test(target)) {
-    throw new InvalidInputError('--target', `"${flags.target}" is not a stage name; use the name after AS in "FROM image AS name"`);
-  }
+  const target = parseTarget(flags.target);
   const waitTimeoutSeconds = flags.waitTimeout === undefined ? 0 : parseDuration(flags.waitTimeout, '--wait-timeout');
   const timeoutSeconds = flags.timeout === undefined ? 0 : parseDuration(flags.timeout, '--timeout');
   const smokeCommand = flags.smoke === undefined ? [] : parseSmoke(flags.smoke);
+  const placement = parsePlacement(flags);
+  const modes = parseModes(flags);
   const contextDir = await resolveContext(contextArg, where.cwd);
   const dockerfile = await resolveDockerfile(flags.file, contextDir, where.cwd);
   // 'auto' will pick a TTY renderer one day; for now every terminal gets plain lines.
   const shown = progress === 'auto' ? 'plain' : progress;
-  const detach = flags.detach === true;
-  const allowPartial = flags.allowPartial === true;
+  const request = { coordinator, platforms, tag, contextDir, dockerfile, buildArgs, target, waitTimeoutSeconds, timeoutSeconds, smokeCommand };
+  return { ...request, ...placement, ...modes, progress: shown, output };
+}
+
+function parseTarget(flag: string | undefined): string {
+  const target = flag?.trim() ?? '';
+  if (flag !== undefined && !STAGE.test(target)) {
+    throw new InvalidInputError('--target', `"${flag}" is not a stage name; use the name after AS in "FROM image AS name"`);
+  }
+  return target;
+}
+
+/** Which agents may take the jobs: --emulation and --require-label. */
+function parsePlacement(flags: BuildFlags): Pick<BuildOptions, 'emulation' | 'requireLabels'> {
   return {
-    coordinator,
-    platforms,
-    tag,
-    contextDir,
-    dockerfile,
-    buildArgs,
-    target,
-    progress: shown,
-    output,
-    waitTimeoutSeconds,
-    timeoutSeconds,
-    detach,
-    allowPartial,
-    smokeCommand,
+    emulation: parseChoice(flags.emulation ?? 'prefer-native', EMULATION_CHOICES, '--emulation'),
+    requireLabels: parseKeyValues(flags.requireLabel ?? [], '--require-label', 'rack=pi-shelf'),
   };
+}
+
+function parseModes(flags: BuildFlags): Pick<BuildOptions, 'detach' | 'allowPartial' | 'plan'> {
+  const modes = { detach: flags.detach === true, allowPartial: flags.allowPartial === true, plan: flags.plan === true };
+  if (modes.plan && modes.detach) throw new InvalidInputError('--plan', 'builds nothing, so there is nothing to --detach from; drop one of them');
+  return modes;
 }
 
 /** A given but empty --smoke is a mistake (a variable that expanded to nothing), not "no test". */

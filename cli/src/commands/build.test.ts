@@ -64,6 +64,8 @@ test('a published build: uploads, submits, shows progress on stderr, the digest 
       timeoutSeconds: 0,
       allowPartial: false,
       smokeCommand: [],
+      emulation: 'prefer-native',
+      requireLabels: {},
     },
   ]);
   assert.match(io.stderr.lines[0]!, /^uploading context \d+(\.\d)? kB$/);

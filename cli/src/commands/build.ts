@@ -1,6 +1,6 @@
 import type { Command } from 'commander';
 import { InvalidInputError, errorMessage } from '@archfarm/common';
-import { BuildState, type BuildFinished, type BuildServiceClient, type SubmitBuildRequest } from '@archfarm/proto';
+import { BuildState, type BuildFinished, type BuildServiceClient } from '@archfarm/proto';
 import { connectBuildService } from '../client';
 import type { CommandContext } from '../command-context';
 import { packContext, type ContextTar } from '../context-tar';
@@ -15,6 +15,8 @@ import { ensureContext } from '../upload';
 import { watchBuild } from '../watch';
 import { inspectBuild } from './build-id';
 import { compileBuildOptions, type BuildFlags, type BuildOptions } from './build-options';
+import { planBuild, printPlan } from './build-plan';
+import { submitRequest } from './build-request';
 import { printDetached, settleBuild } from './build-result';
 
 /** How long to wait for the `finished` event after cancelling on Ctrl-C. */
@@ -37,13 +39,18 @@ Examples:
   archfarm build --platform linux/arm64,linux/arm/v7 -t reg.example/app:1.4 \\
       --smoke '/app/server --self-test' --allow-partial .
 
+  # Never emulate; only agents labelled rack=pi-shelf; first show where each platform would run
+  archfarm build --platform linux/arm64,linux/arm/v7 -t reg.example/app:1.4 \\
+      --emulation deny --require-label rack=pi-shelf --plan .
+
   # Submit and return; follow it later
   id=$(archfarm build --detach -t reg.example/app:1.4 .) && archfarm logs -f "$id"
 
-stdout holds only the result (the digest, the build id with --detach, or the JSON object);
-progress and logs go to stderr. Exit status: 0 published, 1 build failed or cancelled,
-2 bad input, 3 coordinator unreachable, 4 published without some platforms (--allow-partial),
-130 interrupted (the build is cancelled).`;
+stdout holds only the result: the digest, the build id (--detach), the plan (--plan, exit 0
+even when a platform has no agent), or JSON (--output json); progress and logs go to stderr.
+Exit status: 0 published, 1 build failed or cancelled, 2 bad input, 3 coordinator
+unreachable, 4 published without some platforms (--allow-partial), 130 interrupted (the
+build is cancelled).`;
 
 /** `archfarm build`: pack and upload the context, build every platform, publish the index. */
 export function addBuildCommand(program: Command, ctx: CommandContext): void {
@@ -63,6 +70,9 @@ export function addBuildCommand(program: Command, ctx: CommandContext): void {
     .option('--smoke <command>', "run each platform's image once with this command before publishing; all must exit 0 (split like sh, run without one)")
     .option('--allow-partial', 'publish the platforms that succeeded when others fail; exit status 4 says so')
     .option('--detach', 'print the build id once submitted and return, instead of following the build')
+    .option('--emulation <policy>', 'prefer-native (emulate only when no native agent frees up soon), deny (never emulate) or allow (fastest expected) (default: prefer-native)')
+    .option('--require-label <KEY=VALUE>', 'only agents with this label; repeatable', collect)
+    .option('--plan', 'upload the context and print where each platform would run and why (PLATFORM AGENT MODE REASON); build nothing')
     .addHelpText('after', EXAMPLES)
     .action((contextDir: string, _flags: unknown, cmd: Command) => runBuild(contextDir, cmd.optsWithGlobals<BuildFlags>(), ctx));
 }
@@ -78,7 +88,10 @@ export async function runBuild(contextArg: string, flags: BuildFlags, ctx: Comma
   try {
     const context = await pack(opts, interrupts);
     client = connectBuildService(opts.coordinator);
-    const buildId = await submit(client, opts, context, renderer, interrupts);
+    const contextDigest = await upload(client, opts, context, renderer, interrupts);
+    if (opts.plan) return printPlan(await planBuild(client, opts, contextDigest, interrupts), opts.output, io.stdout);
+    const { buildId } = await unary(opts.coordinator, 'SubmitBuild', client.submitBuild.bind(client), submitRequest(opts, contextDigest));
+    renderer.submitted(buildId, opts.platforms.map(String));
     if (opts.detach) return printDetached(buildId, opts.output, io.stdout);
     const monitor = new BuildMonitor(renderer);
     const finished = await follow(client, opts.coordinator, buildId, monitor, renderer, interrupts);
@@ -103,8 +116,8 @@ async function pack(opts: BuildOptions, interrupts: Interrupts): Promise<Context
   }
 }
 
-/** Uploads the context if the coordinator lacks it, then submits the build; returns its id. */
-async function submit(
+/** Uploads the context if the coordinator lacks it; returns its digest. */
+async function upload(
   client: BuildServiceClient,
   opts: BuildOptions,
   context: ContextTar,
@@ -120,24 +133,7 @@ async function submit(
     await context.dispose();
   }
   interrupts.throwIfInterrupted();
-  const { buildId } = await unary(opts.coordinator, 'SubmitBuild', client.submitBuild.bind(client), submitRequest(opts, context.digest));
-  renderer.submitted(buildId, opts.platforms.map(String));
-  return buildId;
-}
-
-export function submitRequest(opts: BuildOptions, contextDigest: string): SubmitBuildRequest {
-  return {
-    platforms: opts.platforms.map(String),
-    tag: opts.tag.toString(),
-    contextDigest,
-    dockerfile: opts.dockerfile.inContext,
-    buildArgs: opts.buildArgs,
-    target: opts.target,
-    waitTimeoutSeconds: opts.waitTimeoutSeconds,
-    timeoutSeconds: opts.timeoutSeconds,
-    allowPartial: opts.allowPartial,
-    smokeCommand: opts.smokeCommand,
-  };
+  return context.digest;
 }
 
 /**

@@ -6,7 +6,7 @@ import { writeLine } from '../io';
 import { OUTPUT_CHOICES, parseChoice, resolveCoordinator } from '../options';
 import { buildStateName, jobStateName, modeName } from '../progress/format';
 import { quoteShellWords } from '../shell-words';
-import { formatTable, shortTime } from '../table';
+import { formatLabels, formatTable, shortTime } from '../table';
 import { inspectBuild, parseBuildId } from './build-id';
 import { buildDetailsJson } from './build-details';
 import { kindNote } from './build-result';
@@ -17,7 +17,8 @@ Examples:
   archfarm builds inspect b7 --output json | jq '.platforms[] | {platform, attempts: (.attempts | length)}'
 
 Times are UTC. An attempt's outcome is running, succeeded, failed, cancelled, or lost
-(its agent went away or its lease ran out; the job went back to the queue).`;
+(its agent went away or its lease ran out; the job went back to the queue). Under each
+platform's table, "attempt N on AGENT: ..." says why the scheduler chose that agent and mode.`;
 
 interface InspectFlags {
   coordinator?: string;
@@ -63,6 +64,9 @@ export function inspectLines(b: BuildDetails): string[] {
   if (b.timeoutSeconds > 0) fields.push(['timeout', `${b.timeoutSeconds}s`]);
   if (b.smokeCommand.length > 0) fields.push(['smoke', quoteShellWords(b.smokeCommand)]);
   if (b.allowPartial) fields.push(['partial', 'allowed']);
+  if (b.emulation) fields.push(['emulation', b.emulation]);
+  const labels = formatLabels(b.requireLabels);
+  if (labels) fields.push(['require-label', labels]);
   if (b.error) fields.push(['error', `${b.error.message}${kindNote(b.error, undefined)}`]);
   const lines = formatTable(fields);
   for (const p of b.platforms) lines.push('', platformHeadline(p), ...attemptsTable(p));
@@ -77,8 +81,14 @@ function platformHeadline(p: PlatformDetails): string {
   return `${p.platform}: ${state}`;
 }
 
+/** The attempts, then why the scheduler placed each one where it did (reasons are long: not a column). */
 function attemptsTable(p: PlatformDetails): string[] {
   if (p.attempts.length === 0) return ['  no attempt yet'];
+  const reasons = p.attempts.filter((a) => a.reason).map((a) => `  attempt ${a.attempt} on ${a.agent || '-'}: ${a.reason}`);
+  return [...attemptRows(p), ...reasons];
+}
+
+function attemptRows(p: PlatformDetails): string[] {
   return formatTable(
     [
       ['ATTEMPT', 'AGENT', 'MODE', 'START', 'END', 'OUTCOME', 'ERROR'],

@@ -88,6 +88,8 @@ test('builds inspect --output json has the contract shape', async (t) => {
     finishedAt: '2025-05-01T10:09:00.000Z',
     error: null,
     failedPlatform: null,
+    emulation: null,
+    requireLabels: {},
     platforms: [],
   });
   assert.deepEqual(json.platforms[0], {
@@ -106,6 +108,7 @@ test('builds inspect --output json has the contract shape', async (t) => {
         errorKind: 'infrastructure',
         error: LOST,
         digest: null,
+        reason: null,
       },
       {
         attempt: 2,
@@ -117,6 +120,7 @@ test('builds inspect --output json has the contract shape', async (t) => {
         errorKind: null,
         error: null,
         digest: ARM,
+        reason: null,
       },
     ],
   });
@@ -136,6 +140,7 @@ test('builds inspect --output json has the contract shape', async (t) => {
         errorKind: 'build',
         error: RUN_FAILED,
         digest: null,
+        reason: null,
       },
     ],
   });

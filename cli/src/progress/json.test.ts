@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BuildMode, BuildState, JobState } from '@archfarm/proto';
 import { buildResultJson } from '../commands/build-result';
-import { agentJson } from '../commands/agents';
+import { agentJson } from '../commands/agents-table';
 import { Captured, ev } from '../testing/events';
 import { JsonRenderer } from './json';
 import { BuildMonitor } from './monitor';
@@ -30,7 +30,7 @@ test('--progress json: one JSON object per line, log bytes as text', () => {
   assert.deepEqual(lines, [
     { type: 'context', digest: 'sha256:abc', size: 10, upload: false },
     { type: 'submitted', buildId: 'b1', platforms: ['linux/arm64'] },
-    { type: 'job', buildId: 'b1', timeMs: 1000, platform: 'linux/arm64', state: 'running', agent: 'pi-1', mode: 'native', digest: '', error: null },
+    { type: 'job', buildId: 'b1', timeMs: 1000, platform: 'linux/arm64', state: 'running', agent: 'pi-1', mode: 'native', digest: '', error: null, reason: '' },
     { type: 'log', buildId: 'b1', timeMs: 1001, platform: 'linux/arm64', agent: 'pi-1', mode: 'native', attempt: 1, text: '' },
     { type: 'log', buildId: 'b1', timeMs: 1001, platform: 'linux/arm64', agent: 'pi-1', mode: 'native', attempt: 1, text: '€\n' },
     { type: 'waiting', buildId: 'b1', timeMs: 1002, platform: 'linux/s390x', reason: 'no agent' },
@@ -83,6 +83,10 @@ test('agents --output json has the contract shape', () => {
       { platform: 'linux/arm64', mode: BuildMode.BUILD_MODE_NATIVE },
       { platform: 'linux/amd64', mode: BuildMode.BUILD_MODE_EMULATED },
     ],
+    connected: true,
+    drained: false,
+    lastSeenMs: 0,
+    running: 1,
   });
   assert.deepEqual(json, {
     name: 'pi-1',
@@ -95,5 +99,10 @@ test('agents --output json has the contract shape', () => {
       { platform: 'linux/arm64', mode: 'native' },
       { platform: 'linux/amd64', mode: 'emulated' },
     ],
+    status: 'connected',
+    connected: true,
+    drained: false,
+    running: 1,
+    lastSeen: null,
   });
 });

@@ -53,8 +53,8 @@ export function eventToJson(event: BuildEvent, decode: (platform: string, data: 
   const e = event.event;
   switch (e?.$case) {
     case 'job': {
-      const { platform, state, agent, mode, digest, error } = e.value;
-      return { type: 'job', ...base, platform, state: jobStateName(state), agent, mode: eventMode(mode), digest, error: errorJson(error) };
+      const { platform, state, agent, mode, digest, error, reason } = e.value;
+      return { type: 'job', ...base, platform, state: jobStateName(state), agent, mode: eventMode(mode), digest, error: errorJson(error), reason };
     }
     case 'log': {
       const { platform, agent, mode, data, attempt } = e.value;

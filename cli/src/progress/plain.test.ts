@@ -94,3 +94,12 @@ test('quiet shows nothing but the failure block', () => {
   monitor.reportFailure('linux/arm64');
   assert.deepEqual(err.lines, ['--- last log lines of linux/arm64 (pi-1, native) ---', 'boom', '---']);
 });
+
+test('an assignment with a reason says why the scheduler chose that agent', () => {
+  const err = new Captured();
+  const monitor = new BuildMonitor(new PlainRenderer(err));
+  const reason = 'native; 2 of 2 slots free; built this repository last';
+  monitor.handle(ev.job('linux/arm64', JobState.JOB_STATE_ASSIGNED, { agent: 'pi-1', mode: NATIVE, reason }));
+  monitor.handle(ev.job('linux/arm64', JobState.JOB_STATE_RUNNING, { agent: 'pi-1', mode: NATIVE, reason }));
+  assert.deepEqual(err.lines, [`[linux/arm64] assigned to pi-1 (native): ${reason}`, '[linux/arm64] building on pi-1 (native)']);
+});

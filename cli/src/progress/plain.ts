@@ -58,14 +58,15 @@ export class PlainRenderer implements ProgressRenderer {
   }
 }
 
-/** "assigned to pi-1 (emulated)", "pushed sha256:…", ...: what a job update means. */
+/** "assigned to pi-1 (native): <reason>", "pushed sha256:…", ...: what a job update means. */
 export function describeJob(job: JobUpdate): string {
   const where = job.agent ? `${job.agent} (${modeName(job.mode)})` : 'an agent';
   switch (job.state) {
     case JobState.JOB_STATE_QUEUED:
       return 'queued';
     case JobState.JOB_STATE_ASSIGNED:
-      return `assigned to ${where}`;
+      // The scheduler's reason says why this agent and mode: native first, warm cache, ...
+      return `assigned to ${where}${job.reason ? `: ${job.reason}` : ''}`;
     case JobState.JOB_STATE_RUNNING:
       return `building on ${where}`;
     case JobState.JOB_STATE_SUCCEEDED:

@@ -19,6 +19,8 @@ export const details = {
       allowPartial: false,
       timeoutSeconds: 0,
       smokeCommand: [],
+      emulation: '',
+      requireLabels: {},
       ...over,
     };
   },
@@ -36,6 +38,7 @@ export const details = {
       error: undefined,
       digest: '',
       leaseId: attempt,
+      reason: '',
       ...over,
     };
   },

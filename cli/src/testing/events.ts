@@ -3,7 +3,7 @@ import { BuildMode, BuildState, JobState, type BuildEvent, type BuildFinished, t
 /** Builders of BuildEvents for tests, with the defaults ts-proto would decode. */
 export const ev = {
   job(platform: string, state: JobState, over: Partial<JobUpdate> = {}): BuildEvent {
-    const value: JobUpdate = { platform, state, agent: '', mode: BuildMode.BUILD_MODE_UNSPECIFIED, digest: '', error: undefined, ...over };
+    const value: JobUpdate = { platform, state, agent: '', mode: BuildMode.BUILD_MODE_UNSPECIFIED, digest: '', error: undefined, reason: '', ...over };
     return { buildId: 'b1', timeMs: 1000, event: { $case: 'job', value } };
   },
   log(platform: string, agent: string, mode: BuildMode, text: string | Buffer, attempt = 1): BuildEvent {

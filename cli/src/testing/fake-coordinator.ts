@@ -1,12 +1,16 @@
 import { createHash } from 'node:crypto';
 import { Server, ServerCredentials, status, type ServerWritableStream, type ServiceError } from '@grpc/grpc-js';
 import {
+  BuildMode,
   BuildServiceService,
   type AgentInfo,
+  type AgentRequest,
   type BuildDetails,
   type BuildEvent,
   type BuildServiceServer,
   type JobLog,
+  type ListAgentsRequest,
+  type PlannedJob,
   type StreamLogsRequest,
   type SubmitBuildRequest,
   type UploadContextRequest,
@@ -35,7 +39,15 @@ export class FakeCoordinator {
   readonly uploads: ReceivedUpload[] = [];
   readonly submitted: SubmitBuildRequest[] = [];
   readonly cancelled: string[] = [];
+  /** ListAgents answers the connected ones, or all with `all`; drain/resume change them. */
   agents: AgentInfo[] = [];
+  readonly agentRequests: ListAgentsRequest[] = [];
+  /** DrainAgent and ResumeAgent calls, as "drain pi-1", "resume pi-1". */
+  readonly fleetCalls: string[] = [];
+  /** PlanBuild requests; each is answered by `plan` once its context was uploaded. */
+  readonly planned: SubmitBuildRequest[] = [];
+  plan: (req: SubmitBuildRequest) => PlannedJob[] = (req) =>
+    req.platforms.map((platform) => ({ platform, agent: '', mode: BuildMode.BUILD_MODE_UNSPECIFIED, reason: 'no agent serves it' }));
   /** Stops reading an upload this long after its first message, to push back on the client. */
   uploadStallMs = 0;
   /** Thrown from SubmitBuild when set. */
@@ -70,6 +82,15 @@ export class FakeCoordinator {
   private knows(buildId: string): boolean {
     const n = /^b(\d+)$/.exec(buildId)?.[1];
     return this.builds.has(buildId) || (n !== undefined && Number(n) >= 1 && Number(n) <= this.submitted.length);
+  }
+
+  private setDrained(req: AgentRequest, drained: boolean, callback: (err: Partial<ServiceError> | null, res?: AgentInfo) => void): void {
+    this.fleetCalls.push(`${drained ? 'drain' : 'resume'} ${req.name}`);
+    const i = this.agents.findIndex((a) => a.name === req.name);
+    const agent = this.agents[i];
+    if (!agent) return callback(notFound(`agent ${req.name}`));
+    this.agents[i] = { ...agent, drained };
+    callback(null, this.agents[i]);
   }
 
   private service(): BuildServiceServer {
@@ -115,16 +136,28 @@ export class FakeCoordinator {
       },
       cancelBuild: (call, callback) => {
         const { buildId } = call.request;
-        if (!this.knows(buildId)) return callback(notFound(buildId));
+        if (!this.knows(buildId)) return callback(notFound(`build ${buildId}`));
         this.cancelled.push(buildId);
         this.onCancel(buildId, this);
         callback(null, {});
       },
-      listAgents: (_call, callback) => callback(null, { agents: this.agents }),
+      listAgents: (call, callback) => {
+        this.agentRequests.push(call.request);
+        callback(null, { agents: this.agents.filter((a) => call.request.all || a.connected) });
+      },
+      planBuild: (call, callback) => {
+        this.planned.push(call.request);
+        if (!this.contexts.has(call.request.contextDigest)) {
+          return callback({ code: status.INVALID_ARGUMENT, details: `context ${call.request.contextDigest} was not uploaded` });
+        }
+        callback(null, { jobs: this.plan(call.request) });
+      },
+      drainAgent: (call, callback) => this.setDrained(call.request, true, callback),
+      resumeAgent: (call, callback) => this.setDrained(call.request, false, callback),
       inspectBuild: (call, callback) => {
         const build = this.builds.get(call.request.buildId);
         if (build) callback(null, build);
-        else callback(notFound(call.request.buildId));
+        else callback(notFound(`build ${call.request.buildId}`));
       },
       listBuilds: (call, callback) => {
         this.listLimits.push(call.request.limit);
@@ -133,12 +166,12 @@ export class FakeCoordinator {
       streamLogs: (call) => {
         this.logRequests.push(call.request);
         if (this.knows(call.request.buildId)) this.logs(call, this);
-        else call.emit('error', notFound(call.request.buildId));
+        else call.emit('error', notFound(`build ${call.request.buildId}`));
       },
     };
   }
 }
 
-function notFound(buildId: string): Partial<ServiceError> {
-  return { code: status.NOT_FOUND, details: `build ${buildId} not found` };
+function notFound(what: string): Partial<ServiceError> {
+  return { code: status.NOT_FOUND, details: `${what} not found` };
 }

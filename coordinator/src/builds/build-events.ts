@@ -36,6 +36,7 @@ export class BuildEvents {
         mode: modeToWire(job.mode ?? 'emulated'),
         digest: job.digest ?? '',
         error: job.error,
+        reason: job.state === 'assigned' ? (job.reason ?? '') : '',
       },
     });
   }

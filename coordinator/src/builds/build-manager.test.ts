@@ -7,6 +7,7 @@ import { BuildManager, type Publish } from './build-manager';
 import type { BuildSpec } from './build';
 import { LogFiles } from './log-files';
 import { MemoryStore } from '../store';
+import { DurationHistory } from '../scheduling/history';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -24,6 +25,7 @@ function agent(fleet: Fleet, name: string): ConnectedAgent & { sent: Coordinator
     platforms: [],
     connectionId: name,
     connectedAt: 0,
+    lastSeen: 0,
     jobs: new Set<string>(),
     send: (m: CoordinatorMessage) => void sent.push(m),
     close: () => {},
@@ -37,11 +39,15 @@ async function setup(publish: Publish = async () => `sha256:${'f'.repeat(64)}`, 
   const fleet = new Fleet();
   const logs = new LogFiles(mkdtempSync(join(tmpdir(), 'archfarm-logs-')), 10);
   const settings = { maxAttempts: 2, leaseTtlMs: 1000, retryBaseMs: 1 };
-  const manager = new BuildManager({ fleet, store: new MemoryStore(), logs, logger, publish, settings, jobSpec: () => ({}) as never });
+  const history = new DurationHistory();
+  const manager = new BuildManager({ fleet, store: new MemoryStore(), logs, logger, publish, settings, history, crossCompile: async () => false, jobSpec: () => ({}) as never });
   const spec: BuildSpec = {
     timeoutSeconds: 0,
     allowPartial: false,
     smokeCommand: [],
+    emulation: 'prefer-native',
+    requireLabels: {},
+    crossCompile: false,
     ...extra,
     platforms: [Platform.parse('linux/amd64'), Platform.parse('linux/s390x')],
     tag: ImageRef.parse('127.0.0.1:5000/x:1'),
@@ -63,8 +69,8 @@ test('publishes once every platform succeeded', async () => {
   const { fleet, manager, build, events } = await setup();
   const a = agent(fleet, 'a');
   const [j1, j2] = build.jobs as [typeof build.jobs[0], typeof build.jobs[0]];
-  await manager.assign(j1, a, 'native');
-  await manager.assign(j2, a, 'emulated');
+  await manager.assign(j1, a, 'native', 'test');
+  await manager.assign(j2, a, 'emulated', 'test');
   manager.succeed(j1, 'sha256:1');
   assert.equal(finished(events), undefined, 'no publish before every platform is done');
   manager.succeed(j2, 'sha256:2');
@@ -78,8 +84,8 @@ test('a failing Dockerfile fails the build at once and cancels the other platfor
   const { fleet, manager, build, events } = await setup();
   const a = agent(fleet, 'a');
   const [j1, j2] = build.jobs as [typeof build.jobs[0], typeof build.jobs[0]];
-  await manager.assign(j1, a, 'native');
-  await manager.assign(j2, a, 'emulated');
+  await manager.assign(j1, a, 'native', 'test');
+  await manager.assign(j2, a, 'emulated', 'test');
   manager.fail(j2, { code: 'BUILD_FAILED', message: 'exit code: 7', kind: 'build' });
   assert.equal(finished(events)?.state, BuildState.BUILD_STATE_FAILED);
   assert.equal(finished(events)?.failedPlatform, 'linux/s390x');
@@ -91,11 +97,11 @@ test('an infrastructure failure requeues with a new attempt; the old attempt is 
   const { fleet, manager, build } = await setup();
   const a = agent(fleet, 'a');
   const j = build.jobs[0]!;
-  await manager.assign(j, a, 'native');
+  await manager.assign(j, a, 'native', 'test');
   manager.fail(j, { code: 'ENGINE_UNAVAILABLE', message: 'down', kind: 'infrastructure' });
   assert.equal(j.state, 'queued');
   assert.ok(j.failedOn.has('a'));
-  await manager.assign(j, a, 'native');
+  await manager.assign(j, a, 'native', 'test');
   assert.equal(j.attempt, 2);
   assert.equal(manager.current('a', j.id, 1), undefined, 'attempt 1 is stale');
   assert.equal(manager.current('a', j.id, 2), j);
@@ -107,7 +113,7 @@ test('an infrastructure failure requeues with a new attempt; the old attempt is 
 test('log chunks are appended at the committed offset: resends are dropped, gaps refused, the cap holds', async () => {
   const { fleet, manager, build, events } = await setup();
   const j = build.jobs[0]!;
-  await manager.assign(j, agent(fleet, 'a'), 'native');
+  await manager.assign(j, agent(fleet, 'a'), 'native', 'test');
   assert.equal(manager.appendLog(j.id, 1, 0, Buffer.from('abcd')), 4);
   assert.equal(manager.appendLog(j.id, 1, 2, Buffer.from('cdef')), 6, 'overlap: only "ef" is new');
   assert.throws(() => manager.appendLog(j.id, 1, 9, Buffer.from('x')), /resend from 6/);
@@ -123,7 +129,7 @@ test('a failed publish fails the build and writes nothing else', async () => {
     throw Object.assign(new Error('registry said 503'), { code: 'REGISTRY_UNAVAILABLE', kind: 'infrastructure' });
   });
   const a = agent(fleet, 'a');
-  for (const j of build.jobs) await manager.assign(j, a, 'native');
+  for (const j of build.jobs) await manager.assign(j, a, 'native', 'test');
   for (const j of build.jobs) manager.succeed(j, 'sha256:1');
   await new Promise((r) => setImmediate(r));
   assert.equal(finished(events)?.state, BuildState.BUILD_STATE_FAILED);
@@ -134,7 +140,7 @@ test('a lease that is not renewed sends the job back to the queue; a heartbeat k
   const { fleet, manager, build } = await setup();
   const a = agent(fleet, 'a');
   const j = build.jobs[0]!;
-  await manager.assign(j, a, 'native');
+  await manager.assign(j, a, 'native', 'test');
   manager.expireLeases(Date.now() + 500);
   assert.equal(j.state, 'assigned', 'still within the lease');
   manager.renewLeases(a);
@@ -149,8 +155,8 @@ test('a reconnecting agent resumes the jobs it still runs; jobs it no longer has
   const { fleet, manager, build } = await setup();
   const a = agent(fleet, 'a');
   const [j1, j2] = build.jobs as [typeof build.jobs[0], typeof build.jobs[0]];
-  await manager.assign(j1, a, 'native');
-  await manager.assign(j2, a, 'native');
+  await manager.assign(j1, a, 'native', 'test');
+  await manager.assign(j2, a, 'native', 'test');
   fleet.remove(a);
   const again = agent(fleet, 'a');
   const decisions = manager.resume(again, [
@@ -171,8 +177,8 @@ test('with allowPartial a failed platform is left out and the rest is published'
   }, { allowPartial: true });
   const a = agent(fleet, 'a');
   const [j1, j2] = build.jobs as [typeof build.jobs[0], typeof build.jobs[0]];
-  await manager.assign(j1, a, 'native');
-  await manager.assign(j2, a, 'native');
+  await manager.assign(j1, a, 'native', 'test');
+  await manager.assign(j2, a, 'native', 'test');
   manager.fail(j2, { code: 'BUILD_FAILED', message: 'exit code: 1', kind: 'build' });
   assert.equal(build.state, 'running', 'the other platform goes on');
   manager.succeed(j1, 'sha256:1');

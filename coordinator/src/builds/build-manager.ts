@@ -10,6 +10,7 @@ import { BuildEvents } from './build-events';
 import { buildFromRecords, buildRecord, jobRecord } from './build-records';
 import { LogFiles } from './log-files';
 import { retryDelay } from './retry';
+import type { DurationHistory } from '../scheduling/history';
 
 const RECONNECT_GRACE_MS = 15_000;
 
@@ -27,6 +28,10 @@ export interface BuildSettings {
 
 export interface BuildManagerDeps {
   fleet: Fleet;
+  /** Learns how long builds take per agent, platform and repository. */
+  history: DurationHistory;
+  /** Whether a stored build's Dockerfile cross-compiles (re-read after a restart). */
+  crossCompile: (contextDigest: string, dockerfile: string) => Promise<boolean>;
   store: Store;
   logs: LogFiles;
   /** Publishes with its own retries; a rejection ends the build. */
@@ -58,7 +63,8 @@ export class BuildManager {
     const unfinished = await this.deps.store.unfinishedBuilds();
     for (const records of unfinished) {
       // Agents back off up to 15 s between reconnects: give them that on top of a lease.
-      const build = buildFromRecords(records, this.deps.settings.leaseTtlMs + RECONNECT_GRACE_MS, now);
+      const cross = await this.deps.crossCompile(records.build.spec.contextDigest, records.build.spec.dockerfile);
+      const build = buildFromRecords(records, this.deps.settings.leaseTtlMs + RECONNECT_GRACE_MS, now, cross);
       this.track(build);
       for (const job of build.jobs) this.events.job(build, job);
       if (build.state === 'publishing') this.maybeFinish(build, true);
@@ -112,10 +118,10 @@ export class BuildManager {
   }
 
   /** Hands `job` to `agent`: a new attempt with a new lease, stored before the agent hears of it. */
-  async assign(job: Job, agent: ConnectedAgent, mode: 'native' | 'emulated'): Promise<void> {
+  async assign(job: Job, agent: ConnectedAgent, mode: 'native' | 'emulated', reason: string): Promise<void> {
     const build = this.get(job.buildId);
     const now = Date.now();
-    Object.assign(job, { attempt: job.attempt + 1, state: 'assigned', agent: agent.name, mode, error: undefined, notBefore: undefined });
+    Object.assign(job, { attempt: job.attempt + 1, state: 'assigned', agent: agent.name, mode, reason, startedAt: now, error: undefined, notBefore: undefined });
     job.leaseExpiresAt = now + this.deps.settings.leaseTtlMs;
     agent.jobs.add(job.id);
     const attempt = job.attempt;
@@ -123,7 +129,7 @@ export class BuildManager {
     const leaseId = await this.enqueue(async (store) => {
       const lease = await store.nextLeaseId();
       await store.startAttempt(
-        { jobId: job.id, attempt, leaseId: lease, agent: agent.name, mode, startedAt: now, outcome: 'running', logPath: join('logs', LogFiles.relative(job.buildId, job.id, attempt)) },
+        { jobId: job.id, attempt, leaseId: lease, agent: agent.name, mode, startedAt: now, outcome: 'running', reason, logPath: join('logs', LogFiles.relative(job.buildId, job.id, attempt)) },
         { state: 'assigned', attempt, agent: agent.name, mode, error: undefined, notBefore: undefined },
       );
       return lease;
@@ -132,7 +138,7 @@ export class BuildManager {
     if (this.current(agent.name, job.id, attempt) !== job) return; // cancelled meanwhile
     const spec = this.deps.jobSpec(build, job);
     agent.send({ msg: { $case: 'assign', value: { jobId: job.id, attempt, leaseId, mode: modeToWire(mode), spec } } });
-    this.deps.logger.info({ buildId: build.id, jobId: job.id, agent: agent.name, mode, attempt }, 'job assigned');
+    this.deps.logger.info({ buildId: build.id, jobId: job.id, agent: agent.name, mode, attempt, reason }, 'job assigned');
     this.events.job(build, job);
   }
 
@@ -188,6 +194,7 @@ export class BuildManager {
 
   succeed(job: Job, digest: string): void {
     const build = this.get(job.buildId);
+    if (job.agent && job.startedAt) this.deps.history.record(job.agent, job.platform.toString(), build.spec.tag.name, Date.now() - job.startedAt, job.mode);
     this.endAttempt(job, 'succeeded', { digest });
     job.state = 'succeeded';
     job.digest = digest;

@@ -18,6 +18,8 @@ export function buildRecord(b: Build): BuildRecord {
       timeoutSeconds: s.timeoutSeconds,
       allowPartial: s.allowPartial,
       smokeCommand: s.smokeCommand,
+      emulation: s.emulation,
+      requireLabels: s.requireLabels,
     },
     state: b.state,
     createdAt: b.createdAt,
@@ -50,7 +52,7 @@ export function jobRecord(j: Job, index: number): JobRecord {
  * A build loaded after a restart. Jobs an agent held keep a fresh lease: the agent has one
  * lease period to reconnect and say it still runs them, else they go back to the queue.
  */
-export function buildFromRecords(r: { build: BuildRecord; jobs: JobRecord[]; attempts: AttemptRecord[] }, leaseTtlMs: number, now: number): Build {
+export function buildFromRecords(r: { build: BuildRecord; jobs: JobRecord[]; attempts: AttemptRecord[] }, leaseTtlMs: number, now: number, crossCompile: boolean): Build {
   const spec = r.build.spec;
   const build: Build = {
     id: r.build.id,
@@ -65,6 +67,9 @@ export function buildFromRecords(r: { build: BuildRecord; jobs: JobRecord[]; att
       timeoutSeconds: spec.timeoutSeconds,
       allowPartial: spec.allowPartial,
       smokeCommand: spec.smokeCommand,
+      emulation: spec.emulation,
+      requireLabels: spec.requireLabels,
+      crossCompile,
     },
     state: r.build.state,
     jobs: [],
@@ -94,6 +99,7 @@ export function buildFromRecords(r: { build: BuildRecord; jobs: JobRecord[]; att
         notBefore: j.notBefore,
         leaseId: held ? lease : undefined,
         leaseExpiresAt: held ? now + leaseTtlMs : undefined,
+        reason: r.attempts.find((a) => a.jobId === j.id && a.attempt === j.attempt)?.reason,
       };
     });
   return build;

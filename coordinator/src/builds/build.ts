@@ -1,5 +1,6 @@
 import type { ImageRef, Platform, RegistryCredentials } from '@archfarm/common';
 import type { BuildEvent, ErrorInfo, ModeName } from '@archfarm/proto';
+import type { EmulationPolicy } from '../scheduling/placement';
 
 export type JobStateName = 'queued' | 'assigned' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export type BuildStateName = 'running' | 'publishing' | 'published' | 'failed' | 'cancelled';
@@ -19,6 +20,12 @@ export interface BuildSpec {
   allowPartial: boolean;
   /** Run each image once with this argv before publishing; empty means no smoke test. */
   smokeCommand: string[];
+  /** When an emulating agent may take a platform. */
+  emulation: EmulationPolicy;
+  /** Only agents carrying all these labels. */
+  requireLabels: Record<string, string>;
+  /** The Dockerfile's heavy stages run on $BUILDPLATFORM: emulation costs little. Derived, not stored. */
+  crossCompile: boolean;
   /** Credentials for the tag's registry; in memory only, never logged or stored. */
   credentials?: RegistryCredentials;
 }
@@ -37,6 +44,10 @@ export interface Job {
   /** When the job last entered the queue (for --wait-timeout). */
   queuedAt: number;
   waitingReason?: string;
+  /** Why the scheduler placed the current attempt where it did. */
+  reason?: string;
+  /** When the current attempt was assigned (ms). */
+  startedAt?: number;
   /** Agents whose attempt failed for infrastructure reasons: tried last next time. */
   failedOn: Set<string>;
   /** The current attempt's lease: renewed by the agent's heartbeats, the job is lost when it runs out. */

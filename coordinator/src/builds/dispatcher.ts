@@ -1,13 +1,16 @@
 import type { Logger } from '@archfarm/common';
-import { BuildTimeoutError, NoAgentError } from '../errors';
+import { BuildTimeoutError, NoAgentError, NoEligibleAgentError } from '../errors';
 import type { Fleet } from '../fleet';
-import { pickAgent, waitingReason, type AgentView } from '../scheduler';
+import { fairOrder } from '../scheduling/fair-order';
+import type { DurationHistory } from '../scheduling/history';
+import { decide, type AgentView, type Decision, type JobView, type PlacementSettings } from '../scheduling/placement';
+import type { Build, Job } from './build';
 import type { BuildManager } from './build-manager';
 
 /**
- * Places queued jobs on agents with free slots, oldest build first, and enforces each
- * build's --wait-timeout. Runs whenever the queue or the fleet changes; work is coalesced
- * into one pass per tick so a burst of events costs one scan.
+ * Places queued jobs on agents with free slots, fairly between builds, and enforces each
+ * build's timeouts. Runs whenever the queue or the fleet changes; work is coalesced into one
+ * pass per tick so a burst of events costs one scan.
  */
 export class Dispatcher {
   private scheduled = false;
@@ -16,6 +19,8 @@ export class Dispatcher {
   constructor(
     private readonly builds: BuildManager,
     private readonly fleet: Fleet,
+    private readonly history: DurationHistory,
+    private readonly settings: PlacementSettings,
     private readonly logger: Logger,
   ) {
     builds.onQueueChanged = () => this.kick();
@@ -25,15 +30,6 @@ export class Dispatcher {
   start(): void {
     this.timer = setInterval(() => this.tick(), 500);
     this.timer.unref();
-  }
-
-  /** Time-driven work: leases that ran out, timeouts, and retries whose backoff has passed. */
-  private tick(): void {
-    const now = Date.now();
-    this.builds.expireLeases(now);
-    this.enforceWaitTimeouts(now);
-    this.enforceBuildTimeouts(now);
-    this.kick();
   }
 
   stop(): void {
@@ -49,24 +45,48 @@ export class Dispatcher {
     });
   }
 
+  /**
+   * What the scheduler would decide for `job` of `build` right now. `planned` adds jobs a
+   * plan has already placed (agent name -> count), so --plan predicts a whole build.
+   */
+  decide(build: Build, job: Pick<Job, 'platform' | 'failedOn' | 'queuedAt'>, now = Date.now(), planned?: ReadonlyMap<string, number>, unlimitedSlots = false): Decision {
+    const views = this.views().map((v) => ({ ...v, busy: v.busy + (planned?.get(v.name) ?? 0), slots: unlimitedSlots ? Number.MAX_SAFE_INTEGER : v.slots }));
+    return decide(jobView(build, job, now), views, this.history, this.settings);
+  }
+
+  /** Time-driven work: leases that ran out, timeouts, retries whose backoff has passed, native waits. */
+  private tick(): void {
+    const now = Date.now();
+    this.builds.expireLeases(now);
+    this.enforceWaitTimeouts(now);
+    this.enforceBuildTimeouts(now);
+    this.kick();
+  }
+
   private dispatch(): void {
-    for (const build of this.builds.active()) {
-      for (const job of build.jobs) {
-        if (job.state !== 'queued' || (job.notBefore ?? 0) > Date.now()) continue;
-        const views = this.views();
-        const placement = pickAgent(job.platform, views, job.failedOn);
-        const agent = placement && this.fleet.get(placement.agent);
-        if (placement && agent) {
-          this.builds.assign(job, agent, placement.mode).catch((err: unknown) => this.logger.error({ jobId: job.id, err: String(err) }, 'assign failed'));
-        } else {
-          this.builds.emitWaiting(job, waitingReason(job.platform, views));
-        }
+    const now = Date.now();
+    const active = this.builds.active();
+    const running = new Map(active.map((b) => [b.id, b.jobs.filter((j) => j.state === 'assigned' || j.state === 'running').length]));
+    const queued = active.flatMap((build) =>
+      build.jobs.flatMap((job, index) => (job.state === 'queued' && (job.notBefore ?? 0) <= now ? [{ buildId: build.id, buildCreatedAt: build.createdAt, index, build, job }] : [])),
+    );
+    for (const { build, job } of fairOrder(queued, running)) {
+      if (build.state !== 'running' || job.state !== 'queued') continue;
+      const decision = this.decide(build, job, now);
+      if (decision.kind === 'place') {
+        const agent = this.fleet.get(decision.agent);
+        if (!agent) continue;
+        this.builds.assign(job, agent, decision.mode, decision.reason).catch((err: unknown) => this.logger.error({ jobId: job.id, err: String(err) }, 'assign failed'));
+      } else if (decision.kind === 'wait') {
+        this.builds.emitWaiting(job, decision.reason);
+      } else {
+        this.builds.failBuild(build, new NoEligibleAgentError(job.platform.toString(), decision.reason), job.platform.toString());
       }
     }
   }
 
   private views(): AgentView[] {
-    return this.fleet.list().map((a) => ({ name: a.name, platforms: a.platforms, slots: a.slots, busy: a.jobs.size }));
+    return this.fleet.list().map((a) => ({ name: a.name, platforms: a.platforms, slots: a.slots, busy: a.jobs.size, labels: a.labels, drained: this.fleet.isDrained(a.name) }));
   }
 
   private enforceWaitTimeouts(now: number): void {
@@ -76,7 +96,8 @@ export class Dispatcher {
       // A job waiting out a retry backoff is not waiting for an agent.
       const late = build.jobs.find((j) => j.state === 'queued' && j.attempt === 0 && now - j.queuedAt >= limit);
       if (!late) continue;
-      const reason = late.waitingReason ?? waitingReason(late.platform, this.views());
+      const decision = this.decide(build, late, now);
+      const reason = late.waitingReason ?? (decision.kind === 'place' ? 'an agent was about to take it' : decision.reason);
       this.logger.warn({ buildId: build.id, platform: late.platform.toString() }, 'wait timeout');
       this.builds.failBuild(build, new NoAgentError(late.platform.toString(), reason), late.platform.toString());
     }
@@ -88,4 +109,16 @@ export class Dispatcher {
       if (limit > 0 && now - build.createdAt >= limit) this.builds.failBuild(build, new BuildTimeoutError(build.id, build.spec.timeoutSeconds));
     }
   }
+}
+
+function jobView(build: Build, job: Pick<Job, 'platform' | 'failedOn' | 'queuedAt'>, now: number): JobView {
+  return {
+    platform: job.platform,
+    emulation: build.spec.emulation,
+    requireLabels: build.spec.requireLabels,
+    repository: build.spec.tag.name,
+    crossCompile: build.spec.crossCompile,
+    avoid: job.failedOn,
+    waitedMs: Math.max(0, now - job.queuedAt),
+  };
 }

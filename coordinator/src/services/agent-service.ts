@@ -80,6 +80,7 @@ function onHello(deps: AgentServiceDeps, call: ServerDuplexStream<AgentMessage, 
     ...profile(hello),
     connectionId: randomBytes(6).toString('hex'),
     connectedAt: Date.now(),
+    lastSeen: Date.now(),
     jobs: new Set(),
     send: (m) => void call.write(m),
     close: () => call.end(),
@@ -91,7 +92,7 @@ function onHello(deps: AgentServiceDeps, call: ServerDuplexStream<AgentMessage, 
   return agent;
 }
 
-function profile(hello: Hello): Omit<ConnectedAgent, 'connectionId' | 'connectedAt' | 'jobs' | 'send' | 'close'> {
+function profile(hello: Hello): Omit<ConnectedAgent, 'connectionId' | 'connectedAt' | 'lastSeen' | 'jobs' | 'send' | 'close'> {
   if (!AGENT_NAME.test(hello.name)) throw new BadHelloError(`agent name "${hello.name}" must be 1-63 letters, digits, '.', '_' or '-'`);
   if (hello.slots < 1) throw new BadHelloError(`agent ${hello.name} offers ${hello.slots} slots; it needs at least 1`);
   return {
@@ -100,16 +101,25 @@ function profile(hello: Hello): Omit<ConnectedAgent, 'connectionId' | 'connected
     engine: hello.engine,
     labels: hello.labels,
     slots: hello.slots,
-    platforms: hello.platforms.map((p) => ({ platform: Platform.parse(p.platform, 'hello.platforms'), mode: modeFromWire(p.mode) })),
+    platforms: platformsOf(hello.platforms),
   };
+}
+
+function platformsOf(list: Hello['platforms']): ConnectedAgent['platforms'] {
+  return list.map((p) => ({ platform: Platform.parse(p.platform, 'hello.platforms'), mode: modeFromWire(p.mode) }));
 }
 
 function onAgentMessage(deps: AgentServiceDeps, agent: ConnectedAgent, message: AgentMessage): void {
   const msg = message.msg;
   if (!msg || msg.$case === 'hello') return;
   // Any message proves the agent alive: its leases run for another TTL.
+  agent.lastSeen = Date.now();
   deps.builds.renewLeases(agent);
   if (msg.$case === 'heartbeat') return;
+  if (msg.$case === 'capabilities') {
+    deps.logger.info({ agent: agent.name, platforms: msg.value.platforms.map((p) => p.platform) }, 'agent capabilities changed');
+    return deps.fleet.update(agent, platformsOf(msg.value.platforms));
+  }
   const { jobId, attempt } = msg.value;
   const job = deps.builds.current(agent.name, jobId, attempt);
   if (!job) {

@@ -17,6 +17,8 @@ export function buildDetails(r: { build: BuildRecord; jobs: JobRecord[]; attempt
     allowPartial: b.spec.allowPartial,
     timeoutSeconds: b.spec.timeoutSeconds,
     smokeCommand: b.spec.smokeCommand,
+    emulation: b.spec.emulation,
+    requireLabels: b.spec.requireLabels,
     platforms: [...r.jobs]
       .sort((x, y) => x.index - y.index)
       .map((j) => ({
@@ -40,5 +42,6 @@ function attemptInfo(a: AttemptRecord): AttemptInfo {
     error: a.error,
     digest: a.digest ?? '',
     leaseId: a.leaseId,
+    reason: a.reason ?? '',
   };
 }

@@ -1,8 +1,6 @@
 import type { ServerReadableStream, ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
 import { InvalidInputError, type Logger } from '@archfarm/common';
 import {
-  modeToWire,
-  type AgentInfo,
   type BuildEvent,
   type BuildServiceServer,
   type UploadContextRequest,
@@ -16,13 +14,17 @@ import type { LogFiles } from '../builds/log-files';
 import type { Store } from '../store';
 import { buildDetails } from './build-details';
 import { streamLogs } from './stream-logs';
-import type { ConnectedAgent, Fleet } from '../fleet';
 import type { RegistryAccess } from '../registry-access';
 import { toServiceError } from './grpc-errors';
+import type { AgentAdmin } from './agent-admin';
+import type { Dispatcher } from '../builds/dispatcher';
+import { planBuild } from './plan-build';
 import { validateBuild } from './validate-build';
 
 export interface BuildServiceDeps {
-  fleet: Fleet;
+  agents: AgentAdmin;
+  dispatcher: Dispatcher;
+  crossCompile: (contextDigest: string, dockerfile: string) => Promise<boolean>;
   builds: BuildManager;
   store: Store;
   logs: LogFiles;
@@ -47,6 +49,7 @@ export function buildService(deps: BuildServiceDeps): BuildServiceServer {
       const spec = validateBuild(req);
       if (!(await deps.contexts.has(spec.contextDigest))) throw new ContextNotFoundError(spec.contextDigest);
       spec.credentials = deps.registries.credentials(spec.tag);
+      spec.crossCompile = await deps.crossCompile(spec.contextDigest, spec.dockerfile);
       return { buildId: (await deps.builds.submit(spec)).id };
     }),
     watchBuild: (call) => watchBuild(deps, call),
@@ -54,7 +57,10 @@ export function buildService(deps: BuildServiceDeps): BuildServiceServer {
       deps.builds.cancel(req.buildId);
       return {};
     }),
-    listAgents: unary(() => ({ agents: deps.fleet.list().map(agentInfo) })),
+    listAgents: unary(async (req) => ({ agents: await deps.agents.list(req.all) })),
+    drainAgent: unary((req) => deps.agents.setDrained(req.name, true)),
+    resumeAgent: unary((req) => deps.agents.setDrained(req.name, false)),
+    planBuild: unary((req) => planBuild(req, deps.contexts, deps.dispatcher, deps.crossCompile)),
     inspectBuild: unary(async (req) => {
       const stored = await deps.store.getBuild(req.buildId);
       if (!stored) throw new BuildNotFoundError(req.buildId);
@@ -118,17 +124,4 @@ function watchBuild(deps: BuildServiceDeps, call: ServerWritableStream<WatchBuil
   if (ended) unsubscribe();
   call.on('cancelled', () => unsubscribe());
   call.on('close', () => unsubscribe());
-}
-
-function agentInfo(agent: ConnectedAgent): AgentInfo {
-  return {
-    name: agent.name,
-    version: agent.version,
-    platforms: agent.platforms.map((p) => ({ platform: p.platform.toString(), mode: modeToWire(p.mode) })),
-    slots: agent.slots,
-    freeSlots: Math.max(0, agent.slots - agent.jobs.size),
-    engine: agent.engine,
-    connectedAtMs: agent.connectedAt,
-    labels: agent.labels,
-  };
 }

@@ -1,6 +1,6 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { ArchfarmError, InvalidInputError, errorMessage } from '@archfarm/common';
-import { BuildNotFoundError, ContextNotFoundError } from '../errors';
+import { AgentNotFoundError, BuildNotFoundError, ContextNotFoundError } from '../errors';
 
 /**
  * The one place that maps domain errors to gRPC status codes. The error's stable code
@@ -14,7 +14,7 @@ export function toServiceError(err: unknown): Partial<ServiceError> {
 
 function statusFor(err: unknown): status {
   if (err instanceof InvalidInputError) return status.INVALID_ARGUMENT;
-  if (err instanceof BuildNotFoundError) return status.NOT_FOUND;
+  if (err instanceof BuildNotFoundError || err instanceof AgentNotFoundError) return status.NOT_FOUND;
   if (err instanceof ContextNotFoundError) return status.FAILED_PRECONDITION;
   if (err instanceof ArchfarmError && err.kind === 'input') return status.INVALID_ARGUMENT;
   if (err instanceof ArchfarmError && err.kind === 'infrastructure') return status.UNAVAILABLE;

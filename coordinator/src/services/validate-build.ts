@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { ImageRef, InvalidInputError, Platform } from '@archfarm/common';
 import type { SubmitBuildRequest } from '@archfarm/proto';
 import type { BuildSpec } from '../builds/build';
+import type { EmulationPolicy } from '../scheduling/placement';
 
 const BUILD_ARG = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
@@ -29,6 +30,9 @@ export function validateBuild(req: SubmitBuildRequest): BuildSpec {
     timeoutSeconds: req.timeoutSeconds,
     allowPartial: req.allowPartial,
     smokeCommand: validateSmoke(req.smokeCommand),
+    emulation: validateEmulation(req.emulation),
+    requireLabels: validateLabels(req.requireLabels),
+    crossCompile: false,
   };
 }
 
@@ -50,4 +54,19 @@ function validateBuildArgs(args: Record<string, string>): Record<string, string>
 function validateSmoke(argv: string[]): string[] {
   if (argv.length > 0 && argv[0]!.trim() === '') throw new InvalidInputError('smoke', 'the command is empty; e.g. --smoke "uname -m"');
   return [...argv];
+}
+
+const POLICIES: readonly EmulationPolicy[] = ['prefer-native', 'deny', 'allow'];
+
+function validateEmulation(value: string): EmulationPolicy {
+  if (value === '') return 'prefer-native';
+  if (!(POLICIES as readonly string[]).includes(value)) throw new InvalidInputError('emulation', `"${value}" is not one of ${POLICIES.join(', ')}`);
+  return value as EmulationPolicy;
+}
+
+function validateLabels(labels: Record<string, string>): Record<string, string> {
+  for (const key of Object.keys(labels)) {
+    if (key.trim() === '') throw new InvalidInputError('require-label', 'a label key is empty; use --require-label KEY=VALUE');
+  }
+  return { ...labels };
 }

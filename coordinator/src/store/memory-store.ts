@@ -1,5 +1,5 @@
 import { StoreClosedError, StoreConflictError, StoreRecordNotFoundError } from './errors';
-import { ATTEMPT_FIELDS, BUILD_FIELDS, JOB_FIELDS, applyPatch, checkAgent, checkJobsOfBuild, checkLimit, checkLogBytes, normaliseAttempt } from './record-rules';
+import { ATTEMPT_FIELDS, BUILD_FIELDS, JOB_FIELDS, applyPatch, checkAgent, checkJobsOfBuild, checkLimit, checkLogBytes, checkSpec, normaliseAttempt, withSpecDefaults } from './record-rules';
 import type { AgentRecord, AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, JobPatch, JobRecord, Store, StoredBuild } from './store';
 
 /**
@@ -17,6 +17,7 @@ export class MemoryStore implements Store {
 
   async createBuild(build: BuildRecord, jobs: JobRecord[]): Promise<void> {
     this.check();
+    checkSpec(build.spec);
     checkJobsOfBuild(build, jobs);
     const op = `createBuild ${build.id}`;
     if (this.builds.has(build.id)) throw new StoreConflictError(op, `build ${build.id} exists`);
@@ -28,7 +29,8 @@ export class MemoryStore implements Store {
       ids.add(job.id);
       indexes.add(job.index);
     }
-    this.builds.set(build.id, structuredClone(build));
+    const copy = structuredClone(build);
+    this.builds.set(build.id, { ...copy, spec: withSpecDefaults(copy.spec) });
     for (const job of jobs) this.jobs.set(job.id, structuredClone(job));
   }
 
@@ -108,6 +110,18 @@ export class MemoryStore implements Store {
     const agent = this.agents.get(name);
     if (!agent) throw new StoreRecordNotFoundError('agent', name);
     this.agents.set(name, { ...agent, connected, lastSeen });
+  }
+
+  async setAgentDrained(name: string, drained: boolean): Promise<void> {
+    this.check();
+    const agent = this.agents.get(name);
+    if (!agent) throw new StoreRecordNotFoundError('agent', name);
+    this.agents.set(name, { ...agent, drained });
+  }
+
+  async getAgent(name: string): Promise<AgentRecord | undefined> {
+    this.check();
+    return structuredClone(this.agents.get(name));
   }
 
   async listAgents(): Promise<AgentRecord[]> {

@@ -7,7 +7,8 @@ import Database from 'better-sqlite3';
 import { StoreVersionError } from './errors';
 import { MIGRATIONS, migrate, schemaVersion, type Migration } from './migrations';
 import { SqliteStore } from './sqlite-store';
-import { sampleAttempt, sampleBuild, sampleJobs } from './store-fixtures';
+import type { BuildRecord } from './store';
+import { sampleAgent, sampleAttempt, sampleBuild, sampleJobs, specBeforeV3 } from './store-fixtures';
 
 const dir = mkdtempSync(join(tmpdir(), 'archfarm-migrations-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -55,11 +56,15 @@ test('an upgrade runs only the pending migrations; the older code then refuses t
   assert.throws(() => SqliteStore.open(db.name), StoreVersionError);
 });
 
-test('version 2 upgrades a version 1 file: existing rows stay, attempts get an empty log index, agents start empty', async () => {
+// A spec as archfarm wrote it before schema version 3, and what reading it gives now.
+const v2Spec = JSON.stringify(specBeforeV3(sampleBuild('b1').spec));
+const defaultedBuild = (createdAt: number): BuildRecord => ({ ...sampleBuild('b1', createdAt), spec: { ...sampleBuild('b1').spec, emulation: 'prefer-native', requireLabels: {} } });
+
+test('a version 1 file upgrades: existing rows stay, attempts get an empty log index, agents start empty', async () => {
   const db = freshDb();
   migrate(db, 'test.db', MIGRATIONS.slice(0, 1));
   db.exec(`
-    INSERT INTO builds (id, spec, state, created_at) VALUES ('b1', '${JSON.stringify(sampleBuild('b1').spec)}', 'running', 1000);
+    INSERT INTO builds (id, spec, state, created_at) VALUES ('b1', '${v2Spec}', 'running', 1000);
     INSERT INTO jobs (id, build_id, idx, platform, state, attempt, queued_at, failed_on)
       VALUES ('b1-0', 'b1', 0, 'linux/amd64', 'running', 1, 1000, '[]'), ('b1-1', 'b1', 1, 'linux/arm/v7', 'queued', 0, 1000, '[]');
     INSERT INTO attempts (job_id, attempt, lease_id, agent, mode, started_at, outcome) VALUES ('b1-0', 1, 7, 'pi-1', 'native', 2001, 'running');
@@ -68,7 +73,7 @@ test('version 2 upgrades a version 1 file: existing rows stay, attempts get an e
 
   const store = SqliteStore.open(db.name);
   try {
-    const build = { ...sampleBuild('b1'), createdAt: 1000 };
+    const build = defaultedBuild(1000);
     assert.deepEqual(await store.getBuild('b1'), {
       build,
       jobs: [{ ...sampleJobs(build)[0], state: 'running', attempt: 1 }, sampleJobs(build)[1]],
@@ -82,7 +87,57 @@ test('version 2 upgrades a version 1 file: existing rows stay, attempts get an e
     await store.close();
   }
   const raw = new Database(db.name);
-  assert.equal(schemaVersion(raw), 2);
+  assert.equal(schemaVersion(raw), MIGRATIONS.length);
   assert.deepEqual(raw.prepare(`SELECT log_path, log_bytes FROM attempts`).all(), [{ log_path: null, log_bytes: 64 }]);
+  raw.close();
+});
+
+test('version 3 upgrades a version 2 file: rows stay, old attempts have no reason, old specs read with the defaults', async () => {
+  const db = freshDb();
+  migrate(db, 'test.db', MIGRATIONS.slice(0, 2));
+  db.exec(`
+    INSERT INTO builds (id, spec, state, created_at) VALUES ('b1', '${v2Spec}', 'running', 1000);
+    INSERT INTO jobs (id, build_id, idx, platform, state, attempt, agent, mode, queued_at, failed_on)
+      VALUES ('b1-0', 'b1', 0, 'linux/amd64', 'running', 1, 'pi-1', 'native', 1000, '[]'), ('b1-1', 'b1', 1, 'linux/arm/v7', 'queued', 0, NULL, NULL, 1000, '[]');
+    INSERT INTO attempts (job_id, attempt, lease_id, agent, mode, started_at, outcome, log_path, log_bytes)
+      VALUES ('b1-0', 1, 7, 'pi-1', 'native', 2001, 'running', 'logs/b1/b1-0.1.log', 128);
+    INSERT INTO agents (name, version, engine, platforms, slots, labels, first_seen, last_seen, connected, drained)
+      VALUES ('pi-1', '0.1.0', 'docker 27.1', '${JSON.stringify(sampleAgent('pi-1').platforms)}', 2, '${JSON.stringify(sampleAgent('pi-1').labels)}', 100, 150, 0, 1);
+    UPDATE counters SET value = 7 WHERE name = 'lease';`);
+  db.close();
+
+  const store = SqliteStore.open(db.name);
+  try {
+    const build = defaultedBuild(1000);
+    const oldAttempt = { ...sampleAttempt('b1-0', 1, 7), logPath: 'logs/b1/b1-0.1.log', logBytes: 128 };
+    assert.deepEqual(await store.getBuild('b1'), {
+      build,
+      jobs: [{ ...sampleJobs(build)[0], state: 'running', attempt: 1, agent: 'pi-1', mode: 'native' }, sampleJobs(build)[1]],
+      attempts: [oldAttempt],
+    });
+    assert.deepEqual(await store.listBuilds(5), [build]);
+    const agent = sampleAgent('pi-1', 100, { lastSeen: 150, connected: false, drained: true });
+    assert.deepEqual(await store.listAgents(), [agent]);
+    assert.deepEqual(await store.getAgent('pi-1'), agent);
+    await store.setAgentDrained('pi-1', false);
+    assert.equal((await store.getAgent('pi-1'))?.drained, false);
+
+    assert.equal(await store.nextLeaseId(), 8);
+    await store.startAttempt({ ...sampleAttempt('b1-1', 1, 8), reason: 'native on pi-1' }, { attempt: 1, state: 'assigned' });
+    assert.deepEqual((await store.getBuild('b1'))?.attempts, [oldAttempt, { ...sampleAttempt('b1-1', 1, 8), reason: 'native on pi-1' }]);
+    // A build whose old spec is patched keeps reading with the defaults.
+    await store.updateBuild('b1', { state: 'failed', finishedAt: 3000 });
+    assert.deepEqual((await store.getBuild('b1'))?.build, { ...build, state: 'failed', finishedAt: 3000 });
+  } finally {
+    await store.close();
+  }
+  const raw = new Database(db.name);
+  assert.equal(schemaVersion(raw), 3);
+  assert.deepEqual(raw.prepare(`SELECT job_id, reason FROM attempts ORDER BY job_id`).all(), [
+    { job_id: 'b1-0', reason: null },
+    { job_id: 'b1-1', reason: 'native on pi-1' },
+  ]);
+  // The stored spec itself is not rewritten: defaults are a reading rule.
+  assert.equal(raw.prepare(`SELECT spec FROM builds`).pluck().get(), v2Spec);
   raw.close();
 });

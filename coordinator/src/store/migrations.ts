@@ -96,9 +96,18 @@ ALTER TABLE attempts ADD COLUMN log_path TEXT;
 ALTER TABLE attempts ADD COLUMN log_bytes INTEGER NOT NULL DEFAULT 0;
 `;
 
+/*
+ * Why the scheduler placed each attempt. The build spec's new fields (emulation,
+ * requireLabels) live in its JSON column: older specs lack them and reads fill in defaults.
+ */
+const V3 = `
+ALTER TABLE attempts ADD COLUMN reason TEXT;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'builds, jobs, attempts, lease counter', up: (db) => db.exec(V1) },
   { version: 2, description: 'agents, attempt log index', up: (db) => db.exec(V2) },
+  { version: 3, description: 'attempt placement reason', up: (db) => db.exec(V3) },
 ];
 
 export function schemaVersion(db: Database.Database): number {

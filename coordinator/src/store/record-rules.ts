@@ -1,5 +1,5 @@
 import { InvalidInputError } from '@archfarm/common';
-import type { AgentRecord, AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, JobPatch, JobRecord } from './store';
+import type { AgentRecord, AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, BuildSpecRecord, EmulationPolicy, JobPatch, JobRecord } from './store';
 
 /*
  * Rules every Store implementation shares, so the in-memory one behaves like SQLite:
@@ -60,6 +60,32 @@ export function checkJobsOfBuild(build: BuildRecord, jobs: readonly JobRecord[])
   jobs.forEach((job, i) => {
     if (job.buildId !== build.id) throw new InvalidInputError(`jobs[${i}].buildId`, `is ${job.buildId}, not the build's id ${build.id}`);
   });
+}
+
+export const EMULATION_POLICIES: readonly EmulationPolicy[] = ['prefer-native', 'deny', 'allow'];
+
+/** A spec as stored before schema version 3 (or written by a caller that skipped the types). */
+export type LegacyBuildSpec = Omit<BuildSpecRecord, 'emulation' | 'requireLabels'> & Partial<Pick<BuildSpecRecord, 'emulation' | 'requireLabels'>>;
+
+/**
+ * The spec fields a read decodes strictly must be valid on write: a build the store could
+ * not load again (after a restart) is refused up front. Absent fields are left to withSpecDefaults.
+ */
+export function checkSpec(spec: LegacyBuildSpec): void {
+  const { emulation, requireLabels } = spec;
+  if (emulation !== undefined && !EMULATION_POLICIES.includes(emulation)) {
+    throw new InvalidInputError('build.spec.emulation', `must be one of ${EMULATION_POLICIES.join(', ')}, got ${JSON.stringify(emulation)}`);
+  }
+  if (requireLabels !== undefined && !isStringMap(requireLabels)) throw new InvalidInputError('build.spec.requireLabels', 'must map label names to string values');
+}
+
+/** The spec with every field set: a field it lacks (stored before the field existed) gets its default. */
+export function withSpecDefaults(spec: LegacyBuildSpec): BuildSpecRecord {
+  return { ...spec, emulation: spec.emulation ?? 'prefer-native', requireLabels: spec.requireLabels ?? {} };
+}
+
+export function isStringMap(value: unknown): value is Record<string, string> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && Object.values(value).every((v) => typeof v === 'string');
 }
 
 export function checkLimit(limit: number): void {

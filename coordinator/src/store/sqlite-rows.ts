@@ -1,4 +1,6 @@
 import type { ErrorInfo } from '@archfarm/proto';
+import { StoreDataError } from './errors';
+import { EMULATION_POLICIES, isStringMap, withSpecDefaults, type LegacyBuildSpec } from './record-rules';
 import { MODES, dropNulls, json, oneOf, parse } from './sqlite-decode';
 import type { AttemptOutcome, AttemptRecord, BuildRecord, BuildSpecRecord, BuildState, JobRecord, JobState } from './store';
 
@@ -49,6 +51,7 @@ export interface AttemptRow {
   digest: string | null;
   log_path: string | null;
   log_bytes: number;
+  reason: string | null;
 }
 
 const BUILD_STATES: readonly BuildState[] = ['running', 'publishing', 'published', 'failed', 'cancelled'];
@@ -58,7 +61,7 @@ const OUTCOMES: readonly AttemptOutcome[] = ['running', 'succeeded', 'failed', '
 export function buildToRow(b: BuildRecord): BuildRow {
   return {
     id: b.id,
-    spec: JSON.stringify(b.spec),
+    spec: JSON.stringify(withSpecDefaults(b.spec)),
     state: b.state,
     created_at: b.createdAt,
     finished_at: b.finishedAt ?? null,
@@ -72,7 +75,7 @@ export function buildFromRow(r: BuildRow): BuildRecord {
   const what = `build ${r.id}`;
   return dropNulls({
     id: r.id,
-    spec: parse<BuildSpecRecord>(r.spec, what),
+    spec: specFromJson(r.spec, what),
     state: oneOf(r.state, BUILD_STATES, what),
     createdAt: r.created_at,
     finishedAt: r.finished_at,
@@ -80,6 +83,13 @@ export function buildFromRow(r: BuildRow): BuildRecord {
     error: r.error === null ? null : parse<ErrorInfo>(r.error, what),
     failedPlatform: r.failed_platform,
   });
+}
+
+/** Specs stored before schema version 3 lack emulation and requireLabels: they get the defaults. */
+function specFromJson(text: string, what: string): BuildSpecRecord {
+  const spec = withSpecDefaults(parse<LegacyBuildSpec>(text, what));
+  if (!isStringMap(spec.requireLabels)) throw new StoreDataError(what, 'spec.requireLabels is not a map of strings');
+  return { ...spec, emulation: oneOf(spec.emulation, EMULATION_POLICIES, `${what} spec.emulation`) };
 }
 
 export function jobToRow(j: JobRecord): JobRow {
@@ -133,6 +143,7 @@ export function attemptToRow(a: AttemptRecord): AttemptRow {
     digest: a.digest ?? null,
     log_path: a.logPath ?? null,
     log_bytes: a.logBytes ?? 0,
+    reason: a.reason ?? null,
   };
 }
 
@@ -152,5 +163,6 @@ export function attemptFromRow(r: AttemptRow): AttemptRecord {
     logPath: r.log_path,
     // Absent when 0 (see AttemptRecord.logBytes).
     logBytes: r.log_bytes === 0 ? null : r.log_bytes,
+    reason: r.reason,
   });
 }

@@ -6,7 +6,7 @@ type Statement<P extends unknown[] | object, R = unknown> = Database.Statement<P
 
 const BUILD_COLUMNS = 'id, spec, state, created_at, finished_at, digest, error, failed_platform';
 const JOB_COLUMNS = 'id, build_id, idx, platform, state, attempt, agent, mode, digest, error, queued_at, failed_on, not_before';
-const ATTEMPT_COLUMNS = 'job_id, attempt, lease_id, agent, mode, started_at, ended_at, outcome, error, digest, log_path, log_bytes';
+const ATTEMPT_COLUMNS = 'job_id, attempt, lease_id, agent, mode, started_at, ended_at, outcome, error, digest, log_path, log_bytes, reason';
 const AGENT_COLUMNS = 'name, version, engine, platforms, slots, labels, first_seen, last_seen, connected, drained';
 
 /**
@@ -30,6 +30,8 @@ export class SqliteStatements {
   readonly setLogBytes: Statement<[number, string, number]>;
   readonly upsertAgent: Statement<AgentRow>;
   readonly setAgentConnected: Statement<[number, number, string]>;
+  readonly setAgentDrained: Statement<[number, string]>;
+  readonly getAgent: Statement<[string], AgentRow>;
   readonly listAgents: Statement<[], AgentRow>;
   readonly disconnectAll: Statement<[number]>;
   readonly nextLease: Statement<[], number>;
@@ -75,6 +77,8 @@ export class SqliteStatements {
          slots = excluded.slots, labels = excluded.labels, last_seen = excluded.last_seen, connected = excluded.connected`,
     );
     this.setAgentConnected = db.prepare<[number, number, string]>(`UPDATE agents SET connected = ?, last_seen = ? WHERE name = ?`);
+    this.setAgentDrained = db.prepare<[number, string]>(`UPDATE agents SET drained = ? WHERE name = ?`);
+    this.getAgent = db.prepare<[string], AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents WHERE name = ?`);
     this.listAgents = db.prepare<[], AgentRow>(`SELECT ${AGENT_COLUMNS} FROM agents ORDER BY name`);
     this.disconnectAll = db.prepare<[number]>(`UPDATE agents SET connected = 0, last_seen = ? WHERE connected = 1`);
 

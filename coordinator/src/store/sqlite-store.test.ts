@@ -23,7 +23,7 @@ test('a reopened store (a coordinator restart) has everything the first one wrot
   const first = SqliteStore.open(path);
   const running = sampleBuild('run', 10);
   await first.createBuild(running, sampleJobs(running));
-  await first.startAttempt(sampleAttempt('run-0', 1, await first.nextLeaseId()), { attempt: 1, state: 'running', agent: 'pi-1', mode: 'native' });
+  await first.startAttempt({ ...sampleAttempt('run-0', 1, await first.nextLeaseId()), reason: 'native on pi-1' }, { attempt: 1, state: 'running', agent: 'pi-1', mode: 'native' });
   await first.endAttempt('run-0', 1, { outcome: 'lost', endedAt: 50, error: { code: 'AGENT_LOST', message: 'gone', kind: 'infrastructure' } });
   await first.updateJob('run-0', { state: 'queued', failedOn: ['pi-1'], notBefore: 60 });
   const done = sampleBuild('done', 5);
@@ -53,6 +53,8 @@ test('agents and the log index survive a reopen; a restart then marks every agen
   await first.setLogBytes('b1-0', 1, 2_048);
   await first.upsertAgent(sampleAgent('pi-1', 100, { drained: true }));
   await first.upsertAgent(sampleAgent('pi-2', 100, { connected: false, lastSeen: 150 }));
+  await first.upsertAgent(sampleAgent('pi-3', 100));
+  await first.setAgentDrained('pi-3', true);
   await first.close();
 
   const second = SqliteStore.open(path);
@@ -62,7 +64,9 @@ test('agents and the log index survive a reopen; a restart then marks every agen
     assert.deepEqual(await second.listAgents(), [
       sampleAgent('pi-1', 100, { drained: true, connected: false, lastSeen: 5_000 }),
       sampleAgent('pi-2', 100, { connected: false, lastSeen: 150 }),
+      sampleAgent('pi-3', 100, { drained: true, connected: false, lastSeen: 5_000 }),
     ]);
+    assert.equal((await second.getAgent('pi-3'))?.drained, true);
   } finally {
     await second.close();
   }
@@ -164,5 +168,15 @@ test('a row the code does not understand fails loudly', async () => {
   raw2.prepare(`UPDATE agents SET platforms = '[{"platform":"linux/arm64","mode":"rosetta"}]'`).run();
   raw2.close();
   await assert.rejects(store.listAgents(), StoreDataError);
+  await assert.rejects(store.getAgent('pi-1'), StoreDataError);
+
+  await store.createBuild(sampleBuild('b2'), []);
+  await store.createBuild(sampleBuild('b3'), []);
+  const raw3 = new Database(path);
+  raw3.prepare(`UPDATE builds SET spec = json_set(spec, '$.emulation', 'sometimes') WHERE id = 'b2'`).run();
+  raw3.prepare(`UPDATE builds SET spec = json_set(spec, '$.requireLabels', json('{"site":1}')) WHERE id = 'b3'`).run();
+  raw3.close();
+  await assert.rejects(store.getBuild('b2'), StoreDataError);
+  await assert.rejects(store.getBuild('b3'), StoreDataError);
   await store.close();
 });

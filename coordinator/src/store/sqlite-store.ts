@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { StoreClosedError, StoreConflictError, StoreDataError, StoreRecordNotFoundError } from './errors';
 import { checkVersion, migrate } from './migrations';
-import { ATTEMPT_FIELDS, BUILD_FIELDS, JOB_FIELDS, applyPatch, checkAgent, checkJobsOfBuild, checkLimit, checkLogBytes } from './record-rules';
+import { ATTEMPT_FIELDS, BUILD_FIELDS, JOB_FIELDS, applyPatch, checkAgent, checkJobsOfBuild, checkLimit, checkLogBytes, checkSpec } from './record-rules';
 import { agentFromRow, agentToRow } from './sqlite-agent-rows';
 import { SqliteStatements } from './sqlite-statements';
 import * as rows from './sqlite-rows';
@@ -55,6 +55,7 @@ export class SqliteStore implements Store {
   }
 
   async createBuild(build: BuildRecord, jobs: JobRecord[]): Promise<void> {
+    checkSpec(build.spec);
     checkJobsOfBuild(build, jobs);
     this.write(`createBuild ${build.id}`, () => {
       this.sql.insertBuild.run(rows.buildToRow(build));
@@ -121,6 +122,19 @@ export class SqliteStore implements Store {
   async setAgentConnected(name: string, connected: boolean, lastSeen: number): Promise<void> {
     this.write(`setAgentConnected ${name}`, () => {
       if (this.sql.setAgentConnected.run(connected ? 1 : 0, lastSeen, name).changes === 0) throw new StoreRecordNotFoundError('agent', name);
+    });
+  }
+
+  async setAgentDrained(name: string, drained: boolean): Promise<void> {
+    this.write(`setAgentDrained ${name}`, () => {
+      if (this.sql.setAgentDrained.run(drained ? 1 : 0, name).changes === 0) throw new StoreRecordNotFoundError('agent', name);
+    });
+  }
+
+  async getAgent(name: string): Promise<AgentRecord | undefined> {
+    return this.read(() => {
+      const row = this.sql.getAgent.get(name);
+      return row && agentFromRow(row);
     });
   }
 

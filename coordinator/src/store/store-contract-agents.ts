@@ -65,4 +65,35 @@ export function agentContract(withStore: WithStore): void {
     for (const slots of [-1, 1.5]) await assert.rejects(store.upsertAgent(sampleAgent('pi-1', 9, { slots })), InvalidInputError);
     assert.deepEqual(await store.listAgents(), [sampleAgent('pi-1')]);
   });
+
+  withStore('setAgentDrained drains and resumes one known agent; reconnects and disconnects keep it', async (store) => {
+    await store.upsertAgent(sampleAgent('pi-1', 100));
+    await store.upsertAgent(sampleAgent('pi-2', 100));
+    await store.setAgentDrained('pi-1', true);
+    await store.setAgentDrained('pi-1', true);
+    assert.deepEqual(await store.listAgents(), [sampleAgent('pi-1', 100, { drained: true }), sampleAgent('pi-2', 100)]);
+
+    await store.upsertAgent(sampleAgent('pi-1', 200, { drained: false }));
+    await store.setAgentConnected('pi-1', false, 300);
+    await store.markAllDisconnected(400);
+    assert.deepEqual(await store.getAgent('pi-1'), sampleAgent('pi-1', 100, { lastSeen: 300, connected: false, drained: true }));
+
+    await store.setAgentDrained('pi-1', false);
+    assert.deepEqual(await store.getAgent('pi-1'), sampleAgent('pi-1', 100, { lastSeen: 300, connected: false }));
+    await assert.rejects(store.setAgentDrained('nope', true), StoreRecordNotFoundError);
+    assert.equal(await store.getAgent('nope'), undefined);
+  });
+
+  withStore('getAgent returns one agent as a copy, or undefined for an unknown name', async (store) => {
+    assert.equal(await store.getAgent('pi-1'), undefined);
+    await store.upsertAgent(sampleAgent('pi-1'));
+    await store.upsertAgent(sampleAgent('pi-10', 5, { labels: {}, platforms: [], connected: false }));
+    const got = await store.getAgent('pi-1');
+    assert.deepEqual(got, sampleAgent('pi-1'));
+    assert.deepEqual(await store.getAgent('pi-10'), sampleAgent('pi-10', 5, { labels: {}, platforms: [], connected: false }));
+    got?.platforms.pop();
+    if (got) got.labels.site = 'changed';
+    assert.deepEqual(await store.getAgent('pi-1'), sampleAgent('pi-1'));
+    assert.equal(await store.getAgent('PI-1'), undefined);
+  });
 }

@@ -5,6 +5,7 @@ import { StoreClosedError, StoreConflictError, StoreRecordNotFoundError } from '
 import type { Store } from './store';
 import { agentContract } from './store-contract-agents';
 import { logIndexContract } from './store-contract-logs';
+import { schedulingContract } from './store-contract-scheduling';
 import { sampleAttempt, sampleBuild, sampleJobs, type WithStore } from './store-fixtures';
 
 /**
@@ -169,14 +170,18 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     const build = sampleBuild('b1');
     await store.createBuild(build, sampleJobs(build));
     build.spec.platforms.push('linux/s390x');
+    build.spec.requireLabels.disk = 'ssd';
     const got = await store.getBuild('b1');
+    if (got) got.build.spec.requireLabels.site = 'changed';
     got?.jobs[0]?.failedOn.push('x');
     assert.deepEqual((await store.getBuild('b1'))?.jobs[0]?.failedOn, []);
     assert.equal((await store.getBuild('b1'))?.build.spec.platforms.length, 2);
+    assert.deepEqual((await store.getBuild('b1'))?.build.spec.requireLabels, sampleBuild('b1').spec.requireLabels);
   });
 
   logIndexContract(withStore);
   agentContract(withStore);
+  schedulingContract(withStore);
 
   test(`${name}: calls after close are refused`, async () => {
     const store = await open();
@@ -185,6 +190,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     await assert.rejects(store.listBuilds(1), StoreClosedError);
     await assert.rejects(store.nextLeaseId(), StoreClosedError);
     await assert.rejects(store.listAgents(), StoreClosedError);
+    await assert.rejects(store.getAgent('pi-1'), StoreClosedError);
+    await assert.rejects(store.setAgentDrained('pi-1', true), StoreClosedError);
     await assert.rejects(store.setLogBytes('j', 1, 1), StoreClosedError);
   });
 }

@@ -1,4 +1,5 @@
-import type { AgentRecord, AttemptRecord, BuildRecord, BuildState, JobRecord, Store } from './store';
+import type { LegacyBuildSpec } from './record-rules';
+import type { AgentRecord, AttemptRecord, BuildRecord, BuildSpecRecord, BuildState, JobRecord, Store } from './store';
 
 /* Records for the store tests (not exported from the package). */
 
@@ -19,10 +20,19 @@ export function sampleBuild(id: string, createdAt = 1_000, state: BuildState = '
       timeoutSeconds: 3600,
       allowPartial: false,
       smokeCommand: ['/app', '--version'],
+      // Not the defaults, so that every round trip shows they are stored.
+      emulation: 'allow',
+      requireLabels: { site: 'lab' },
     },
     state,
     createdAt,
   };
+}
+
+/** The spec as stored before schema version 3, without emulation and requireLabels. */
+export function specBeforeV3(spec: BuildSpecRecord): LegacyBuildSpec {
+  const { emulation: _emulation, requireLabels: _labels, ...rest } = spec;
+  return rest;
 }
 
 export function sampleJobs(build: BuildRecord): JobRecord[] {

@@ -10,6 +10,11 @@ export type BuildState = 'running' | 'publishing' | 'published' | 'failed' | 'ca
 export type JobState = 'queued' | 'assigned' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export type AttemptOutcome = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'lost';
 export type JobMode = 'native' | 'emulated';
+/**
+ * When a platform may build emulated: `prefer-native` only when no native agent can take it,
+ * `deny` never, `allow` whichever is expected to finish first.
+ */
+export type EmulationPolicy = 'prefer-native' | 'deny' | 'allow';
 
 /** What a build was asked to do. Registry credentials are never part of it: they stay in memory. */
 export interface BuildSpecRecord {
@@ -26,6 +31,10 @@ export interface BuildSpecRecord {
   allowPartial: boolean;
   /** Empty: no smoke test. */
   smokeCommand: string[];
+  /** When a platform may build emulated. Specs stored before schema version 3 read back as `prefer-native`. */
+  emulation: EmulationPolicy;
+  /** Only agents carrying every one of these labels (name -> value). Stored before version 3: `{}`. */
+  requireLabels: Record<string, string>;
 }
 
 export interface BuildRecord {
@@ -81,6 +90,11 @@ export interface AttemptRecord {
   logPath?: string;
   /** Bytes of log written so far. Absent means 0: the store returns it only when above 0. */
   logBytes?: number;
+  /**
+   * Why the scheduler placed the attempt on this agent in this mode, for people to read.
+   * Set by startAttempt only; absent on attempts started before schema version 3.
+   */
+  reason?: string;
 }
 
 /** One platform an agent builds and how. */
@@ -102,7 +116,7 @@ export interface AgentRecord {
   firstSeen: number;
   lastSeen: number;
   connected: boolean;
-  /** Takes no new jobs (a later "drain" command); kept across reconnects. */
+  /** Takes no new jobs (set by setAgentDrained); kept across reconnects. */
   drained: boolean;
 }
 
@@ -129,7 +143,10 @@ export interface StoredBuild {
  * `StoreRecordNotFoundError`, a duplicate key is `StoreConflictError`.
  */
 export interface Store {
-  /** Inserts a build and all its jobs together. */
+  /**
+   * Inserts a build and all its jobs together. A spec `emulation` or `requireLabels` that a
+   * read could not decode is refused (InvalidInputError) rather than stored.
+   */
   createBuild(build: BuildRecord, jobs: JobRecord[]): Promise<void>;
   /**
    * Patches a build and, in the same transaction, any of its jobs: ending a build and
@@ -160,6 +177,10 @@ export interface Store {
   upsertAgent(record: AgentRecord): Promise<void>;
   /** Marks a known agent connected or not and sets its `lastSeen`. */
   setAgentConnected(name: string, connected: boolean, lastSeen: number): Promise<void>;
+  /** Drains a known agent (no new jobs) or resumes it; nothing else changes. */
+  setAgentDrained(name: string, drained: boolean): Promise<void>;
+  /** The agent, or undefined when it was never seen. */
+  getAgent(name: string): Promise<AgentRecord | undefined>;
   /** Every agent ever seen, by name. */
   listAgents(): Promise<AgentRecord[]>;
   /**

@@ -11,7 +11,7 @@ export interface Inspected {
     platform: string;
     state: string;
     digest: string;
-    attempts: Array<{ attempt: number; agent: string; mode: string; outcome: string; errorKind?: string | null; digest?: string }>;
+    attempts: Array<{ attempt: number; agent: string; mode: string; outcome: string; start: string; end: string | null; reason?: string; errorKind?: string | null; digest?: string }>;
   }>;
 }
 

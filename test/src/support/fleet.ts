@@ -12,6 +12,8 @@ export interface AgentSpec {
   /** --platform of the agent (narrows what it serves). */
   platforms?: string;
   slots?: number;
+  /** --label KEY=VALUE entries. */
+  labels?: string[];
 }
 
 /**
@@ -123,6 +125,7 @@ export class TestFleet {
     const args = [BIN.agent, '--coordinator', this.address, '--name', spec.name, '--state-dir', join(this.dir, spec.name)];
     if (spec.platforms) args.push('--platform', spec.platforms);
     if (spec.slots) args.push('--slots', String(spec.slots));
+    for (const label of spec.labels ?? []) args.push('--label', label);
     this.agents.set(spec.name, this.spawnLogged(spec.name, args));
   }
 
@@ -133,7 +136,7 @@ export class TestFleet {
       const deadline = Date.now() + timeoutMs;
       for (;;) {
         const agents = await new Promise<Array<{ name: string; platforms: Array<{ platform: string; mode: string }> }>>((resolve, reject) =>
-          client.listAgents({}, (err, res) =>
+          client.listAgents({ all: false }, (err, res) =>
             err ? reject(err) : resolve(res.agents.map((a) => ({ name: a.name, platforms: a.platforms.map((p) => ({ platform: p.platform, mode: modeFromWire(p.mode) })) }))),
           ),
         ).catch(() => []);

@@ -39,7 +39,13 @@ export interface AgentMessage {
     | { $case: "rejected"; value: JobRejected }
     | { $case: "started"; value: JobStarted }
     | { $case: "finished"; value: JobFinished }
+    | { $case: "capabilities"; value: Capabilities }
     | undefined;
+}
+
+/** Sent when a re-probe finds the agent builds other platforms than it said in Hello. */
+export interface Capabilities {
+  platforms: PlatformSupport[];
 }
 
 export interface Hello {
@@ -264,6 +270,9 @@ export const AgentMessage: MessageFns<AgentMessage> = {
       case "finished":
         JobFinished.encode(message.msg.value, writer.uint32(50).fork()).join();
         break;
+      case "capabilities":
+        Capabilities.encode(message.msg.value, writer.uint32(58).fork()).join();
+        break;
     }
     return writer;
   },
@@ -329,6 +338,14 @@ export const AgentMessage: MessageFns<AgentMessage> = {
             message.msg = { $case: "finished", value: JobFinished.decode(reader, reader.uint32()) };
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.msg = { $case: "capabilities", value: Capabilities.decode(reader, reader.uint32()) };
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -355,6 +372,8 @@ export const AgentMessage: MessageFns<AgentMessage> = {
         ? { $case: "started", value: JobStarted.fromJSON(object.started) }
         : isSet(object.finished)
         ? { $case: "finished", value: JobFinished.fromJSON(object.finished) }
+        : isSet(object.capabilities)
+        ? { $case: "capabilities", value: Capabilities.fromJSON(object.capabilities) }
         : undefined,
     };
   },
@@ -373,6 +392,8 @@ export const AgentMessage: MessageFns<AgentMessage> = {
       obj.started = JobStarted.toJSON(message.msg.value);
     } else if (message.msg?.$case === "finished") {
       obj.finished = JobFinished.toJSON(message.msg.value);
+    } else if (message.msg?.$case === "capabilities") {
+      obj.capabilities = Capabilities.toJSON(message.msg.value);
     }
     return obj;
   },
@@ -419,7 +440,84 @@ export const AgentMessage: MessageFns<AgentMessage> = {
         }
         break;
       }
+      case "capabilities": {
+        if (object.msg?.value !== undefined && object.msg?.value !== null) {
+          message.msg = { $case: "capabilities", value: Capabilities.fromPartial(object.msg.value) };
+        }
+        break;
+      }
     }
+    return message;
+  },
+};
+
+function createBaseCapabilities(): Capabilities {
+  return { platforms: [] };
+}
+
+export const Capabilities: MessageFns<Capabilities> = {
+  encode(message: Capabilities, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.platforms) {
+      PlatformSupport.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Capabilities {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseCapabilities();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.platforms.push(PlatformSupport.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Capabilities {
+    return {
+      platforms: globalThis.Array.isArray(object?.platforms)
+        ? object.platforms.map((e: any) => PlatformSupport.fromJSON(e))
+        : [],
+    };
+  },
+
+  toJSON(message: Capabilities): unknown {
+    const obj: any = {};
+    if (message.platforms?.length) {
+      obj.platforms = message.platforms.map((e) => PlatformSupport.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Capabilities>): Capabilities {
+    return Capabilities.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Capabilities>): Capabilities {
+    const message = createBaseCapabilities();
+    message.platforms = object.platforms?.map((e) => PlatformSupport.fromPartial(e)) || [];
     return message;
   },
 };

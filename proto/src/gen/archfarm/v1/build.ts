@@ -37,6 +37,22 @@ import {
   PlatformSupport,
 } from "./types";
 
+export interface AgentRequest {
+  name: string;
+}
+
+export interface PlannedJob {
+  platform: string;
+  /** Empty when no agent can take it now. */
+  agent: string;
+  mode: BuildMode;
+  reason: string;
+}
+
+export interface BuildPlan {
+  jobs: PlannedJob[];
+}
+
 export interface UploadContextRequest {
   msg:
     | //
@@ -80,9 +96,21 @@ export interface SubmitBuildRequest {
   allowPartial: boolean;
   /** Run each platform's image once with this argv before publishing; every run must exit 0. */
   smokeCommand: string[];
+  /**
+   * prefer-native (default): emulate only when no native agent is connected or none frees up
+   * soon; deny: never emulate; allow: choose by expected duration.
+   */
+  emulation: string;
+  /** Only agents carrying all these labels. */
+  requireLabels: { [key: string]: string };
 }
 
 export interface SubmitBuildRequest_BuildArgsEntry {
+  key: string;
+  value: string;
+}
+
+export interface SubmitBuildRequest_RequireLabelsEntry {
   key: string;
   value: string;
 }
@@ -112,7 +140,11 @@ export interface JobUpdate {
   agent: string;
   mode: BuildMode;
   digest: string;
-  error: ErrorInfo | undefined;
+  error:
+    | ErrorInfo
+    | undefined;
+  /** Why the scheduler placed the job where it did. */
+  reason: string;
 }
 
 export interface JobLog {
@@ -183,6 +215,13 @@ export interface BuildDetails {
   allowPartial: boolean;
   timeoutSeconds: number;
   smokeCommand: string[];
+  emulation: string;
+  requireLabels: { [key: string]: string };
+}
+
+export interface BuildDetails_RequireLabelsEntry {
+  key: string;
+  value: string;
 }
 
 export interface ListBuildsRequest {
@@ -208,6 +247,8 @@ export interface CancelBuildResponse {
 }
 
 export interface ListAgentsRequest {
+  /** Also agents that are known but not connected now. */
+  all: boolean;
 }
 
 export interface AgentInfo {
@@ -219,6 +260,10 @@ export interface AgentInfo {
   engine: string;
   connectedAtMs: number;
   labels: { [key: string]: string };
+  connected: boolean;
+  drained: boolean;
+  lastSeenMs: number;
+  running: number;
 }
 
 export interface AgentInfo_LabelsEntry {
@@ -229,6 +274,257 @@ export interface AgentInfo_LabelsEntry {
 export interface ListAgentsResponse {
   agents: AgentInfo[];
 }
+
+function createBaseAgentRequest(): AgentRequest {
+  return { name: "" };
+}
+
+export const AgentRequest: MessageFns<AgentRequest> = {
+  encode(message: AgentRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.name !== "") {
+      writer.uint32(10).string(message.name);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): AgentRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAgentRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.name = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): AgentRequest {
+    return { name: isSet(object.name) ? globalThis.String(object.name) : "" };
+  },
+
+  toJSON(message: AgentRequest): unknown {
+    const obj: any = {};
+    if (message.name !== "") {
+      obj.name = message.name;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<AgentRequest>): AgentRequest {
+    return AgentRequest.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<AgentRequest>): AgentRequest {
+    const message = createBaseAgentRequest();
+    message.name = object.name ?? "";
+    return message;
+  },
+};
+
+function createBasePlannedJob(): PlannedJob {
+  return { platform: "", agent: "", mode: 0, reason: "" };
+}
+
+export const PlannedJob: MessageFns<PlannedJob> = {
+  encode(message: PlannedJob, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.platform !== "") {
+      writer.uint32(10).string(message.platform);
+    }
+    if (message.agent !== "") {
+      writer.uint32(18).string(message.agent);
+    }
+    if (message.mode !== 0) {
+      writer.uint32(24).int32(message.mode);
+    }
+    if (message.reason !== "") {
+      writer.uint32(34).string(message.reason);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): PlannedJob {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBasePlannedJob();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.platform = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.agent = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.mode = reader.int32() as any;
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): PlannedJob {
+    return {
+      platform: isSet(object.platform) ? globalThis.String(object.platform) : "",
+      agent: isSet(object.agent) ? globalThis.String(object.agent) : "",
+      mode: isSet(object.mode) ? buildModeFromJSON(object.mode) : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
+    };
+  },
+
+  toJSON(message: PlannedJob): unknown {
+    const obj: any = {};
+    if (message.platform !== "") {
+      obj.platform = message.platform;
+    }
+    if (message.agent !== "") {
+      obj.agent = message.agent;
+    }
+    if (message.mode !== 0) {
+      obj.mode = buildModeToJSON(message.mode);
+    }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<PlannedJob>): PlannedJob {
+    return PlannedJob.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<PlannedJob>): PlannedJob {
+    const message = createBasePlannedJob();
+    message.platform = object.platform ?? "";
+    message.agent = object.agent ?? "";
+    message.mode = object.mode ?? 0;
+    message.reason = object.reason ?? "";
+    return message;
+  },
+};
+
+function createBaseBuildPlan(): BuildPlan {
+  return { jobs: [] };
+}
+
+export const BuildPlan: MessageFns<BuildPlan> = {
+  encode(message: BuildPlan, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.jobs) {
+      PlannedJob.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BuildPlan {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBuildPlan();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.jobs.push(PlannedJob.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BuildPlan {
+    return { jobs: globalThis.Array.isArray(object?.jobs) ? object.jobs.map((e: any) => PlannedJob.fromJSON(e)) : [] };
+  },
+
+  toJSON(message: BuildPlan): unknown {
+    const obj: any = {};
+    if (message.jobs?.length) {
+      obj.jobs = message.jobs.map((e) => PlannedJob.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BuildPlan>): BuildPlan {
+    return BuildPlan.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BuildPlan>): BuildPlan {
+    const message = createBaseBuildPlan();
+    message.jobs = object.jobs?.map((e) => PlannedJob.fromPartial(e)) || [];
+    return message;
+  },
+};
 
 function createBaseUploadContextRequest(): UploadContextRequest {
   return { msg: undefined };
@@ -647,6 +943,8 @@ function createBaseSubmitBuildRequest(): SubmitBuildRequest {
     timeoutSeconds: 0,
     allowPartial: false,
     smokeCommand: [],
+    emulation: "",
+    requireLabels: {},
   };
 }
 
@@ -682,6 +980,12 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
     for (const v of message.smokeCommand) {
       writer.uint32(82).string(v!);
     }
+    if (message.emulation !== "") {
+      writer.uint32(90).string(message.emulation);
+    }
+    globalThis.Object.entries(message.requireLabels).forEach(([key, value]: [string, string]) => {
+      SubmitBuildRequest_RequireLabelsEntry.encode({ key: key as any, value }, writer.uint32(98).fork()).join();
+    });
     return writer;
   },
 
@@ -781,6 +1085,25 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
             message.smokeCommand.push(reader.string());
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.emulation = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            const entry12 = SubmitBuildRequest_RequireLabelsEntry.decode(reader, reader.uint32());
+            if (entry12.value !== undefined) {
+              message.requireLabels[entry12.key] = entry12.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -853,6 +1176,34 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
         : globalThis.Array.isArray(object?.smoke_command)
         ? object.smoke_command.map((e: any) => globalThis.String(e))
         : [],
+      emulation: isSet(object.emulation) ? globalThis.String(object.emulation) : "",
+      requireLabels: isObject(object.requireLabels)
+        ? (globalThis.Object.entries(object.requireLabels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.require_labels)
+        ? (globalThis.Object.entries(object.require_labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -894,6 +1245,18 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
     if (message.smokeCommand?.length) {
       obj.smokeCommand = message.smokeCommand;
     }
+    if (message.emulation !== "") {
+      obj.emulation = message.emulation;
+    }
+    if (message.requireLabels) {
+      const entries = globalThis.Object.entries(message.requireLabels) as [string, string][];
+      if (entries.length > 0) {
+        obj.requireLabels = {};
+        entries.forEach(([k, v]) => {
+          obj.requireLabels[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -920,6 +1283,16 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
     message.timeoutSeconds = object.timeoutSeconds ?? 0;
     message.allowPartial = object.allowPartial ?? false;
     message.smokeCommand = object.smokeCommand?.map((e) => e) || [];
+    message.emulation = object.emulation ?? "";
+    message.requireLabels = (globalThis.Object.entries(object.requireLabels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
     return message;
   },
 };
@@ -1003,6 +1376,91 @@ export const SubmitBuildRequest_BuildArgsEntry: MessageFns<SubmitBuildRequest_Bu
   },
   fromPartial(object: DeepPartial<SubmitBuildRequest_BuildArgsEntry>): SubmitBuildRequest_BuildArgsEntry {
     const message = createBaseSubmitBuildRequest_BuildArgsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseSubmitBuildRequest_RequireLabelsEntry(): SubmitBuildRequest_RequireLabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const SubmitBuildRequest_RequireLabelsEntry: MessageFns<SubmitBuildRequest_RequireLabelsEntry> = {
+  encode(message: SubmitBuildRequest_RequireLabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SubmitBuildRequest_RequireLabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSubmitBuildRequest_RequireLabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SubmitBuildRequest_RequireLabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: SubmitBuildRequest_RequireLabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SubmitBuildRequest_RequireLabelsEntry>): SubmitBuildRequest_RequireLabelsEntry {
+    return SubmitBuildRequest_RequireLabelsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SubmitBuildRequest_RequireLabelsEntry>): SubmitBuildRequest_RequireLabelsEntry {
+    const message = createBaseSubmitBuildRequest_RequireLabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
     return message;
@@ -1339,7 +1797,7 @@ export const BuildEvent: MessageFns<BuildEvent> = {
 };
 
 function createBaseJobUpdate(): JobUpdate {
-  return { platform: "", state: 0, agent: "", mode: 0, digest: "", error: undefined };
+  return { platform: "", state: 0, agent: "", mode: 0, digest: "", error: undefined, reason: "" };
 }
 
 export const JobUpdate: MessageFns<JobUpdate> = {
@@ -1361,6 +1819,9 @@ export const JobUpdate: MessageFns<JobUpdate> = {
     }
     if (message.error !== undefined) {
       ErrorInfo.encode(message.error, writer.uint32(50).fork()).join();
+    }
+    if (message.reason !== "") {
+      writer.uint32(58).string(message.reason);
     }
     return writer;
   },
@@ -1426,6 +1887,14 @@ export const JobUpdate: MessageFns<JobUpdate> = {
             message.error = ErrorInfo.decode(reader, reader.uint32());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1446,6 +1915,7 @@ export const JobUpdate: MessageFns<JobUpdate> = {
       mode: isSet(object.mode) ? buildModeFromJSON(object.mode) : 0,
       digest: isSet(object.digest) ? globalThis.String(object.digest) : "",
       error: isSet(object.error) ? ErrorInfo.fromJSON(object.error) : undefined,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
     };
   },
 
@@ -1469,6 +1939,9 @@ export const JobUpdate: MessageFns<JobUpdate> = {
     if (message.error !== undefined) {
       obj.error = ErrorInfo.toJSON(message.error);
     }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
     return obj;
   },
 
@@ -1485,6 +1958,7 @@ export const JobUpdate: MessageFns<JobUpdate> = {
     message.error = (object.error !== undefined && object.error !== null)
       ? ErrorInfo.fromPartial(object.error)
       : undefined;
+    message.reason = object.reason ?? "";
     return message;
   },
 };
@@ -2312,6 +2786,8 @@ function createBaseBuildDetails(): BuildDetails {
     allowPartial: false,
     timeoutSeconds: 0,
     smokeCommand: [],
+    emulation: "",
+    requireLabels: {},
   };
 }
 
@@ -2353,6 +2829,12 @@ export const BuildDetails: MessageFns<BuildDetails> = {
     for (const v of message.smokeCommand) {
       writer.uint32(98).string(v!);
     }
+    if (message.emulation !== "") {
+      writer.uint32(106).string(message.emulation);
+    }
+    globalThis.Object.entries(message.requireLabels).forEach(([key, value]: [string, string]) => {
+      BuildDetails_RequireLabelsEntry.encode({ key: key as any, value }, writer.uint32(114).fork()).join();
+    });
     return writer;
   },
 
@@ -2465,6 +2947,25 @@ export const BuildDetails: MessageFns<BuildDetails> = {
             message.smokeCommand.push(reader.string());
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.emulation = reader.string();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            const entry14 = BuildDetails_RequireLabelsEntry.decode(reader, reader.uint32());
+            if (entry14.value !== undefined) {
+              message.requireLabels[entry14.key] = entry14.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2521,6 +3022,34 @@ export const BuildDetails: MessageFns<BuildDetails> = {
         : globalThis.Array.isArray(object?.smoke_command)
         ? object.smoke_command.map((e: any) => globalThis.String(e))
         : [],
+      emulation: isSet(object.emulation) ? globalThis.String(object.emulation) : "",
+      requireLabels: isObject(object.requireLabels)
+        ? (globalThis.Object.entries(object.requireLabels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.require_labels)
+        ? (globalThis.Object.entries(object.require_labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -2562,6 +3091,18 @@ export const BuildDetails: MessageFns<BuildDetails> = {
     if (message.smokeCommand?.length) {
       obj.smokeCommand = message.smokeCommand;
     }
+    if (message.emulation !== "") {
+      obj.emulation = message.emulation;
+    }
+    if (message.requireLabels) {
+      const entries = globalThis.Object.entries(message.requireLabels) as [string, string][];
+      if (entries.length > 0) {
+        obj.requireLabels = {};
+        entries.forEach(([k, v]) => {
+          obj.requireLabels[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -2584,6 +3125,101 @@ export const BuildDetails: MessageFns<BuildDetails> = {
     message.allowPartial = object.allowPartial ?? false;
     message.timeoutSeconds = object.timeoutSeconds ?? 0;
     message.smokeCommand = object.smokeCommand?.map((e) => e) || [];
+    message.emulation = object.emulation ?? "";
+    message.requireLabels = (globalThis.Object.entries(object.requireLabels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    return message;
+  },
+};
+
+function createBaseBuildDetails_RequireLabelsEntry(): BuildDetails_RequireLabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const BuildDetails_RequireLabelsEntry: MessageFns<BuildDetails_RequireLabelsEntry> = {
+  encode(message: BuildDetails_RequireLabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BuildDetails_RequireLabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBuildDetails_RequireLabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BuildDetails_RequireLabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: BuildDetails_RequireLabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BuildDetails_RequireLabelsEntry>): BuildDetails_RequireLabelsEntry {
+    return BuildDetails_RequireLabelsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BuildDetails_RequireLabelsEntry>): BuildDetails_RequireLabelsEntry {
+    const message = createBaseBuildDetails_RequireLabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
     return message;
   },
 };
@@ -2955,11 +3591,14 @@ export const CancelBuildResponse: MessageFns<CancelBuildResponse> = {
 };
 
 function createBaseListAgentsRequest(): ListAgentsRequest {
-  return {};
+  return { all: false };
 }
 
 export const ListAgentsRequest: MessageFns<ListAgentsRequest> = {
-  encode(_: ListAgentsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: ListAgentsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.all !== false) {
+      writer.uint32(8).bool(message.all);
+    }
     return writer;
   },
 
@@ -2976,6 +3615,14 @@ export const ListAgentsRequest: MessageFns<ListAgentsRequest> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.all = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2988,26 +3635,43 @@ export const ListAgentsRequest: MessageFns<ListAgentsRequest> = {
     }
   },
 
-  fromJSON(_: any): ListAgentsRequest {
-    return {};
+  fromJSON(object: any): ListAgentsRequest {
+    return { all: isSet(object.all) ? globalThis.Boolean(object.all) : false };
   },
 
-  toJSON(_: ListAgentsRequest): unknown {
+  toJSON(message: ListAgentsRequest): unknown {
     const obj: any = {};
+    if (message.all !== false) {
+      obj.all = message.all;
+    }
     return obj;
   },
 
   create(base?: DeepPartial<ListAgentsRequest>): ListAgentsRequest {
     return ListAgentsRequest.fromPartial(base ?? {});
   },
-  fromPartial(_: DeepPartial<ListAgentsRequest>): ListAgentsRequest {
+  fromPartial(object: DeepPartial<ListAgentsRequest>): ListAgentsRequest {
     const message = createBaseListAgentsRequest();
+    message.all = object.all ?? false;
     return message;
   },
 };
 
 function createBaseAgentInfo(): AgentInfo {
-  return { name: "", version: "", platforms: [], slots: 0, freeSlots: 0, engine: "", connectedAtMs: 0, labels: {} };
+  return {
+    name: "",
+    version: "",
+    platforms: [],
+    slots: 0,
+    freeSlots: 0,
+    engine: "",
+    connectedAtMs: 0,
+    labels: {},
+    connected: false,
+    drained: false,
+    lastSeenMs: 0,
+    running: 0,
+  };
 }
 
 export const AgentInfo: MessageFns<AgentInfo> = {
@@ -3036,6 +3700,18 @@ export const AgentInfo: MessageFns<AgentInfo> = {
     globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
       AgentInfo_LabelsEntry.encode({ key: key as any, value }, writer.uint32(66).fork()).join();
     });
+    if (message.connected !== false) {
+      writer.uint32(72).bool(message.connected);
+    }
+    if (message.drained !== false) {
+      writer.uint32(80).bool(message.drained);
+    }
+    if (message.lastSeenMs !== 0) {
+      writer.uint32(88).int64(message.lastSeenMs);
+    }
+    if (message.running !== 0) {
+      writer.uint32(96).uint32(message.running);
+    }
     return writer;
   },
 
@@ -3119,6 +3795,38 @@ export const AgentInfo: MessageFns<AgentInfo> = {
             }
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.connected = reader.bool();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.drained = reader.bool();
+            continue;
+          }
+          case 11: {
+            if (tag !== 88) {
+              break;
+            }
+
+            message.lastSeenMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.running = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3164,6 +3872,14 @@ export const AgentInfo: MessageFns<AgentInfo> = {
           {},
         )
         : {},
+      connected: isSet(object.connected) ? globalThis.Boolean(object.connected) : false,
+      drained: isSet(object.drained) ? globalThis.Boolean(object.drained) : false,
+      lastSeenMs: isSet(object.lastSeenMs)
+        ? globalThis.Number(object.lastSeenMs)
+        : isSet(object.last_seen_ms)
+        ? globalThis.Number(object.last_seen_ms)
+        : 0,
+      running: isSet(object.running) ? globalThis.Number(object.running) : 0,
     };
   },
 
@@ -3199,6 +3915,18 @@ export const AgentInfo: MessageFns<AgentInfo> = {
         });
       }
     }
+    if (message.connected !== false) {
+      obj.connected = message.connected;
+    }
+    if (message.drained !== false) {
+      obj.drained = message.drained;
+    }
+    if (message.lastSeenMs !== 0) {
+      obj.lastSeenMs = Math.round(message.lastSeenMs);
+    }
+    if (message.running !== 0) {
+      obj.running = Math.round(message.running);
+    }
     return obj;
   },
 
@@ -3223,6 +3951,10 @@ export const AgentInfo: MessageFns<AgentInfo> = {
       },
       {},
     );
+    message.connected = object.connected ?? false;
+    message.drained = object.drained ?? false;
+    message.lastSeenMs = object.lastSeenMs ?? 0;
+    message.running = object.running ?? 0;
     return message;
   },
 };
@@ -3469,6 +4201,35 @@ export const BuildServiceService = {
     responseSerialize: (value: JobLog): Buffer => Buffer.from(JobLog.encode(value).finish()),
     responseDeserialize: (value: Buffer): JobLog => JobLog.decode(value),
   },
+  /** Where each platform of this build would run now, and why; builds nothing. */
+  planBuild: {
+    path: "/archfarm.v1.BuildService/PlanBuild" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: SubmitBuildRequest): Buffer => Buffer.from(SubmitBuildRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): SubmitBuildRequest => SubmitBuildRequest.decode(value),
+    responseSerialize: (value: BuildPlan): Buffer => Buffer.from(BuildPlan.encode(value).finish()),
+    responseDeserialize: (value: Buffer): BuildPlan => BuildPlan.decode(value),
+  },
+  /** No new jobs for the agent; its running jobs finish. */
+  drainAgent: {
+    path: "/archfarm.v1.BuildService/DrainAgent" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AgentRequest): Buffer => Buffer.from(AgentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AgentRequest => AgentRequest.decode(value),
+    responseSerialize: (value: AgentInfo): Buffer => Buffer.from(AgentInfo.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AgentInfo => AgentInfo.decode(value),
+  },
+  resumeAgent: {
+    path: "/archfarm.v1.BuildService/ResumeAgent" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AgentRequest): Buffer => Buffer.from(AgentRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AgentRequest => AgentRequest.decode(value),
+    responseSerialize: (value: AgentInfo): Buffer => Buffer.from(AgentInfo.encode(value).finish()),
+    responseDeserialize: (value: Buffer): AgentInfo => AgentInfo.decode(value),
+  },
 } as const;
 
 export interface BuildServiceServer extends UntypedServiceImplementation {
@@ -3484,6 +4245,11 @@ export interface BuildServiceServer extends UntypedServiceImplementation {
   listBuilds: handleUnaryCall<ListBuildsRequest, ListBuildsResponse>;
   /** A build's logs from the start (every attempt), then, with follow, new output until it ends. */
   streamLogs: handleServerStreamingCall<StreamLogsRequest, JobLog>;
+  /** Where each platform of this build would run now, and why; builds nothing. */
+  planBuild: handleUnaryCall<SubmitBuildRequest, BuildPlan>;
+  /** No new jobs for the agent; its running jobs finish. */
+  drainAgent: handleUnaryCall<AgentRequest, AgentInfo>;
+  resumeAgent: handleUnaryCall<AgentRequest, AgentInfo>;
 }
 
 export interface BuildServiceClient extends Client {
@@ -3608,6 +4374,53 @@ export interface BuildServiceClient extends Client {
     metadata?: Metadata,
     options?: Partial<CallOptions>,
   ): ClientReadableStream<JobLog>;
+  /** Where each platform of this build would run now, and why; builds nothing. */
+  planBuild(
+    request: SubmitBuildRequest,
+    callback: (error: ServiceError | null, response: BuildPlan) => void,
+  ): ClientUnaryCall;
+  planBuild(
+    request: SubmitBuildRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: BuildPlan) => void,
+  ): ClientUnaryCall;
+  planBuild(
+    request: SubmitBuildRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: BuildPlan) => void,
+  ): ClientUnaryCall;
+  /** No new jobs for the agent; its running jobs finish. */
+  drainAgent(
+    request: AgentRequest,
+    callback: (error: ServiceError | null, response: AgentInfo) => void,
+  ): ClientUnaryCall;
+  drainAgent(
+    request: AgentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AgentInfo) => void,
+  ): ClientUnaryCall;
+  drainAgent(
+    request: AgentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AgentInfo) => void,
+  ): ClientUnaryCall;
+  resumeAgent(
+    request: AgentRequest,
+    callback: (error: ServiceError | null, response: AgentInfo) => void,
+  ): ClientUnaryCall;
+  resumeAgent(
+    request: AgentRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: AgentInfo) => void,
+  ): ClientUnaryCall;
+  resumeAgent(
+    request: AgentRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: AgentInfo) => void,
+  ): ClientUnaryCall;
 }
 
 export const BuildServiceClient = makeGenericClientConstructor(

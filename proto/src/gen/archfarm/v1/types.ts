@@ -226,6 +226,8 @@ export interface AttemptInfo {
   error: ErrorInfo | undefined;
   digest: string;
   leaseId: number;
+  /** Why the scheduler chose this agent and mode. */
+  reason: string;
 }
 
 function createBasePlatformSupport(): PlatformSupport {
@@ -896,6 +898,7 @@ function createBaseAttemptInfo(): AttemptInfo {
     error: undefined,
     digest: "",
     leaseId: 0,
+    reason: "",
   };
 }
 
@@ -927,6 +930,9 @@ export const AttemptInfo: MessageFns<AttemptInfo> = {
     }
     if (message.leaseId !== 0) {
       writer.uint32(72).uint64(message.leaseId);
+    }
+    if (message.reason !== "") {
+      writer.uint32(82).string(message.reason);
     }
     return writer;
   },
@@ -1016,6 +1022,14 @@ export const AttemptInfo: MessageFns<AttemptInfo> = {
             message.leaseId = longToNumber(reader.uint64());
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.reason = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1051,6 +1065,7 @@ export const AttemptInfo: MessageFns<AttemptInfo> = {
         : isSet(object.lease_id)
         ? globalThis.Number(object.lease_id)
         : 0,
+      reason: isSet(object.reason) ? globalThis.String(object.reason) : "",
     };
   },
 
@@ -1083,6 +1098,9 @@ export const AttemptInfo: MessageFns<AttemptInfo> = {
     if (message.leaseId !== 0) {
       obj.leaseId = Math.round(message.leaseId);
     }
+    if (message.reason !== "") {
+      obj.reason = message.reason;
+    }
     return obj;
   },
 
@@ -1102,6 +1120,7 @@ export const AttemptInfo: MessageFns<AttemptInfo> = {
       : undefined;
     message.digest = object.digest ?? "";
     message.leaseId = object.leaseId ?? 0;
+    message.reason = object.reason ?? "";
     return message;
   },
 };

@@ -1,0 +1,57 @@
+import type { Command } from 'commander';
+import { InvalidInputError } from '@archfarm/common';
+import type { AgentInfo } from '@archfarm/proto';
+import { connectBuildService } from '../client';
+import type { CommandContext } from '../command-context';
+import { AgentNotFoundError, CoordinatorError } from '../errors';
+import { writeLine } from '../io';
+import { resolveCoordinator } from '../options';
+import { unary } from '../rpc';
+
+const DRAIN_HELP = `
+The agent takes no new jobs; the jobs running on it finish, and its queued work goes to
+other agents. It stays drained until \`archfarm agents resume NAME\`. stdout stays empty.`;
+
+interface FleetFlags {
+  coordinator?: string;
+}
+
+/** `archfarm agents drain NAME` and `archfarm agents resume NAME`. */
+export function addAgentDrainCommands(agents: Command, ctx: CommandContext): void {
+  agents
+    .command('drain')
+    .description('give the agent no new jobs; its running jobs finish')
+    .argument('<NAME>', 'the agent, as `archfarm agents` lists it')
+    .addHelpText('after', DRAIN_HELP)
+    .action((name: string, _flags: unknown, cmd: Command) => runDrain(name, true, cmd.optsWithGlobals<FleetFlags>(), ctx));
+  agents
+    .command('resume')
+    .description('let a drained agent take new jobs again')
+    .argument('<NAME>', 'the agent, as `archfarm agents` lists it')
+    .action((name: string, _flags: unknown, cmd: Command) => runDrain(name, false, cmd.optsWithGlobals<FleetFlags>(), ctx));
+}
+
+/** Drains (or resumes) one agent; a note on stderr says what happens to its running jobs. */
+export async function runDrain(nameArg: string, drain: boolean, flags: FleetFlags, ctx: CommandContext): Promise<void> {
+  const address = resolveCoordinator(flags.coordinator, ctx.io.env);
+  const name = parseAgentName(nameArg);
+  const client = connectBuildService(address);
+  let agent: AgentInfo;
+  try {
+    agent = drain
+      ? await unary(address, 'DrainAgent', client.drainAgent.bind(client), { name })
+      : await unary(address, 'ResumeAgent', client.resumeAgent.bind(client), { name });
+  } catch (err) {
+    throw err instanceof CoordinatorError && err.status === 'NOT_FOUND' ? new AgentNotFoundError(name, address, { cause: err }) : err;
+  } finally {
+    client.close();
+  }
+  const jobs = `${agent.running} running ${agent.running === 1 ? 'job' : 'jobs'} will finish`;
+  writeLine(ctx.io.stderr, drain ? `drained ${name} (${jobs})` : `resumed ${name}`);
+}
+
+function parseAgentName(text: string): string {
+  const name = text.trim();
+  if (name === '' || /\s/.test(name)) throw new InvalidInputError('NAME', `"${text}" is not an agent name; \`archfarm agents --all\` lists them`);
+  return name;
+}
