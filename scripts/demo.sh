@@ -14,15 +14,23 @@ export ARCHFARM_COORDINATOR=$listen ARCHFARM_LOG_LEVEL=${ARCHFARM_LOG_LEVEL:-war
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
-mkdir -p "$state"
+# A fresh data dir each run: the coordinator prints its admin token only when it initialises one.
+rm -rf "$state" && mkdir -p "$state"
+export ARCHFARM_CONFIG=$state/cli-config.json
 
 say() { printf '\n== %s\n' "$*" >&2; }
 
 say "starting a coordinator on $listen (state in $state)"
-"$bin/archfarm-coordinator" --listen "$listen" --data-dir "$state/coordinator" 2>>"$state/coordinator.log" &
+ARCHFARM_LOG_LEVEL=info "$bin/archfarm-coordinator" --listen "$listen" --data-dir "$state/coordinator" 2>>"$state/coordinator.log" &
 pids+=($!)
-say "starting a local agent (it probes which CPUs its engine can run, natively or with QEMU)"
-"$bin/archfarm-agent" --name local --state-dir "$state/agent" 2>>"$state/agent.log" &
+for _ in $(seq 1 100); do grep -q 'coordinator serving' "$state/coordinator.log" 2>/dev/null && break; sleep 0.2; done
+admin_token=$(sed -n 's/.*initial admin token[^:]*: \(\S*\).*/\1/p' "$state/coordinator.log")
+fingerprint=$(grep -o 'sha256:[a-f0-9]\{64\}' "$state/coordinator.log" | head -n 1)
+say "logging in (CA $fingerprint) and enrolling a local agent with a one-time join token"
+"$bin/archfarm" login --coordinator "$listen" --ca-fingerprint "$fingerprint" --token-stdin <<<"$admin_token"
+join_token=$("$bin/archfarm" tokens create --ttl 10m --uses 1)
+say "starting the agent (it probes which CPUs its engine can run, natively or with QEMU)"
+"$bin/archfarm-agent" --name local --state-dir "$state/agent" --join-token "$join_token" --ca-fingerprint "$fingerprint" 2>>"$state/agent.log" &
 pids+=($!)
 
 for _ in $(seq 1 120); do
@@ -30,6 +38,7 @@ for _ in $(seq 1 120); do
   sleep 0.5
 done
 "$bin/archfarm" agents
+"$bin/archfarm" build --plan --platform "$platforms" -t "$tag" examples/hello
 
 say "building examples/hello for $platforms as $tag"
 digest=$("$bin/archfarm" build --platform "$platforms" -t "$tag" --progress plain examples/hello | tail -n 1)

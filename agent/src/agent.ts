@@ -2,7 +2,10 @@ import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Platform, errorMessage, type Logger } from '@archfarm/common';
 import { modeToWire, type Assign, type Cancel, type Hello, type JobFinished, type Welcome } from '@archfarm/proto';
+import { credentials } from '@grpc/grpc-js';
 import { Connection } from './connection';
+import { channelCredentials, ensureEnrolled, type AgentIdentity } from './enrolment';
+import { renewIdentity } from './renewal';
 import { ContextCache } from './context-cache';
 import { PROBE_LABEL, probePlatforms, type Engine, type ProbedPlatform } from './engine';
 import { NothingToServeError } from './errors';
@@ -34,6 +37,7 @@ export class Agent {
   private leaseTtlMs = 30_000;
   private watchdog: NodeJS.Timeout | undefined;
   private reprobe: NodeJS.Timeout | undefined;
+  private renewal: NodeJS.Timeout | undefined;
   private connection: Connection | undefined;
   private served: ProbedPlatform[] = [];
   private engineDescription = '';
@@ -53,8 +57,10 @@ export class Agent {
     if (leftovers > 0) this.logger.info({ images: leftovers }, 'removed leftovers of earlier runs');
     this.served = await this.probe();
     this.logger.info({ engine: info.description, platforms: this.served.map((p) => `${p.platform} ${p.mode}`) }, 'engine probed');
+    const identity = this.options.insecure ? undefined : await ensureEnrolled({ ...this.options }, this.logger);
     this.connection = new Connection(
       this.options.coordinator,
+      identity ? channelCredentials(identity) : credentials.createInsecure(),
       {
         hello: () => this.hello(),
         freeSlots: () => this.options.slots - this.busy(),
@@ -65,6 +71,7 @@ export class Agent {
       this.logger,
     );
     this.connection.start();
+    if (identity) this.scheduleRenewal(identity);
     this.watchdog = setInterval(() => this.checkLeases(), 1000);
     this.reprobe = setInterval(() => void this.refreshCapabilities(), this.options.probeIntervalMs);
     this.reprobe.unref();
@@ -80,6 +87,7 @@ export class Agent {
     await Promise.race([all, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
     clearInterval(this.watchdog);
     clearInterval(this.reprobe);
+    clearTimeout(this.renewal);
     this.connection?.stop();
     this.state = 'stopped';
   }
@@ -94,6 +102,23 @@ export class Agent {
     }
     if (served.length === 0) throw new NothingToServeError(`this engine can build none of ${candidates.map(String).join(', ')}; install qemu-user-static for emulation or change --platform`);
     return served;
+  }
+
+  /** Renews the client certificate at two thirds of its life, with a fresh key pair. */
+  private scheduleRenewal(identity: AgentIdentity): void {
+    const delay = Math.max(10_000, ((identity.notAfter.getTime() - Date.now()) * 2) / 3);
+    this.renewal = setTimeout(() => {
+      renewIdentity(this.connection!, identity, this.options.name, this.options.stateDir)
+        .then((renewed) => {
+          this.logger.info({ notAfter: renewed.notAfter.toISOString() }, 'certificate renewed');
+          this.scheduleRenewal(renewed);
+        })
+        .catch((err: unknown) => {
+          this.logger.warn({ err: errorMessage(err) }, 'certificate renewal failed; retrying in a minute');
+          this.renewal = setTimeout(() => this.scheduleRenewal(identity), 60_000);
+        });
+    }, Math.min(delay, 2 ** 31 - 1));
+    this.renewal.unref();
   }
 
   /** Probes again; tells the coordinator when what this agent can build has changed. */

@@ -1,4 +1,5 @@
-import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
+import type { ChannelCredentials, ClientDuplexStream } from '@grpc/grpc-js';
+import { TLS_CHANNEL_OPTIONS } from './enrolment';
 import { errorMessage, type Logger } from '@archfarm/common';
 import { AgentServiceClient, type AgentMessage, type Assign, type Cancel, type CoordinatorMessage, type Hello, type Welcome } from '@archfarm/proto';
 
@@ -21,7 +22,7 @@ const MAX_BACKOFF_MS = 15_000;
  * exponential backoff and full jitter so a restarted coordinator is not stampeded.
  */
 export class Connection {
-  readonly client: AgentServiceClient;
+  client: AgentServiceClient;
   private stream: ClientDuplexStream<AgentMessage, CoordinatorMessage> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private retry: NodeJS.Timeout | undefined;
@@ -32,11 +33,26 @@ export class Connection {
   private downSince: number | undefined = Date.now();
 
   constructor(
-    address: string,
+    readonly address: string,
+    private credentials: ChannelCredentials,
     private readonly handlers: ConnectionHandlers,
     private readonly logger: Logger,
   ) {
-    this.client = new AgentServiceClient(address, credentials.createInsecure(), {
+    this.client = this.makeClient();
+  }
+
+  /** A renewed certificate: reconnect with it (running jobs resume on the new stream). */
+  replaceCredentials(credentials: ChannelCredentials): void {
+    const old = this.client;
+    this.credentials = credentials;
+    this.client = this.makeClient();
+    this.stream?.end();
+    setTimeout(() => old.close(), 30_000).unref();
+  }
+
+  private makeClient(): AgentServiceClient {
+    return new AgentServiceClient(this.address, this.credentials, {
+      ...TLS_CHANNEL_OPTIONS,
       // Pings keep NAT mappings open and find a dead coordinator; the server allows 10 s.
       'grpc.keepalive_time_ms': 20_000,
       'grpc.keepalive_timeout_ms': 10_000,

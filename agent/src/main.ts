@@ -14,8 +14,11 @@ const program = new Command('archfarm-agent')
   .addOption(new Option('--platform <list>', 'same as --platforms').hideHelp())
   .addOption(new Option('--slots <n>', 'jobs at once (default: half the CPUs, at least 1)').argParser(Number))
   .addOption(new Option('--probe-interval <ms>', 'how often to probe the engine again for what it can build').default(600_000).argParser(Number))
+  .option('--join-token <token>', 'first start only: the join token from `archfarm tokens create` (or ARCHFARM_JOIN_TOKEN)')
+  .option('--ca-fingerprint <sha256:hex>', "first start only: the coordinator CA's fingerprint, pinned before anything is sent")
+  .option('--insecure', 'DEV MODE: plaintext, for a coordinator started with --insecure')
   .option('--label <key=value>', 'label shown in `archfarm agents` (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
-  .addHelpText('after', '\nExample (a Raspberry Pi):\n  archfarm-agent --coordinator 192.168.1.10:7420 --name pi-1 --state-dir /var/lib/archfarm-agent')
+  .addHelpText('after', '\nExample (a Raspberry Pi, first start):\n  archfarm-agent --coordinator 192.168.1.10:7420 --name pi-1 --state-dir /var/lib/archfarm-agent \\\n      --join-token afj_... --ca-fingerprint sha256:...')
   .action(async (opts: Record<string, unknown>) => {
     const options = compileAgentOptions({
       coordinator: opts.coordinator as string | undefined,
@@ -26,6 +29,9 @@ const program = new Command('archfarm-agent')
       slots: opts.slots as number | undefined,
       probeIntervalMs: opts.probeInterval as number,
       labels: opts.label as string[],
+      joinToken: opts.joinToken as string | undefined,
+      caFingerprint: opts.caFingerprint as string | undefined,
+      insecure: Boolean(opts.insecure),
     });
     const logger = createLogger('archfarm-agent').child({ agent: options.name });
     const agent = new Agent(options, new DockerEngine({ host: parseDockerHost(options.dockerHost) }), logger);

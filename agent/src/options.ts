@@ -20,6 +20,12 @@ export interface AgentOptions {
   probeIntervalMs?: number;
   /** Labels shown in `archfarm agents`, KEY=VALUE. */
   labels?: string[];
+  /** One-time join token for the first start (from `archfarm tokens create`). */
+  joinToken?: string;
+  /** sha256 of the coordinator CA's public key, pinned at enrolment. */
+  caFingerprint?: string;
+  /** Dev mode against a coordinator started with --insecure. */
+  insecure?: boolean;
 }
 
 export interface CompiledAgentOptions {
@@ -31,6 +37,9 @@ export interface CompiledAgentOptions {
   slots: number;
   probeIntervalMs: number;
   labels: Record<string, string>;
+  joinToken: string | undefined;
+  caFingerprint: string | undefined;
+  insecure: boolean;
 }
 
 const HOST_PORT = /^[^\s:/]+(?::\d{1,5})?$|^\[[0-9a-fA-F:]+\](?::\d{1,5})?$/;
@@ -57,5 +66,15 @@ export function compileAgentOptions(options: AgentOptions, env: NodeJS.ProcessEn
     slots,
     probeIntervalMs: options.probeIntervalMs ?? 600_000,
     labels,
+    joinToken: options.joinToken ?? env.ARCHFARM_JOIN_TOKEN,
+    caFingerprint: checkFingerprint(options.caFingerprint),
+    insecure: options.insecure ?? false,
   };
+}
+
+function checkFingerprint(value: string | undefined): string | undefined {
+  if (value !== undefined && !/^sha256:[a-f0-9]{64}$/.test(value)) {
+    throw new InvalidInputError('--ca-fingerprint', `"${value}" is not sha256:<64 hex>; copy it from the coordinator's start-up log or \`archfarm tokens create\``);
+  }
+  return value;
 }

@@ -9,9 +9,12 @@ import { agentInfo } from './testing/agents';
 import { details } from './testing/details';
 import { ev, jobLog } from './testing/events';
 import { FakeCoordinator } from './testing/fake-coordinator';
+import { testEnv } from './testing/io';
 
 /** The built entry point, run as the `archfarm` binary runs it. */
 const MAIN = path.join(__dirname, 'main.js');
+/** The tests' environment, and none of the settings of the user running them. */
+const SPAWN_ENV = { ARCHFARM_COORDINATOR: '', ARCHFARM_CA_FINGERPRINT: '', ARCHFARM_INSECURE: '', ...testEnv() };
 
 interface Run {
   code: number | null;
@@ -22,7 +25,7 @@ interface Run {
 
 function archfarm(args: string[], opts: { cwd: string; env?: Record<string, string>; onStderr?: (text: string, signal: (s: NodeJS.Signals) => void) => void }): Promise<Run> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [MAIN, ...args], { cwd: opts.cwd, env: { ...process.env, ARCHFARM_COORDINATOR: '', ...opts.env } });
+    const child = spawn(process.execPath, [MAIN, ...args], { cwd: opts.cwd, env: { ...process.env, ...SPAWN_ENV, ...opts.env } });
     const run: Run = { code: null, stdout: '', stdoutBytes: Buffer.alloc(0), stderr: '' };
     child.stdout.on('data', (d: Buffer) => (run.stdoutBytes = Buffer.concat([run.stdoutBytes, d])));
     child.stderr.on('data', (d: Buffer) => {

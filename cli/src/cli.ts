@@ -8,7 +8,10 @@ import { addBuildCommand } from './commands/build';
 import { errorJson, type BuildResultJson } from './commands/build-result';
 import { addBuildsCommand } from './commands/builds';
 import { addCancelCommand } from './commands/cancel';
+import { addLoginCommand } from './commands/login';
 import { addLogsCommand } from './commands/logs';
+import { addRegistryCommand } from './commands/registry-login';
+import { addTokensCommand } from './commands/tokens';
 import { PublishedPartiallyError } from './errors';
 import { ExitCode, exitCodeFor } from './exit-codes';
 import { writeLine, type CliIo } from './io';
@@ -16,6 +19,8 @@ import { DEFAULT_COORDINATOR } from './options';
 
 const PROGRAM_EXAMPLES = `
 Examples:
+  archfarm login --coordinator 10.0.0.5:7420 --ca-fingerprint sha256:3f2a... --token-stdin < admin.token
+  archfarm tokens create --ttl 1h           # a join token; prints the archfarm-agent command to run
   archfarm agents
   archfarm agents drain pi-1
   archfarm build --platform linux/amd64,linux/arm64 -t 127.0.0.1:5000/hello:1 .
@@ -24,22 +29,41 @@ Examples:
   archfarm builds inspect b7
   archfarm logs -f b7 --platform linux/arm64
   archfarm cancel b7
+  archfarm agents revoke pi-1
+  archfarm registry login reg.example:5000 -u ci --password-stdin < registry.password
   archfarm build --help
 
-The coordinator is --coordinator, else $ARCHFARM_COORDINATOR, else ${DEFAULT_COORDINATOR}.`;
+Every call goes over TLS to a coordinator whose certificate its CA signed, with an API token.
+Each setting comes from its flag, else its variable, else the config file \`archfarm login\`
+wrote ($ARCHFARM_CONFIG or ~/.config/archfarm/config.json):
+  coordinator  --coordinator, ARCHFARM_COORDINATOR, config (default ${DEFAULT_COORDINATOR})
+  token        --token, ARCHFARM_TOKEN, config
+  CA           --ca-file or --ca-fingerprint, ARCHFARM_CA_FILE or ARCHFARM_CA_FINGERPRINT, config
+  plain text   --insecure, ARCHFARM_INSECURE=1 (a dev coordinator on this machine only)
+
+Exit status: 0 ok, 1 failed (the build, or the coordinator answered an error), 2 bad input,
+3 coordinator unreachable, 4 published without some platforms, 5 not allowed (token
+unknown or expired, role not permitted, or the coordinator failed the TLS check),
+130 interrupted.`;
 
 /**
  * The `archfarm` program. Each command lives in its own file under commands/ and is
- * added here; --coordinator is a program option, so it is accepted before or after any
- * command name and shown in every command's help.
+ * added here; --coordinator and the TLS and token options are program options, so they
+ * are accepted before or after any command name and shown in every command's help.
  */
 export function createProgram(ctx: CommandContext): Command {
   const program = new Command('archfarm')
     .description('Build multi-platform container images on a farm of native and emulating agents.')
     .version(cliVersion(), '-V, --version')
     .addOption(
-      new Option('--coordinator <host:port>', `the coordinator's API address (env: ARCHFARM_COORDINATOR; default: ${DEFAULT_COORDINATOR})`),
+      new Option('--coordinator <host:port>', `the coordinator's API address (env: ARCHFARM_COORDINATOR; default: the stored one, else ${DEFAULT_COORDINATOR})`),
     )
+    .addOption(new Option('--token <token>', 'API token (env: ARCHFARM_TOKEN; default: the stored one); visible in the process list, prefer the variable'))
+    .addOption(new Option('--ca-file <path>', "PEM file of the CA that signs the coordinator's certificate (env: ARCHFARM_CA_FILE; default: the stored CA)"))
+    .addOption(
+      new Option('--ca-fingerprint <sha256:hex>', "fetch the coordinator's CA and pin it by this fingerprint (env: ARCHFARM_CA_FINGERPRINT)"),
+    )
+    .addOption(new Option('--insecure', 'plain text, no TLS, for a coordinator started with --insecure on this machine (env: ARCHFARM_INSECURE=1)'))
     .configureHelp({ showGlobalOptions: true })
     .configureOutput({
       writeOut: (text) => ctx.io.stdout.write(text),
@@ -54,6 +78,9 @@ export function createProgram(ctx: CommandContext): Command {
   addLogsCommand(program, ctx);
   addCancelCommand(program, ctx);
   addAgentsCommand(program, ctx);
+  addLoginCommand(program, ctx);
+  addTokensCommand(program, ctx);
+  addRegistryCommand(program, ctx);
   return program;
 }
 

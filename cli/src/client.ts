@@ -1,20 +1,104 @@
-import { credentials, type ChannelOptions } from '@grpc/grpc-js';
-import { BuildServiceClient } from '@archfarm/proto';
+import {
+  credentials,
+  InterceptingCall,
+  type ChannelCredentials,
+  type ClientOptions,
+  type Interceptor,
+} from '@grpc/grpc-js';
+import { COORDINATOR_TLS_NAME, InvalidInputError, discoverCa } from '@archfarm/common';
+import { AuthServiceClient, BuildServiceClient } from '@archfarm/proto';
+import type { ConnectionSettings } from './connection-settings';
+import { isSchemeAddress } from './options';
 
 /**
  * Keepalive pings notice a dead coordinator during a long, silent WatchBuild. The
  * coordinator's minimum ping interval must stay below this (DESIGN: connection model).
  */
-const CHANNEL_OPTIONS: ChannelOptions = {
+const CHANNEL_OPTIONS: ClientOptions = {
   'grpc.keepalive_time_ms': 30_000,
   'grpc.keepalive_timeout_ms': 10_000,
   'grpc.keepalive_permit_without_calls': 0,
 };
 
 /**
- * The one place a channel to the coordinator is made. Plain-text for now; TLS with the
- * coordinator's CA replaces the insecure credentials here and nowhere else.
+ * Every coordinator certificate names COORDINATOR_TLS_NAME, whatever address it is reached
+ * by (an IP, a NAT'd port): check that name, not the one dialled.
  */
-export function connectBuildService(address: string): BuildServiceClient {
-  return new BuildServiceClient(address, credentials.createInsecure(), CHANNEL_OPTIONS);
+const TLS_OPTIONS: ClientOptions = {
+  'grpc.ssl_target_name_override': COORDINATOR_TLS_NAME,
+  'grpc.default_authority': COORDINATOR_TLS_NAME,
+};
+
+/** A coordinator ready to be called: its address, the CA that proves it, the caller's token. */
+export interface Connection {
+  readonly address: string;
+  /** undefined only for --insecure: plain text, nobody proven. */
+  readonly caPem: string | undefined;
+  readonly token: string | undefined;
+}
+
+/** Fetches the coordinator's CA and checks it against a pinned fingerprint; the pki module's by default. */
+export type DiscoverCa = (host: string, port: number, fingerprint: string) => Promise<string>;
+
+/**
+ * Turns settings into a connection: prints their warnings, and fetches the CA when only
+ * its fingerprint is known (the CA must hash to it, or this fails before any token is sent).
+ */
+export async function openConnection(settings: ConnectionSettings, warn: (message: string) => void, discover: DiscoverCa = discoverCa): Promise<Connection> {
+  for (const w of settings.warnings) warn(w);
+  const { address, token, trust } = settings;
+  switch (trust.kind) {
+    case 'insecure':
+      return { address, caPem: undefined, token };
+    case 'ca':
+      return { address, caPem: trust.caPem, token };
+    case 'fingerprint': {
+      const [host, port] = splitHostPort(address, trust.field);
+      return { address, caPem: await discover(host, port, trust.fingerprint), token };
+    }
+  }
+}
+
+/** The one place a BuildService channel is made: TLS with the coordinator's CA, the token on every call. */
+export function connectBuildService(conn: Connection): BuildServiceClient {
+  return new BuildServiceClient(conn.address, channelCredentials(conn), clientOptions(conn));
+}
+
+/** AuthService (login, tokens, revoke, registry login), connected as {@link connectBuildService}. */
+export function connectAuthService(conn: Connection): AuthServiceClient {
+  return new AuthServiceClient(conn.address, channelCredentials(conn), clientOptions(conn));
+}
+
+function channelCredentials(conn: Connection): ChannelCredentials {
+  return conn.caPem === undefined ? credentials.createInsecure() : credentials.createSsl(Buffer.from(conn.caPem));
+}
+
+/**
+ * The token rides in an interceptor rather than CallCredentials: grpc-js refuses call
+ * credentials on a plain-text channel, and --insecure with --token must still send it.
+ */
+function clientOptions(conn: Connection): ClientOptions {
+  const tls = conn.caPem === undefined ? {} : TLS_OPTIONS;
+  const interceptors = conn.token === undefined ? [] : [bearer(conn.token)];
+  return { ...CHANNEL_OPTIONS, ...tls, interceptors };
+}
+
+/** Adds `authorization: Bearer <token>` to every call's metadata. */
+function bearer(token: string): Interceptor {
+  const value = `Bearer ${token}`;
+  return (options, nextCall) =>
+    new InterceptingCall(nextCall(options), {
+      start(metadata, listener, next) {
+        metadata.set('authorization', value);
+        next(metadata, listener);
+      },
+    });
+}
+
+function splitHostPort(address: string, field: string): [string, number] {
+  if (isSchemeAddress(address)) {
+    throw new InvalidInputError(field, `cannot fetch the CA from ${address}; give the coordinator as host:port, or the CA itself with --ca-file`);
+  }
+  const colon = address.lastIndexOf(':');
+  return [address.slice(0, colon).replace(/^\[|\]$/g, ''), Number(address.slice(colon + 1))];
 }

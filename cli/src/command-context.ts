@@ -1,4 +1,4 @@
-import type { CliIo } from './io';
+import { writeLine, type CliIo } from './io';
 
 /** What every command gets from main. */
 export interface CommandContext {
@@ -8,4 +8,10 @@ export interface CommandContext {
    * it knows stderr carries JSON lines (`build --progress json`), so stderr stays parseable.
    */
   errorFormat: 'text' | 'json';
+}
+
+/** A warning on stderr: `warning: ...`, or a JSON line when stderr carries JSON. */
+export function warn(ctx: CommandContext, message: string): void {
+  if (ctx.errorFormat === 'json') writeLine(ctx.io.stderr, JSON.stringify({ type: 'warning', code: 'WARNING', message }));
+  else writeLine(ctx.io.stderr, `warning: ${message}`);
 }

@@ -160,3 +160,76 @@ export class UsageError extends ArchfarmError {
   readonly code = 'USAGE';
   readonly kind = 'input';
 }
+
+/** The CLI's config file exists but cannot be used. */
+export class ConfigFileInvalidError extends ArchfarmError {
+  readonly code = 'CONFIG_INVALID';
+  readonly kind = 'input';
+  constructor(
+    readonly path: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the archfarm config ${path} is not valid: ${detail}; fix it or run \`archfarm login\` again`, options);
+  }
+}
+
+/** Neither a flag, the environment nor the config file says which CA signs the coordinator's certificate. */
+export class NoCaError extends ArchfarmError {
+  readonly code = 'NO_CA';
+  readonly kind = 'input';
+  constructor(readonly address: string) {
+    super(
+      `no CA for the coordinator at ${address}: run \`archfarm login --coordinator HOST:PORT --token T --ca-fingerprint sha256:...\` ` +
+        '(or give --ca-file, --ca-fingerprint or, for a dev coordinator on this machine, --insecure)',
+    );
+  }
+}
+
+/** No API token from --token, ARCHFARM_TOKEN or the config file. */
+export class NoTokenError extends ArchfarmError {
+  readonly code = 'NO_TOKEN';
+  readonly kind = 'input';
+  constructor(readonly address: string) {
+    super(`no API token for the coordinator at ${address}: run \`archfarm login\`, or give --token or ARCHFARM_TOKEN`);
+  }
+}
+
+/**
+ * The caller may not do this: the coordinator refused the token (gRPC UNAUTHENTICATED) or
+ * its role (PERMISSION_DENIED); the message is the coordinator's.
+ */
+export class NotAllowedError extends ArchfarmError {
+  readonly code = 'NOT_ALLOWED';
+  readonly kind = 'input';
+  constructor(
+    readonly rpc: string,
+    /** "UNAUTHENTICATED" or "PERMISSION_DENIED". */
+    readonly status: string,
+    message: string,
+    readonly remoteCode: string | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/**
+ * The coordinator could not prove who it is: its certificate is not from the trusted CA
+ * (or not for the coordinator's name), or it does not speak TLS.
+ */
+export class CoordinatorUntrustedError extends ArchfarmError {
+  readonly code = 'COORDINATOR_UNTRUSTED';
+  readonly kind = 'input';
+  constructor(
+    readonly address: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(
+      `the coordinator at ${address} failed the TLS check (${detail}); is this the coordinator whose CA you logged in with? ` +
+        'a coordinator started with --insecure needs --insecure here',
+      options,
+    );
+  }
+}

@@ -13,6 +13,11 @@ export const ExitCode = {
   unreachable: 3,
   /** The build was published without some platforms (`build --allow-partial`). */
   publishedPartially: 4,
+  /**
+   * Not allowed: the coordinator refused the token (unknown, expired) or its role (a viewer
+   * submitting a build), or the coordinator could not prove it is the one this CLI trusts.
+   */
+  notAllowed: 5,
 } as const;
 
 /**
@@ -23,7 +28,17 @@ const BY_CODE: Readonly<Record<string, number>> = {
   INVALID_INPUT: ExitCode.badInput,
   REQUEST_REJECTED: ExitCode.badInput,
   USAGE: ExitCode.badInput,
+  CONFIG_INVALID: ExitCode.badInput,
+  DOCKER_CONFIG_INVALID: ExitCode.badInput,
+  NO_CA: ExitCode.badInput,
+  NO_TOKEN: ExitCode.badInput,
+  PEM_INVALID: ExitCode.badInput,
   COORDINATOR_UNREACHABLE: ExitCode.unreachable,
+  CA_DISCOVERY_FAILED: ExitCode.unreachable,
+  NOT_ALLOWED: ExitCode.notAllowed,
+  COORDINATOR_UNTRUSTED: ExitCode.notAllowed,
+  CA_FINGERPRINT_MISMATCH: ExitCode.notAllowed,
+  CA_CHAIN_INVALID: ExitCode.notAllowed,
   PUBLISHED_PARTIALLY: ExitCode.publishedPartially,
 };
 

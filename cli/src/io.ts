@@ -20,6 +20,8 @@ export interface CliIo {
   readonly stdout: OutputSink;
   /** Progress, logs and errors. */
   readonly stderr: TextSink;
+  /** Read only for secrets a command was told to take from it (--token-stdin, --password-stdin). */
+  readonly stdin: NodeJS.ReadableStream;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly cwd: string;
   /** Emits 'SIGINT' and 'SIGTERM'; `process` outside tests. */
@@ -33,6 +35,7 @@ export function processIo(): CliIo {
   return {
     stdout: process.stdout,
     stderr: process.stderr,
+    stdin: process.stdin,
     env: process.env,
     cwd: process.cwd(),
     signals: process,

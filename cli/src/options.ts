@@ -8,13 +8,25 @@ const SCHEMES = /^(?:dns|unix|unix-abstract|ipv4|ipv6):/;
 const HOST_PORT = /^(?<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(?<port>\d{1,5}))?$/;
 
 /**
- * The coordinator's address: the flag, else ARCHFARM_COORDINATOR, else the default
- * (flags over environment). A missing port means archfarm's own, 7420, not gRPC's 443.
+ * The coordinator's address: the flag, else ARCHFARM_COORDINATOR, else the config file's
+ * (`archfarm login` stores it), else the default (flags over environment over file). A
+ * missing port means archfarm's own, 7420, not gRPC's 443.
  */
-export function resolveCoordinator(flag: string | undefined, env: Readonly<Record<string, string | undefined>>): string {
+export function resolveCoordinator(
+  flag: string | undefined,
+  env: Readonly<Record<string, string | undefined>>,
+  configured?: { value: string; field: string },
+): string {
   const fromEnv = env.ARCHFARM_COORDINATOR?.trim() || undefined;
-  const text = (flag ?? fromEnv ?? DEFAULT_COORDINATOR).trim();
-  const field = flag === undefined && fromEnv !== undefined ? 'ARCHFARM_COORDINATOR' : '--coordinator';
+  const [given, field] =
+    flag !== undefined
+      ? [flag, '--coordinator']
+      : fromEnv !== undefined
+        ? [fromEnv, 'ARCHFARM_COORDINATOR']
+        : configured !== undefined
+          ? [configured.value, configured.field]
+          : [DEFAULT_COORDINATOR, '--coordinator'];
+  const text = given.trim();
   if (SCHEMES.test(text)) return text;
   const m = HOST_PORT.exec(text);
   const port = m?.groups?.port === undefined ? DEFAULT_PORT : Number(m.groups.port);
@@ -22,6 +34,11 @@ export function resolveCoordinator(flag: string | undefined, env: Readonly<Recor
     throw new InvalidInputError(field, `"${text}" is not host[:port]; e.g. --coordinator 10.0.0.5:7420`);
   }
   return `${m.groups!.host}:${port}`;
+}
+
+/** True for a gRPC target with a scheme (unix:/run/x.sock), false for host:port. */
+export function isSchemeAddress(address: string): boolean {
+  return SCHEMES.test(address);
 }
 
 const DURATION_UNITS: Readonly<Record<string, number>> = { h: 3600, m: 60, s: 1 };

@@ -1,6 +1,6 @@
 import { Metadata, status, type CallOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
 import type { ArchfarmError } from '@archfarm/common';
-import { CoordinatorError, CoordinatorUnreachableError, RequestRejectedError } from './errors';
+import { CoordinatorError, CoordinatorUnreachableError, CoordinatorUntrustedError, NotAllowedError, RequestRejectedError } from './errors';
 
 /** A unary call should answer fast; only uploads and watches may take long. */
 export const UNARY_DEADLINE_MS = 30_000;
@@ -33,16 +33,25 @@ export function isServiceError(err: unknown): err is ServiceError {
   return err instanceof Error && typeof (err as Partial<ServiceError>).code === 'number' && 'metadata' in err;
 }
 
+/** What grpc-js says (in UNAVAILABLE's details) when the TLS handshake, not the network, failed. */
+const TLS_FAILURE =
+  /certificate|altnames|self[- ]signed|unable to (?:get|verify)|SSL|TLS|handshake|wrong version number|packet length too long|Protocol error|Connection dropped/i;
+
 /**
  * Maps a failed call to a typed error. UNAVAILABLE means "cannot reach" only when the
  * transport said so: the coordinator itself also answers UNAVAILABLE for infrastructure
- * errors, and then it sets the `archfarm-code` trailer.
+ * errors, and then it sets the `archfarm-code` trailer. A failed TLS check is told apart,
+ * since retrying cannot fix it. The coordinator's refusals of a token or role keep its words.
  */
 export function fromServiceError(err: ServiceError, rpc: string, address: string): ArchfarmError {
   const remoteCode = trailer(err, ERROR_CODE_TRAILER);
   const details = err.details || `${rpc} failed with ${status[err.code] ?? err.code}`;
   if (err.code === status.UNAVAILABLE && remoteCode === undefined) {
+    if (TLS_FAILURE.test(details)) return new CoordinatorUntrustedError(address, tlsDetail(details), { cause: err });
     return new CoordinatorUnreachableError(address, { cause: err });
+  }
+  if (err.code === status.UNAUTHENTICATED || err.code === status.PERMISSION_DENIED) {
+    return new NotAllowedError(rpc, status[err.code], details, remoteCode, { cause: err });
   }
   if (err.code === status.INVALID_ARGUMENT) return new RequestRejectedError(rpc, details, remoteCode, { cause: err });
   const message =
@@ -52,6 +61,11 @@ export function fromServiceError(err: ServiceError, rpc: string, address: string
         ? `the coordinator at ${address} did not answer ${rpc} in time`
         : details;
   return new CoordinatorError(rpc, status[err.code] ?? String(err.code), message, remoteCode, { cause: err });
+}
+
+/** "No connection established. Last error: Error: self-signed certificate" -> "self-signed certificate". */
+function tlsDetail(details: string): string {
+  return details.replace(/^.*Last error: /s, '').replace(/^(?:Error: )+/, '').replace(/\s*\(\d{4}-\d\d-\d\dT[^)]*\)\s*$/, '');
 }
 
 function trailer(err: ServiceError, key: string): string | undefined {

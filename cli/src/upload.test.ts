@@ -10,6 +10,7 @@ import { connectBuildService } from './client';
 import { CoordinatorUnreachableError, RequestRejectedError } from './errors';
 import type { ContextNote } from './progress/renderer';
 import { FakeCoordinator } from './testing/fake-coordinator';
+import { TEST_TLS, TEST_TOKEN } from './testing/tls';
 import { UPLOAD_CHUNK_BYTES, ensureContext, uploadContext, type ContextFile } from './upload';
 
 async function contextFile(bytes: Buffer): Promise<{ file: ContextFile; cleanup: () => Promise<void> }> {
@@ -23,7 +24,7 @@ async function contextFile(bytes: Buffer): Promise<{ file: ContextFile; cleanup:
 test('uploads once: header first, then 256 KiB chunks whose sha256 matches', async (t) => {
   const fake = await FakeCoordinator.start();
   t.after(() => fake.stop());
-  const client = connectBuildService(fake.address);
+  const client = connectBuildService(fake.connection());
   t.after(() => client.close());
   const bytes = randomBytes(5 * UPLOAD_CHUNK_BYTES + 1234);
   const { file, cleanup } = await contextFile(bytes);
@@ -51,7 +52,7 @@ test('waits for drain when the coordinator reads slowly', async (t) => {
   const fake = await FakeCoordinator.start();
   t.after(() => fake.stop());
   fake.uploadStallMs = 300;
-  const client = connectBuildService(fake.address);
+  const client = connectBuildService(fake.connection());
   t.after(() => client.close());
   const { file, cleanup } = await contextFile(randomBytes(40 * UPLOAD_CHUNK_BYTES));
   t.after(cleanup);
@@ -86,7 +87,7 @@ test('waits for drain when the coordinator reads slowly', async (t) => {
 test('an empty context is a header and no data', async (t) => {
   const fake = await FakeCoordinator.start();
   t.after(() => fake.stop());
-  const client = connectBuildService(fake.address);
+  const client = connectBuildService(fake.connection());
   t.after(() => client.close());
   const { file, cleanup } = await contextFile(Buffer.alloc(0));
   t.after(cleanup);
@@ -98,7 +99,7 @@ test('an empty context is a header and no data', async (t) => {
 test("the server's refusal surfaces as a typed error", async (t) => {
   const fake = await FakeCoordinator.start();
   t.after(() => fake.stop());
-  const client = connectBuildService(fake.address);
+  const client = connectBuildService(fake.connection());
   t.after(() => client.close());
   const { file, cleanup } = await contextFile(randomBytes(3 * UPLOAD_CHUNK_BYTES));
   t.after(cleanup);
@@ -112,7 +113,7 @@ test("the server's refusal surfaces as a typed error", async (t) => {
 });
 
 test('a coordinator that is not there is "cannot reach"', async (t) => {
-  const client = connectBuildService('127.0.0.1:1');
+  const client = connectBuildService({ address: '127.0.0.1:1', caPem: TEST_TLS.caPem, token: TEST_TOKEN });
   t.after(() => client.close());
   const { file, cleanup } = await contextFile(Buffer.from('x'));
   t.after(cleanup);

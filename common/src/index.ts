@@ -4,3 +4,4 @@ export * from './platform';
 export * from './image-ref';
 export * from './logger';
 export * from './registry';
+export * from './pki';

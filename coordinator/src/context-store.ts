@@ -8,12 +8,14 @@ import { posix } from 'node:path';
 import { Parser as TarParser } from 'tar';
 import { InvalidInputError } from '@archfarm/common';
 import { ContextDigestMismatchError, ContextNotFoundError, ContextTooLargeError } from './errors';
+import { scanContext } from './security/context-scan';
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
 
 /**
  * Build contexts on disk, content-addressed by the sha256 of their tar: a context is
- * uploaded once and every agent fetches it by digest. A blob appears under its name only
+ * uploaded once and every agent fetches it by digest. Only safe tars are kept (no absolute
+ * paths, `..`, devices or links out of the context). A blob appears under its name only
  * after its bytes were verified (written to a temporary name, then renamed), so a broken
  * upload never leaves a blob that looks complete.
  */
@@ -87,6 +89,8 @@ export class ContextStore {
       const actual = `sha256:${hash.digest('hex')}`;
       if (actual !== digest) throw new ContextDigestMismatchError(digest, actual);
       if (written !== size) throw new InvalidInputError('size', `header said ${size} bytes, ${written} arrived`);
+      // Checked before it gets its name: an unsafe context is never stored, so never served.
+      await scanContext(tmp, { maxFileBytes: this.maxBytes, maxTotalBytes: this.maxBytes });
       await rename(tmp, this.pathOf(digest));
     } catch (err) {
       out.destroy();

@@ -1,7 +1,7 @@
 import { join } from 'node:path';
-import { Server, ServerCredentials } from '@grpc/grpc-js';
-import { createLogger, errorMessage, ImageRef, type Logger } from '@archfarm/common';
-import { AgentServiceService, BuildServiceService } from '@archfarm/proto';
+import { experimental, Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
+import { createLogger, errorMessage, ImageRef, staticCertificateProvider, type Logger } from '@archfarm/common';
+import { AgentServiceService, AuthServiceService, BuildServiceService } from '@archfarm/proto';
 import { BuildManager } from './builds/build-manager';
 import { LogFiles } from './builds/log-files';
 import { SqliteStore, type Store } from './store';
@@ -13,6 +13,13 @@ import { compileOptions, type CompiledCoordinatorOptions, type CoordinatorOption
 import { publishBuild } from './publish-build';
 import { RegistryAccess } from './registry-access';
 import { agentService } from './services/agent-service';
+import { authService } from './services/auth-service';
+import { secure, type Requirement } from './security/authorizer';
+import { ensureAdminToken } from './security/bootstrap';
+import { GRPC_MAX_MESSAGE_BYTES } from './security/limits';
+import { AGENT_RULES, AUTH_RULES, BUILD_RULES } from './security/rules';
+import { SecretBox } from './security/secret-box';
+import { loadOrCreateTls, type TlsMaterial } from './security/tls-setup';
 import { AgentAdmin } from './services/agent-admin';
 import { isCrossCompiling } from './cross-compile';
 import { DurationHistory } from './scheduling/history';
@@ -68,12 +75,18 @@ export class Coordinator {
       'grpc.keepalive_timeout_ms': 10_000,
       'grpc.http2.min_ping_interval_without_data_ms': 10_000,
       'grpc.keepalive_permit_without_calls': 1,
+      'grpc.max_receive_message_length': GRPC_MAX_MESSAGE_BYTES,
     });
-    server.addService(AgentServiceService, agentService({ fleet, builds, contexts, heartbeatIntervalMs: options.heartbeatIntervalMs, leaseTtlMs: options.leaseTtlMs, logger }));
+    const secrets = await SecretBox.open(options.dataDir);
+    const tls = await setUpSecurity(options, store, logger);
+    const guard = (definition: ServiceDefinition, impl: UntypedServiceImplementation, rules: Record<string, Requirement>) =>
+      tls ? secure(definition, impl, rules, { store, logger }) : impl;
     const agents = new AgentAdmin(fleet, store);
-    server.addService(BuildServiceService, buildService({ agents, dispatcher, crossCompile, builds, store, logs, contexts, registries, logger }));
+    server.addService(AgentServiceService, guard(AgentServiceService, agentService({ fleet, builds, contexts, heartbeatIntervalMs: options.heartbeatIntervalMs, leaseTtlMs: options.leaseTtlMs, logger }), AGENT_RULES));
+    server.addService(BuildServiceService, guard(BuildServiceService, buildService({ agents, dispatcher, crossCompile, builds, store, logs, contexts, registries, secrets, maxPendingBuilds: options.maxPendingBuilds, logger }), BUILD_RULES));
+    if (tls) server.addService(AuthServiceService, guard(AuthServiceService, authService({ store, fleet, tls, secrets, agentCertTtlMs: options.agentCertTtlMs, logger }), AUTH_RULES));
     const port = await new Promise<number>((resolve, reject) =>
-      server.bindAsync(`${options.host}:${options.port}`, ServerCredentials.createInsecure(), (err, bound) => (err ? reject(err) : resolve(bound))),
+      server.bindAsync(`${options.host}:${options.port}`, serverCredentials(tls), (err, bound) => (err ? reject(err) : resolve(bound))),
     );
     dispatcher.start();
     const coordinator = new Coordinator(options, server, fleet, dispatcher, store, port, logger);
@@ -144,3 +157,27 @@ async function loadHistory(store: Store): Promise<DurationHistory> {
 }
 
 const HISTORY_BUILDS = 200;
+
+/** TLS material and the first admin token; undefined in --insecure dev mode. */
+async function setUpSecurity(options: CompiledCoordinatorOptions, store: Store, logger: Logger): Promise<TlsMaterial | undefined> {
+  if (options.insecure) {
+    logger.warn('INSECURE DEV MODE: no TLS, no tokens, anyone on this machine can build and act as an agent');
+    return undefined;
+  }
+  const tls = await loadOrCreateTls(options.dataDir, { certFile: options.tlsCert || undefined, keyFile: options.tlsKey || undefined, clientCaFile: options.clientCa || undefined, sans: options.tlsSans }, options.host);
+  await ensureAdminToken(store);
+  logger.info({ caFingerprint: tls.fingerprint }, 'TLS ready; agents enrol with --ca-fingerprint');
+  return tls;
+}
+
+/**
+ * TLS that asks for a client certificate but does not require one: agents present theirs,
+ * operators come with a token. Every handler then checks which of the two it needs
+ * (security/authorizer). grpc-js offers this only through its certificate-provider API.
+ */
+function serverCredentials(tls: TlsMaterial | undefined): ServerCredentials {
+  if (!tls) return ServerCredentials.createInsecure();
+  // One provider for both roles: grpc-js 1.14 reads the two arguments the other way round.
+  const provider = staticCertificateProvider({ caPem: tls.caPem, certPem: tls.certPem, keyPem: tls.keyPem });
+  return experimental.createCertificateProviderServerCredentials(provider, provider, false);
+}

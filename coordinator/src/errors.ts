@@ -135,3 +135,12 @@ export class AgentNotFoundError extends ArchfarmError {
     super(`agent ${agentName} is not known; see 'archfarm agents --all'`);
   }
 }
+
+/** An operator already has --max-pending-builds builds running. */
+export class TooManyBuildsError extends ArchfarmError {
+  readonly code = 'TOO_MANY_BUILDS';
+  readonly kind = 'input';
+  constructor(readonly limit: number) {
+    super(`this token already has ${limit} builds running; wait for one to finish or cancel one`);
+  }
+}

@@ -8,12 +8,20 @@ const program = new Command('archfarm-coordinator')
   .option('--data-dir <dir>', 'where build contexts and state are kept', '.archfarm/coordinator')
   .option('--insecure-registry <host:port>', 'registry to reach over plain HTTP (repeatable; loopback is always plain)', collect, [])
   .option('--registry-auth-file <path>', 'Docker config.json holding registry credentials (default ~/.docker/config.json)')
+  .option('--tls-cert <file>', 'server certificate (PEM); default: one made in DATA/tls on first start')
+  .option('--tls-key <file>', 'key of --tls-cert')
+  .option('--client-ca <file>', 'CA that agent certificates must chain to (with --tls-cert)')
+  .option('--tls-san <name>', 'extra DNS name or IP for the generated server certificate (repeatable)', collect, [])
+  .option('--insecure', 'DEV MODE: plaintext, no tokens; loopback only')
+  .addOption(new Option('--agent-cert-ttl <ms>', 'lifetime of agent certificates (renewed at two thirds)').default(24 * 3600_000).argParser(Number))
+  .addOption(new Option('--max-context-size <bytes>', 'largest build context accepted').default(2 * 1024 ** 3).argParser(Number))
+  .addOption(new Option('--max-pending-builds <n>', 'running builds per operator token').default(20).argParser(Number))
   .addOption(new Option('--heartbeat-interval <ms>', 'how often agents send heartbeats').default(5000).argParser(Number))
   .addOption(new Option('--max-attempts <n>', 'tries per job for infrastructure failures').default(3).argParser(Number))
   .addOption(new Option('--lease-ttl <ms>', 'a job goes back to the queue this long after its agent\'s last heartbeat').default(30_000).argParser(Number))
   .addOption(new Option('--native-wait <ms>', 'how long a job waits for a busy native agent before an emulating one takes it').default(30_000).argParser(Number))
   .addOption(new Option('--retry-base-delay <ms>', 'first retry delay of a job or a publish (doubles, with jitter)').default(2000).argParser(Number))
-  .addHelpText('after', '\nExample:\n  archfarm-coordinator --listen 0.0.0.0:7420 --data-dir /var/lib/archfarm')
+  .addHelpText('after', '\nExample:\n  archfarm-coordinator --listen 0.0.0.0:7420 --data-dir /var/lib/archfarm\n\nOn first start it makes its CA, prints the CA fingerprint (agents pin it) and an admin token (shown once).')
   .action(async (opts: Record<string, unknown>) => {
     const logger = createLogger('archfarm-coordinator');
     const coordinator = await Coordinator.start(
@@ -27,6 +35,14 @@ const program = new Command('archfarm-coordinator')
         leaseTtlMs: opts.leaseTtl as number,
         retryBaseDelayMs: opts.retryBaseDelay as number,
         nativeWaitMs: opts.nativeWait as number,
+        tlsCert: opts.tlsCert as string | undefined,
+        tlsKey: opts.tlsKey as string | undefined,
+        clientCa: opts.clientCa as string | undefined,
+        tlsSans: opts.tlsSan as string[],
+        insecure: Boolean(opts.insecure),
+        agentCertTtlMs: opts.agentCertTtl as number,
+        maxPendingBuilds: opts.maxPendingBuilds as number,
+        maxContextBytes: opts.maxContextSize as number,
       },
       logger,
     );

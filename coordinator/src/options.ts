@@ -21,6 +21,18 @@ export interface CoordinatorOptions {
   retryBaseDelayMs?: number;
   /** Tries of the final merge when the registry is down or answers 5xx. Default 6. */
   publishAttempts?: number;
+  /** Own TLS identity and the CA agents' certificates must chain to; default: made in DATA/tls on first start. */
+  tlsCert?: string;
+  tlsKey?: string;
+  clientCa?: string;
+  /** Extra DNS names or IPs for the generated server certificate. */
+  tlsSans?: string[];
+  /** Dev mode: plaintext, loopback only. */
+  insecure?: boolean;
+  /** Lifetime of agents' client certificates. Default 24 h. */
+  agentCertTtlMs?: number;
+  /** Builds one operator token may have running at once. Default 20. */
+  maxPendingBuilds?: number;
   /** prefer-native: how long a job waits for a busy native agent before it is emulated. Default 30000 ms. */
   nativeWaitMs?: number;
   /** Log bytes kept per job attempt. Default 16 MiB. */
@@ -64,7 +76,22 @@ export function compileOptions(options: CoordinatorOptions): CompiledCoordinator
     retryBaseDelayMs: positive('--retry-base-delay', options.retryBaseDelayMs ?? 2000),
     publishAttempts: positive('--publish-attempts', options.publishAttempts ?? 6),
     nativeWaitMs: positive('--native-wait', options.nativeWaitMs ?? 30_000),
+    tlsCert: options.tlsCert ?? '',
+    tlsKey: options.tlsKey ?? '',
+    clientCa: options.clientCa ?? '',
+    tlsSans: options.tlsSans ?? [],
+    insecure: insecureOnLoopback(options.insecure ?? false, match[1]!),
+    agentCertTtlMs: positive('--agent-cert-ttl', options.agentCertTtlMs ?? 24 * 3600_000),
+    maxPendingBuilds: positive('--max-pending-builds', options.maxPendingBuilds ?? 20),
     maxLogBytes: positive('--max-log-bytes', options.maxLogBytes ?? 16 * 1024 * 1024),
     maxContextBytes: positive('--max-context-size', options.maxContextBytes ?? 2 * 1024 * 1024 * 1024),
   };
+}
+
+/** --insecure turns TLS and all access checks off, so it is refused anywhere but loopback. */
+function insecureOnLoopback(insecure: boolean, host: string): boolean {
+  if (insecure && !['127.0.0.1', 'localhost', '[::1]', '::1'].includes(host)) {
+    throw new InvalidInputError('--insecure', `dev mode listens on loopback only; use --listen 127.0.0.1:PORT, not ${host}`);
+  }
+  return insecure;
 }

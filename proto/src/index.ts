@@ -6,6 +6,7 @@
 export * from './gen/archfarm/v1/types';
 export * from './gen/archfarm/v1/agent';
 export * from './gen/archfarm/v1/build';
+export * from './gen/archfarm/v1/auth';
 export * as buildkit from './gen/moby/buildkit/v1/control';
 export { Timestamp } from './gen/google/protobuf/timestamp';
 export * from './wire';

@@ -3,17 +3,17 @@ import { InvalidInputError } from '@archfarm/common';
 import type { AgentInfo } from '@archfarm/proto';
 import { connectBuildService } from '../client';
 import type { CommandContext } from '../command-context';
+import { connect } from '../connection';
+import type { ConnectionFlags } from '../connection-settings';
 import { AgentNotFoundError, CoordinatorError } from '../errors';
 import { writeLine } from '../io';
-import { resolveCoordinator } from '../options';
 import { unary } from '../rpc';
 
 const DRAIN_HELP = `
 The agent takes no new jobs; the jobs running on it finish, and its queued work goes to
 other agents. It stays drained until \`archfarm agents resume NAME\`. stdout stays empty.`;
 
-interface FleetFlags {
-  coordinator?: string;
+interface FleetFlags extends ConnectionFlags {
 }
 
 /** `archfarm agents drain NAME` and `archfarm agents resume NAME`. */
@@ -33,9 +33,10 @@ export function addAgentDrainCommands(agents: Command, ctx: CommandContext): voi
 
 /** Drains (or resumes) one agent; a note on stderr says what happens to its running jobs. */
 export async function runDrain(nameArg: string, drain: boolean, flags: FleetFlags, ctx: CommandContext): Promise<void> {
-  const address = resolveCoordinator(flags.coordinator, ctx.io.env);
   const name = parseAgentName(nameArg);
-  const client = connectBuildService(address);
+  const conn = await connect(flags, ctx);
+  const { address } = conn;
+  const client = connectBuildService(conn);
   let agent: AgentInfo;
   try {
     agent = drain
@@ -50,7 +51,8 @@ export async function runDrain(nameArg: string, drain: boolean, flags: FleetFlag
   writeLine(ctx.io.stderr, drain ? `drained ${name} (${jobs})` : `resumed ${name}`);
 }
 
-function parseAgentName(text: string): string {
+/** The NAME argument of `agents drain|resume|revoke`. */
+export function parseAgentName(text: string): string {
   const name = text.trim();
   if (name === '' || /\s/.test(name)) throw new InvalidInputError('NAME', `"${text}" is not an agent name; \`archfarm agents --all\` lists them`);
   return name;

@@ -1,10 +1,13 @@
 import type { Command } from 'commander';
 import { connectBuildService } from '../client';
 import type { CommandContext } from '../command-context';
+import { connect } from '../connection';
+import type { ConnectionFlags } from '../connection-settings';
 import { writeLine } from '../io';
-import { OUTPUT_CHOICES, parseChoice, resolveCoordinator } from '../options';
+import { OUTPUT_CHOICES, parseChoice } from '../options';
 import { unary } from '../rpc';
 import { addAgentDrainCommands } from './agents-drain';
+import { addAgentRevokeCommand } from './agents-revoke';
 import { agentJson, agentsTable } from './agents-table';
 
 const EXAMPLES = `
@@ -14,24 +17,24 @@ Examples:
   archfarm agents --output json | jq '.[] | select(.status == "connected" and .freeSlots > 0) | .name'
   archfarm agents drain pi-1      # no new jobs; its running jobs finish
   archfarm agents resume pi-1
+  archfarm agents revoke pi-1     # disconnect it; its certificate is refused from now on
 
 STATUS is connected, drained (connected, takes no new jobs) or disconnected (--all only).
 PLATFORMS marks those built natively with *; the others are emulated. SLOTS is running/total.`;
 
-interface AgentsFlags {
-  coordinator?: string;
+interface AgentsFlags extends ConnectionFlags {
   output?: string;
   all?: boolean;
 }
 
 /**
  * `archfarm agents`: the fleet as a table, like `docker buildx ls`; with the subcommands
- * `drain NAME` and `resume NAME`. A command of its own and a group at once.
+ * `drain NAME`, `resume NAME` and `revoke NAME`. A command of its own and a group at once.
  */
 export function addAgentsCommand(program: Command, ctx: CommandContext): void {
   const agents = program
     .command('agents')
-    .description('list agents: status, platforms (native marked *), slots in use, labels; drain or resume one')
+    .description('list agents: status, platforms (native marked *), slots in use, labels; drain, resume or revoke one')
     .option('--all', 'also agents the coordinator knows but that are not connected now')
     .option('--output <format>', 'text (a table) or json (default: text)')
     // Checked in the action, to say "unknown command" rather than "too many arguments".
@@ -42,13 +45,15 @@ export function addAgentsCommand(program: Command, ctx: CommandContext): void {
       return runAgents(cmd.optsWithGlobals<AgentsFlags>(), ctx);
     });
   addAgentDrainCommands(agents, ctx);
+  addAgentRevokeCommand(agents, ctx);
 }
 
 export async function runAgents(flags: AgentsFlags, ctx: CommandContext, now = Date.now): Promise<void> {
   const output = parseChoice(flags.output ?? 'text', OUTPUT_CHOICES, '--output');
-  const address = resolveCoordinator(flags.coordinator, ctx.io.env);
   const all = flags.all === true;
-  const client = connectBuildService(address);
+  const conn = await connect(flags, ctx);
+  const { address } = conn;
+  const client = connectBuildService(conn);
   try {
     const { agents } = await unary(address, 'ListAgents', client.listAgents.bind(client), { all });
     const sorted = [...agents].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));

@@ -4,6 +4,7 @@ import { mkdir, mkdtemp, realpath, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { InvalidInputError } from '@archfarm/common';
+import { testEnv } from '../testing/io';
 import { compileBuildOptions, type BuildFlags } from './build-options';
 
 async function fixture(): Promise<{ root: string; ctx: string; cleanup: () => Promise<void> }> {
@@ -40,7 +41,7 @@ test('compiles a full, valid command line', async (t) => {
       emulation: 'Deny',
       requireLabel: ['rack=pi-shelf', 'site=lab'],
     },
-    { cwd: f.root, env: {} },
+    { cwd: f.root, env: testEnv() },
   );
   assert.equal(opts.coordinator, 'farm:7000');
   assert.deepEqual(opts.platforms.map(String), ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/s390x']);
@@ -63,7 +64,7 @@ test('compiles a full, valid command line', async (t) => {
 test('defaults: this machine, CONTEXT_DIR/Dockerfile, auto progress as plain, no wait limit', async (t) => {
   const f = await fixture();
   t.after(f.cleanup);
-  const opts = await compileBuildOptions(f.ctx, { tag: TAG }, { cwd: '/', env: { ARCHFARM_COORDINATOR: 'env-host' }, machine: 'aarch64' });
+  const opts = await compileBuildOptions(f.ctx, { tag: TAG }, { cwd: '/', env: testEnv({ ARCHFARM_COORDINATOR: 'env-host' }), machine: 'aarch64' });
   assert.deepEqual(opts.platforms.map(String), ['linux/arm64']);
   assert.equal(opts.dockerfile.inContext, 'Dockerfile');
   assert.equal(opts.progress, 'plain');
@@ -114,7 +115,7 @@ for (const [name, flags, field, pattern, contextArg] of BAD) {
   test(`bad input: ${name} -> InvalidInputError naming ${field}`, async (t) => {
     const f = await fixture();
     t.after(f.cleanup);
-    await assert.rejects(compileBuildOptions(contextArg ?? 'ctx', { tag: TAG, ...flags }, { cwd: f.root, env: {} }), (err: unknown) => {
+    await assert.rejects(compileBuildOptions(contextArg ?? 'ctx', { tag: TAG, ...flags }, { cwd: f.root, env: testEnv() }), (err: unknown) => {
       assert.ok(err instanceof InvalidInputError, String(err));
       assert.equal(err.field, field);
       assert.match(err.message, pattern);
@@ -126,5 +127,5 @@ for (const [name, flags, field, pattern, contextArg] of BAD) {
 test('missing default Dockerfile says where it looked', async (t) => {
   const f = await fixture();
   t.after(f.cleanup);
-  await assert.rejects(compileBuildOptions('ctx/docker', { tag: TAG }, { cwd: f.root, env: {} }), /--file: no Dockerfile at .*docker\/Dockerfile; add one or point -f at it/);
+  await assert.rejects(compileBuildOptions('ctx/docker', { tag: TAG }, { cwd: f.root, env: testEnv() }), /--file: no Dockerfile at .*docker\/Dockerfile; add one or point -f at it/);
 });

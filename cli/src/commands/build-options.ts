@@ -2,13 +2,15 @@ import { realpath, stat } from 'node:fs/promises';
 import { machine } from 'node:os';
 import path from 'node:path';
 import { ImageRef, InvalidInputError, Platform } from '@archfarm/common';
-import { OUTPUT_CHOICES, parseChoice, parseDuration, parseKeyValues, resolveCoordinator, type OutputFormat } from '../options';
+import type { RegistryAuth } from '@archfarm/proto';
+import { resolveConnection, type ConnectionFlags, type ConnectionSettings } from '../connection-settings';
+import { OUTPUT_CHOICES, parseChoice, parseDuration, parseKeyValues, type OutputFormat } from '../options';
 import type { ProgressMode } from '../progress/renderer';
 import { splitShellWords } from '../shell-words';
+import { dockerRegistryAuth } from './build-registry-auth';
 
 /** What commander hands the build command: raw strings, unvalidated. */
-export interface BuildFlags {
-  coordinator?: string;
+export interface BuildFlags extends ConnectionFlags {
   platform?: string[];
   tag?: string[];
   file?: string;
@@ -24,6 +26,8 @@ export interface BuildFlags {
   emulation?: string;
   requireLabel?: string[];
   plan?: boolean;
+  /** false with --no-docker-config. */
+  dockerConfig?: boolean;
 }
 
 export const PROGRESS_CHOICES = ['auto', 'plain', 'json', 'quiet'] as const;
@@ -37,6 +41,9 @@ export type Emulation = (typeof EMULATION_CHOICES)[number];
 
 /** A build request, validated and typed: once this exists, nothing about the input can fail. */
 export interface BuildOptions {
+  /** Where the coordinator is and how to trust it and authenticate. */
+  connection: ConnectionSettings;
+  /** connection.address, for messages. */
   coordinator: string;
   platforms: Platform[];
   tag: ImageRef;
@@ -67,6 +74,11 @@ export interface BuildOptions {
   requireLabels: Record<string, string>;
   /** Ask where each platform would run (PlanBuild) instead of building. */
   plan: boolean;
+  /**
+   * The tag's registry credentials from the user's Docker config (unless --no-docker-config),
+   * sent with SubmitBuild only. Secret: never printed.
+   */
+  registryAuth: RegistryAuth | undefined;
 }
 
 export interface BuildEnv {
@@ -86,9 +98,11 @@ const STAGE = /^[a-z][a-z0-9._-]*$/i;
 export async function compileBuildOptions(contextArg: string, flags: BuildFlags, where: BuildEnv): Promise<BuildOptions> {
   const progress = parseChoice(flags.progress ?? 'auto', PROGRESS_CHOICES, '--progress');
   const output = parseChoice(flags.output ?? 'text', OUTPUT_CHOICES, '--output');
-  const coordinator = resolveCoordinator(flags.coordinator, where.env);
+  const connection = resolveConnection(flags, where.env);
+  const coordinator = connection.address;
   const platforms = parsePlatforms(flags.platform ?? [], where.machine ?? machine());
   const tag = parseTag(flags.tag ?? []);
+  const registryAuth = flags.dockerConfig === false ? undefined : dockerRegistryAuth(tag, where.env);
   const buildArgs = parseKeyValues(flags.buildArg ?? [], '--build-arg');
   const target = parseTarget(flags.target);
   const waitTimeoutSeconds = flags.waitTimeout === undefined ? 0 : parseDuration(flags.waitTimeout, '--wait-timeout');
@@ -100,7 +114,7 @@ export async function compileBuildOptions(contextArg: string, flags: BuildFlags,
   const dockerfile = await resolveDockerfile(flags.file, contextDir, where.cwd);
   // 'auto' will pick a TTY renderer one day; for now every terminal gets plain lines.
   const shown = progress === 'auto' ? 'plain' : progress;
-  const request = { coordinator, platforms, tag, contextDir, dockerfile, buildArgs, target, waitTimeoutSeconds, timeoutSeconds, smokeCommand };
+  const request = { connection, coordinator, registryAuth, platforms, tag, contextDir, dockerfile, buildArgs, target, waitTimeoutSeconds, timeoutSeconds, smokeCommand };
   return { ...request, ...placement, ...modes, progress: shown, output };
 }
 

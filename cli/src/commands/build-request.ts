@@ -1,8 +1,11 @@
-import type { SubmitBuildRequest } from '@archfarm/proto';
+import type { RegistryAuth, SubmitBuildRequest } from '@archfarm/proto';
 import type { BuildOptions } from './build-options';
 
-/** The request SubmitBuild and PlanBuild both take: a plan is asked exactly as a build. */
-export function submitRequest(opts: BuildOptions, contextDigest: string): SubmitBuildRequest {
+/**
+ * The request SubmitBuild and PlanBuild both take: a plan is asked exactly as a build.
+ * Registry credentials go only where given (SubmitBuild), never with a plan.
+ */
+export function submitRequest(opts: BuildOptions, contextDigest: string, registryAuth?: RegistryAuth): SubmitBuildRequest {
   return {
     platforms: opts.platforms.map(String),
     tag: opts.tag.toString(),
@@ -16,5 +19,6 @@ export function submitRequest(opts: BuildOptions, contextDigest: string): Submit
     smokeCommand: opts.smokeCommand,
     emulation: opts.emulation,
     requireLabels: opts.requireLabels,
+    registryAuth,
   };
 }

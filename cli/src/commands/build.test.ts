@@ -66,6 +66,7 @@ test('a published build: uploads, submits, shows progress on stderr, the digest 
       smokeCommand: [],
       emulation: 'prefer-native',
       requireLabels: {},
+      registryAuth: undefined,
     },
   ]);
   assert.match(io.stderr.lines[0]!, /^uploading context \d+(\.\d)? kB$/);

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { InvalidInputError, errorMessage } from '@archfarm/common';
 import { BuildState, type BuildFinished, type BuildServiceClient } from '@archfarm/proto';
-import { connectBuildService } from '../client';
-import type { CommandContext } from '../command-context';
+import { connectBuildService, openConnection } from '../client';
+import { warn, type CommandContext } from '../command-context';
 import { packContext, type ContextTar } from '../context-tar';
 import { InterruptedError } from '../errors';
 import { Interrupts } from '../interrupts';
@@ -48,9 +48,11 @@ Examples:
 
 stdout holds only the result: the digest, the build id (--detach), the plan (--plan, exit 0
 even when a platform has no agent), or JSON (--output json); progress and logs go to stderr.
+The tag's registry credentials from your Docker config (\`docker login\`) go with the build,
+for it alone, unless --no-docker-config; \`archfarm registry login\` stores them on the coordinator.
 Exit status: 0 published, 1 build failed or cancelled, 2 bad input, 3 coordinator
-unreachable, 4 published without some platforms (--allow-partial), 130 interrupted (the
-build is cancelled).`;
+unreachable, 4 published without some platforms (--allow-partial), 5 not allowed (the
+token's role may not build), 130 interrupted (the build is cancelled).`;
 
 /** `archfarm build`: pack and upload the context, build every platform, publish the index. */
 export function addBuildCommand(program: Command, ctx: CommandContext): void {
@@ -73,6 +75,7 @@ export function addBuildCommand(program: Command, ctx: CommandContext): void {
     .option('--emulation <policy>', 'prefer-native (emulate only when no native agent frees up soon), deny (never emulate) or allow (fastest expected) (default: prefer-native)')
     .option('--require-label <KEY=VALUE>', 'only agents with this label; repeatable', collect)
     .option('--plan', 'upload the context and print where each platform would run and why (PLATFORM AGENT MODE REASON); build nothing')
+    .option('--no-docker-config', "don't send the tag's registry credentials from $DOCKER_CONFIG/config.json or ~/.docker/config.json")
     .addHelpText('after', EXAMPLES)
     .action((contextDir: string, _flags: unknown, cmd: Command) => runBuild(contextDir, cmd.optsWithGlobals<BuildFlags>(), ctx));
 }
@@ -86,11 +89,12 @@ export async function runBuild(contextArg: string, flags: BuildFlags, ctx: Comma
   const interrupts = new Interrupts(io.signals, io.exit);
   let client: BuildServiceClient | undefined;
   try {
+    const conn = await openConnection(opts.connection, (message) => warn(ctx, message));
     const context = await pack(opts, interrupts);
-    client = connectBuildService(opts.coordinator);
+    client = connectBuildService(conn);
     const contextDigest = await upload(client, opts, context, renderer, interrupts);
     if (opts.plan) return printPlan(await planBuild(client, opts, contextDigest, interrupts), opts.output, io.stdout);
-    const { buildId } = await unary(opts.coordinator, 'SubmitBuild', client.submitBuild.bind(client), submitRequest(opts, contextDigest));
+    const { buildId } = await unary(opts.coordinator, 'SubmitBuild', client.submitBuild.bind(client), submitRequest(opts, contextDigest, opts.registryAuth));
     renderer.submitted(buildId, opts.platforms.map(String));
     if (opts.detach) return printDetached(buildId, opts.output, io.stdout);
     const monitor = new BuildMonitor(renderer);

@@ -2,8 +2,10 @@ import type { Command } from 'commander';
 import { JobState, type BuildDetails, type PlatformDetails } from '@archfarm/proto';
 import { connectBuildService } from '../client';
 import type { CommandContext } from '../command-context';
+import { connect } from '../connection';
+import type { ConnectionFlags } from '../connection-settings';
 import { writeLine } from '../io';
-import { OUTPUT_CHOICES, parseChoice, resolveCoordinator } from '../options';
+import { OUTPUT_CHOICES, parseChoice } from '../options';
 import { buildStateName, jobStateName, modeName } from '../progress/format';
 import { quoteShellWords } from '../shell-words';
 import { formatLabels, formatTable, shortTime } from '../table';
@@ -20,8 +22,7 @@ Times are UTC. An attempt's outcome is running, succeeded, failed, cancelled, or
 (its agent went away or its lease ran out; the job went back to the queue). Under each
 platform's table, "attempt N on AGENT: ..." says why the scheduler chose that agent and mode.`;
 
-interface InspectFlags {
-  coordinator?: string;
+interface InspectFlags extends ConnectionFlags {
   output?: string;
 }
 
@@ -38,9 +39,10 @@ export function addBuildsInspectCommand(builds: Command, ctx: CommandContext): v
 
 export async function runInspect(idArg: string, flags: InspectFlags, ctx: CommandContext): Promise<void> {
   const output = parseChoice(flags.output ?? 'text', OUTPUT_CHOICES, '--output');
-  const address = resolveCoordinator(flags.coordinator, ctx.io.env);
   const buildId = parseBuildId(idArg);
-  const client = connectBuildService(address);
+  const conn = await connect(flags, ctx);
+  const { address } = conn;
+  const client = connectBuildService(conn);
   try {
     const details = await inspectBuild(client, address, buildId);
     if (output === 'json') writeLine(ctx.io.stdout, JSON.stringify(buildDetailsJson(details), null, 2));

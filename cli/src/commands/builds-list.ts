@@ -2,8 +2,10 @@ import type { Command } from 'commander';
 import type { BuildDetails } from '@archfarm/proto';
 import { connectBuildService } from '../client';
 import type { CommandContext } from '../command-context';
+import { connect } from '../connection';
+import type { ConnectionFlags } from '../connection-settings';
 import { writeLine } from '../io';
-import { OUTPUT_CHOICES, parseChoice, resolveCoordinator } from '../options';
+import { OUTPUT_CHOICES, parseChoice } from '../options';
 import { buildStateName } from '../progress/format';
 import { unary } from '../rpc';
 import { formatTable, shortTime } from '../table';
@@ -19,8 +21,7 @@ Examples:
 
 Lists the ${LIST_LIMIT} most recent builds, newest first; \`archfarm builds inspect ID\` shows one.`;
 
-interface ListFlags {
-  coordinator?: string;
+interface ListFlags extends ConnectionFlags {
   output?: string;
 }
 
@@ -36,8 +37,9 @@ export function addBuildsListCommand(builds: Command, ctx: CommandContext): void
 
 export async function runList(flags: ListFlags, ctx: CommandContext): Promise<void> {
   const output = parseChoice(flags.output ?? 'text', OUTPUT_CHOICES, '--output');
-  const address = resolveCoordinator(flags.coordinator, ctx.io.env);
-  const client = connectBuildService(address);
+  const conn = await connect(flags, ctx);
+  const { address } = conn;
+  const client = connectBuildService(conn);
   try {
     const { builds } = await unary(address, 'ListBuilds', client.listBuilds.bind(client), { limit: LIST_LIMIT });
     // Newest first whatever order the coordinator keeps; equal times keep its order.

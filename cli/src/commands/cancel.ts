@@ -1,8 +1,9 @@
 import type { Command } from 'commander';
 import { connectBuildService } from '../client';
 import type { CommandContext } from '../command-context';
+import { connect } from '../connection';
+import type { ConnectionFlags } from '../connection-settings';
 import { writeLine } from '../io';
-import { resolveCoordinator } from '../options';
 import { unary } from '../rpc';
 import { asBuildNotFound, parseBuildId } from './build-id';
 
@@ -14,8 +15,7 @@ Examples:
 Every platform's job is stopped on its agent and nothing is published. stdout stays empty;
 exit status 0 once the coordinator has accepted the cancel, 1 if it knows no such build.`;
 
-interface CancelFlags {
-  coordinator?: string;
+interface CancelFlags extends ConnectionFlags {
 }
 
 /** `archfarm cancel ID`: stop a build that another process (or --detach) started. */
@@ -29,9 +29,10 @@ export function addCancelCommand(program: Command, ctx: CommandContext): void {
 }
 
 export async function runCancel(idArg: string, flags: CancelFlags, ctx: CommandContext): Promise<void> {
-  const address = resolveCoordinator(flags.coordinator, ctx.io.env);
   const buildId = parseBuildId(idArg);
-  const client = connectBuildService(address);
+  const conn = await connect(flags, ctx);
+  const { address } = conn;
+  const client = connectBuildService(conn);
   try {
     await unary(address, 'CancelBuild', client.cancelBuild.bind(client), { buildId });
   } catch (err) {

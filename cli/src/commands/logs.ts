@@ -5,10 +5,11 @@ import { InvalidInputError, Platform } from '@archfarm/common';
 import type { BuildDetails, BuildServiceClient, JobLog, StreamLogsRequest } from '@archfarm/proto';
 import { connectBuildService } from '../client';
 import type { CommandContext } from '../command-context';
+import { connect } from '../connection';
+import type { ConnectionFlags } from '../connection-settings';
 import { InterruptedError } from '../errors';
 import { Interrupts } from '../interrupts';
 import type { OutputSink } from '../io';
-import { resolveCoordinator } from '../options';
 import { fromServiceError, isServiceError } from '../rpc';
 import { asBuildNotFound, inspectBuild, parseBuildId } from './build-id';
 import { LogsOutput } from './logs-output';
@@ -22,8 +23,7 @@ Examples:
 The log of every attempt is shown; when a platform's job was retried, a line on stderr
 marks where the next attempt begins (--- linux/arm64 attempt 2 on builder-b ---).`;
 
-interface LogsFlags {
-  coordinator?: string;
+interface LogsFlags extends ConnectionFlags {
   platform?: string;
   follow?: boolean;
 }
@@ -42,11 +42,12 @@ export function addLogsCommand(program: Command, ctx: CommandContext): void {
 
 export async function runLogs(idArg: string, flags: LogsFlags, ctx: CommandContext): Promise<void> {
   const { io } = ctx;
-  const address = resolveCoordinator(flags.coordinator, io.env);
   const buildId = parseBuildId(idArg);
   const wanted = flags.platform === undefined ? undefined : Platform.parse(flags.platform, '--platform');
+  const conn = await connect(flags, ctx);
+  const { address } = conn;
   const interrupts = new Interrupts(io.signals, io.exit);
-  const client = connectBuildService(address);
+  const client = connectBuildService(conn);
   try {
     // Whether to prefix lines must be known before the first byte: ask for the platforms.
     const details = await inspectBuild(client, address, buildId);

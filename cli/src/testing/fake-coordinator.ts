@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Server, ServerCredentials, status, type ServerWritableStream, type ServiceError } from '@grpc/grpc-js';
 import {
+  AuthServiceService,
   BuildMode,
   BuildServiceService,
   type AgentInfo,
@@ -16,6 +17,9 @@ import {
   type UploadContextRequest,
   type WatchBuildRequest,
 } from '@archfarm/proto';
+import type { Connection } from '../client';
+import { FakeAuth, guarded } from './fake-auth';
+import { TEST_TLS, TEST_TOKEN, type TlsFixture } from './tls';
 
 /** What the fake saw of one upload. */
 export interface ReceivedUpload {
@@ -31,8 +35,10 @@ export type WatchScript = (call: ServerWritableStream<WatchBuildRequest, BuildEv
 export type LogsScript = (call: ServerWritableStream<StreamLogsRequest, JobLog>, fake: FakeCoordinator) => void;
 
 /**
- * A real gRPC server on 127.0.0.1, port 0, speaking BuildService just enough for the CLI's
- * unit tests: it stores contexts by the sha256 of the bytes it really received.
+ * A real gRPC server on 127.0.0.1, port 0, speaking BuildService and AuthService just enough
+ * for the CLI's unit tests: it stores contexts by the sha256 of the bytes it really received.
+ * It serves TLS with TEST_TLS (chain: server certificate, then CA) unless started with
+ * 'insecure', and checks every call's token (see {@link FakeAuth}).
  */
 export class FakeCoordinator {
   readonly contexts = new Map<string, Buffer>();
@@ -61,17 +67,31 @@ export class FakeCoordinator {
   readonly listLimits: number[] = [];
   readonly logRequests: StreamLogsRequest[] = [];
   logs: LogsScript = (call) => call.end();
+  readonly auth = new FakeAuth();
   private server = new Server();
   address = '';
+  /** The CA its certificate chains to; undefined when it speaks plain text. */
+  caPem: string | undefined;
 
-  static async start(): Promise<FakeCoordinator> {
+  static async start(tls: TlsFixture | 'insecure' = TEST_TLS): Promise<FakeCoordinator> {
     const fake = new FakeCoordinator();
-    fake.server.addService(BuildServiceService, fake.service());
+    fake.server.addService(BuildServiceService, guarded(fake.service(), fake.auth));
+    fake.server.addService(AuthServiceService, guarded(fake.auth.service(), fake.auth));
+    const credentials =
+      tls === 'insecure'
+        ? ServerCredentials.createInsecure()
+        : ServerCredentials.createSsl(null, [{ private_key: Buffer.from(tls.keyPem), cert_chain: Buffer.from(tls.certPem + tls.caPem) }], false);
     const port = await new Promise<number>((resolve, reject) => {
-      fake.server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (err, p) => (err ? reject(err) : resolve(p)));
+      fake.server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p)));
     });
     fake.address = `127.0.0.1:${port}`;
+    fake.caPem = tls === 'insecure' ? undefined : tls.caPem;
     return fake;
+  }
+
+  /** How a client trusting its CA connects with `token`. */
+  connection(token = TEST_TOKEN): Connection {
+    return { address: this.address, caPem: this.caPem, token };
   }
 
   stop(): void {

@@ -73,10 +73,10 @@ export class BuildManager {
     return unfinished.length;
   }
 
-  async submit(spec: BuildSpec): Promise<Build> {
+  async submit(spec: BuildSpec, owner?: string): Promise<Build> {
     const id = randomBytes(6).toString('hex');
     const now = Date.now();
-    const build: Build = { id, spec, state: 'running', jobs: [], events: [], createdAt: now };
+    const build: Build = { id, spec, state: 'running', jobs: [], events: [], createdAt: now, owner };
     build.jobs = spec.platforms.map((platform, i) => ({ id: `${id}-${i}`, buildId: id, platform, state: 'queued', attempt: 0, queuedAt: now, failedOn: new Set<string>() }));
     await this.deps.store.createBuild(buildRecord(build), build.jobs.map(jobRecord));
     this.track(build);

@@ -69,6 +69,8 @@ export interface Build {
   error?: ErrorInfo;
   failedPlatform?: string;
   finishedAt?: number;
+  /** The operator token that submitted it (in memory only: for the pending-builds cap). */
+  owner?: string;
   /** With allowPartial: platforms left out of the published index. */
   leftOut?: Array<{ platform: string; error: ErrorInfo | undefined }>;
 }

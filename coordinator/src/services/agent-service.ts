@@ -16,6 +16,7 @@ import type { BuildManager } from '../builds/build-manager';
 import type { ContextStore } from '../context-store';
 import { BadHelloError } from '../errors';
 import type { ConnectedAgent, Fleet } from '../fleet';
+import { identityOf } from '../security/authorizer';
 import { toServiceError } from './grpc-errors';
 import { writeAll } from './stream-util';
 
@@ -76,6 +77,9 @@ function handleConnect(deps: AgentServiceDeps, call: ServerDuplexStream<AgentMes
 function onHello(deps: AgentServiceDeps, call: ServerDuplexStream<AgentMessage, CoordinatorMessage>, message: AgentMessage): ConnectedAgent {
   if (message.msg?.$case !== 'hello') throw new BadHelloError('the first message on Connect must be Hello');
   const hello = message.msg.value;
+  const who = identityOf(call);
+  // An agent is who its certificate says; it cannot take over another agent's name or jobs.
+  if (who.kind === 'agent' && who.name !== hello.name) throw new BadHelloError(`this certificate belongs to agent ${who.name}, not ${hello.name}`);
   const agent: ConnectedAgent = {
     ...profile(hello),
     connectionId: randomBytes(6).toString('hex'),

@@ -1,7 +1,8 @@
 import type { ServerReadableStream, ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
-import { InvalidInputError, type Logger } from '@archfarm/common';
+import { InvalidInputError, type ImageRef, type Logger, type RegistryCredentials } from '@archfarm/common';
 import {
   type BuildEvent,
+  type RegistryAuth,
   type BuildServiceServer,
   type UploadContextRequest,
   type UploadContextResponse,
@@ -9,7 +10,10 @@ import {
 } from '@archfarm/proto';
 import type { BuildManager } from '../builds/build-manager';
 import type { ContextStore } from '../context-store';
-import { BuildNotFoundError, ContextNotFoundError } from '../errors';
+import { BuildNotFoundError, ContextNotFoundError, TooManyBuildsError } from '../errors';
+import { identityOf } from '../security/authorizer';
+import { checkSubmitLimits } from '../security/limits';
+import type { SecretBox } from '../security/secret-box';
 import type { LogFiles } from '../builds/log-files';
 import type { Store } from '../store';
 import { buildDetails } from './build-details';
@@ -30,27 +34,38 @@ export interface BuildServiceDeps {
   logs: LogFiles;
   contexts: ContextStore;
   registries: RegistryAccess;
+  secrets: SecretBox;
+  /** Running builds one operator token may have at once. */
+  maxPendingBuilds: number;
   logger: Logger;
 }
 
 /** The operators' API behind the `archfarm` CLI. */
 export function buildService(deps: BuildServiceDeps): BuildServiceServer {
   const unary =
-    <Req, Res>(fn: (req: Req) => Promise<Res> | Res) =>
+    <Req, Res>(fn: (req: Req, call: object) => Promise<Res> | Res) =>
     (call: { request: Req }, callback: sendUnaryData<Res>) => {
       Promise.resolve()
-        .then(() => fn(call.request))
+        .then(() => fn(call.request, call))
         .then((res) => callback(null, res), (err: unknown) => callback(toServiceError(err)));
     };
   return {
     uploadContext: (call, callback) => void uploadContext(deps, call, callback),
     hasContext: unary(async (req) => ({ present: await deps.contexts.has(req.digest) })),
-    submitBuild: unary(async (req) => {
+    submitBuild: unary(async (req, call) => {
+      checkSubmitLimits(req);
       const spec = validateBuild(req);
+      const owner = ownerOf(call);
+      if (owner && deps.builds.active().filter((b) => b.owner === owner).length >= deps.maxPendingBuilds) {
+        throw new TooManyBuildsError(deps.maxPendingBuilds);
+      }
       if (!(await deps.contexts.has(spec.contextDigest))) throw new ContextNotFoundError(spec.contextDigest);
-      spec.credentials = deps.registries.credentials(spec.tag);
+      if (!(await deps.contexts.readFile(spec.contextDigest, spec.dockerfile, 1))) {
+        throw new InvalidInputError('file', `the context has no ${spec.dockerfile}; give -f with a path inside the context`);
+      }
+      spec.credentials = await registryCredentials(deps, spec.tag, req.registryAuth);
       spec.crossCompile = await deps.crossCompile(spec.contextDigest, spec.dockerfile);
-      return { buildId: (await deps.builds.submit(spec)).id };
+      return { buildId: (await deps.builds.submit(spec, owner)).id };
     }),
     watchBuild: (call) => watchBuild(deps, call),
     cancelBuild: unary((req) => {
@@ -124,4 +139,22 @@ function watchBuild(deps: BuildServiceDeps, call: ServerWritableStream<WatchBuil
   if (ended) unsubscribe();
   call.on('cancelled', () => unsubscribe());
   call.on('close', () => unsubscribe());
+}
+
+/** The operator token that submits, so one operator cannot fill the queue for everyone. */
+function ownerOf(call: object): string | undefined {
+  const who = identityOf(call);
+  return who.kind === 'operator' ? who.tokenId : undefined;
+}
+
+/**
+ * Credentials for the tag's registry, for this build only: the operator's own (from their
+ * Docker config, sent with the request), else those stored with `archfarm registry login`,
+ * else the coordinator's Docker config.
+ */
+async function registryCredentials(deps: BuildServiceDeps, tag: ImageRef, given: RegistryAuth | undefined): Promise<RegistryCredentials | undefined> {
+  if (given && given.registry === tag.registry && given.username) return { username: given.username, password: given.password };
+  const stored = await deps.store.getRegistryCredential(tag.registry);
+  if (stored) return { username: stored.username, password: deps.secrets.unseal(stored.ciphertext) };
+  return deps.registries.credentials(tag);
 }

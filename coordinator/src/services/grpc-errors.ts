@@ -12,7 +12,13 @@ export function toServiceError(err: unknown): Partial<ServiceError> {
   return { code: statusFor(err), details: errorMessage(err), metadata };
 }
 
+/** Refusals of a credential: the caller is not who it needs to be. */
+const UNAUTHENTICATED_CODES = new Set(['TOKEN_EXPIRED', 'TOKEN_USED_UP', 'TOKEN_UNKNOWN']);
+
 function statusFor(err: unknown): status {
+  if (err instanceof ArchfarmError && UNAUTHENTICATED_CODES.has(err.code)) return status.UNAUTHENTICATED;
+  const grpc = (err as { code?: unknown } | null)?.code;
+  if (typeof grpc === 'number') return grpc as status;
   if (err instanceof InvalidInputError) return status.INVALID_ARGUMENT;
   if (err instanceof BuildNotFoundError || err instanceof AgentNotFoundError) return status.NOT_FOUND;
   if (err instanceof ContextNotFoundError) return status.FAILED_PRECONDITION;

@@ -65,3 +65,38 @@ export class StoreClosedError extends ArchfarmError {
     super('store: already closed');
   }
 }
+
+/*
+ * Join token refusals. Their messages name neither the token nor its hash: they reach the
+ * agent on the wire and the coordinator's log.
+ */
+
+/** No join token has this hash (never issued, or an operator token offered as a join token). */
+export class TokenUnknownError extends ArchfarmError {
+  readonly code = 'TOKEN_UNKNOWN';
+  readonly kind = 'input';
+  constructor() {
+    super("join token not recognised by this coordinator; create one with 'archfarm tokens create'");
+  }
+}
+
+/** The join token's expiry time has passed. */
+export class TokenExpiredError extends ArchfarmError {
+  readonly code = 'TOKEN_EXPIRED';
+  readonly kind = 'input';
+  constructor(
+    readonly tokenId: string,
+    readonly expiredAt: number,
+  ) {
+    super(`join token ${tokenId} expired at ${new Date(expiredAt).toISOString()}; create a new one with 'archfarm tokens create'`);
+  }
+}
+
+/** The join token has no uses left. */
+export class TokenUsedUpError extends ArchfarmError {
+  readonly code = 'TOKEN_USED_UP';
+  readonly kind = 'input';
+  constructor(readonly tokenId: string) {
+    super(`join token ${tokenId} has no uses left; create a new one with 'archfarm tokens create' (--uses N allows more)`);
+  }
+}

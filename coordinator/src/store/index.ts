@@ -1,5 +1,6 @@
 /** Durable coordinator state: the Store interface, its SQLite and in-memory implementations. */
 export * from './store';
+export * from './store-security';
 export * from './errors';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite-store';
 export { MemoryStore } from './memory-store';

@@ -1,6 +1,8 @@
 import { StoreClosedError, StoreConflictError, StoreRecordNotFoundError } from './errors';
-import { ATTEMPT_FIELDS, BUILD_FIELDS, JOB_FIELDS, applyPatch, checkAgent, checkJobsOfBuild, checkLimit, checkLogBytes, checkSpec, normaliseAttempt, withSpecDefaults } from './record-rules';
+import { ATTEMPT_FIELDS, BUILD_FIELDS, JOB_FIELDS, applyPatch, checkAgent, checkCount, checkJobsOfBuild, checkLimit, checkLogBytes, checkSpec, normaliseAttempt, withSpecDefaults } from './record-rules';
+import { checkAgentName, checkRegistryCredential, checkToken, normaliseToken, redeemJoinToken } from './security-rules';
 import type { AgentRecord, AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, JobPatch, JobRecord, Store, StoredBuild } from './store';
+import type { RegistryCredentialRecord, RevokedAgentRecord, TokenRecord } from './store-security';
 
 /**
  * A Store in memory, for unit tests of coordinator logic. It keeps SqliteStore's rules
@@ -12,6 +14,10 @@ export class MemoryStore implements Store {
   private readonly jobs = new Map<string, JobRecord>();
   private readonly attempts = new Map<string, AttemptRecord>();
   private readonly agents = new Map<string, AgentRecord>();
+  /** By id. */
+  private readonly tokens = new Map<string, TokenRecord>();
+  private readonly revoked = new Map<string, number>();
+  private readonly credentials = new Map<string, RegistryCredentialRecord>();
   private lease = 0;
   private closed = false;
 
@@ -126,8 +132,7 @@ export class MemoryStore implements Store {
 
   async listAgents(): Promise<AgentRecord[]> {
     this.check();
-    // SQLite's ORDER BY compares bytes; code-unit order matches it for the names agents use.
-    return structuredClone([...this.agents.values()].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0)));
+    return structuredClone([...this.agents.values()].sort((a, b) => byCodeUnit(a.name, b.name)));
   }
 
   async markAllDisconnected(now: number): Promise<void> {
@@ -140,12 +145,79 @@ export class MemoryStore implements Store {
     return ++this.lease;
   }
 
+  async createToken(record: TokenRecord): Promise<void> {
+    this.check();
+    checkToken(record);
+    const op = `createToken ${record.id}`;
+    if (this.tokens.has(record.id)) throw new StoreConflictError(op, `token ${record.id} exists`);
+    // The hash stays out of the message, as SQLite's "UNIQUE constraint failed: tokens.hash" does.
+    if (this.tokenByHash(record.hash)) throw new StoreConflictError(op, 'a token with this hash exists');
+    this.tokens.set(record.id, normaliseToken(record));
+  }
+
+  async findToken(hash: string): Promise<TokenRecord | undefined> {
+    this.check();
+    return structuredClone(this.tokenByHash(hash));
+  }
+
+  async useJoinToken(hash: string, now: number): Promise<TokenRecord> {
+    this.check();
+    const used = redeemJoinToken(this.tokenByHash(hash), now);
+    this.tokens.set(used.id, used);
+    return structuredClone(used);
+  }
+
+  async hasAdminToken(): Promise<boolean> {
+    this.check();
+    return [...this.tokens.values()].some((t) => t.kind === 'admin');
+  }
+
+  async revokeAgent(name: string, now: number): Promise<void> {
+    this.check();
+    checkAgentName(name);
+    checkCount('now', now);
+    if (!this.revoked.has(name)) this.revoked.set(name, now);
+  }
+
+  async isRevoked(name: string): Promise<boolean> {
+    this.check();
+    return this.revoked.has(name);
+  }
+
+  async listRevoked(): Promise<RevokedAgentRecord[]> {
+    this.check();
+    return [...this.revoked].sort(([a], [b]) => byCodeUnit(a, b)).map(([name, revokedAt]) => ({ name, revokedAt }));
+  }
+
+  async putRegistryCredential(registry: string, username: string, ciphertext: Buffer, now: number): Promise<void> {
+    this.check();
+    checkRegistryCredential(registry, username, ciphertext);
+    checkCount('now', now);
+    this.credentials.set(registry, { username, ciphertext: Buffer.from(ciphertext) });
+  }
+
+  async getRegistryCredential(registry: string): Promise<RegistryCredentialRecord | undefined> {
+    this.check();
+    const found = this.credentials.get(registry);
+    // structuredClone would turn the Buffer into a plain Uint8Array.
+    return found && { username: found.username, ciphertext: Buffer.from(found.ciphertext) };
+  }
+
+  async listRegistries(): Promise<string[]> {
+    this.check();
+    return [...this.credentials.keys()].sort(byCodeUnit);
+  }
+
   async close(): Promise<void> {
     this.closed = true;
   }
 
   private check(): void {
     if (this.closed) throw new StoreClosedError();
+  }
+
+  private tokenByHash(hash: string): TokenRecord | undefined {
+    return [...this.tokens.values()].find((t) => t.hash === hash);
   }
 
   private attempt(jobId: string, attempt: number): AttemptRecord {
@@ -170,6 +242,11 @@ export class MemoryStore implements Store {
       .sort((a, b) => (order.get(a.jobId) ?? 0) - (order.get(b.jobId) ?? 0) || a.attempt - b.attempt);
     return structuredClone({ build, jobs, attempts });
   }
+}
+
+/** SQLite's ORDER BY on text: code-unit order matches its byte order for the names used here. */
+function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 function key(jobId: string, attempt: number): string {

@@ -8,7 +8,7 @@ import { StoreVersionError } from './errors';
 import { MIGRATIONS, migrate, schemaVersion, type Migration } from './migrations';
 import { SqliteStore } from './sqlite-store';
 import type { BuildRecord } from './store';
-import { sampleAgent, sampleAttempt, sampleBuild, sampleJobs, specBeforeV3 } from './store-fixtures';
+import { sampleAgent, sampleAttempt, sampleBuild, sampleJobs, sampleToken, specBeforeV3 } from './store-fixtures';
 
 const dir = mkdtempSync(join(tmpdir(), 'archfarm-migrations-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -132,12 +132,42 @@ test('version 3 upgrades a version 2 file: rows stay, old attempts have no reaso
     await store.close();
   }
   const raw = new Database(db.name);
-  assert.equal(schemaVersion(raw), 3);
+  assert.equal(schemaVersion(raw), MIGRATIONS.length);
   assert.deepEqual(raw.prepare(`SELECT job_id, reason FROM attempts ORDER BY job_id`).all(), [
     { job_id: 'b1-0', reason: null },
     { job_id: 'b1-1', reason: 'native on pi-1' },
   ]);
   // The stored spec itself is not rewritten: defaults are a reading rule.
   assert.equal(raw.prepare(`SELECT spec FROM builds`).pluck().get(), v2Spec);
+  raw.close();
+});
+
+test('version 4 upgrades a version 3 file: rows stay; tokens, revocations and credentials start empty', async () => {
+  const db = freshDb();
+  migrate(db, 'test.db', MIGRATIONS.slice(0, 3));
+  db.exec(`
+    INSERT INTO builds (id, spec, state, created_at) VALUES ('b1', '${JSON.stringify(sampleBuild('b1').spec)}', 'running', 1000);
+    INSERT INTO agents (name, version, engine, platforms, slots, labels, first_seen, last_seen, connected, drained)
+      VALUES ('pi-1', '0.1.0', 'docker 27.1', '${JSON.stringify(sampleAgent('pi-1').platforms)}', 2, '${JSON.stringify(sampleAgent('pi-1').labels)}', 100, 100, 1, 0);`);
+  db.close();
+
+  const store = SqliteStore.open(db.name);
+  try {
+    assert.deepEqual((await store.getBuild('b1'))?.build, sampleBuild('b1'));
+    assert.deepEqual(await store.listAgents(), [sampleAgent('pi-1', 100)]);
+    assert.equal(await store.hasAdminToken(), false);
+    assert.deepEqual(await store.listRevoked(), []);
+    assert.deepEqual(await store.listRegistries(), []);
+    await store.createToken(sampleToken('t1', { kind: 'admin' }));
+    assert.equal(await store.hasAdminToken(), true);
+  } finally {
+    await store.close();
+  }
+  const raw = new Database(db.name);
+  assert.equal(schemaVersion(raw), 4);
+  assert.deepEqual(
+    tables(raw).filter((t) => ['tokens', 'revoked_agents', 'registry_credentials'].includes(t as string)),
+    ['registry_credentials', 'revoked_agents', 'tokens'],
+  );
   raw.close();
 });

@@ -104,10 +104,42 @@ const V3 = `
 ALTER TABLE attempts ADD COLUMN reason TEXT;
 `;
 
+/*
+ * Tokens (only their sha256), revoked agent names, registry logins (only ciphertext). No
+ * CHECK on token kind, as with states: the store validates it on read. A NULL expires_at
+ * never expires, a NULL uses_left is unlimited. The hash is UNIQUE: a lookup by hash is an
+ * index probe and two tokens cannot share a text.
+ */
+const V4 = `
+CREATE TABLE tokens (
+  id TEXT PRIMARY KEY,
+  hash TEXT NOT NULL UNIQUE CHECK (length(hash) = 64),
+  kind TEXT NOT NULL,
+  created_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  uses_left INTEGER CHECK (uses_left IS NULL OR uses_left >= 0),
+  labels TEXT NOT NULL CHECK (json_valid(labels)),
+  description TEXT NOT NULL
+) STRICT;
+
+CREATE TABLE revoked_agents (
+  name TEXT PRIMARY KEY,
+  revoked_at INTEGER NOT NULL
+) STRICT;
+
+CREATE TABLE registry_credentials (
+  registry TEXT PRIMARY KEY,
+  username TEXT NOT NULL,
+  secret BLOB NOT NULL,
+  updated_at INTEGER NOT NULL
+) STRICT;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'builds, jobs, attempts, lease counter', up: (db) => db.exec(V1) },
   { version: 2, description: 'agents, attempt log index', up: (db) => db.exec(V2) },
   { version: 3, description: 'attempt placement reason', up: (db) => db.exec(V3) },
+  { version: 4, description: 'tokens, revoked agents, registry credentials', up: (db) => db.exec(V4) },
 ];
 
 export function schemaVersion(db: Database.Database): number {

@@ -108,6 +108,7 @@ export function normaliseAttempt(attempt: AttemptRecord): AttemptRecord {
   return rest;
 }
 
-function checkCount(field: string, n: number): void {
+/** A count or a time in ms: a whole number >= 0 (STRICT INTEGER columns refuse the rest). */
+export function checkCount(field: string, n: number): void {
   if (!Number.isSafeInteger(n) || n < 0) throw new InvalidInputError(field, `must be a whole number >= 0, got ${n}`);
 }

@@ -86,7 +86,8 @@ export class SqliteStatements {
   }
 }
 
-function params(columns: string): string {
+/** Named parameters for a column list: "a, b" -> "@a, @b". */
+export function params(columns: string): string {
   return columns
     .split(', ')
     .map((c) => `@${c}`)

@@ -1,11 +1,15 @@
 import Database from 'better-sqlite3';
 import { StoreClosedError, StoreConflictError, StoreDataError, StoreRecordNotFoundError } from './errors';
 import { checkVersion, migrate } from './migrations';
-import { ATTEMPT_FIELDS, BUILD_FIELDS, JOB_FIELDS, applyPatch, checkAgent, checkJobsOfBuild, checkLimit, checkLogBytes, checkSpec } from './record-rules';
+import { ATTEMPT_FIELDS, BUILD_FIELDS, JOB_FIELDS, applyPatch, checkAgent, checkCount, checkJobsOfBuild, checkLimit, checkLogBytes, checkSpec } from './record-rules';
+import { checkAgentName, checkRegistryCredential, checkToken, redeemJoinToken } from './security-rules';
 import { agentFromRow, agentToRow } from './sqlite-agent-rows';
+import { SqliteSecurityStatements } from './sqlite-security-statements';
+import { revokedFromRow, tokenFromRow, tokenToRow } from './sqlite-security-rows';
 import { SqliteStatements } from './sqlite-statements';
 import * as rows from './sqlite-rows';
 import type { AgentRecord, AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, JobPatch, JobRecord, Store, StoredBuild } from './store';
+import type { RegistryCredentialRecord, RevokedAgentRecord, TokenRecord } from './store-security';
 
 export interface SqliteStoreOptions {
   /**
@@ -29,11 +33,14 @@ export interface SqliteStoreOptions {
 /** The embedded default Store: one SQLite file in the coordinator's data directory. */
 export class SqliteStore implements Store {
   private open = true;
+  private readonly sec: SqliteSecurityStatements;
 
   private constructor(
     private readonly db: Database.Database,
     private readonly sql: SqliteStatements,
-  ) {}
+  ) {
+    this.sec = new SqliteSecurityStatements(db);
+  }
 
   /**
    * Opens (creating if needed) and migrates the database at `path`. Throws StoreVersionError,
@@ -152,6 +159,62 @@ export class SqliteStore implements Store {
       if (id === undefined) throw new StoreDataError('counters', 'the lease counter row is missing');
       return id;
     });
+  }
+
+  async createToken(record: TokenRecord): Promise<void> {
+    checkToken(record);
+    this.write(`createToken ${record.id}`, () => this.sec.insertToken.run(tokenToRow(record)));
+  }
+
+  async findToken(hash: string): Promise<TokenRecord | undefined> {
+    return this.read(() => {
+      const row = this.sec.tokenByHash.get(hash);
+      return row && tokenFromRow(row);
+    });
+  }
+
+  async useJoinToken(hash: string, now: number): Promise<TokenRecord> {
+    return this.write('useJoinToken', () => {
+      const row = this.sec.tokenByHash.get(hash);
+      const used = redeemJoinToken(row && tokenFromRow(row), now);
+      if (used.usesLeft !== undefined) this.sec.setUsesLeft.run(used.usesLeft, used.id);
+      return used;
+    });
+  }
+
+  async hasAdminToken(): Promise<boolean> {
+    return this.read(() => this.sec.hasAdmin.get() === 1);
+  }
+
+  async revokeAgent(name: string, now: number): Promise<void> {
+    checkAgentName(name);
+    checkCount('now', now);
+    this.write(`revokeAgent ${name}`, () => this.sec.revokeAgent.run(name, now));
+  }
+
+  async isRevoked(name: string): Promise<boolean> {
+    return this.read(() => this.sec.isRevoked.get(name) === 1);
+  }
+
+  async listRevoked(): Promise<RevokedAgentRecord[]> {
+    return this.read(() => this.sec.listRevoked.all().map(revokedFromRow));
+  }
+
+  async putRegistryCredential(registry: string, username: string, ciphertext: Buffer, now: number): Promise<void> {
+    checkRegistryCredential(registry, username, ciphertext);
+    checkCount('now', now);
+    this.write(`putRegistryCredential ${registry}`, () => this.sec.putCredential.run({ registry, username, secret: ciphertext, updated_at: now }));
+  }
+
+  async getRegistryCredential(registry: string): Promise<RegistryCredentialRecord | undefined> {
+    return this.read(() => {
+      const row = this.sec.getCredential.get(registry);
+      return row && { username: row.username, ciphertext: row.secret };
+    });
+  }
+
+  async listRegistries(): Promise<string[]> {
+    return this.read(() => this.sec.listRegistries.all());
   }
 
   async close(): Promise<void> {

@@ -3,9 +3,11 @@ import { test } from 'node:test';
 import { InvalidInputError } from '@archfarm/common';
 import { StoreClosedError, StoreConflictError, StoreRecordNotFoundError } from './errors';
 import type { Store } from './store';
+import { accessContract } from './store-contract-access';
 import { agentContract } from './store-contract-agents';
 import { logIndexContract } from './store-contract-logs';
 import { schedulingContract } from './store-contract-scheduling';
+import { tokenContract } from './store-contract-tokens';
 import { sampleAttempt, sampleBuild, sampleJobs, type WithStore } from './store-fixtures';
 
 /**
@@ -182,6 +184,8 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
   logIndexContract(withStore);
   agentContract(withStore);
   schedulingContract(withStore);
+  tokenContract(withStore);
+  accessContract(withStore);
 
   test(`${name}: calls after close are refused`, async () => {
     const store = await open();

@@ -1,5 +1,7 @@
+import { createHash } from 'node:crypto';
 import type { LegacyBuildSpec } from './record-rules';
 import type { AgentRecord, AttemptRecord, BuildRecord, BuildSpecRecord, BuildState, JobRecord, Store } from './store';
+import type { TokenRecord } from './store-security';
 
 /* Records for the store tests (not exported from the package). */
 
@@ -67,6 +69,30 @@ export function sampleAgent(name: string, seen = 1_000, overrides: Partial<Agent
     lastSeen: seen,
     connected: true,
     drained: false,
+    ...overrides,
+  };
+}
+
+/** The secret text of sample token `id`: what an agent would present. */
+export function sampleTokenText(id: string): string {
+  return `afj_secret-of-${id}`;
+}
+
+export function sha256Hex(text: string): string {
+  return createHash('sha256').update(text).digest('hex');
+}
+
+/** A join token with 3 uses that expires at 10_000, labelled; its hash is sha256 of sampleTokenText(id). */
+export function sampleToken(id: string, overrides: Partial<TokenRecord> = {}): TokenRecord {
+  return {
+    id,
+    hash: sha256Hex(sampleTokenText(id)),
+    kind: 'join',
+    createdAt: 1_000,
+    expiresAt: 10_000,
+    usesLeft: 3,
+    labels: { site: 'lab' },
+    description: `token ${id}`,
     ...overrides,
   };
 }

@@ -1,4 +1,5 @@
 import type { ErrorInfo } from '@archfarm/proto';
+import type { SecurityStore } from './store-security';
 
 /*
  * The coordinator's durable state as plain records: strings, numbers, arrays and plain
@@ -140,9 +141,10 @@ export interface StoredBuild {
  * Durable coordinator state. Every method is one transaction: it happens entirely or not
  * at all. A resolved promise means the change is committed (durable as the implementation
  * documents). Failures reject with the errors of ./errors: a missing record is
- * `StoreRecordNotFoundError`, a duplicate key is `StoreConflictError`.
+ * `StoreRecordNotFoundError`, a duplicate key is `StoreConflictError`. Tokens, revocations
+ * and registry credentials: SecurityStore (./store-security).
  */
-export interface Store {
+export interface Store extends SecurityStore {
   /**
    * Inserts a build and all its jobs together. A spec `emulation` or `requireLabels` that a
    * read could not decode is refused (InvalidInputError) rather than stored.

@@ -3,8 +3,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createServer, type AddressInfo } from 'node:net';
-import { credentials } from '@grpc/grpc-js';
-import { BuildServiceClient, modeFromWire } from '@archfarm/proto';
 import { BIN, run, waitForOutput, type RunResult } from './processes';
 
 export interface AgentSpec {
@@ -33,6 +31,10 @@ export class TestFleet {
   private coordinator: ChildProcess | undefined;
   readonly logs: string[] = [];
   address = '';
+  /** The admin token the coordinator printed when it initialised its data dir. */
+  adminToken = '';
+  caFingerprint = '';
+  private joinToken = '';
 
   private constructor(
     readonly dir: string,
@@ -42,6 +44,7 @@ export class TestFleet {
   static async start(agents: AgentSpec[], options: FleetOptions = {}): Promise<TestFleet> {
     const fleet = new TestFleet(await mkdtemp(join(tmpdir(), 'archfarm-e2e-')), options);
     await fleet.startCoordinator(options.fixedPort ? await freePort() : 0);
+    fleet.joinToken = await fleet.createJoinToken(100);
     await Promise.all(agents.map((a) => fleet.startAgent(a)));
     await fleet.waitForAgents(agents.map((a) => a.name));
     return fleet;
@@ -88,14 +91,35 @@ export class TestFleet {
     return join(this.dir, 'coordinator');
   }
 
+  get caFile(): string {
+    return join(this.dataDir, 'tls', 'ca.crt');
+  }
+
+  /** What the CLI needs to reach this coordinator as admin; tests override ARCHFARM_TOKEN for other roles. */
+  cliEnv(): NodeJS.ProcessEnv {
+    return { ARCHFARM_COORDINATOR: this.address, ARCHFARM_TOKEN: this.adminToken, ARCHFARM_CA_FILE: this.caFile, ARCHFARM_CONFIG: join(this.dir, 'cli-config.json') };
+  }
+
   /** Runs the `archfarm` CLI against this fleet's coordinator. */
-  cli(args: string[], env: NodeJS.ProcessEnv = {}): Promise<RunResult> {
-    return run(process.execPath, [BIN.cli, ...args], { env: { ARCHFARM_COORDINATOR: this.address, ...env } });
+  cli(args: string[], env: NodeJS.ProcessEnv = {}, input?: string): Promise<RunResult> {
+    return run(process.execPath, [BIN.cli, ...args], { env: { ...this.cliEnv(), ...env }, input });
   }
 
   /** Starts the CLI without waiting for it (for Ctrl-C tests). */
   spawnCli(args: string[]): ChildProcess {
-    return spawn(process.execPath, [BIN.cli, ...args], { env: { ...process.env, ARCHFARM_COORDINATOR: this.address }, stdio: ['ignore', 'pipe', 'pipe'] });
+    return spawn(process.execPath, [BIN.cli, ...args], { env: { ...process.env, ...this.cliEnv() }, stdio: ['ignore', 'pipe', 'pipe'] });
+  }
+
+  /** A join token for agents (`archfarm tokens create`). */
+  async createJoinToken(uses: number, extra: string[] = []): Promise<string> {
+    const res = await this.cli(['tokens', 'create', '--uses', String(uses), '--ttl', '1h', ...extra]);
+    if (res.code !== 0) throw new Error(`tokens create failed (${res.code}): ${res.stderr}`);
+    return res.stdout.trim();
+  }
+
+  /** Starts one more agent (after start()). */
+  async addAgent(spec: AgentSpec, extraArgs: string[] = []): Promise<ChildProcess> {
+    return this.startAgent(spec, extraArgs);
   }
 
   async stop(): Promise<void> {
@@ -116,38 +140,36 @@ export class TestFleet {
     const args = [BIN.coordinator, '--listen', `127.0.0.1:${port}`, '--data-dir', this.dataDir, '--heartbeat-interval', '1000', ...(this.options.coordinatorArgs ?? [])];
     const child = this.spawnLogged('coordinator', args);
     this.coordinator = child;
-    const text = await waitForOutput(child, 'stderr', (t) => t.includes('coordinator serving'), 20_000);
+    const text = await waitForOutput(child, 'stderr', (t) => t.includes('coordinator serving'), 30_000);
     const line = text.split('\n').find((l) => l.includes('coordinator serving'))!;
     this.address = (JSON.parse(line) as { listen: string }).listen;
+    this.adminToken = /initial admin token[^:]*: (\S+)/.exec(text)?.[1] ?? this.adminToken;
+    const tlsLine = text.split('\n').find((l) => l.includes('caFingerprint'));
+    if (tlsLine) this.caFingerprint = (JSON.parse(tlsLine) as { caFingerprint: string }).caFingerprint;
   }
 
-  private async startAgent(spec: AgentSpec): Promise<void> {
-    const args = [BIN.agent, '--coordinator', this.address, '--name', spec.name, '--state-dir', join(this.dir, spec.name)];
+  private async startAgent(spec: AgentSpec, extraArgs: string[] = []): Promise<ChildProcess> {
+    const args = [BIN.agent, '--coordinator', this.address, '--name', spec.name, '--state-dir', join(this.dir, spec.name), '--join-token', this.joinToken, '--ca-fingerprint', this.caFingerprint, ...extraArgs];
     if (spec.platforms) args.push('--platform', spec.platforms);
     if (spec.slots) args.push('--slots', String(spec.slots));
     for (const label of spec.labels ?? []) args.push('--label', label);
-    this.agents.set(spec.name, this.spawnLogged(spec.name, args));
+    const child = this.spawnLogged(spec.name, args);
+    this.agents.set(spec.name, child);
+    return child;
   }
 
-  /** Polls ListAgents until every named agent is connected (probing takes a few seconds). */
+  /** Polls `archfarm agents` until every named agent is connected (probing takes a few seconds). */
   async waitForAgents(names: string[], timeoutMs = 120_000): Promise<Array<{ name: string; platforms: Array<{ platform: string; mode: string }> }>> {
-    const client = new BuildServiceClient(this.address, credentials.createInsecure());
-    try {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const agents = await new Promise<Array<{ name: string; platforms: Array<{ platform: string; mode: string }> }>>((resolve, reject) =>
-          client.listAgents({ all: false }, (err, res) =>
-            err ? reject(err) : resolve(res.agents.map((a) => ({ name: a.name, platforms: a.platforms.map((p) => ({ platform: p.platform, mode: modeFromWire(p.mode) })) }))),
-          ),
-        ).catch(() => []);
-        if (names.every((n) => agents.some((a) => a.name === n))) return agents;
-        if (Date.now() > deadline) throw new Error(`agents ${names.join(', ')} did not connect in ${timeoutMs} ms; logs:\n${this.logs.join('').slice(-4000)}`);
-        await new Promise((r) => setTimeout(r, 300));
-      }
-    } finally {
-      client.close();
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      const res = await this.cli(['agents', '--output', 'json']);
+      const agents = res.code === 0 ? (JSON.parse(res.stdout) as Array<{ name: string; platforms: Array<{ platform: string; mode: string }> }>) : [];
+      if (names.every((n) => agents.some((a) => a.name === n))) return agents;
+      if (Date.now() > deadline) throw new Error(`agents ${names.join(', ')} did not connect in ${timeoutMs} ms; logs:\n${this.logs.join('').slice(-4000)}`);
+      await new Promise((r) => setTimeout(r, 300));
     }
   }
+
 }
 
 async function kill(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {

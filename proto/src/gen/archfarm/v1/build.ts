@@ -35,6 +35,7 @@ import {
   jobStateFromJSON,
   jobStateToJSON,
   PlatformSupport,
+  RegistryAuth,
 } from "./types";
 
 export interface AgentRequest {
@@ -103,6 +104,11 @@ export interface SubmitBuildRequest {
   emulation: string;
   /** Only agents carrying all these labels. */
   requireLabels: { [key: string]: string };
+  /**
+   * Credentials for the tag's registry from the operator's own Docker config; used for this
+   * build only, in memory, never stored or logged.
+   */
+  registryAuth: RegistryAuth | undefined;
 }
 
 export interface SubmitBuildRequest_BuildArgsEntry {
@@ -945,6 +951,7 @@ function createBaseSubmitBuildRequest(): SubmitBuildRequest {
     smokeCommand: [],
     emulation: "",
     requireLabels: {},
+    registryAuth: undefined,
   };
 }
 
@@ -986,6 +993,9 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
     globalThis.Object.entries(message.requireLabels).forEach(([key, value]: [string, string]) => {
       SubmitBuildRequest_RequireLabelsEntry.encode({ key: key as any, value }, writer.uint32(98).fork()).join();
     });
+    if (message.registryAuth !== undefined) {
+      RegistryAuth.encode(message.registryAuth, writer.uint32(106).fork()).join();
+    }
     return writer;
   },
 
@@ -1104,6 +1114,14 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
             }
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.registryAuth = RegistryAuth.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1204,6 +1222,11 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
           {},
         )
         : {},
+      registryAuth: isSet(object.registryAuth)
+        ? RegistryAuth.fromJSON(object.registryAuth)
+        : isSet(object.registry_auth)
+        ? RegistryAuth.fromJSON(object.registry_auth)
+        : undefined,
     };
   },
 
@@ -1257,6 +1280,9 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
         });
       }
     }
+    if (message.registryAuth !== undefined) {
+      obj.registryAuth = RegistryAuth.toJSON(message.registryAuth);
+    }
     return obj;
   },
 
@@ -1293,6 +1319,9 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
       },
       {},
     );
+    message.registryAuth = (object.registryAuth !== undefined && object.registryAuth !== null)
+      ? RegistryAuth.fromPartial(object.registryAuth)
+      : undefined;
     return message;
   },
 };

@@ -1,0 +1,91 @@
+import { X509Certificate } from 'node:crypto';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
+import { caFingerprint, createKeyAndCsr, discoverCa, InvalidInputError, type Logger } from '@archfarm/common';
+import { AuthServiceClient, type EnrolResponse } from '@archfarm/proto';
+
+/** The agent's identity on disk: its own key (never sent anywhere), its certificate, the CA it trusts. */
+export interface AgentIdentity {
+  keyPem: string;
+  certPem: string;
+  caPem: string;
+  notAfter: Date;
+}
+
+/** Every coordinator certificate carries this name; agents dial by whatever address they were given. */
+export const COORDINATOR_NAME = 'archfarm-coordinator';
+export const TLS_CHANNEL_OPTIONS = { 'grpc.ssl_target_name_override': COORDINATOR_NAME, 'grpc.default_authority': COORDINATOR_NAME };
+
+export interface EnrolOptions {
+  coordinator: string;
+  name: string;
+  stateDir: string;
+  joinToken?: string;
+  caFingerprint?: string;
+}
+
+/**
+ * Loads the agent's certificate from its state dir, or enrols: pins the coordinator's CA by
+ * fingerprint, makes a key pair and CSR here, and trades the join token for a certificate.
+ */
+export async function ensureEnrolled(opts: EnrolOptions, logger: Logger): Promise<AgentIdentity> {
+  const dir = join(opts.stateDir, 'tls');
+  const existing = await load(dir);
+  if (existing) {
+    if (opts.caFingerprint && caFingerprint(existing.caPem) !== opts.caFingerprint) {
+      throw new InvalidInputError('--ca-fingerprint', `the state dir holds a certificate from CA ${caFingerprint(existing.caPem)}, not ${opts.caFingerprint}; use another --state-dir to join another coordinator`);
+    }
+    if (existing.notAfter.getTime() > Date.now()) return existing;
+    if (!opts.joinToken) throw new InvalidInputError('--join-token', `the agent's certificate expired on ${existing.notAfter.toISOString()}; enrol again with a new --join-token`);
+  }
+  if (!opts.joinToken || !opts.caFingerprint) {
+    throw new InvalidInputError('--join-token', 'this agent is not enrolled: give --join-token and --ca-fingerprint (an admin gets both from `archfarm tokens create`)');
+  }
+  const [host, port] = splitHostPort(opts.coordinator);
+  const caPem = await discoverCa(host, port, opts.caFingerprint);
+  const { keyPem, csrPem } = await createKeyAndCsr(opts.name);
+  const client = new AuthServiceClient(opts.coordinator, credentials.createSsl(Buffer.from(caPem)), TLS_CHANNEL_OPTIONS);
+  try {
+    const res = await new Promise<EnrolResponse>((resolve, reject) =>
+      client.enrol({ joinToken: opts.joinToken!, name: opts.name, csrPem }, (err, r) => (err ? reject(enrolError(err)) : resolve(r))),
+    );
+    const identity = { keyPem, certPem: res.certificatePem, caPem, notAfter: new Date(res.notAfterMs) };
+    await save(dir, identity);
+    logger.info({ notAfter: identity.notAfter.toISOString() }, 'enrolled with the coordinator');
+    return identity;
+  } finally {
+    client.close();
+  }
+}
+
+/** mTLS to the coordinator with this identity. */
+export function channelCredentials(identity: AgentIdentity): ChannelCredentials {
+  return credentials.createSsl(Buffer.from(identity.caPem), Buffer.from(identity.keyPem), Buffer.from(identity.certPem));
+}
+
+/** Writes a renewed identity (key mode 0600). */
+export async function save(dir: string, identity: AgentIdentity): Promise<void> {
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await writeFile(join(dir, 'key.pem'), identity.keyPem, { mode: 0o600 });
+  await writeFile(join(dir, 'cert.pem'), identity.certPem);
+  await writeFile(join(dir, 'ca.pem'), identity.caPem);
+}
+
+async function load(dir: string): Promise<AgentIdentity | undefined> {
+  try {
+    const [keyPem, certPem, caPem] = await Promise.all(['key.pem', 'cert.pem', 'ca.pem'].map((f) => readFile(join(dir, f), 'utf8')));
+    return { keyPem: keyPem!, certPem: certPem!, caPem: caPem!, notAfter: new Date(new X509Certificate(certPem!).validTo) };
+  } catch {
+    return undefined;
+  }
+}
+
+function splitHostPort(address: string): [string, number] {
+  const i = address.lastIndexOf(':');
+  return [address.slice(0, i).replace(/^\[|\]$/g, ''), Number(address.slice(i + 1))];
+}
+
+function enrolError(err: { details?: string; message: string }): Error {
+  return new InvalidInputError('--join-token', `the coordinator refused to enrol this agent: ${err.details ?? err.message}`);
+}

@@ -1,0 +1,38 @@
+import type { Command } from 'commander';
+import { connectAuthService } from '../client';
+import type { CommandContext } from '../command-context';
+import { connect } from '../connection';
+import type { ConnectionFlags } from '../connection-settings';
+import { AgentNotFoundError, CoordinatorError } from '../errors';
+import { writeLine } from '../io';
+import { unary } from '../rpc';
+import { parseAgentName } from './agents-drain';
+
+const REVOKE_HELP = `
+Its stream to the coordinator closes at once and its certificate is refused from then on,
+so it cannot reconnect. To bring the machine back, enrol it again under a new name with a
+new join token. stdout stays empty. Needs an admin token.`;
+
+/** `archfarm agents revoke NAME`. */
+export function addAgentRevokeCommand(agents: Command, ctx: CommandContext): void {
+  agents
+    .command('revoke')
+    .description('disconnect the agent and refuse its certificate from now on')
+    .argument('<NAME>', 'the agent, as `archfarm agents --all` lists it')
+    .addHelpText('after', REVOKE_HELP)
+    .action((name: string, _flags: unknown, cmd: Command) => runRevoke(name, cmd.optsWithGlobals<ConnectionFlags>(), ctx));
+}
+
+export async function runRevoke(nameArg: string, flags: ConnectionFlags, ctx: CommandContext): Promise<void> {
+  const name = parseAgentName(nameArg);
+  const conn = await connect(flags, ctx);
+  const client = connectAuthService(conn);
+  try {
+    await unary(conn.address, 'RevokeAgent', client.revokeAgent.bind(client), { name });
+  } catch (err) {
+    throw err instanceof CoordinatorError && err.status === 'NOT_FOUND' ? new AgentNotFoundError(name, conn.address, { cause: err }) : err;
+  } finally {
+    client.close();
+  }
+  writeLine(ctx.io.stderr, `revoked ${name}`);
+}

@@ -1,0 +1,36 @@
+import type { Requirement } from './authorizer';
+
+/**
+ * Who may call what, in one table. Roles nest (admin > builder > viewer); agents are not an
+ * operator role and operators are not agents.
+ */
+export const AGENT_RULES: Record<string, Requirement> = {
+  connect: 'agent',
+  fetchContext: 'agent',
+  uploadLog: 'agent',
+  logOffset: 'agent',
+};
+
+export const BUILD_RULES: Record<string, Requirement> = {
+  uploadContext: 'builder',
+  hasContext: 'builder',
+  submitBuild: 'builder',
+  planBuild: 'builder',
+  cancelBuild: 'builder',
+  watchBuild: 'viewer',
+  streamLogs: 'viewer',
+  inspectBuild: 'viewer',
+  listBuilds: 'viewer',
+  listAgents: 'viewer',
+  drainAgent: 'admin',
+  resumeAgent: 'admin',
+};
+
+export const AUTH_RULES: Record<string, Requirement> = {
+  enrol: 'public',
+  renewCertificate: 'agent',
+  createToken: 'admin',
+  revokeAgent: 'admin',
+  registryLogin: 'builder',
+  whoAmI: 'anyone-known',
+};

@@ -1,0 +1,78 @@
+/*
+ * Who may come in and with what: API and join tokens, revoked agents, registry credentials.
+ * Part of Store (./store). Tokens are kept only as the sha256 of their text, credentials only
+ * as ciphertext sealed by the caller: the store never holds a secret in the clear. The
+ * ciphertext is the one field that is bytes (a Buffer) rather than a plain value.
+ */
+
+/** `join` enrols an agent; the others are operator roles. */
+export type TokenKind = 'join' | 'admin' | 'builder' | 'viewer';
+
+export interface TokenRecord {
+  /** A public handle for listing and logs; not derived from the secret. */
+  id: string;
+  /** sha256 of the token's text, 64 lowercase hex digits. Unique across tokens. */
+  hash: string;
+  kind: TokenKind;
+  createdAt: number;
+  /** From this time on (inclusive) the token is refused. Absent: never expires. */
+  expiresAt?: number;
+  /** How many more enrolments a join token allows. Absent: unlimited. */
+  usesLeft?: number;
+  /** Labels given to what enrols with it (name -> value). */
+  labels: Record<string, string>;
+  /** Free text for people ("pi rack 2"); may be empty. */
+  description: string;
+}
+
+/** An agent name refused for good: its stream is closed and it cannot reconnect. */
+export interface RevokedAgentRecord {
+  name: string;
+  revokedAt: number;
+}
+
+/** A registry login as stored: the password (or token) only as the caller's ciphertext. */
+export interface RegistryCredentialRecord {
+  username: string;
+  ciphertext: Buffer;
+}
+
+/** The security part of Store; its methods follow Store's rules (one transaction each). */
+export interface SecurityStore {
+  /**
+   * Stores a new token. A record that breaks TokenRecord's rules is refused
+   * (InvalidInputError); a duplicate id or hash is a StoreConflictError. Neither error
+   * message contains the hash.
+   */
+  createToken(record: TokenRecord): Promise<void>;
+  /** The token with this hash, of any kind, expired or not; undefined when there is none. */
+  findToken(hash: string): Promise<TokenRecord | undefined>;
+  /**
+   * Spends one use of a join token, check and decrement in one transaction (two agents
+   * racing for a token's last use cannot both win). Returns the token after the use.
+   * Rejects with TokenUnknownError (no such token, or not a join token), TokenExpiredError
+   * (`now` >= expiresAt) or TokenUsedUpError (usesLeft is 0), changing nothing.
+   */
+  useJoinToken(hash: string, now: number): Promise<TokenRecord>;
+  /**
+   * Whether any admin token exists, expired or not: a data directory that ever had one is
+   * initialised and must not mint a fresh first admin token.
+   */
+  hasAdminToken(): Promise<boolean>;
+
+  /**
+   * Revokes an agent name, known to the store or not. Revoking again keeps the first
+   * `revokedAt`. There is no un-revoke: a replacement agent enrols under a new name.
+   */
+  revokeAgent(name: string, now: number): Promise<void>;
+  isRevoked(name: string): Promise<boolean>;
+  /** Every revoked name, by name. */
+  listRevoked(): Promise<RevokedAgentRecord[]>;
+
+  /** Inserts or replaces the login for `registry` (e.g. "registry.local:5000"). */
+  putRegistryCredential(registry: string, username: string, ciphertext: Buffer, now: number): Promise<void>;
+  /** The login for `registry` (a copy of the ciphertext), or undefined. */
+  getRegistryCredential(registry: string): Promise<RegistryCredentialRecord | undefined>;
+  /** The registries that have a login, by name. */
+  listRegistries(): Promise<string[]>;
+}
