@@ -30,7 +30,7 @@ say "logging in (CA $fingerprint) and enrolling a local agent with a one-time jo
 "$bin/archfarm" login --coordinator "$listen" --ca-fingerprint "$fingerprint" --token-stdin <<<"$admin_token"
 join_token=$("$bin/archfarm" tokens create --ttl 10m --uses 1)
 say "starting the agent (it probes which CPUs its engine can run, natively or with QEMU)"
-"$bin/archfarm-agent" --name local --state-dir "$state/agent" --join-token "$join_token" --ca-fingerprint "$fingerprint" 2>>"$state/agent.log" &
+"$bin/archfarm-agent" --name local --slots 4 --state-dir "$state/agent" --join-token "$join_token" --ca-fingerprint "$fingerprint" 2>>"$state/agent.log" &
 pids+=($!)
 
 for _ in $(seq 1 120); do

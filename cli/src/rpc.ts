@@ -34,8 +34,7 @@ export function isServiceError(err: unknown): err is ServiceError {
 }
 
 /** What grpc-js says (in UNAVAILABLE's details) when the TLS handshake, not the network, failed. */
-const TLS_FAILURE =
-  /certificate|altnames|self[- ]signed|unable to (?:get|verify)|SSL|TLS|handshake|wrong version number|packet length too long|Protocol error|Connection dropped/i;
+const TLS_FAILURE = /certificate|altnames|self[- ]signed|unable to (?:get|verify)|SSL routines|TLS|handshake|wrong version number/i;
 
 /**
  * Maps a failed call to a typed error. UNAVAILABLE means "cannot reach" only when the
@@ -63,9 +62,18 @@ export function fromServiceError(err: ServiceError, rpc: string, address: string
   return new CoordinatorError(rpc, status[err.code] ?? String(err.code), message, remoteCode, { cause: err });
 }
 
-/** "No connection established. Last error: Error: self-signed certificate" -> "self-signed certificate". */
-function tlsDetail(details: string): string {
-  return details.replace(/^.*Last error: /s, '').replace(/^(?:Error: )+/, '').replace(/\s*\(\d{4}-\d\d-\d\dT[^)]*\)\s*$/, '');
+/**
+ * The reason in grpc-js's "No connection established. Last error: Error: <reason>. Resolution
+ * note: ...", with OpenSSL's "<hex>:error:<hex>:SSL routines:<fn>:<reason>:<file>:<line>:" cut to its reason.
+ */
+export function tlsDetail(details: string): string {
+  const reason = details
+    .replace(/^[\s\S]*?Last error: (?:Error: )?/, '')
+    .replace(/\.?\s*Resolution note:[\s\S]*$/, '')
+    .trim();
+  const openssl = /SSL routines:[^:]*:([^:]+):/.exec(reason)?.[1];
+  if (openssl === 'wrong version number') return 'it does not speak TLS';
+  return openssl ?? reason;
 }
 
 function trailer(err: ServiceError, key: string): string | undefined {

@@ -63,7 +63,8 @@ describe('never lose a build', () => {
   });
 
   test('kill -9 the coordinator mid-build and start it again: finished once, no job run twice, logs byte-identical', async () => {
-    fleet = await TestFleet.start([{ name: 'steady', platforms: 'linux/amd64,linux/arm64', slots: 2 }], { coordinatorArgs: FAST, fixedPort: true });
+    // A lease long enough to outlast the restart: the agent keeps its jobs only while its lease may still be valid.
+    fleet = await TestFleet.start([{ name: 'steady', platforms: 'linux/amd64,linux/arm64', slots: 2 }], { coordinatorArgs: ['--lease-ttl', '15000', '--retry-base-delay', '1000'], fixedPort: true });
     const marker = randomBytes(4).toString('hex');
     const tag = `${testRegistry()}/${uniqueRepository('killcoord')}:1`;
     const id = await submitDetached(fleet, ['--platform', 'linux/amd64,linux/arm64', '-t', tag, await slowContext(marker, 5)]);

@@ -71,7 +71,7 @@ describe('bad input is refused and loses nothing', () => {
   });
 
   const contexts: Array<[string, () => Buffer, RegExp]> = [
-    ['a symlink that escapes the context', () => tarOf(DOCKERFILE, tarEntry('evil', { type: '2', link: '../../etc/passwd' })), /evil.*leaves the context|escap/],
+    ['a symlink that escapes the context', () => tarOf(DOCKERFILE, tarEntry('evil', { type: '2', link: '../../etc/passwd' })), /"evil" is a symlink to .*outside the context/],
     ['an absolute symlink target', () => tarOf(DOCKERFILE, tarEntry('abs', { type: '2', link: '/etc/shadow' })), /abs/],
     ['a hard link out of the context', () => tarOf(DOCKERFILE, tarEntry('hard', { type: '1', link: '../outside' })), /hard/],
     ['an entry with ..', () => tarOf(DOCKERFILE, tarEntry('../up.txt', { body: Buffer.from('x') })), /\.\.\/up\.txt|leaves/],

@@ -13,8 +13,7 @@ const DRAIN_HELP = `
 The agent takes no new jobs; the jobs running on it finish, and its queued work goes to
 other agents. It stays drained until \`archfarm agents resume NAME\`. stdout stays empty.`;
 
-interface FleetFlags extends ConnectionFlags {
-}
+type FleetFlags = ConnectionFlags;
 
 /** `archfarm agents drain NAME` and `archfarm agents resume NAME`. */
 export function addAgentDrainCommands(agents: Command, ctx: CommandContext): void {

@@ -15,8 +15,7 @@ Examples:
 Every platform's job is stopped on its agent and nothing is published. stdout stays empty;
 exit status 0 once the coordinator has accepted the cancel, 1 if it knows no such build.`;
 
-interface CancelFlags extends ConnectionFlags {
-}
+type CancelFlags = ConnectionFlags;
 
 /** `archfarm cancel ID`: stop a build that another process (or --detach) started. */
 export function addCancelCommand(program: Command, ctx: CommandContext): void {

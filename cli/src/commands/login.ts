@@ -50,8 +50,8 @@ export async function runLogin(flags: LoginFlags, ctx: CommandContext): Promise<
   } finally {
     client.close();
   }
-  const file = writeConfig(ctx.io.env, { coordinator: conn.address, token, caPem: conn.caPem });
-  writeLine(ctx.io.stderr, `logged in to ${conn.address} as ${who.role || 'an unknown role'} (stored in ${file})`);
+  writeConfig(ctx.io.env, { coordinator: conn.address, token, caPem: conn.caPem });
+  writeLine(ctx.io.stderr, `logged in to ${conn.address} as ${who.role || 'an unknown role'}`);
 }
 
 /** --token-stdin, else --token, else ARCHFARM_TOKEN; never the stored one (that is what login replaces). */

@@ -85,12 +85,17 @@ k7TNMmk1UsErVTfHvatLgDwi93RP9OEwS9axoPJ+MEE1G4TQ75wnPWBl
 /** The API token the tests' default environment sends. */
 export const TEST_TOKEN = 'af_test_token_0123456789';
 
-/** TEST_TLS's CA as a file (for ARCHFARM_CA_FILE), written once under the temp dir. */
+const written = new Map<string, string>();
+
+/** TEST_TLS's CA as a file (for ARCHFARM_CA_FILE), written once per process under the temp dir. */
 export function testCaFile(pem = TEST_TLS.caPem): string {
+  const known = written.get(pem);
+  if (known !== undefined) return known;
   const file = path.join(tmpdir(), `archfarm-cli-test-ca-${createHash('sha256').update(pem).digest('hex').slice(0, 12)}.pem`);
   // Concurrent test processes write the same bytes; the rename keeps readers from seeing half.
   const temp = `${file}.${process.pid}.tmp`;
   writeFileSync(temp, pem);
   renameSync(temp, file);
+  written.set(pem, file);
   return file;
 }

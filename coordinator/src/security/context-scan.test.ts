@@ -106,6 +106,7 @@ test('absolute and escaping paths are refused, also when a pax header sets them'
   await refused([['../etc/passwd', '0']], '../etc/passwd', /^context entry "\.\.\/etc\/passwd" leaves the context; remove it or add it to \.dockerignore$/);
   await refused([['a/../../x', '5']], 'a/../../x', /leaves the context/);
   await refused([pax('path', '../evil'), ['innocent', '0']], '../evil', /leaves the context/);
+  await refused([['././@LongLink', 'L', { data: '../gnu-evil\0' }], ['innocent', '0']], '../gnu-evil', /leaves the context/);
   await refused([['C:\\Windows\\evil', '0']], 'C:\\Windows\\evil', /absolute path/);
 });
 
@@ -128,6 +129,8 @@ test('symlinks and hard links that resolve outside the context are refused', asy
 test('links are followed as the kernel would: chains through other symlinks cannot escape', async () => {
   // "a" is the root itself, so a/a/a/s sits at the root and ../../../etc leaves it.
   await refused([['a', '2', { linkpath: '.' }], ['a/a/a/s', '2', { linkpath: '../../../etc' }]], 'a/a/a/s', /once the symlinks before it are followed/);
+  // Through a directory that does not exist yet and back up: still counted from where "a" lands.
+  await refused([['a', '2', { linkpath: '.' }], ['s', '2', { linkpath: 'a/ghost/../../x' }]], 's', /once the symlinks before it are followed/);
   // s was inside when written; "a" added later makes it point out.
   await refused([['s', '2', { linkpath: 'a/../x' }], ['a', '2', { linkpath: '.' }]], 's', /which other links lead outside the context/);
   await refused(
@@ -138,6 +141,8 @@ test('links are followed as the kernel would: chains through other symlinks cann
   // A hard link to a symlink is that symlink, now read from the hard link's directory.
   await refused([['sub/s', '2', { linkpath: '../x' }], ['h', '1', { linkpath: 'sub/s' }]], 'h', /symlink to "\.\.\/x"/);
   await refused([['a', '2', { linkpath: 'b' }], ['b', '2', { linkpath: 'a' }]], 'a', /more than 40 symlinks \(a loop\?\)/);
+  // Dangling links and links into directories made later are fine.
+  assert.equal((await scan(tarOf([['d', '2', { linkpath: 'later/x' }], ['later/x', '0'], ['g', '2', { linkpath: 'ghost' }]]))).entries, 3);
 });
 
 test('size and count limits name the entry that crossed them', async () => {

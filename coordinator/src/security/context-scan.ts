@@ -49,7 +49,7 @@ const IGNORE = 'remove it or add it to .dockerignore';
 const REPACK = "pack the context with 'archfarm build', which writes only plain relative entries";
 const MAX_NAME_BYTES = 4096; // PATH_MAX: a longer name could not be extracted anyway
 const MAX_LINK_HOPS = 40; // the kernel's MAXSYMLINKS
-const WALK_BUDGET = 50_000_000; // ~0.1 s of lookups; ordinary contexts use a few percent
+const WALK_BUDGET = 20_000_000; // walk steps: ~1.5 s at worst; a 100 000-entry node_modules takes ~1M
 const ACCEPTED = new Set<string>(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
 const SPECIAL: Record<string, string> = { CharacterDevice: 'a character device', BlockDevice: 'a block device', FIFO: 'a named pipe (FIFO)' };
 const COMPRESSED: [string, Buffer][] = [
@@ -69,64 +69,89 @@ export async function scanContext(tarPath: string, opts: ScanOptions = {}): Prom
     maxFileBytes: opts.maxFileBytes ?? 1024 ** 3,
     maxTotalBytes: opts.maxTotalBytes ?? Number.POSITIVE_INFINITY,
   });
-  // Parser reports each header's path and linkpath as written: node-tar's sanitising
-  // (preservePaths) belongs to extraction. strict turns every warning into 'error'.
-  // Compressed input is refused below, so no decompressor ever runs.
-  const parser = new Parser({ strict: true, brotli: false, zstd: false });
-  let failure: Error | undefined;
-  let sawEndMarker = false;
-  const guard = (check: () => void) => {
-    try {
-      if (failure === undefined) check();
-    } catch (err) {
-      failure = err as Error;
-    }
-  };
-  parser.on('entry', (entry: ReadEntry) => {
-    entry.resume(); // the body is not needed; this discards it
-    guard(() => tree.add(entry));
-  });
-  // Unknown types, and pax headers too big for node-tar to apply (other readers would).
-  parser.on('ignoredEntry', (entry: ReadEntry) => guard(() => refuseType(entry)));
-  parser.on('eof', () => (sawEndMarker = true));
-  const parsed = new Promise<void>((resolve) => {
-    parser.on('end', resolve);
-    parser.on('error', (err: Error) => {
-      failure ??= new TarInvalidError(err.message, { cause: err });
-      resolve();
-    });
-  });
+  const run = new ParseRun(tree);
   let first = true;
   for await (const chunk of createReadStream(tarPath) as AsyncIterable<Buffer>) {
     if (first) refuseCompressed(chunk);
     first = false;
-    if (!parser.write(chunk) && failure === undefined) await once(parser, 'drain').catch(() => undefined);
-    if (failure !== undefined) throw failure;
+    await run.write(chunk);
   }
-  parser.end();
-  await parsed;
-  if (failure !== undefined) throw failure;
-  if (!sawEndMarker) throw new TarInvalidError('it ends before the end-of-archive marker, so it was cut short');
+  await run.end();
   return tree.finish();
+}
+
+/** Feeds node-tar's Parser and stops at the first refusal or tar error. */
+class ParseRun {
+  // Parser reports each header's path and linkpath as written: node-tar's sanitising
+  // (preservePaths) belongs to extraction. strict turns every warning into 'error'.
+  // Compressed input is refused before it, so no decompressor ever runs.
+  private readonly parser = new Parser({ strict: true, brotli: false, zstd: false });
+  private failure: Error | undefined;
+  private sawEndMarker = false;
+  private readonly parsed: Promise<void>;
+
+  constructor(tree: ContextTree) {
+    this.parser.on('entry', (entry: ReadEntry) => {
+      entry.resume(); // the body is not needed; this discards it
+      this.guard(() => tree.add(entry));
+    });
+    // Unknown types, and pax headers too big for node-tar to apply (other readers would).
+    this.parser.on('ignoredEntry', (entry: ReadEntry) => this.guard(() => refuseType(entry)));
+    this.parser.on('eof', () => (this.sawEndMarker = true));
+    this.parsed = new Promise<void>((resolve) => {
+      this.parser.on('end', resolve);
+      this.parser.on('error', (err: Error) => {
+        this.failure ??= new TarInvalidError(err.message, { cause: err });
+        resolve();
+      });
+    });
+  }
+
+  async write(chunk: Buffer): Promise<void> {
+    if (!this.parser.write(chunk) && this.failure === undefined) await once(this.parser, 'drain').catch(() => undefined);
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  async end(): Promise<void> {
+    this.parser.end();
+    await this.parsed;
+    if (this.failure !== undefined) throw this.failure;
+    if (!this.sawEndMarker) throw new TarInvalidError('it ends before the end-of-archive marker, so it was cut short');
+  }
+
+  private guard(check: () => void): void {
+    try {
+      if (this.failure === undefined) check();
+    } catch (err) {
+      this.failure = err as Error;
+    }
+  }
 }
 
 interface Link {
   entry: string;
   target: string;
 }
-type Walk = string[] | 'escapes' | 'loop' | 'tangled';
+/** A path in the extracted context; `link` is set while a symlink sits there. */
+interface Node {
+  parent: Node | undefined;
+  children: Map<string, Node>;
+  link?: Link;
+}
+type Failure = 'escapes' | 'loop' | 'tangled';
+/** Where a walk ends: `below` levels under `node` in directories no entry has made (yet). */
+type Walk = { node: Node; below: number } | Failure;
+const failed = (w: Walk): w is Failure => typeof w === 'string';
 
 /** The tree the context would extract to, as far as the safety checks need it. */
 class ContextTree {
   private entries = 0;
   private bytes = 0;
-  /** Symlinks by where they land once the links before them are followed. */
-  private readonly links = new Map<string, Link>();
-  /** Where each directory lands; cleared when the links change. */
-  private readonly dirs = new Map<string, string[]>();
+  private readonly root: Node = { parent: undefined, children: new Map() };
+  private readonly symlinks = new Set<Node>();
   /** Normalised path -> is a directory; the last entry for a path wins, as in extraction. */
   private readonly kinds = new Map<string, boolean>();
-  /** Characters of path looked up while following links, so a crafted tangle cannot stall us. */
+  /** Steps left for walking the tree, so a crafted tangle of links cannot stall the coordinator. */
   private budget = WALK_BUDGET;
 
   constructor(private readonly limits: Required<ScanOptions>) {}
@@ -138,32 +163,34 @@ class ContextTree {
     }
     checkName(name, name);
     if (isAbsolute(name)) throw refuse(name, 'has an absolute path', REPACK);
-    const lexical = this.walk([], name, false);
-    if (!Array.isArray(lexical)) throw refuse(name, 'leaves the context', IGNORE);
+    const parts = normalise([], name);
+    if (parts === undefined) throw refuse(name, 'leaves the context', IGNORE);
     if (!ACCEPTED.has(entry.type)) refuseType(entry);
     this.count(name, entry.size);
-    const base = lexical.pop();
+    const base = parts.pop();
     if (base === undefined) {
       if (entry.type !== 'Directory') throw refuse(name, 'names the context root but is not a directory', REPACK);
       return;
     }
-    const parent = this.dir(lexical.join('/'));
-    if (!Array.isArray(parent)) throw linkError(name, parent, 'is reached through a symlink that leaves the context');
+    // Extraction creates missing parents (following symlinks), so this walk does too.
+    const walked = this.walk(this.root, parts, true);
+    if (failed(walked)) throw linkError(name, walked, 'is reached through a symlink that leaves the context');
+    const parent = walked.node;
     let target = entry.type === 'SymbolicLink' ? (entry.linkpath ?? '') : undefined;
     if (entry.type === 'Link') target = this.hardLinkTarget(name, entry.linkpath ?? '');
-    if (target !== undefined) this.checkSymlink(name, lexical, parent, target);
-    const landing = [...parent, base].join('/');
-    if (target !== undefined) this.links.set(landing, { entry: name, target });
-    if (target !== undefined || this.links.delete(landing)) this.dirs.clear();
-    this.kinds.set([...lexical, base].join('/'), entry.type === 'Directory');
+    if (target !== undefined) this.checkSymlink(name, parts, parent, target);
+    const node = this.child(parent, base);
+    node.link = target === undefined ? undefined : { entry: name, target };
+    if (target !== undefined) this.symlinks.add(node);
+    this.kinds.set([...parts, base].join('/'), entry.type === 'Directory');
   }
 
   /** Re-checks every symlink against the final tree: a later link can redirect an earlier one. */
   finish(): ContextScan {
-    if (process.env.SCAN_DEBUG) console.error("budget used", WALK_BUDGET - this.budget);
-    for (const [landing, link] of this.links) {
-      const at = this.walk(landing.split('/').slice(0, -1), link.target);
-      if (!Array.isArray(at)) throw linkError(link.entry, at, `is a symlink to ${show(link.target)}, which other links lead outside the context`);
+    for (const node of this.symlinks) {
+      if (node.link === undefined) continue; // replaced by a later entry
+      const at = this.walk(node.parent ?? this.root, node.link.target.split('/'), false);
+      if (failed(at)) throw linkError(node.link.entry, at, `is a symlink to ${show(node.link.target)}, which other links lead outside the context`);
     }
     const files = [...this.kinds].filter(([, dir]) => !dir).map(([path]) => path);
     return { entries: this.entries, bytes: this.bytes, files };
@@ -182,73 +209,75 @@ class ContextTree {
     checkName(name, target);
     const fix = 'add the file itself to the context instead, or add the link to .dockerignore';
     if (isAbsolute(target)) throw refuse(name, `is a hard link to ${show(target)}, an absolute path`, fix);
-    const lexical = this.walk([], target, false);
-    if (!Array.isArray(lexical)) throw refuse(name, `is a hard link to ${show(target)}, outside the context`, fix);
-    const base = lexical.pop() ?? '';
-    const dir = this.dir(lexical.join('/'));
-    if (!Array.isArray(dir)) throw linkError(name, dir, `is a hard link to ${show(target)}, which symlinks lead outside the context`);
-    return this.links.get([...dir, base].join('/'))?.target;
+    const parts = normalise([], target);
+    if (parts === undefined) throw refuse(name, `is a hard link to ${show(target)}, outside the context`, fix);
+    const base = parts.pop() ?? '';
+    const dir = this.walk(this.root, parts, false);
+    if (failed(dir)) throw linkError(name, dir, `is a hard link to ${show(target)}, which symlinks lead outside the context`);
+    return dir.below > 0 ? undefined : dir.node.children.get(base)?.link?.target;
   }
 
   /** Checked as written (as Docker does) and as the kernel would follow it through other links. */
-  private checkSymlink(name: string, dir: string[], parent: string[], target: string): void {
+  private checkSymlink(name: string, dir: string[], parent: Node, target: string): void {
     checkName(name, target);
     const problem = `is a symlink to ${show(target)}, outside the context`;
-    const fix = `make the link relative and inside the context, or ${IGNORE}`;
-    if (isAbsolute(target) || !Array.isArray(this.walk(dir, target, false))) throw refuse(name, problem, fix);
-    const at = this.walk(parent, target);
-    if (!Array.isArray(at)) throw linkError(name, at, `${problem} once the symlinks before it are followed`);
-  }
-
-  private dir(path: string): Walk {
-    const known = this.dirs.get(path);
-    if (known !== undefined) return known;
-    const at = this.walk([], path);
-    if (Array.isArray(at)) this.dirs.set(path, at);
-    return at;
+    if (isAbsolute(target) || normalise(dir, target) === undefined) throw refuse(name, problem, `make the link relative and inside the context, or ${IGNORE}`);
+    const at = this.walk(parent, target.split('/'), false);
+    if (failed(at)) throw linkError(name, at, `${problem} once the symlinks before it are followed`);
   }
 
   /**
-   * Follows `rel` from directory `from` as the kernel would in the extracted context,
-   * through the context's own symlinks unless `follow` is false; 'escapes' when it climbs
-   * above the root.
+   * Follows `parts` from `from` as the kernel would in the extracted context, through its
+   * symlinks. With `create`, missing directories are made (as extraction makes parents);
+   * without, the walk counts levels below the last existing node instead.
    */
-  private walk(from: readonly string[], rel: string, follow = true, hops = { n: 0 }): Walk {
-    if (isAbsolute(rel)) return 'escapes';
-    const at = [...from];
-    const keys = follow ? this.prefixes(at) : [];
-    for (const part of rel.split('/')) {
+  private walk(from: Node, parts: readonly string[], create: boolean, hops = { n: 0 }): Walk {
+    let at = from;
+    let below = 0;
+    for (const part of parts) {
+      if ((this.budget -= 1 + (part.length >> 5)) < 0) return 'tangled';
       if (part === '' || part === '.') continue;
       if (part === '..') {
-        if (at.pop() === undefined) return 'escapes';
-        keys.pop();
+        if (below > 0) below -= 1;
+        else if (at.parent === undefined) return 'escapes';
+        else at = at.parent;
         continue;
       }
-      at.push(part);
-      if (!follow) continue;
-      const key = keys.length === 0 ? part : `${keys[keys.length - 1]}/${part}`;
-      keys.push(key);
-      if (this.links.size === 0) continue;
-      if ((this.budget -= key.length) < 0) return 'tangled';
-      const link = this.links.get(key);
-      if (link === undefined) continue;
+      const next = below > 0 ? undefined : (at.children.get(part) ?? (create ? this.child(at, part) : undefined));
+      if (next === undefined) {
+        below += 1;
+        continue;
+      }
+      at = next;
+      if (at.link === undefined) continue;
       if (++hops.n > MAX_LINK_HOPS) return 'loop';
-      at.pop();
-      const next = this.walk(at, link.target, true, hops);
-      if (!Array.isArray(next)) return next;
-      at.splice(0, at.length, ...next);
-      keys.splice(0, keys.length, ...this.prefixes(next));
+      const resolved = this.walk(at.parent ?? this.root, at.link.target.split('/'), create, hops);
+      if (failed(resolved)) return resolved;
+      ({ node: at, below } = resolved);
     }
-    return at;
+    return { node: at, below };
   }
 
-  /** ["a", "b"] -> ["a", "a/b"]: the lookup key of each directory on the way. */
-  private prefixes(parts: readonly string[]): string[] {
-    this.budget -= parts.length;
-    const keys: string[] = [];
-    for (const part of parts) keys.push(keys.length === 0 ? part : `${keys[keys.length - 1]}/${part}`);
-    return keys;
+  private child(parent: Node, name: string): Node {
+    let node = parent.children.get(name);
+    if (node === undefined) {
+      this.budget -= 1;
+      node = { parent, children: new Map() };
+      parent.children.set(name, node);
+    }
+    return node;
   }
+}
+
+/** `rel` from `from` without following links; undefined when it climbs above the root. */
+function normalise(from: readonly string[], rel: string): string[] | undefined {
+  const at = [...from];
+  for (const part of rel.split('/')) {
+    if (part === '..') {
+      if (at.pop() === undefined) return undefined;
+    } else if (part !== '' && part !== '.') at.push(part);
+  }
+  return at;
 }
 
 function refuseType(entry: ReadEntry): never {
@@ -272,9 +301,9 @@ function isAbsolute(p: string): boolean {
   return posix.isAbsolute(p) || win32.isAbsolute(p);
 }
 
-function linkError(name: string, walked: Exclude<Walk, string[]>, problem: string): UnsafeContextError {
+function linkError(name: string, walked: Failure, problem: string): UnsafeContextError {
   if (walked === 'loop') return refuse(name, `goes through more than ${MAX_LINK_HOPS} symlinks (a loop?)`, IGNORE);
-  if (walked === 'tangled') return refuse(name, 'is among more symlinks than the coordinator will follow', IGNORE);
+  if (walked === 'tangled') return refuse(name, 'is where checking the context ran over its limit (a tangle of symlinks or very deep paths)', IGNORE);
   return refuse(name, problem, IGNORE);
 }
 

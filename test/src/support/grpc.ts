@@ -7,10 +7,10 @@ import type { TestFleet } from './fleet';
 /** Every coordinator certificate names this host; tests dial 127.0.0.1. */
 const OPTIONS = { 'grpc.ssl_target_name_override': 'archfarm-coordinator', 'grpc.default_authority': 'archfarm-coordinator' };
 
-/** TLS trusting the fleet's CA, with an operator token as call credentials (or none). */
-export function operatorCredentials(fleet: TestFleet, token: string | undefined = fleet.adminToken): ChannelCredentials {
+/** TLS trusting the fleet's CA, with an operator token as call credentials (null: none). */
+export function operatorCredentials(fleet: TestFleet, token: string | null = fleet.adminToken): ChannelCredentials {
   const tls = credentials.createSsl(readFileSync(fleet.caFile));
-  if (token === undefined) return tls;
+  if (token === null) return tls;
   const bearer = credentials.createFromMetadataGenerator((_params, callback) => {
     const md = new Metadata();
     md.set('authorization', `Bearer ${token}`);
