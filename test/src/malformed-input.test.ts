@@ -101,10 +101,9 @@ describe('bad input is refused and loses nothing', () => {
     assert.match(err?.details ?? '', /size|bytes/);
   });
 
-  test('an oversized gRPC message is refused', async () => {
-    const data = tarOf(DOCKERFILE, tarEntry('big', { body: Buffer.alloc(9 * 1024 * 1024) }));
-    const err = await upload(client, data, { digest: sha256(data), size: data.length }, data.length);
-    assert.equal(err?.code, status.RESOURCE_EXHAUSTED);
+  test('an oversized gRPC message is refused before any handler sees it', async () => {
+    const err = await submit(client, { target: 'x'.repeat(9 * 1024 * 1024) }, good);
+    assert.equal(err?.code, status.RESOURCE_EXHAUSTED, err?.details);
   });
 
   const submissions: Array<[string, Partial<SubmitBuildRequest>, RegExp]> = [

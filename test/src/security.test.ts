@@ -98,9 +98,35 @@ describe('only known agents and operators get in', () => {
     const asAgent = buildClient(fleet, clientCertCredentials(fleet, id.keyPem, id.certPem));
     const err = await failure((cb) => asAgent.listBuilds({ limit: 5 }, cb));
     assert.equal(err.code, status.PERMISSION_DENIED);
+    const adminAsAgent = await failure((cb) => agentClient(fleet, operatorCredentials(fleet)).logOffset({ jobId: 'x', attempt: 1 }, cb));
+    assert.equal(adminAsAgent.code, status.PERMISSION_DENIED, 'an operator token cannot act as an agent');
     const noToken = await failure((cb) => buildClient(fleet, operatorCredentials(fleet, null)).listBuilds({ limit: 5 }, cb));
     assert.equal(noToken.code, status.UNAUTHENTICATED);
     const badToken = await failure((cb) => buildClient(fleet, operatorCredentials(fleet, `afa_${randomBytes(8).toString('hex')}`)).listBuilds({ limit: 5 }, cb));
     assert.equal(badToken.code, status.UNAUTHENTICATED);
+  });
+});
+
+describe('short-lived agent certificates', () => {
+  let fleet: TestFleet | undefined;
+  after(async () => {
+    await fleet?.stop();
+  });
+
+  test('an agent renews its certificate before it expires and stays connected', async () => {
+    fleet = await TestFleet.start([{ name: 'renewer', platforms: 'linux/amd64' }], { coordinatorArgs: ['--agent-cert-ttl', '15000'] });
+    const before = agentIdentity(fleet, 'renewer');
+    const deadline = Date.now() + 40_000;
+    while (agentIdentity(fleet, 'renewer').certPem === before.certPem) {
+      assert.ok(Date.now() < deadline, 'the certificate was renewed');
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    const after = agentIdentity(fleet, 'renewer');
+    assert.notEqual(after.keyPem, before.keyPem, 'a fresh key pair came with it');
+    await new Promise((r) => setTimeout(r, 6000));
+    await fleet.waitForAgents(['renewer'], 10_000);
+    const ctx = await makeContext({ Dockerfile: `FROM ${baseImage()}\nCMD ["uname", "-m"]\n` });
+    const res = await fleet.cli(['build', '--platform', 'linux/amd64', '-t', `${testRegistry()}/${uniqueRepository('renewed')}:1`, ctx]);
+    assert.equal(res.code, 0, res.stderr);
   });
 });
