@@ -13,6 +13,8 @@ import { retryDelay } from './retry';
 import type { DurationHistory } from '../scheduling/history';
 
 const RECONNECT_GRACE_MS = 15_000;
+/** How long a finished build's events stay in memory for `archfarm build` to replay. */
+const FORGET_AFTER_MS = 10 * 60_000;
 
 /** Publishes the given jobs' images under the build's tag; returns the index digest. */
 export type Publish = (build: Build, jobs: Job[]) => Promise<string>;
@@ -291,7 +293,7 @@ export class BuildManager {
       Object.assign(build, { digest, state: 'published', finishedAt: Date.now() });
       this.persist((s) => s.updateBuild(build.id, { state: 'published', digest, finishedAt: build.finishedAt }));
       this.deps.logger.info({ buildId: build.id, digest, tag: build.spec.tag.toString() }, 'build published');
-      this.events.finished(build);
+      this.finished(build);
     } catch (err) {
       this.deps.logger.error({ buildId: build.id, err: errorMessage(err) }, 'publish failed');
       build.state = 'running';
@@ -315,7 +317,7 @@ export class BuildManager {
     }
     this.persist((s) => s.updateBuild(build.id, { state, error, failedPlatform: platform, finishedAt: build.finishedAt }));
     this.deps.logger.info({ buildId: build.id, state, error }, 'build ended');
-    this.events.finished(build);
+    this.finished(build);
   }
 
   /** Queues a write whose outcome the caller awaits. */
@@ -329,6 +331,18 @@ export class BuildManager {
   }
 
   /** Queues a write nobody waits for; a failure is logged. */
+  /**
+   * The last event; the build stays in memory a while for late watchers, then only in the
+   * store (and its logs on disk), so a long-running coordinator does not grow without end.
+   */
+  private finished(build: Build): void {
+    this.events.finished(build);
+    setTimeout(() => {
+      this.builds.delete(build.id);
+      for (const job of build.jobs) this.jobs.delete(job.id);
+    }, FORGET_AFTER_MS).unref();
+  }
+
   private persist(write: (store: Store) => Promise<void>): void {
     this.enqueue(write).catch((err: unknown) => this.deps.logger.error({ err: errorMessage(err) }, 'store write failed'));
   }

@@ -68,8 +68,10 @@ export function buildService(deps: BuildServiceDeps): BuildServiceServer {
       return { buildId: (await deps.builds.submit(spec, owner)).id };
     }),
     watchBuild: (call) => watchBuild(deps, call),
-    cancelBuild: unary((req) => {
-      deps.builds.cancel(req.buildId);
+    cancelBuild: unary(async (req) => {
+      // A build no longer in memory has ended: cancelling it changes nothing.
+      if (deps.builds.has(req.buildId)) deps.builds.cancel(req.buildId);
+      else if (!(await deps.store.getBuild(req.buildId))) throw new BuildNotFoundError(req.buildId);
       return {};
     }),
     listAgents: unary(async (req) => ({ agents: await deps.agents.list(req.all) })),
@@ -121,24 +123,40 @@ async function uploadContext(
 }
 
 function watchBuild(deps: BuildServiceDeps, call: ServerWritableStream<WatchBuildRequest, BuildEvent>): void {
-  let ended = false;
-  let unsubscribe = () => {};
-  try {
-    unsubscribe = deps.builds.watch(call.request.buildId, (event) => {
-      if (ended) return;
-      call.write(event);
-      if (event.event?.$case === 'finished') {
-        ended = true;
-        call.end();
-      }
-    });
-  } catch (err) {
-    call.emit('error', toServiceError(err));
+  if (!deps.builds.has(call.request.buildId)) {
+    void replayFinished(deps, call);
     return;
   }
+  let ended = false;
+  const unsubscribe = deps.builds.watch(call.request.buildId, (event) => {
+    if (ended) return;
+    call.write(event);
+    if (event.event?.$case === 'finished') {
+      ended = true;
+      call.end();
+    }
+  });
   if (ended) unsubscribe();
   call.on('cancelled', () => unsubscribe());
   call.on('close', () => unsubscribe());
+}
+
+/** A build that ended long ago (or before a restart): its outcome, from the store. */
+async function replayFinished(deps: BuildServiceDeps, call: ServerWritableStream<WatchBuildRequest, BuildEvent>): Promise<void> {
+  try {
+    const stored = await deps.store.getBuild(call.request.buildId);
+    if (!stored) throw new BuildNotFoundError(call.request.buildId);
+    const details = buildDetails(stored);
+    const platforms = details.platforms.map((p) => {
+      const last = p.attempts.at(-1);
+      return { platform: p.platform, digest: p.digest, agent: last?.agent ?? '', mode: last?.mode ?? 0 };
+    });
+    const finished = { state: details.state, digest: details.digest, tag: details.tag, platforms, error: details.error, failedPlatform: details.failedPlatform, leftOut: [] };
+    call.write({ buildId: details.buildId, timeMs: details.finishedMs, event: { $case: 'finished', value: finished } });
+    call.end();
+  } catch (err) {
+    call.emit('error', toServiceError(err));
+  }
 }
 
 /** The operator token that submits, so one operator cannot fill the queue for everyone. */

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
+import { createServer, type AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 
 /** The repository root (test/dist/support -> ../../..). */
@@ -54,6 +55,18 @@ export function waitForOutput(child: ChildProcess, stream: 'stdout' | 'stderr', 
     child.once('exit', (code) => {
       clearTimeout(timer);
       if (!predicate(text)) reject(new Error(`process exited (${code}) before the expected output; saw:\n${text.slice(-2000)}`));
+    });
+  });
+}
+
+/** A loopback port that was free a moment ago. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
     });
   });
 }
