@@ -21,6 +21,8 @@ export class LogShipper {
   private knowsOffset = true;
   private timer: NodeJS.Timeout | undefined;
   private sending: Promise<void> | undefined;
+  /** After close(): nothing more is scheduled, even if bytes are left (the job was abandoned). */
+  private closed = false;
 
   constructor(
     private readonly client: () => AgentServiceClient,
@@ -34,6 +36,7 @@ export class LogShipper {
 
   /** Adds one line (a newline is appended). */
   line(text: string): void {
+    if (this.closed) return;
     const bytes = Buffer.from(`${text}\n`);
     appendFileSync(this.spoolPath, bytes);
     this.size += bytes.length;
@@ -47,11 +50,16 @@ export class LogShipper {
   async close(giveUp: AbortSignal): Promise<number> {
     clearTimeout(this.timer);
     this.timer = undefined;
-    while (this.committed < this.size && !giveUp.aborted) {
-      await (this.sending ?? this.startSend());
-      if (this.committed < this.size && !giveUp.aborted) await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+    try {
+      while (this.committed < this.size && !giveUp.aborted) {
+        await (this.sending ?? this.startSend());
+        if (this.committed < this.size && !giveUp.aborted) await new Promise((resolve) => setTimeout(resolve, RETRY_MS));
+      }
+      return this.committed;
+    } finally {
+      this.closed = true;
+      clearTimeout(this.timer);
     }
-    return this.committed;
   }
 
   private flush(): void {
@@ -67,7 +75,7 @@ export class LogShipper {
       })
       .finally(() => {
         this.sending = undefined;
-        if (this.committed < this.size) this.timer ??= setTimeout(() => this.flush(), this.knowsOffset ? FLUSH_MS : RETRY_MS);
+        if (this.committed < this.size && !this.closed) this.timer ??= setTimeout(() => this.flush(), this.knowsOffset ? FLUSH_MS : RETRY_MS);
       });
     return this.sending;
   }
