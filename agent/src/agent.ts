@@ -100,13 +100,12 @@ export class Agent {
     for (const w of wanted ?? []) {
       if (!served.some((s) => s.platform.equals(w))) this.logger.warn({ platform: w.toString() }, 'asked to serve a platform this engine cannot build (not native, emulation probe failed)');
     }
-    if (served.length === 0) throw new NothingToServeError(`this engine can build none of ${candidates.map(String).join(', ')}; install qemu-user-static for emulation or change --platform`);
+    if (served.length === 0) throw new NothingToServeError(`this engine can build none of ${candidates.map(String).join(', ')}; install qemu-user-static for emulation or change --platforms`);
     return served;
   }
 
-  /** Renews the client certificate at two thirds of its life, with a fresh key pair. */
-  private scheduleRenewal(identity: AgentIdentity): void {
-    const delay = Math.max(10_000, ((identity.notAfter.getTime() - Date.now()) * 2) / 3);
+  /** Renews the client certificate at two thirds of its life, with a fresh key pair; a failure retries in a minute. */
+  private scheduleRenewal(identity: AgentIdentity, delay = Math.max(10_000, ((identity.notAfter.getTime() - Date.now()) * 2) / 3)): void {
     this.renewal = setTimeout(() => {
       renewIdentity(this.connection!, identity, this.options.name, this.options.stateDir)
         .then((renewed) => {
@@ -115,7 +114,7 @@ export class Agent {
         })
         .catch((err: unknown) => {
           this.logger.warn({ err: errorMessage(err) }, 'certificate renewal failed; retrying in a minute');
-          this.renewal = setTimeout(() => this.scheduleRenewal(identity), 60_000);
+          this.scheduleRenewal(identity, 60_000);
         });
     }, Math.min(delay, 2 ** 31 - 1));
     this.renewal.unref();
