@@ -145,7 +145,8 @@ export class Agent {
       platforms: this.wirePlatforms(),
       slots: this.options.slots,
       engine: this.engineDescription,
-      labels: this.options.labels,
+      // The CPU Node.js itself runs on, so an operator sees a Pi's agent is really on arm.
+      labels: { 'node-arch': process.arch, ...this.options.labels },
       running: [...this.running.entries()].map(([jobId, j]) => ({ jobId, attempt: j.attempt, leaseId: j.leaseId })),
     };
   }
