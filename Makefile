@@ -3,14 +3,15 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.archfarm-installed
 
-.PHONY: help setup deps build check test test-unit test-e2e demo clean
+.PHONY: help setup deps build bundle check test test-unit test-e2e demo clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-setup: ## host: dockerd, QEMU binfmt, a loopback registry, skopeo; and the multi-platform test base image
+setup: ## host: dockerd, QEMU binfmt, a loopback registry, skopeo; the multi-platform test base image; Node.js for other CPUs
 	bash scripts/host-setup.sh
 	bash scripts/test-base.sh >/dev/null
+	for arch in arm64 armv7l s390x ppc64le; do bash scripts/foreign-node.sh $$arch >/dev/null; done
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
@@ -34,6 +35,9 @@ test-e2e: setup build ## cross-process tests: real engine, QEMU and registry
 test: setup check ## everything CI runs
 	npm run test:unit
 	npm run test:e2e
+
+bundle: build ## the agent as one file: agent/dist/bundle/archfarm-agent.cjs
+	npm run bundle -w @archfarm/agent
 
 demo: setup build ## coordinator + local agent + registry: build examples/hello for 4 CPUs
 	bash scripts/demo.sh

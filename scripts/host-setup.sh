@@ -27,6 +27,7 @@ PACKAGES=(
   qemu-user-static binfmt-support
   skopeo curl jq
   apache2-utils       # htpasswd, for registry auth tests
+  systemd shellcheck  # systemd-analyze verify and shellcheck for deploy/ (test/src/deploy.test.ts)
 )
 
 [[ $EUID -eq 0 ]] || die "must run as root"

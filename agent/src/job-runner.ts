@@ -21,6 +21,11 @@ export interface JobRunnerDeps {
 
 /** Labels on everything a job creates, so start-up cleanup can find leftovers. */
 export const JOB_LABEL = 'io.archfarm.job';
+/**
+ * The agent that made an image or container. Start-up cleanup removes only its own, so
+ * agents sharing one engine never delete each other's work.
+ */
+export const AGENT_LABEL = 'io.archfarm.agent';
 
 /**
  * Runs one assigned job: fetch the context, build with the engine through BuildKit, push
@@ -47,7 +52,7 @@ export async function runJob(deps: JobRunnerDeps, assign: Assign, signal: AbortS
       buildArgs: spec.buildArgs,
       target: spec.target || undefined,
       tag: localTag,
-      labels: { [JOB_LABEL]: assign.jobId, 'io.archfarm.build': spec.buildId },
+      labels: { [JOB_LABEL]: assign.jobId, [AGENT_LABEL]: deps.agentName, 'io.archfarm.build': spec.buildId },
       pullAuth: Object.fromEntries(spec.auths.map((a) => [a.registry, { username: a.username, password: a.password }])),
       signal,
       onLog: (line) => log.line(line),
@@ -94,7 +99,7 @@ async function push(deps: JobRunnerDeps, assign: Assign, imageId: string, onProg
 async function smoke(deps: JobRunnerDeps, assign: Assign, image: string, platform: Platform, signal: AbortSignal, onLog: (line: string) => void): Promise<void> {
   const command = assign.spec!.smokeCommand;
   onLog(`archfarm: smoke test: ${command.join(' ')}`);
-  const { exitCode } = await deps.engine.run({ image, platform, command, labels: { [JOB_LABEL]: assign.jobId }, signal, onLog: (line) => onLog(`smoke: ${line}`) });
+  const { exitCode } = await deps.engine.run({ image, platform, command, labels: { [JOB_LABEL]: assign.jobId, [AGENT_LABEL]: deps.agentName }, signal, onLog: (line) => onLog(`smoke: ${line}`) });
   if (exitCode !== 0) throw new SmokeTestFailedError(platform.toString(), command, exitCode);
   onLog('archfarm: smoke test passed');
 }

@@ -15,9 +15,13 @@ import { run } from './support/processes';
 const FAST = ['--lease-ttl', '4000', '--retry-base-delay', '1000'];
 const ended = (b: { state: string }) => ['published', 'failed', 'cancelled'].includes(b.state);
 
-/** A Dockerfile whose RUN step is still going a few seconds after it printed `marker`. */
+/**
+ * A Dockerfile whose RUN step is still going a few seconds after it printed `<marker>-start`.
+ * The quotes keep that text out of the step's own name line, so the log shows it only once
+ * the step really runs.
+ */
 async function slowContext(marker: string, seconds: number): Promise<string> {
-  return makeContext({ Dockerfile: `FROM ${baseImage()}\nRUN echo ${marker}-start; sleep ${seconds}; echo ${marker}-done\n` });
+  return makeContext({ Dockerfile: `FROM ${baseImage()}\nRUN echo ${marker}-st''art; sleep ${seconds}; echo ${marker}-do''ne\n` });
 }
 
 async function logsContain(fleet: TestFleet, id: string, text: string, timeoutMs = 60_000): Promise<void> {
@@ -113,6 +117,7 @@ describe('never lose a build', () => {
     const id = await submitDetached(fleet, ['--platform', 'linux/amd64', '-t', tag, await slowContext('c', seconds)]);
     await logsContain(fleet, id, 'c-start');
     const sleeping = async () => (await run('pgrep', ['-f', `sleep ${seconds}`])).stdout.trim();
+    for (let i = 0; i < 40 && (await sleeping()) === ''; i++) await new Promise((r) => setTimeout(r, 250));
     assert.notEqual(await sleeping(), '', 'the RUN step is running on the engine');
     const res = await fleet.cli(['cancel', id]);
     assert.equal(res.code, 0, res.stderr);

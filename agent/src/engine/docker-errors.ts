@@ -27,7 +27,10 @@ export function engineMessage(err: unknown): string {
 
 /** Removing what is already gone is fine (another cleanup, or a racing `docker rmi`). */
 export function ignoreNotFound(err: unknown): void {
-  if (statusOf(err) !== 404) throw err;
+  if (statusOf(err) === 404) return;
+  // dockerd 20.10 answers 500 when another client removed the image a moment earlier.
+  if (statusOf(err) === 500 && /unrecognized image ID|No such image/i.test(String((err as Error).message))) return;
+  throw err;
 }
 
 /** A container gone already, or being removed by someone else (a forced remove's only 409), is fine. */

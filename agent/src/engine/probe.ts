@@ -15,6 +15,8 @@ export interface ProbedPlatform {
 
 /** Options of {@link probePlatforms}. */
 export interface ProbeOptions {
+  /** More labels for the probe images (the agent adds its name, to clean up only its own). */
+  labels?: Record<string, string>;
   /** Probe builds run at once; default 2 (each starts an emulator, and a Pi has little memory). */
   concurrency?: number;
   /** Time one probe may take before its platform counts as not buildable; default 120 s. */
@@ -78,7 +80,7 @@ async function probeOne(engine: Engine, platform: Platform, opts: ProbeOptions):
       platform,
       buildArgs: {},
       tag,
-      labels: { [PROBE_LABEL]: '1' },
+      labels: { ...opts.labels, [PROBE_LABEL]: '1' },
       noCache: true, // a cached RUN would prove nothing
       signal,
       onLog: (line) => {
