@@ -2,7 +2,7 @@ import { X509Certificate } from 'node:crypto';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
-import { caFingerprint, createKeyAndCsr, discoverCa, InvalidInputError, type Logger } from '@archfarm/common';
+import { caFingerprint, COORDINATOR_TLS_NAME, createKeyAndCsr, discoverCa, InvalidInputError, type Logger } from '@archfarm/common';
 import { AuthServiceClient, type EnrolResponse } from '@archfarm/proto';
 
 /** The agent's identity on disk: its own key (never sent anywhere), its certificate, the CA it trusts. */
@@ -14,8 +14,7 @@ export interface AgentIdentity {
 }
 
 /** Every coordinator certificate carries this name; agents dial by whatever address they were given. */
-export const COORDINATOR_NAME = 'archfarm-coordinator';
-export const TLS_CHANNEL_OPTIONS = { 'grpc.ssl_target_name_override': COORDINATOR_NAME, 'grpc.default_authority': COORDINATOR_NAME };
+export const TLS_CHANNEL_OPTIONS = { 'grpc.ssl_target_name_override': COORDINATOR_TLS_NAME, 'grpc.default_authority': COORDINATOR_TLS_NAME };
 
 export interface EnrolOptions {
   coordinator: string;

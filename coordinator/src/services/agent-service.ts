@@ -18,9 +18,8 @@ import { BadHelloError } from '../errors';
 import type { ConnectedAgent, Fleet } from '../fleet';
 import { identityOf } from '../security/authorizer';
 import { toServiceError } from './grpc-errors';
+import { checkAgentName, unary } from './unary';
 import { writeAll } from './stream-util';
-
-const AGENT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/;
 
 export interface AgentServiceDeps {
   fleet: Fleet;
@@ -37,13 +36,7 @@ export function agentService(deps: AgentServiceDeps): AgentServiceServer {
     connect: (call) => handleConnect(deps, call),
     fetchContext: (call) => void fetchContext(deps, call),
     uploadLog: (call, callback) => void uploadLog(deps, call, callback),
-    logOffset: (call, callback) => {
-      try {
-        callback(null, { committed: deps.builds.logOffset(call.request.jobId, call.request.attempt) });
-      } catch (err) {
-        callback(toServiceError(err));
-      }
-    },
+    logOffset: unary((req) => ({ committed: deps.builds.logOffset(req.jobId, req.attempt) })),
   };
 }
 
@@ -97,7 +90,7 @@ function onHello(deps: AgentServiceDeps, call: ServerDuplexStream<AgentMessage, 
 }
 
 function profile(hello: Hello): Omit<ConnectedAgent, 'connectionId' | 'connectedAt' | 'lastSeen' | 'jobs' | 'send' | 'close'> {
-  if (!AGENT_NAME.test(hello.name)) throw new BadHelloError(`agent name "${hello.name}" must be 1-63 letters, digits, '.', '_' or '-'`);
+  checkAgentName(hello.name, 'hello.name');
   if (hello.slots < 1) throw new BadHelloError(`agent ${hello.name} offers ${hello.slots} slots; it needs at least 1`);
   return {
     name: hello.name,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { status, type sendUnaryData } from '@grpc/grpc-js';
+import { status } from '@grpc/grpc-js';
 import { InvalidInputError, signClientCsr, type Logger } from '@archfarm/common';
 import type { AuthServiceServer } from '@archfarm/proto';
 import type { Fleet } from '../fleet';
@@ -8,9 +8,7 @@ import type { SecretBox } from '../security/secret-box';
 import type { TlsMaterial } from '../security/tls-setup';
 import { isRole, newToken, tokenHash } from '../security/tokens';
 import type { Store } from '../store';
-import { toServiceError } from './grpc-errors';
-
-const AGENT_NAME = /^[a-zA-Z0-9][a-zA-Z0-9._-]{0,62}$/;
+import { checkAgentName, unary } from './unary';
 
 export interface AuthServiceDeps {
   store: Store;
@@ -24,17 +22,9 @@ export interface AuthServiceDeps {
 
 /** Enrolment, certificate renewal, tokens, revocation and registry logins. */
 export function authService(deps: AuthServiceDeps): AuthServiceServer {
-  const unary =
-    <Req, Res>(fn: (req: Req, call: object) => Promise<Res>) =>
-    (call: { request: Req }, callback: sendUnaryData<Res>) => {
-      fn(call.request, call).then(
-        (res) => callback(null, res),
-        (err: unknown) => callback(toServiceError(err)),
-      );
-    };
   return {
     enrol: unary(async (req) => {
-      if (!AGENT_NAME.test(req.name)) throw new InvalidInputError('name', `agent name "${req.name}" must be 1-63 letters, digits, '.', '_' or '-'`);
+      checkAgentName(req.name, 'name');
       const token = await deps.store.useJoinToken(tokenHash(req.joinToken), Date.now());
       if (await deps.store.isRevoked(req.name)) throw new InvalidInputError('name', `agent ${req.name} was revoked; enrol it under a new name`);
       deps.logger.info({ agent: req.name, token: token.id }, 'agent enrolled');

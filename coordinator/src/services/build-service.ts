@@ -20,6 +20,7 @@ import { buildDetails } from './build-details';
 import { streamLogs } from './stream-logs';
 import type { RegistryAccess } from '../registry-access';
 import { toServiceError } from './grpc-errors';
+import { unary } from './unary';
 import type { AgentAdmin } from './agent-admin';
 import type { Dispatcher } from '../builds/dispatcher';
 import { planBuild } from './plan-build';
@@ -42,13 +43,6 @@ export interface BuildServiceDeps {
 
 /** The operators' API behind the `archfarm` CLI. */
 export function buildService(deps: BuildServiceDeps): BuildServiceServer {
-  const unary =
-    <Req, Res>(fn: (req: Req, call: object) => Promise<Res> | Res) =>
-    (call: { request: Req }, callback: sendUnaryData<Res>) => {
-      Promise.resolve()
-        .then(() => fn(call.request, call))
-        .then((res) => callback(null, res), (err: unknown) => callback(toServiceError(err)));
-    };
   return {
     uploadContext: (call, callback) => void uploadContext(deps, call, callback),
     hasContext: unary(async (req) => ({ present: await deps.contexts.has(req.digest) })),

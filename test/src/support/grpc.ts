@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { credentials, Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
+import { COORDINATOR_TLS_NAME } from '@archfarm/common';
 import { AgentServiceClient, BuildServiceClient } from '@archfarm/proto';
 import type { TestFleet } from './fleet';
 
 /** Every coordinator certificate names this host; tests dial 127.0.0.1. */
-const OPTIONS = { 'grpc.ssl_target_name_override': 'archfarm-coordinator', 'grpc.default_authority': 'archfarm-coordinator' };
+const OPTIONS = { 'grpc.ssl_target_name_override': COORDINATOR_TLS_NAME, 'grpc.default_authority': COORDINATOR_TLS_NAME };
 
 /** TLS trusting the fleet's CA, with an operator token as call credentials (null: none). */
 export function operatorCredentials(fleet: TestFleet, token: string | null = fleet.adminToken): ChannelCredentials {
