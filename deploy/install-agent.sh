@@ -6,7 +6,7 @@
 #       --coordinator build.lan:7420 --join-token afj_... --ca-fingerprint sha256:... \
 #       [--name pi-1] [--docker-host unix:///run/podman/podman.sock]
 #
-# What it does: checks Node.js >= 20 and an engine socket, creates the system user
+# What it does: checks Node.js >= 18 and an engine socket, creates the system user
 # `archfarm` (member of the group that owns the engine socket), installs the agent under
 # /opt/archfarm/agent, writes /etc/archfarm/agent.env, runs the agent once as that user so
 # it enrols (its key and certificate land in /var/lib/archfarm-agent/tls), then installs and
@@ -23,7 +23,7 @@ UNIT_SRC="$HERE/systemd/archfarm-agent.service"
 UNIT_DST=/etc/systemd/system/archfarm-agent.service
 SVC_USER=archfarm
 ENGINE_GROUP=docker # the unit's SupplementaryGroups=
-NODE_MIN=20
+NODE_MIN=18
 ENROL_TIMEOUT=60
 
 FROM="" COORDINATOR="" JOIN_TOKEN="${ARCHFARM_JOIN_TOKEN:-}" CA_FINGERPRINT="" NAME="" DOCKER_HOST_URL=""

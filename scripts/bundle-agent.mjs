@@ -17,7 +17,7 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 const ENTRY = join(ROOT, 'agent/dist/main.js');
 export const OUTFILE = join(ROOT, 'agent/dist/bundle/archfarm-agent.cjs');
 /** The oldest Node.js the bundle supports; see the engines check below. */
-const MIN_NODE = 20;
+const MIN_NODE = 18;
 const quiet = process.argv.includes('--quiet');
 
 const result = await build({
