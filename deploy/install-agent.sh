@@ -79,8 +79,8 @@ distro_hint() {
 check_node() {
   local hint
   case "$(distro_hint)" in
-    debian) hint="Debian 12 and Raspberry Pi OS ship Node.js 18: install 20 from NodeSource (https://github.com/nodesource/distributions: curl -fsSL https://deb.nodesource.com/setup_20.x | bash - && apt-get install -y nodejs) or an official tarball from https://nodejs.org/dist/ (linux-arm64, linux-armv7l) into /usr/local" ;;
-    rhel) hint="on RHEL 8/9 (s390x too): dnf module enable -y nodejs:20 && dnf install -y nodejs" ;;
+    debian) hint="apt-get install -y nodejs (Debian 12 and Raspberry Pi OS ship Node.js 18)" ;;
+    rhel) hint="on RHEL 8/9 (s390x too): dnf module enable -y nodejs:18 && dnf install -y nodejs" ;;
     *) hint="install Node.js $NODE_MIN or newer from https://nodejs.org/" ;;
   esac
   command -v node >/dev/null || die "Node.js not found on PATH; $hint"
