@@ -28,6 +28,7 @@ PACKAGES=(
   skopeo curl jq
   apache2-utils       # htpasswd, for registry auth tests
   systemd shellcheck  # systemd-analyze verify and shellcheck for deploy/ (test/src/deploy.test.ts)
+  podman              # its Docker-compatible API socket is the second engine (test/src/podman.test.ts)
 )
 
 [[ $EUID -eq 0 ]] || die "must run as root"
@@ -138,6 +139,24 @@ start_registry() {
   fi
 }
 
+# --- Podman ------------------------------------------------------------------
+
+# Unlike dockerd, Podman does not treat loopback registries as plain HTTP: it reads
+# that from registries.conf.d. Rewritten only when its content differs.
+PODMAN_REGISTRIES_CONF=/etc/containers/registries.conf.d/archfarm-test.conf
+
+podman_insecure_registry() {
+  local want
+  want="$(printf '# Written by archfarm scripts/host-setup.sh: the loopback test registry speaks plain HTTP.\n[[registry]]\nlocation = "%s"\ninsecure = true' "$ARCHFARM_REGISTRY_ADDR")"
+  if [[ -r $PODMAN_REGISTRIES_CONF && "$(cat "$PODMAN_REGISTRIES_CONF")" == "$want" ]]; then
+    log "podman: $ARCHFARM_REGISTRY_ADDR already marked insecure"
+    return
+  fi
+  log "podman: marking $ARCHFARM_REGISTRY_ADDR insecure in $PODMAN_REGISTRIES_CONF"
+  mkdir -p "$(dirname "$PODMAN_REGISTRIES_CONF")"
+  printf '%s\n' "$want" >"$PODMAN_REGISTRIES_CONF"
+}
+
 main() {
   local t0=$SECONDS
   mount_binfmt
@@ -145,6 +164,7 @@ main() {
   setup_binfmt
   start_dockerd
   start_registry
+  podman_insecure_registry
   log "ready in $((SECONDS - t0))s: docker on unix://$DOCKER_SOCK, registry http://$ARCHFARM_REGISTRY_ADDR"
 }
 
