@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Usage: scripts/foreign-node.sh ARCH      (ARCH: arm64 | armv7l | s390x | ppc64le)
+# Usage: scripts/foreign-node.sh ARCH      (ARCH: arm64 | armv7l | s390x | ppc64le | x64)
 #
 # Provides a real Node.js binary built for another CPU, so tests can prove the agent
 # runs there (through QEMU binfmt, see scripts/host-setup.sh). Fetches npm's
@@ -26,7 +26,9 @@ case "$arch" in
   armv7l)  deb=armhf;   qemu=arm;     want=arm ;;
   s390x)   deb=s390x;   qemu=s390x;   want=s390x ;;
   ppc64le) deb=ppc64el; qemu=ppc64le; want=ppc64 ;;
-  *) die "usage: $0 arm64|armv7l|s390x|ppc64le (got '${arch}')" ;;
+  # The host's own CPU (amd64 only): the same Node.js build, e.g. for scripts/node-base.sh.
+  x64)     deb=amd64;   qemu=;        want=x64 ;;
+  *) die "usage: $0 arm64|armv7l|s390x|ppc64le|x64 (got '${arch}')" ;;
 esac
 [[ $EUID -eq 0 ]] || die "must run as root (installs multiarch packages)"
 
@@ -55,7 +57,7 @@ fi
 
 # 2. The target libc, libstdc++ and libgcc (armhf's node also links libatomic).
 # (not `| grep -q`: with pipefail, grep's early exit can fail the pipeline.)
-if [[ " $(dpkg --print-foreign-architectures | tr '\n' ' ') " != *" $deb "* ]]; then
+if [[ $deb != "$(dpkg --print-architecture)" && " $(dpkg --print-foreign-architectures | tr '\n' ' ') " != *" $deb "* ]]; then
   log "dpkg --add-architecture $deb"
   dpkg --add-architecture "$deb"
   _APT_UPDATED=0
@@ -66,7 +68,7 @@ libs=("libc6:$deb" "libstdc++6:$deb" "libgcc-s1:$deb")
 ensure_packages "${libs[@]}"
 
 # 3. It must really run (binfmt registered by host-setup.sh).
-[[ -e /proc/sys/fs/binfmt_misc/qemu-$qemu ]] \
+[[ -z $qemu || -e /proc/sys/fs/binfmt_misc/qemu-$qemu ]] \
   || die "binfmt entry qemu-$qemu missing: run scripts/host-setup.sh first"
 got="$("$node_bin" -p process.arch 2>&1)" || die "$node_bin does not run: $got"
 [[ $got == "$want" ]] || die "$node_bin reports process.arch=$got, expected $want"
