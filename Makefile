@@ -12,6 +12,7 @@ setup: ## host: dockerd, QEMU binfmt, a loopback registry, skopeo; the multi-pla
 	bash scripts/host-setup.sh
 	bash scripts/test-base.sh >/dev/null
 	for arch in arm64 armv7l s390x ppc64le; do bash scripts/foreign-node.sh $$arch >/dev/null; done
+	bash scripts/node-base.sh >/dev/null
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
