@@ -142,6 +142,7 @@ export class Agent {
     return {
       name: this.options.name,
       version: AGENT_VERSION,
+      nodeVersion: process.version,
       platforms: this.wirePlatforms(),
       slots: this.options.slots,
       engine: this.engineDescription,

@@ -6,6 +6,8 @@ import type { CoordinatorMessage, ModeName } from '@archfarm/proto';
 export interface AgentProfile {
   name: string;
   version: string;
+  /** The Node.js it runs on (e.g. "v18.19.0"); empty from agents that do not say. */
+  nodeVersion: string;
   engine: string;
   labels: Record<string, string>;
   platforms: Array<{ platform: Platform; mode: ModeName }>;

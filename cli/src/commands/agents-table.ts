@@ -10,6 +10,8 @@ export interface AgentJson {
   name: string;
   version: string;
   engine: string;
+  /** The Node.js the agent runs on, e.g. "v18.19.0"; "" when the agent did not say. */
+  node: string;
   slots: number;
   freeSlots: number;
   labels: Record<string, string>;
@@ -35,6 +37,7 @@ export function agentJson(agent: AgentInfo): AgentJson {
     name: agent.name,
     version: agent.version,
     engine: agent.engine,
+    node: agent.nodeVersion,
     slots: agent.slots,
     freeSlots: agent.freeSlots,
     labels: agent.labels,
@@ -47,10 +50,13 @@ export function agentJson(agent: AgentInfo): AgentJson {
   };
 }
 
-/** As `docker buildx ls`: one line per agent, native platforms marked `*`, slots used/total. */
+/**
+ * As `docker buildx ls`: one line per agent, native platforms marked `*`, slots used/total.
+ * The engine description is long, so it comes last.
+ */
 export function agentsTable(agents: readonly AgentInfo[], now: number): string[] {
   return formatTable([
-    ['NAME', 'STATUS', 'PLATFORMS', 'SLOTS', 'LABELS', 'VERSION', 'LAST SEEN'],
+    ['NAME', 'STATUS', 'PLATFORMS', 'SLOTS', 'LABELS', 'VERSION', 'NODE', 'LAST SEEN', 'ENGINE'],
     ...agents.map((a) => [
       a.name,
       agentStatus(a),
@@ -58,7 +64,9 @@ export function agentsTable(agents: readonly AgentInfo[], now: number): string[]
       `${a.running}/${a.slots}`,
       formatLabels(a.labels) || '-',
       a.version || '-',
+      a.nodeVersion || '-',
       timeAgo(a.lastSeenMs, now),
+      a.engine || '-',
     ]),
   ]);
 }

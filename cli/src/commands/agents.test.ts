@@ -14,7 +14,7 @@ const MIN = 60_000;
 
 const AGENTS = [
   agentInfo('x86-1', {
-    engine: 'docker 20.10.24',
+    engine: 'docker 20.10.24 (linux/amd64) at unix:///var/run/docker.sock',
     slots: 4,
     freeSlots: 3,
     running: 1,
@@ -25,6 +25,7 @@ const AGENTS = [
     ],
   }),
   agentInfo('pi-1', {
+    nodeVersion: 'v18.19.0',
     slots: 1,
     freeSlots: 0,
     running: 1,
@@ -36,15 +37,15 @@ const AGENTS = [
       { platform: 'linux/arm/v7', mode: NATIVE },
     ],
   }),
-  agentInfo('old-pi', { version: '0.0.9', connected: false, slots: 2, lastSeenMs: T0 - 3 * MIN, platforms: [{ platform: 'linux/arm/v6', mode: NATIVE }] }),
+  agentInfo('old-pi', { version: '0.0.9', nodeVersion: '', connected: false, slots: 2, lastSeenMs: T0 - 3 * MIN, platforms: [{ platform: 'linux/arm/v6', mode: NATIVE }] }),
 ];
 
-test('the table: status (drained wins over connected), native platforms starred, running/slots, labels, last seen', () => {
+test('the table: status (drained wins over connected), native platforms starred, running/slots, labels, Node.js, last seen, engine', () => {
   assert.deepEqual(agentsTable(AGENTS, T0), [
-    'NAME     STATUS         PLATFORMS                     SLOTS   LABELS                   VERSION   LAST SEEN',
-    'x86-1    connected      linux/amd64*, linux/arm64     1/4     -                        0.1.0     now',
-    'pi-1     drained        linux/arm64*, linux/arm/v7*   1/1     rack=pi-shelf,site=lab   0.1.0     45s ago',
-    'old-pi   disconnected   linux/arm/v6*                 0/2     -                        0.0.9     3m ago',
+    'NAME     STATUS         PLATFORMS                     SLOTS   LABELS                   VERSION   NODE       LAST SEEN   ENGINE',
+    'x86-1    connected      linux/amd64*, linux/arm64     1/4     -                        0.1.0     v20.11.0   now         docker 20.10.24 (linux/amd64) at unix:///var/run/docker.sock',
+    'pi-1     drained        linux/arm64*, linux/arm/v7*   1/1     rack=pi-shelf,site=lab   0.1.0     v18.19.0   45s ago     docker 24.0.7',
+    'old-pi   disconnected   linux/arm/v6*                 0/2     -                        0.0.9     -          3m ago      docker 24.0.7',
   ]);
 });
 
@@ -71,7 +72,7 @@ test('archfarm agents: the connected ones sorted by name; --all adds the disconn
   assert.deepEqual(fake.agentRequests, [{ all: false }, { all: true }]);
 });
 
-test('archfarm agents --output json: the old keys unchanged, plus status, connected, drained, running, lastSeen', async (t) => {
+test('archfarm agents --output json: the old keys unchanged, plus status, connected, drained, running, lastSeen, node', async (t) => {
   const fake = await start(t);
   const io = testIo('/');
   assert.equal(await runCli(['agents', '--output', 'json', '--all', '--coordinator', fake.address], io), 0, io.stderr.text);
@@ -81,6 +82,7 @@ test('archfarm agents --output json: the old keys unchanged, plus status, connec
     name: 'pi-1',
     version: '0.1.0',
     engine: 'docker 24.0.7',
+    node: 'v18.19.0',
     slots: 1,
     freeSlots: 0,
     labels: { site: 'lab', rack: 'pi-shelf' },
@@ -94,7 +96,7 @@ test('archfarm agents --output json: the old keys unchanged, plus status, connec
     running: 1,
     lastSeen: '2025-05-01T09:59:15.000Z',
   });
-  assert.deepEqual(parsed[0], { ...parsed[0], status: 'disconnected', connected: false, drained: false, running: 0 });
+  assert.deepEqual(parsed[0], { ...parsed[0], status: 'disconnected', connected: false, drained: false, running: 0, node: '' });
 });
 
 test('no agents: an empty JSON array, or a note on stderr', async (t) => {

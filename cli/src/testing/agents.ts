@@ -9,6 +9,7 @@ export function agentInfo(name: string, over: Partial<AgentInfo> = {}): AgentInf
     slots: 1,
     freeSlots: 1,
     engine: 'docker 24.0.7',
+    nodeVersion: 'v20.11.0',
     connectedAtMs: 0,
     labels: {},
     connected: true,

@@ -19,6 +19,7 @@ function agent(fleet: Fleet, name: string): ConnectedAgent & { sent: Coordinator
   const a = {
     name,
     version: 't',
+    nodeVersion: 'v20.11.0',
     engine: 't',
     labels: {},
     slots: 2,

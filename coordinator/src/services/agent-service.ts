@@ -95,6 +95,7 @@ function profile(hello: Hello): Omit<ConnectedAgent, 'connectionId' | 'connected
   return {
     name: hello.name,
     version: hello.version,
+    nodeVersion: hello.nodeVersion,
     engine: hello.engine,
     labels: hello.labels,
     slots: hello.slots,

@@ -116,7 +116,8 @@ test('version 3 upgrades a version 2 file: rows stay, old attempts have no reaso
       attempts: [oldAttempt],
     });
     assert.deepEqual(await store.listBuilds(5), [build]);
-    const agent = sampleAgent('pi-1', 100, { lastSeen: 150, connected: false, drained: true });
+    // Agents seen before version 5 have no Node.js version.
+    const agent = sampleAgent('pi-1', 100, { lastSeen: 150, connected: false, drained: true, nodeVersion: '' });
     assert.deepEqual(await store.listAgents(), [agent]);
     assert.deepEqual(await store.getAgent('pi-1'), agent);
     await store.setAgentDrained('pi-1', false);
@@ -154,7 +155,7 @@ test('version 4 upgrades a version 3 file: rows stay; tokens, revocations and cr
   const store = SqliteStore.open(db.name);
   try {
     assert.deepEqual((await store.getBuild('b1'))?.build, sampleBuild('b1'));
-    assert.deepEqual(await store.listAgents(), [sampleAgent('pi-1', 100)]);
+    assert.deepEqual(await store.listAgents(), [sampleAgent('pi-1', 100, { nodeVersion: '' })]);
     assert.equal(await store.hasAdminToken(), false);
     assert.deepEqual(await store.listRevoked(), []);
     assert.deepEqual(await store.listRegistries(), []);
@@ -164,10 +165,32 @@ test('version 4 upgrades a version 3 file: rows stay; tokens, revocations and cr
     await store.close();
   }
   const raw = new Database(db.name);
-  assert.equal(schemaVersion(raw), 4);
+  assert.equal(schemaVersion(raw), MIGRATIONS.length);
   assert.deepEqual(
     tables(raw).filter((t) => ['tokens', 'revoked_agents', 'registry_credentials'].includes(t as string)),
     ['registry_credentials', 'revoked_agents', 'tokens'],
   );
+  raw.close();
+});
+
+test('version 5 upgrades a version 4 file: known agents have an empty Node.js version until they reconnect', async () => {
+  const db = freshDb();
+  migrate(db, 'test.db', MIGRATIONS.slice(0, 4));
+  db.exec(`
+    INSERT INTO agents (name, version, engine, platforms, slots, labels, first_seen, last_seen, connected, drained)
+      VALUES ('pi-1', '0.1.0', 'docker 27.1', '${JSON.stringify(sampleAgent('pi-1').platforms)}', 2, '${JSON.stringify(sampleAgent('pi-1').labels)}', 100, 150, 0, 0);`);
+  db.close();
+
+  const store = SqliteStore.open(db.name);
+  try {
+    assert.deepEqual(await store.getAgent('pi-1'), sampleAgent('pi-1', 100, { lastSeen: 150, connected: false, nodeVersion: '' }));
+    await store.upsertAgent(sampleAgent('pi-1', 200, { nodeVersion: 'v18.19.0' }));
+    assert.deepEqual(await store.getAgent('pi-1'), sampleAgent('pi-1', 100, { lastSeen: 200, nodeVersion: 'v18.19.0' }));
+  } finally {
+    await store.close();
+  }
+  const raw = new Database(db.name);
+  assert.equal(schemaVersion(raw), MIGRATIONS.length);
+  assert.deepEqual(raw.prepare(`SELECT node_version FROM agents`).pluck().all(), ['v18.19.0']);
   raw.close();
 });

@@ -135,11 +135,17 @@ CREATE TABLE registry_credentials (
 ) STRICT;
 `;
 
+/* The Node.js each agent runs on; agents seen before this version have none (''). */
+const V5 = `
+ALTER TABLE agents ADD COLUMN node_version TEXT NOT NULL DEFAULT '';
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'builds, jobs, attempts, lease counter', up: (db) => db.exec(V1) },
   { version: 2, description: 'agents, attempt log index', up: (db) => db.exec(V2) },
   { version: 3, description: 'attempt placement reason', up: (db) => db.exec(V3) },
   { version: 4, description: 'tokens, revoked agents, registry credentials', up: (db) => db.exec(V4) },
+  { version: 5, description: 'agent Node.js version', up: (db) => db.exec(V5) },
 ];
 
 export function schemaVersion(db: Database.Database): number {

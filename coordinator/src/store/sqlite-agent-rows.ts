@@ -6,6 +6,7 @@ import type { AgentRecord } from './store';
 export interface AgentRow {
   name: string;
   version: string;
+  node_version: string;
   engine: string;
   platforms: string;
   slots: number;
@@ -20,6 +21,7 @@ export function agentToRow(a: AgentRecord): AgentRow {
   return {
     name: a.name,
     version: a.version,
+    node_version: a.nodeVersion,
     engine: a.engine,
     platforms: JSON.stringify(a.platforms.map(({ platform, mode }) => ({ platform, mode }))),
     slots: a.slots,
@@ -36,6 +38,7 @@ export function agentFromRow(r: AgentRow): AgentRecord {
   return {
     name: r.name,
     version: r.version,
+    nodeVersion: r.node_version,
     engine: r.engine,
     platforms: parse<Array<{ platform: string; mode: string }>>(r.platforms, what).map((p) => ({ platform: p.platform, mode: oneOf(p.mode, MODES, what) })),
     slots: r.slots,

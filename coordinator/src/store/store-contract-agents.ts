@@ -19,6 +19,7 @@ export function agentContract(withStore: WithStore): void {
     await store.upsertAgent(sampleAgent('pi-1', 100, { drained: true, connected: false }));
     const reconnect = sampleAgent('pi-1', 500, {
       version: '0.2.0',
+      nodeVersion: 'v18.19.0',
       engine: 'podman 5.0',
       platforms: [{ platform: 'linux/arm/v7', mode: 'native' }],
       slots: 4,

@@ -58,6 +58,7 @@ export function sampleAgent(name: string, seen = 1_000, overrides: Partial<Agent
   return {
     name,
     version: '0.1.0',
+    nodeVersion: 'v20.11.0',
     engine: 'docker 27.1',
     platforms: [
       { platform: 'linux/arm64', mode: 'native' },

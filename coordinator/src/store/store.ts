@@ -109,6 +109,8 @@ export interface AgentRecord {
   name: string;
   /** The agent's archfarm version. */
   version: string;
+  /** The Node.js it runs on, e.g. "v18.19.0"; empty for agents seen before schema version 5. */
+  nodeVersion: string;
   /** The container engine it drives, e.g. "docker 27.1". */
   engine: string;
   platforms: AgentPlatformRecord[];

@@ -58,6 +58,8 @@ export interface Hello {
   labels: { [key: string]: string };
   /** Jobs this agent still runs (after a reconnect): the coordinator answers CONTINUE or KILL. */
   running: RunningJob[];
+  /** The Node.js the agent runs on (process.version, e.g. "v18.19.0"); empty from older agents. */
+  nodeVersion: string;
 }
 
 export interface Hello_LabelsEntry {
@@ -523,7 +525,7 @@ export const Capabilities: MessageFns<Capabilities> = {
 };
 
 function createBaseHello(): Hello {
-  return { name: "", version: "", platforms: [], slots: 0, engine: "", labels: {}, running: [] };
+  return { name: "", version: "", platforms: [], slots: 0, engine: "", labels: {}, running: [], nodeVersion: "" };
 }
 
 export const Hello: MessageFns<Hello> = {
@@ -548,6 +550,9 @@ export const Hello: MessageFns<Hello> = {
     });
     for (const v of message.running) {
       RunningJob.encode(v!, writer.uint32(58).fork()).join();
+    }
+    if (message.nodeVersion !== "") {
+      writer.uint32(66).string(message.nodeVersion);
     }
     return writer;
   },
@@ -624,6 +629,14 @@ export const Hello: MessageFns<Hello> = {
             message.running.push(RunningJob.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.nodeVersion = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -660,6 +673,11 @@ export const Hello: MessageFns<Hello> = {
         )
         : {},
       running: globalThis.Array.isArray(object?.running) ? object.running.map((e: any) => RunningJob.fromJSON(e)) : [],
+      nodeVersion: isSet(object.nodeVersion)
+        ? globalThis.String(object.nodeVersion)
+        : isSet(object.node_version)
+        ? globalThis.String(object.node_version)
+        : "",
     };
   },
 
@@ -692,6 +710,9 @@ export const Hello: MessageFns<Hello> = {
     if (message.running?.length) {
       obj.running = message.running.map((e) => RunningJob.toJSON(e));
     }
+    if (message.nodeVersion !== "") {
+      obj.nodeVersion = message.nodeVersion;
+    }
     return obj;
   },
 
@@ -715,6 +736,7 @@ export const Hello: MessageFns<Hello> = {
       {},
     );
     message.running = object.running?.map((e) => RunningJob.fromPartial(e)) || [];
+    message.nodeVersion = object.nodeVersion ?? "";
     return message;
   },
 };

@@ -270,6 +270,8 @@ export interface AgentInfo {
   drained: boolean;
   lastSeenMs: number;
   running: number;
+  /** The Node.js the agent runs on, e.g. "v18.19.0"; empty when it never said (older agents). */
+  nodeVersion: string;
 }
 
 export interface AgentInfo_LabelsEntry {
@@ -3700,6 +3702,7 @@ function createBaseAgentInfo(): AgentInfo {
     drained: false,
     lastSeenMs: 0,
     running: 0,
+    nodeVersion: "",
   };
 }
 
@@ -3740,6 +3743,9 @@ export const AgentInfo: MessageFns<AgentInfo> = {
     }
     if (message.running !== 0) {
       writer.uint32(96).uint32(message.running);
+    }
+    if (message.nodeVersion !== "") {
+      writer.uint32(106).string(message.nodeVersion);
     }
     return writer;
   },
@@ -3856,6 +3862,14 @@ export const AgentInfo: MessageFns<AgentInfo> = {
             message.running = reader.uint32();
             continue;
           }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.nodeVersion = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3909,6 +3923,11 @@ export const AgentInfo: MessageFns<AgentInfo> = {
         ? globalThis.Number(object.last_seen_ms)
         : 0,
       running: isSet(object.running) ? globalThis.Number(object.running) : 0,
+      nodeVersion: isSet(object.nodeVersion)
+        ? globalThis.String(object.nodeVersion)
+        : isSet(object.node_version)
+        ? globalThis.String(object.node_version)
+        : "",
     };
   },
 
@@ -3956,6 +3975,9 @@ export const AgentInfo: MessageFns<AgentInfo> = {
     if (message.running !== 0) {
       obj.running = Math.round(message.running);
     }
+    if (message.nodeVersion !== "") {
+      obj.nodeVersion = message.nodeVersion;
+    }
     return obj;
   },
 
@@ -3984,6 +4006,7 @@ export const AgentInfo: MessageFns<AgentInfo> = {
     message.drained = object.drained ?? false;
     message.lastSeenMs = object.lastSeenMs ?? 0;
     message.running = object.running ?? 0;
+    message.nodeVersion = object.nodeVersion ?? "";
     return message;
   },
 };
