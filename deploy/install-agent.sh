@@ -4,8 +4,11 @@
 #
 #   sudo bash install-agent.sh --from archfarm-agent-0.1.0.tgz|archfarm-agent.js \
 #       --coordinator build.lan:7420 --join-token afj_... --ca-fingerprint sha256:... \
-#       [--name pi-1] [--docker-host unix:///run/podman/podman.sock]
+#       [--name pi-1] [--docker-host unix:///run/podman/podman.sock] \
+#       [--platforms linux/arm64,linux/arm/v7]
 #
+# --platforms narrows what the agent serves (default: its engine's own platform and whatever
+# it can emulate).
 # What it does: checks Node.js >= 18 and an engine socket, creates the system user
 # `archfarm` (member of the group that owns the engine socket), installs the agent under
 # /opt/archfarm/agent, writes /etc/archfarm/agent.env, runs the agent once as that user so
@@ -26,13 +29,13 @@ ENGINE_GROUP=docker # the unit's SupplementaryGroups=
 NODE_MIN=18
 ENROL_TIMEOUT=60
 
-FROM="" COORDINATOR="" JOIN_TOKEN="${ARCHFARM_JOIN_TOKEN:-}" CA_FINGERPRINT="" NAME="" DOCKER_HOST_URL=""
+FROM="" COORDINATOR="" JOIN_TOKEN="${ARCHFARM_JOIN_TOKEN:-}" CA_FINGERPRINT="" NAME="" DOCKER_HOST_URL="" PLATFORMS=""
 
 log() { printf 'install-agent: %s\n' "$*" >&2; }
 die() { printf 'install-agent: ERROR: %s\n' "$*" >&2; exit 1; }
 
 usage() {
-  sed -n '2,13p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+  sed -n '2,16p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
   exit "${1:-0}"
 }
 
@@ -45,6 +48,7 @@ parse_args() {
       --ca-fingerprint) CA_FINGERPRINT="${2:?--ca-fingerprint needs sha256:...}"; shift 2 ;;
       --name) NAME="${2:?--name needs a name}"; shift 2 ;;
       --docker-host) DOCKER_HOST_URL="${2:?--docker-host needs a URL}"; shift 2 ;;
+      --platforms) PLATFORMS="${2:?--platforms needs a list, e.g. linux/arm64,linux/arm/v7}"; shift 2 ;;
       -h | --help) usage 0 ;;
       *) printf 'install-agent: unknown argument %s\n' "$1" >&2; usage 2 ;;
     esac
@@ -114,10 +118,18 @@ check_engine() {
   local sock="${DOCKER_HOST_URL#unix://}"
   [[ $DOCKER_HOST_URL == unix://* ]] || die "--docker-host must be a unix:// socket for a systemd install (got $DOCKER_HOST_URL)"
   [[ -S $sock ]] || die "engine socket $sock does not exist (is the engine running? systemctl status docker / podman.socket)"
-  curl -fsS -m 5 --unix-socket "$sock" http://engine/_ping >/dev/null 2>&1 \
-    || die "engine socket $sock does not answer /_ping"
+  engine_ping "$sock" || die "engine socket $sock does not answer /_ping"
   ENGINE_GROUP_OF_SOCKET="$(stat -c %G "$sock")"
   log "engine at $DOCKER_HOST_URL (socket group $ENGINE_GROUP_OF_SOCKET)"
+}
+
+# GET /_ping over the socket with node (checked already), not curl: minimal images lack curl.
+engine_ping() {
+  node -e '
+    const req = require("http").get({ socketPath: process.argv[1], path: "/_ping", timeout: 5000 },
+      (res) => process.exit(res.statusCode === 200 ? 0 : 1));
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.on("error", () => process.exit(1));' "$1"
 }
 
 # Podman's API socket is root:root 0660 by default; give the `docker` group access to it.
@@ -175,6 +187,7 @@ write_env() {
 # archfarm-agent.service settings (written by install-agent.sh).
 ARCHFARM_COORDINATOR=$COORDINATOR
 ARCHFARM_DOCKER_HOST=$DOCKER_HOST_URL
+ARCHFARM_PLATFORMS=$PLATFORMS
 EOF
   log "wrote $ENV_FILE"
 }
@@ -192,7 +205,8 @@ enrol() {
   log "enrolling with $COORDINATOR as $NAME"
   (cd "$STATE_DIR" && exec setpriv --reuid="$SVC_USER" --regid="$SVC_USER" --init-groups \
     env ARCHFARM_JOIN_TOKEN="$JOIN_TOKEN" node "$BIN" --coordinator "$COORDINATOR" --name "$NAME" \
-    --state-dir "$STATE_DIR" --docker-host "$DOCKER_HOST_URL" --ca-fingerprint "$CA_FINGERPRINT") \
+    --state-dir "$STATE_DIR" --docker-host "$DOCKER_HOST_URL" --ca-fingerprint "$CA_FINGERPRINT" \
+    ${PLATFORMS:+--platforms "$PLATFORMS"}) \
     >"$out" 2>&1 &
   pid=$!
   for ((i = 0; i < ENROL_TIMEOUT * 2; i++)); do

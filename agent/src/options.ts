@@ -12,7 +12,7 @@ export interface AgentOptions {
   stateDir?: string;
   /** Engine address: unix:///path or tcp://host:port. Default DOCKER_HOST or unix:///var/run/docker.sock. */
   dockerHost?: string;
-  /** Narrow what this agent serves to these platforms (it still probes them). Default: all it can build. */
+  /** Narrow what this agent serves to these platforms (it still probes them); flag, or ARCHFARM_PLATFORMS. Default: all it can build. */
   platforms?: string;
   /** Jobs at once. Default: half the CPUs (builds are CPU-heavy, emulated ones most), at least 1. */
   slots?: number;
@@ -62,7 +62,7 @@ export function compileAgentOptions(options: AgentOptions, env: NodeJS.ProcessEn
     name: options.name ?? hostname(),
     stateDir: resolve(options.stateDir ?? '.archfarm/agent'),
     dockerHost: options.dockerHost ?? env.DOCKER_HOST ?? 'unix:///var/run/docker.sock',
-    platforms: options.platforms ? Platform.parseList(options.platforms, '--platforms') : undefined,
+    platforms: platformsOf(options.platforms ?? env.ARCHFARM_PLATFORMS),
     slots,
     probeIntervalMs: options.probeIntervalMs ?? 600_000,
     labels,
@@ -70,6 +70,11 @@ export function compileAgentOptions(options: AgentOptions, env: NodeJS.ProcessEn
     caFingerprint: checkFingerprint(options.caFingerprint),
     insecure: options.insecure ?? false,
   };
+}
+
+/** An empty list (ARCHFARM_PLATFORMS= in a systemd EnvironmentFile) means "whatever the probe finds". */
+function platformsOf(list: string | undefined): Platform[] | undefined {
+  return list ? Platform.parseList(list, '--platforms') : undefined;
 }
 
 function checkFingerprint(value: string | undefined): string | undefined {
