@@ -141,20 +141,53 @@ start_registry() {
 
 # --- Podman ------------------------------------------------------------------
 
-# Unlike dockerd, Podman does not treat loopback registries as plain HTTP: it reads
-# that from registries.conf.d. Rewritten only when its content differs.
 PODMAN_REGISTRIES_CONF=/etc/containers/registries.conf.d/archfarm-test.conf
+PODMAN_ULIMITS_CONF=/etc/containers/containers.conf.d/archfarm-ulimits.conf
 
-podman_insecure_registry() {
-  local want
-  want="$(printf '# Written by archfarm scripts/host-setup.sh: the loopback test registry speaks plain HTTP.\n[[registry]]\nlocation = "%s"\ninsecure = true' "$ARCHFARM_REGISTRY_ADDR")"
-  if [[ -r $PODMAN_REGISTRIES_CONF && "$(cat "$PODMAN_REGISTRIES_CONF")" == "$want" ]]; then
-    log "podman: $ARCHFARM_REGISTRY_ADDR already marked insecure"
+# write_conf FILE CONTENT WHAT: (re)writes FILE only when its content differs.
+write_conf() {
+  if [[ -r $1 && "$(cat "$1")" == "$2" ]]; then
+    log "podman: $3 already in $1"
     return
   fi
-  log "podman: marking $ARCHFARM_REGISTRY_ADDR insecure in $PODMAN_REGISTRIES_CONF"
-  mkdir -p "$(dirname "$PODMAN_REGISTRIES_CONF")"
-  printf '%s\n' "$want" >"$PODMAN_REGISTRIES_CONF"
+  log "podman: $3 -> $1"
+  mkdir -p "$(dirname "$1")"
+  printf '%s\n' "$2" >"$1"
+}
+
+# Unlike dockerd, Podman does not treat loopback registries as plain HTTP: it reads
+# that from registries.conf.d.
+podman_insecure_registry() {
+  write_conf "$PODMAN_REGISTRIES_CONF" "$(printf '%s\n' \
+    '# Written by archfarm scripts/host-setup.sh: the loopback test registry speaks plain HTTP.' \
+    '[[registry]]' "location = \"$ARCHFARM_REGISTRY_ADDR\"" 'insecure = true')" \
+    "$ARCHFARM_REGISTRY_ADDR insecure"
+}
+
+has_cap_sys_resource() {
+  local eff
+  eff="$(awk '/^CapEff:/ {print $2}' /proc/self/status)"
+  (((16#$eff >> 24) & 1)) # CAP_SYS_RESOURCE is capability 24
+}
+
+# Rootful Podman gives every container nofile/nproc limits of 1048576/4194304, which
+# only a root with CAP_SYS_RESOURCE may set. Without it (this kind of VM, LXC), every
+# `podman run` fails: "error setting rlimit type 7: operation not permitted". There,
+# the defaults become what this machine allows (nproc above kernel.pid_max failed too).
+podman_ulimits() {
+  if has_cap_sys_resource; then
+    log "podman: root has CAP_SYS_RESOURCE; podman's default ulimits work"
+    return
+  fi
+  local nofile nproc pid_max
+  nofile="$(ulimit -Hn)" nproc="$(ulimit -Hu)" pid_max="$(cat /proc/sys/kernel/pid_max)"
+  [[ $nofile == unlimited ]] && nofile=1048576
+  [[ $nproc == unlimited || $nproc -gt $pid_max ]] && nproc=$pid_max
+  write_conf "$PODMAN_ULIMITS_CONF" "$(printf '%s\n' \
+    '# Written by archfarm scripts/host-setup.sh: root here lacks CAP_SYS_RESOURCE, so podman' \
+    "# cannot raise a container's limits above this machine's hard limits." \
+    '[containers]' "default_ulimits = [\"nofile=$nofile:$nofile\", \"nproc=$nproc:$nproc\"]")" \
+    "container ulimits nofile=$nofile nproc=$nproc"
 }
 
 main() {
@@ -165,6 +198,7 @@ main() {
   start_dockerd
   start_registry
   podman_insecure_registry
+  podman_ulimits
   log "ready in $((SECONDS - t0))s: docker on unix://$DOCKER_SOCK, registry http://$ARCHFARM_REGISTRY_ADDR"
 }
 

@@ -4,6 +4,7 @@ import { Platform } from '@archfarm/common';
 import { readBuildStream } from './build-stream';
 import { DEFAULT_DOCKER_HOST, formatDockerHost, type DockerHost } from './docker-host';
 import { engineError, ignoreGone, ignoreNotFound } from './docker-errors';
+import { engineIdentity, localImageName, type EngineIdentity, type EngineProduct, type VersionAnswer } from './engine-product';
 import { runContainer } from './docker-run';
 import type { BuildRequest, Engine, EngineInfo, RegistryLogin, RunRequest } from './engine';
 import { BuildCancelledError, EngineUnavailableError } from './errors';
@@ -29,12 +30,15 @@ const DOCKER_HUB_NAMES = new Set(['docker.io', 'index.docker.io', 'registry-1.do
 
 /**
  * The {@link Engine} on a Docker API (dockerd 20.10+, or Podman's compatible service).
- * Builds go through the engine's BuildKit without a session (`version=2`), so no gRPC
- * session or buildx is needed on the build machine.
+ * On dockerd, builds go through the engine's BuildKit (`version=2`), so no buildx is needed
+ * on the build machine. Podman builds with its own buildah, and its progress comes as
+ * `{"stream": ...}` lines, which the same reader turns into log lines.
  */
 export class DockerEngine implements Engine {
   private readonly docker: Docker;
   private readonly requestTimeoutMs: number;
+  /** Asked once (and again after a failure): an engine does not change behind its socket. */
+  private identity: Promise<EngineIdentity> | undefined;
   readonly host: DockerHost;
 
   constructor(options: DockerEngineOptions = {}) {
@@ -47,26 +51,28 @@ export class DockerEngine implements Engine {
   }
 
   async info(): Promise<EngineInfo> {
-    const [info, version] = await Promise.all([
+    const [info, identity] = await Promise.all([
       this.quick('engine info', (abortSignal) => (this.docker.info as WithSignal<RawInfo>).call(this.docker, { abortSignal })),
-      this.quick('engine version', (abortSignal) =>
-        (this.docker.version as WithSignal<Docker.DockerVersion>).call(this.docker, { abortSignal }),
-      ),
+      this.engineIdentity(),
     ]);
     // The kernel's name (armv7l) keeps the arm variant that /version's GOARCH ("arm") drops.
     const platform = Platform.fromUname(info.Architecture);
-    // Podman's compatible API names itself in the components of /version.
-    const product = (version.Components ?? []).some((c) => /podman/i.test(c.Name)) ? 'podman' : 'docker';
-    const description = `${product} ${info.ServerVersion ?? version.Version} (${platform.toString()}) at ${formatDockerHost(this.host)}`;
+    const description = `${identity.product} ${info.ServerVersion ?? identity.version} (${platform.toString()}) at ${formatDockerHost(this.host)}`;
     return { platform, description };
+  }
+
+  /** dockerd or Podman, from the engine's /version. */
+  private async product(): Promise<EngineProduct> {
+    return (await this.engineIdentity()).product;
   }
 
   async build(req: BuildRequest): Promise<{ imageId: string }> {
     const { signal } = req;
     if (signal?.aborted) throw new BuildCancelledError('build cancelled before it started', { cause: signal.reason });
+    const product = await this.product();
     const context = req.context();
     try {
-      const response = (await this.docker.buildImage(context, buildOptions(req))) as Readable;
+      const response = (await this.docker.buildImage(context, buildOptions(req, product))) as Readable;
       // docker-modem hands the signal to the request only; the response needs it too, or an abort
       // after the headers would leave the build running (closing the socket is what stops BuildKit).
       if (signal) addAbortSignal(signal, response);
@@ -87,8 +93,9 @@ export class DockerEngine implements Engine {
   }
 
   async removeImage(ref: string): Promise<void> {
+    const name = localImageName(ref, await this.product());
     await this.quick(`remove image ${ref}`, (abortSignal) =>
-      this.docker.getImage(ref).remove({ force: true, abortSignal }).catch(ignoreNotFound),
+      this.docker.getImage(name).remove({ force: true, abortSignal }).catch(ignoreNotFound),
     );
   }
 
@@ -107,6 +114,16 @@ export class DockerEngine implements Engine {
     const images = await this.quick(action, (abortSignal) => this.docker.listImages({ all: true, filters, abortSignal }));
     for (const image of images) await this.removeImage(image.Id);
     return images.length;
+  }
+
+  private engineIdentity(): Promise<EngineIdentity> {
+    this.identity ??= this.quick('engine version', (abortSignal) =>
+      (this.docker.version as WithSignal<VersionAnswer>).call(this.docker, { abortSignal }),
+    ).then(engineIdentity, (err: unknown) => {
+      this.identity = undefined;
+      throw err;
+    });
+    return this.identity;
   }
 
   /** A short request, bounded in time, its failure classified. */
@@ -131,16 +148,18 @@ export class DockerEngine implements Engine {
   }
 }
 
-function buildOptions(req: BuildRequest): Docker.ImageBuildOptions {
+function buildOptions(req: BuildRequest, product: EngineProduct): Docker.ImageBuildOptions {
   const options: Docker.ImageBuildOptions = {
-    version: '2',
     platform: req.platform.toString(),
-    t: req.tag,
+    t: localImageName(req.tag, product),
     dockerfile: req.dockerfile ?? 'Dockerfile',
     buildargs: req.buildArgs,
     labels: req.labels,
     nocache: req.noCache ?? false,
   };
+  // dockerode opens a BuildKit session (POST /session) for version 2, which Podman does not
+  // serve (404); Podman builds with buildah whatever the version says.
+  if (product === 'docker') options.version = '2';
   if (req.target !== undefined) options.target = req.target;
   if (req.signal !== undefined) options.abortSignal = req.signal;
   if (req.pullAuth !== undefined && Object.keys(req.pullAuth).length > 0) options.registryconfig = registryConfig(req.pullAuth);
