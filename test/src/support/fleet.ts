@@ -86,6 +86,11 @@ export class TestFleet {
       });
   }
 
+  /** The coordinator's process id (benchmarks sample its memory and CPU). */
+  get coordinatorPid(): number | undefined {
+    return this.coordinator?.pid;
+  }
+
   get dataDir(): string {
     return join(this.dir, 'coordinator');
   }
