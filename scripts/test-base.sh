@@ -22,6 +22,8 @@ LOG_PREFIX=base
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
 source "$HERE/lib.sh"
+# shellcheck source=scripts/oci-lib.sh
+source "$HERE/oci-lib.sh"
 
 REPO=archfarm/base
 TAG=1
@@ -30,7 +32,6 @@ CACHE_DIR=/var/cache/archfarm/busybox
 # Bump when the image recipe below changes, so existing registries get the new image.
 RECIPE=1
 RECIPE_KEY=org.archfarm.base.recipe
-EPOCH_ISO=1970-01-01T00:00:00Z
 IMAGE_PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 
 # Debian arch | OCI architecture | OCI variant | `uname -m` inside
@@ -50,11 +51,6 @@ FALLBACK_APPLETS=(
   whoami xargs yes
 )
 
-MT_INDEX=application/vnd.oci.image.index.v1+json
-MT_MANIFEST=application/vnd.oci.image.manifest.v1+json
-MT_CONFIG=application/vnd.oci.image.config.v1+json
-MT_LAYER=application/vnd.oci.image.layer.v1.tar+gzip
-
 VERIFY=0
 FORCE=0
 for arg in "$@"; do
@@ -65,17 +61,6 @@ for arg in "$@"; do
     *) die "unknown argument: $arg (try --help)" ;;
   esac
 done
-
-field() { # field N "a|b|c|d" -> Nth field (1-based)
-  local IFS='|' parts
-  read -r -a parts <<<"$2|"
-  printf '%s' "${parts[$(($1 - 1))]:-}"
-}
-
-platform_string() { # "arm|v7" -> linux/arm/v7
-  local arch=$1 variant=$2
-  printf 'linux/%s%s' "$arch" "${variant:+/$variant}"
-}
 
 expected_platforms() {
   local p
@@ -145,23 +130,6 @@ fetch_busybox_debs() {
 }
 
 # --- Building the OCI layout -------------------------------------------------
-
-# put_blob FILE: moves FILE into the layout's blobs; sets BLOB_DIGEST, BLOB_SIZE.
-# (Globals rather than output, so errors are not lost in a subshell.)
-put_blob() {
-  local hex
-  hex="$(sha256sum "$1" | cut -d' ' -f1)"
-  BLOB_DIGEST="sha256:$hex"
-  BLOB_SIZE="$(stat -c %s "$1")"
-  mv "$1" "$LAYOUT/blobs/sha256/$hex"
-}
-
-# put_json JSON: like put_blob, for a JSON document given as a string.
-put_json() {
-  local tmp="$WORK/json.tmp"
-  printf '%s' "$1" >"$tmp"
-  put_blob "$tmp"
-}
 
 make_rootfs() { # make_rootfs DEB ROOT
   local deb=$1 root=$2 x="$WORK/x" applets a
