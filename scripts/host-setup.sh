@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Prepare this (Debian 12, root) machine for archfarm: a Docker engine, QEMU
-# user-mode emulation through binfmt_misc, a loopback registry without auth, and
-# the client tools the tests use. Idempotent: whatever already works is left alone,
+# user-mode emulation through binfmt_misc, a loopback registry without auth, Podman
+# (the second engine; the tests start its API service themselves), and the client
+# tools the tests use. Idempotent: whatever already works is left alone,
 # so a second run takes well under a second.
 #
 # Env: ARCHFARM_REGISTRY_ADDR (default 127.0.0.1:5000),

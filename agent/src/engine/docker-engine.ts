@@ -75,6 +75,8 @@ export class DockerEngine implements Engine {
       const response = (await this.docker.buildImage(context, buildOptions(req, product))) as Readable;
       // docker-modem hands the signal to the request only; the response needs it too, or an abort
       // after the headers would leave the build running (closing the socket is what stops BuildKit).
+      // Podman 4.3 ignores the closed socket: its build runs on and commits (labelled, so the
+      // agent's start-up cleanup finds it); stopping the service is the only way to end it.
       if (signal) addAbortSignal(signal, response);
       return { imageId: await readBuildStream(response, req.onLog) };
     } catch (err) {
