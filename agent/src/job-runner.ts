@@ -42,7 +42,9 @@ export async function runJob(deps: JobRunnerDeps, assign: Assign, signal: AbortS
   let result: JobFinished;
   try {
     const platform = Platform.parse(spec.platform);
+    const fetchStart = Date.now();
     const contextPath = await deps.contexts.get(spec.contextDigest);
+    const buildStart = Date.now();
     started();
     log.line(`archfarm: building ${platform} on ${deps.agentName} (${modeFromWire(assign.mode)})`);
     const { imageId } = await deps.engine.build({
@@ -57,9 +59,13 @@ export async function runJob(deps: JobRunnerDeps, assign: Assign, signal: AbortS
       signal,
       onLog: (line) => log.line(line),
     });
+    const buildEnd = Date.now();
     if (spec.smokeCommand.length > 0) await smoke(deps, assign, imageId, platform, signal, (line) => log.line(line));
+    const pushStart = Date.now();
     const pushed = await push(deps, assign, imageId, (line) => log.line(line));
     log.line(`archfarm: pushed ${spec.repository}@${pushed.digest}`);
+    // The agent's own account of where the job's time went (operators and bench/ read it).
+    log.line(`archfarm: built in ${seconds(buildEnd - buildStart)} (context ${seconds(buildStart - fetchStart)}, push ${seconds(Date.now() - pushStart)})`);
     result = { ...base, ...pushed };
   } catch (err) {
     const error = toErrorInfo(err);
@@ -108,4 +114,8 @@ async function smoke(deps: JobRunnerDeps, assign: Assign, image: string, platfor
 async function finish(deps: JobRunnerDeps, log: LogShipper, localTag: string, giveUp: AbortSignal, logger: Logger): Promise<void> {
   await log.close(giveUp).catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'log upload failed'));
   await deps.engine.removeImage(localTag).catch((err: unknown) => logger.warn({ err: errorMessage(err) }, 'image cleanup failed'));
+}
+
+function seconds(ms: number): string {
+  return `${(ms / 1000).toFixed(2)} s`;
 }

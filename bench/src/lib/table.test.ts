@@ -5,7 +5,7 @@ import { formatMs, formatNumber, renderMarkdown, renderText } from './table';
 const table = { columns: ['what', 'time'], rows: [['farm', '12.3 s'], ['manual recipe', '850 ms']] };
 
 test('text tables align numbers right and words left', () => {
-  assert.equal(renderText(table), ['what           time', '-------------  ------', 'farm           12.3 s', 'manual recipe  850 ms'].join('\n'));
+  assert.equal(renderText(table), ['what             time', '-------------  ------', 'farm           12.3 s', 'manual recipe  850 ms'].join('\n'));
 });
 
 test('markdown tables mark numeric columns right-aligned and escape pipes', () => {
