@@ -82,13 +82,14 @@ describe('self-build: archfarm builds its own container images', () => {
     return config;
   }
 
-  test('the agent image: a four-platform index; each child runs archfarm-agent --version on its CPU', async () => {
+  test('the agent image: a four-platform index; each child runs archfarm-agent --version on its CPU', async (t) => {
     const tag = `${testRegistry()}/${uniqueRepository('agent-image')}:1`;
     const repo = tag.slice(0, tag.lastIndexOf(':'));
     const manifests = await archfarmBuild(await agentImageContext(), FOUR, tag);
     assert.deepEqual(manifests.map((m) => platformOf(m.platform)).sort(), [...FOUR].sort());
 
     const version = versionOf('agent');
+    t.after(() => removeImages(manifests.map((m) => `${repo}@${m.digest}`)));
     for (const m of manifests) {
       const platform = platformOf(m.platform);
       const config = await configOf(repo, m);
@@ -133,9 +134,15 @@ describe('self-build: archfarm builds its own container images', () => {
       assert.match(db.stdout, /archfarm\.db/, 'the SQLite store is in the data dir');
     } finally {
       await run('docker', ['rm', '-f', '-v', id]);
+      await removeImages([image]);
     }
   });
 });
+
+/** Drops the images `docker run` pulled into the shared engine (best effort). */
+async function removeImages(refs: string[]): Promise<void> {
+  await run('docker', ['image', 'rm', ...refs]);
+}
 
 async function waitForLog(container: string, text: string, timeoutMs = 60_000): Promise<string> {
   const deadline = Date.now() + timeoutMs;
