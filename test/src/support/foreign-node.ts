@@ -3,18 +3,20 @@ import { join } from 'node:path';
 import type { TestFleet } from './fleet';
 import { ROOT, run } from './processes';
 
-/** The CPUs the agent must run on, as `node-linux-<arch>` names them. */
-export type ForeignArch = 'arm64' | 'armv7l' | 's390x' | 'ppc64le';
+/** The CPUs the agent must run on, as `node-linux-<arch>` names them (x64: the host's own). */
+export type ForeignArch = 'arm64' | 'armv7l' | 's390x' | 'ppc64le' | 'x64';
 
 /** What `process.arch` says on each (Node.js calls armv7l "arm" and ppc64le "ppc64"). */
-export const PROCESS_ARCH: Record<ForeignArch, string> = { arm64: 'arm64', armv7l: 'arm', s390x: 's390x', ppc64le: 'ppc64' };
+export const PROCESS_ARCH: Record<ForeignArch, string> = { arm64: 'arm64', armv7l: 'arm', s390x: 's390x', ppc64le: 'ppc64', x64: 'x64' };
 
 /**
  * A real Node.js binary for `arch` (runs through QEMU binfmt): scripts/foreign-node.sh
- * fetches and caches it and installs the target libc, idempotently.
+ * fetches and caches it and installs the target libc, idempotently. `version` defaults to
+ * the script's (20.11.0, the newest npm has for all four foreign CPUs).
  */
-export async function foreignNode(arch: ForeignArch): Promise<string> {
-  const res = await run('bash', [join(ROOT, 'scripts/foreign-node.sh'), arch]);
+export async function foreignNode(arch: ForeignArch, version?: string): Promise<string> {
+  const env = version ? { ARCHFARM_FOREIGN_NODE_VERSION: version } : {};
+  const res = await run('bash', [join(ROOT, 'scripts/foreign-node.sh'), arch], { env });
   if (res.code !== 0) throw new Error(`scripts/foreign-node.sh ${arch} failed (${res.code}):\n${res.stderr}`);
   return res.stdout.trim().split('\n').pop()!;
 }
