@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.archfarm-installed
 
-.PHONY: help setup deps build bundle check test test-unit test-e2e demo clean
+.PHONY: help setup deps build bundle check test test-unit test-e2e demo bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -42,6 +42,10 @@ bundle: build ## the agent as one file: agent/dist/bundle/archfarm-agent.cjs
 
 demo: setup build ## coordinator + local agent + registry: build examples/hello for 4 CPUs
 	bash scripts/demo.sh
+
+bench: setup build ## benchmarks (not in make test): six runs, tables on stdout, bench/RESULTS.md
+	bash bench/setup.sh
+	bash bench/run.sh
 
 clean: ## remove build output and local state
 	rm -rf */dist .archfarm

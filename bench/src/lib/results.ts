@@ -1,4 +1,5 @@
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
+import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
 import { renderText, type Table } from './table';
 
@@ -23,12 +24,15 @@ export interface BenchResult {
   notes: string[];
   /** Raw figures for charts and later comparison. */
   data: Record<string, unknown>;
+  /** 1, 5 and 15 minute load averages when it ended (set by publishResult): a busy machine shows here. */
+  loadAverage?: number[];
 }
 
 /** Prints the table (stdout) and writes the JSON. */
 export async function publishResult(result: BenchResult): Promise<string> {
   await mkdir(RESULTS_DIR, { recursive: true });
   const file = join(RESULTS_DIR, `${result.name}.json`);
+  result.loadAverage = loadavg().map((l) => Math.round(l * 100) / 100);
   await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
   const flag = result.reduced ? ' (REDUCED SETTINGS: not the full benchmark)' : '';
   process.stdout.write(`\n== ${result.title}${flag} ==\n${renderText(result.table)}\n`);
