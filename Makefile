@@ -3,7 +3,7 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 NPM_STAMP := node_modules/.archfarm-installed
 
-.PHONY: help setup deps build bundle check test test-unit test-e2e demo bench clean
+.PHONY: help setup deps build bundle check test test-unit test-e2e test-fleet demo bench clean
 
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -39,6 +39,11 @@ test: setup check ## everything CI runs
 
 bundle: build ## the agent as one file: agent/dist/bundle/archfarm-agent.cjs
 	npm run bundle -w @archfarm/agent
+
+test-fleet: setup bundle ## by hand, slow (~30 min): Debian arm64 + s390x VMs (qemu-system) with their own dockerd and agent
+	bash scripts/vm/image.sh arm64 >/dev/null
+	bash scripts/vm/image.sh s390x >/dev/null
+	node --test --test-reporter=spec --test-timeout=5400000 test/dist/vm/vm-fleet.js
 
 demo: setup build ## coordinator + local agent + registry: build examples/hello for 4 CPUs
 	bash scripts/demo.sh

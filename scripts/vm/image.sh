@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# A bootable Debian 12 disk for a foreign CPU (arm64 or s390x), for the VM test fleet.
+#
+#   bash scripts/vm/image.sh arm64|s390x     # prints the directory with disk.img, vmlinuz, initrd.img
+#
+# Two cached layers under $ARCHFARM_VM_CACHE/<arch> (default /var/cache/archfarm/vm), outside
+# the repository because they are big and slow to make:
+#   root.tar  Debian's own packages for that CPU, by mmdebstrap (16.5 min for arm64, 9 for s390x
+#             on a 2-core host: package scripts run under QEMU user mode). Made once. A directory
+#             of that name (what mmdebstrap writes when the name lacks a .tar suffix) is used too.
+#   base/     an ext4 disk of it (label archfarm-root) plus the few files below, the kernel and
+#             initrd; made again (about a minute) when this script changes.
+# A VM never writes to base/disk.img: scripts/vm/boot.sh runs it on a copy-on-write overlay.
+# The files added here make a plain Debian machine, as a Pi owner has, and nothing archfarm-specific
+# but two test conveniences: socat puts the host's registry (10.0.2.2:5000) on the VM's own
+# 127.0.0.1:5000 so image names agree everywhere, and a first-boot unit runs the
+# /opt/archfarm-install/firstboot.sh that boot.sh puts on a second, per-run disk.
+set -euo pipefail
+
+LOG_PREFIX=vm-image
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/lib.sh
+source "$HERE/../lib.sh"
+
+ARCH="${1:-}"
+case "$ARCH" in
+  arm64 | s390x) ;;
+  *) die "usage: image.sh arm64|s390x" ;;
+esac
+CACHE="${ARCHFARM_VM_CACHE:-/var/cache/archfarm/vm}/$ARCH"
+ROOT_TAR="$CACHE/root.tar"
+BASE="$CACHE/base"
+DISK_SIZE=8G
+# The include list of the cached root.tar: changing it means a new 10-20 minute build.
+INCLUDE=linux-image-$ARCH,systemd-sysv,udev,docker.io,nodejs,iproute2,ifupdown,isc-dhcp-client,socat,ca-certificates,procps,hostname
+
+[[ $EUID -eq 0 ]] || die "must run as root (mmdebstrap and mkfs keep file owners)"
+# qemu-system-misc has qemu-system-s390x; qemu-utils has qemu-img (boot.sh's overlays).
+ensure_packages qemu-system-arm qemu-system-misc qemu-utils mmdebstrap e2fsprogs
+
+build_root_tar() {
+  [[ -e $ROOT_TAR ]] && return
+  # mmdebstrap runs the foreign packages' scripts under QEMU user mode (scripts/host-setup.sh).
+  ensure_packages qemu-user-static binfmt-support
+  mkdir -p "$CACHE"
+  log "building $ROOT_TAR with mmdebstrap (10-20 minutes; log: $CACHE/mmdebstrap.log)"
+  local start=$SECONDS
+  rm -f "$CACHE/root.part.tar"
+  # nice: the host keeps serving other work meanwhile. The .tar suffix selects the tar format.
+  nice -n 10 mmdebstrap --arch="$ARCH" --variant=minbase --include="$INCLUDE" \
+    bookworm "$CACHE/root.part.tar" >"$CACHE/mmdebstrap.log" 2>&1 \
+    || { tail -n 20 "$CACHE/mmdebstrap.log" >&2; die "mmdebstrap failed"; }
+  mv "$CACHE/root.part.tar" "$ROOT_TAR"
+  log "root.tar for $ARCH built in $((SECONDS - start)) s"
+}
+
+unpack_root() { # into $1
+  if [[ -d $ROOT_TAR ]]; then
+    cp -a "$ROOT_TAR/." "$1/"
+  else
+    tar --numeric-owner -xpf "$ROOT_TAR" -C "$1"
+  fi
+}
+
+# The files a Debian machine on a home network would have, plus the two test conveniences.
+customise() { # rootfs
+  local r="$1" name="archfarm-$ARCH"
+  echo "$name" >"$r/etc/hostname"
+  printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n' "$name" >"$r/etc/hosts"
+  printf 'auto lo\niface lo inet loopback\n\nauto eth0\niface eth0 inet dhcp\n' >"$r/etc/network/interfaces"
+  # Under emulation udev's coldplug alone takes most of a minute: a long device timeout.
+  printf 'LABEL=archfarm-root / ext4 rw,errors=remount-ro 0 1\nLABEL=archfarm-cfg /opt/archfarm-install ext4 ro,nofail,x-systemd.device-timeout=10min 0 0\n' >"$r/etc/fstab"
+  mkdir -p "$r/opt/archfarm-install" "$r/etc/systemd/journald.conf.d" "$r/etc/systemd/system/multi-user.target.wants"
+  # Every log line on the serial console too: boot.sh keeps it in a file for failed runs.
+  printf '[Journal]\nForwardToConsole=yes\nMaxLevelConsole=info\n' >"$r/etc/systemd/journald.conf.d/console.conf"
+  cat >"$r/etc/systemd/system/archfarm-registry-forward.service" <<'EOF'
+[Unit]
+Description=The host's registry (10.0.2.2:5000) on this VM's 127.0.0.1:5000, so image names agree
+After=network-online.target
+Wants=network-online.target
+
+[Service]
+ExecStart=/usr/bin/socat TCP-LISTEN:5000,bind=127.0.0.1,fork,reuseaddr TCP:10.0.2.2:5000
+Restart=always
+
+[Install]
+WantedBy=multi-user.target
+EOF
+  cat >"$r/etc/systemd/system/archfarm-firstboot.service" <<'EOF'
+[Unit]
+Description=Run /opt/archfarm-install/firstboot.sh from the per-run disk (installs the archfarm agent)
+RequiresMountsFor=/opt/archfarm-install
+After=network-online.target docker.service archfarm-registry-forward.service
+Wants=network-online.target docker.service
+ConditionPathExists=/opt/archfarm-install/firstboot.sh
+ConditionPathExists=!/var/lib/archfarm-firstboot.done
+
+[Service]
+Type=oneshot
+ExecStart=/bin/bash /opt/archfarm-install/firstboot.sh
+ExecStartPost=/usr/bin/touch /var/lib/archfarm-firstboot.done
+StandardOutput=journal+console
+StandardError=journal+console
+Restart=on-failure
+RestartSec=10s
+
+[Install]
+WantedBy=multi-user.target
+EOF
+  local unit
+  for unit in archfarm-registry-forward archfarm-firstboot; do
+    ln -sf "/etc/systemd/system/$unit.service" "$r/etc/systemd/system/multi-user.target.wants/$unit.service"
+  done
+}
+
+build_base() {
+  local stamp want tmp root kernel initrd
+  want="$(sha256sum <"${BASH_SOURCE[0]}" | cut -c1-16)"
+  stamp="$BASE/stamp"
+  if [[ -f $stamp && "$(cat "$stamp")" == "$want" ]]; then
+    return
+  fi
+  log "making the $ARCH base disk in $BASE"
+  tmp="$CACHE/base.tmp"
+  rm -rf "$tmp"
+  root="$tmp/root"
+  mkdir -p "$root"
+  unpack_root "$root"
+  customise "$root"
+  kernel="$(find "$root/boot" -maxdepth 1 -name 'vmlinuz-*' | sort -V | tail -n 1)"
+  initrd="$(find "$root/boot" -maxdepth 1 -name 'initrd.img-*' | sort -V | tail -n 1)"
+  [[ -n $kernel && -n $initrd ]] || die "no kernel or initrd in $ROOT_TAR/boot"
+  cp "$kernel" "$tmp/vmlinuz"
+  cp "$initrd" "$tmp/initrd.img"
+  truncate -s "$DISK_SIZE" "$tmp/disk.img"
+  mkfs.ext4 -q -L archfarm-root -d "$root" -F "$tmp/disk.img"
+  rm -rf "$root"
+  echo "$want" >"$tmp/stamp"
+  rm -rf "$BASE"
+  mv "$tmp" "$BASE"
+}
+
+build_root_tar
+build_base
+echo "$BASE"

@@ -1,0 +1,182 @@
+/*
+ * The VM test fleet (`make test-fleet`): genuinely foreign machines. A Debian arm64 VM
+ * (qemu-system-aarch64) and a Debian s390x VM (qemu-system-s390x), each with its own kernel,
+ * dockerd and Debian's Node.js 18, install the agent bundle with deploy/install-agent.sh and
+ * enrol with a join token to a coordinator on this host, next to one host agent that emulates.
+ * Not named *.test.js: `npm run test:e2e` leaves it alone (it takes half an hour); the
+ * Makefile runs it by path.
+ */
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { release } from 'node:os';
+import { submitDetached, waitFor, type Inspected } from '../support/builds';
+import { baseImage, makeContext } from '../support/context';
+import { TestFleet } from '../support/fleet';
+import { run } from '../support/processes';
+import { testRegistry, uniqueRepository } from '../support/registry';
+import { skopeoInspect } from '../support/skopeo';
+import { ForeignVm, VM_PLATFORMS, type VmArch } from './foreign-vm';
+
+const FOUR = ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/s390x'];
+const UNAME: Record<string, string> = { 'linux/amd64': 'x86_64', 'linux/arm64': 'aarch64', 'linux/arm/v7': 'armv7l', 'linux/s390x': 's390x' };
+const HOST_AGENT = 'host-emu';
+const MIN = 60_000;
+// Software-emulated machines on a shared 2-core host: generous, never asserted as timings.
+const BOOT_TIMEOUT = 20 * MIN;
+const BUILD_TIMEOUT = 30 * MIN;
+
+interface AgentJson {
+  name: string;
+  node: string;
+  engine: string;
+  labels: Record<string, string>;
+  platforms: Array<{ platform: string; mode: string }>;
+}
+interface IndexJson {
+  manifests: Array<{ digest: string; platform: { os: string; architecture: string; variant?: string } }>;
+}
+const platformOf = (p: IndexJson['manifests'][number]['platform']) => [p.os, p.architecture, p.architecture === 'arm64' ? undefined : p.variant].filter(Boolean).join('/');
+const ended = (b: Inspected) => ['published', 'failed', 'cancelled'].includes(b.state);
+
+/**
+ * Each image records where its RUN step ran (kernel release and CPU) and prints that and the
+ * CPU it runs on. A kernel release of Debian's arm64/s390x kernel proves the step ran in the VM;
+ * the host's own release, under QEMU user mode on this host.
+ */
+const cpuContext = (seconds: number) =>
+  makeContext({
+    Dockerfile: [
+      `FROM ${baseImage()}`,
+      `RUN echo ${randomBytes(4).toString('hex')} && uname -rm > /built-on && sleep ${seconds}`,
+      'CMD ["sh", "-c", "echo \\"cpu=$(uname -m) built-on=$(cat /built-on)\\""]',
+      '',
+    ].join('\n'),
+  });
+
+describe('a fleet of foreign VMs: arm64 and s390x build natively, the host emulates the rest', () => {
+  let fleet: TestFleet;
+  const vms = new Map<VmArch, ForeignVm>();
+
+  const consoles = async () => (await Promise.all([...vms.values()].map(async (vm) => `--- ${vm.arch} console ---\n${await vm.consoleTail()}`))).join('\n');
+
+  before(async () => {
+    testRegistry();
+    fleet = await TestFleet.start([{ name: HOST_AGENT, platforms: FOUR.join(','), slots: 4 }], {
+      // A VM under load can be slow to answer; a lease outlives a few missed heartbeats.
+      coordinatorArgs: ['--heartbeat-interval', '2000', '--lease-ttl', '30000'],
+    });
+    const enrolment = {
+      coordinator: `10.0.2.2:${fleet.address.split(':').pop()}`,
+      joinToken: await fleet.createJoinToken(2),
+      caFingerprint: fleet.caFingerprint,
+    };
+    for (const arch of Object.keys(VM_PLATFORMS) as VmArch[]) {
+      vms.set(arch, await ForeignVm.boot(arch, { ...enrolment, platforms: VM_PLATFORMS[arch] }));
+    }
+    try {
+      await fleet.waitForAgents([...vms.values()].map((vm) => vm.agentName), BOOT_TIMEOUT);
+    } catch (err) {
+      throw new Error(`${(err as Error).message}\n${await consoles()}`);
+    }
+  });
+
+  after(async () => {
+    await Promise.all([...vms.values()].map((vm) => vm.destroy()));
+    await fleet?.stop();
+  });
+
+  test('archfarm agents shows each VM agent with its native platform, Node.js and engine', async () => {
+    const res = await fleet.cli(['agents', '--output', 'json']);
+    assert.equal(res.code, 0, res.stderr);
+    const agents = JSON.parse(res.stdout) as AgentJson[];
+    for (const vm of vms.values()) {
+      const agent = agents.find((a) => a.name === vm.agentName);
+      assert.ok(agent, `${vm.agentName} is connected`);
+      assert.deepEqual(agent.platforms, [{ platform: VM_PLATFORMS[vm.arch], mode: 'native' }]);
+      assert.match(agent.node, /^v18\./, "Debian 12's own Node.js");
+      assert.match(agent.engine, new RegExp(`^docker 20\\.10\\.\\d+\\S* \\(${VM_PLATFORMS[vm.arch].replace('/', '\\/')}\\)`), 'its own dockerd');
+      assert.equal(agent.labels['node-arch'], vm.arch, 'Node.js itself runs on that CPU');
+    }
+    const host = agents.find((a) => a.name === HOST_AGENT)!;
+    assert.equal(host.node, process.version);
+    const table = await fleet.cli(['agents']);
+    assert.match(table.stdout, /archfarm-s390x +connected +linux\/s390x\* .* v18\.\S+ .* docker 20\.10\.\d+\S* \(linux\/s390x\)/);
+    assert.match(table.stdout, /archfarm-arm64 +connected +linux\/arm64\* .* v18\.\S+ .* docker 20\.10\.\d+\S* \(linux\/arm64\)/);
+  });
+
+  test('four platforms: arm64 and s390x run native on the VMs, arm/v7 emulated on the host; each child prints its CPU', async () => {
+    const ctx = await cpuContext(0);
+    const tag = `${testRegistry()}/${uniqueRepository('vm-fleet')}:1`;
+    const args = ['--platform', FOUR.join(','), '-t', tag, ctx];
+    const expected = {
+      'linux/amd64': [HOST_AGENT, 'native'],
+      'linux/arm64': ['archfarm-arm64', 'native'],
+      'linux/arm/v7': [HOST_AGENT, 'emulated'],
+      'linux/s390x': ['archfarm-s390x', 'native'],
+    } as Record<string, [string, string]>;
+
+    const planned = await fleet.cli(['build', '--plan', '--output', 'json', ...args]);
+    assert.equal(planned.code, 0, planned.stderr);
+    const plan = JSON.parse(planned.stdout) as Array<{ platform: string; agent: string; mode: string }>;
+    assert.deepEqual(Object.fromEntries(plan.map((p) => [p.platform, [p.agent, p.mode]])), expected, '--plan');
+
+    const id = await submitDetached(fleet, args);
+    const done = await waitFor(fleet, id, ended, BUILD_TIMEOUT, 'the four-platform build');
+    assert.equal(done.state, 'published', JSON.stringify(done.error));
+    const ran = Object.fromEntries(done.platforms.map((p) => [p.platform, [p.attempts[0]!.agent, p.attempts[0]!.mode]]));
+    assert.deepEqual(ran, expected, 'builds inspect');
+    assert.ok(done.platforms.every((p) => p.attempts.length === 1), 'one attempt each');
+
+    await checkIndex(tag, { 'linux/arm64': 'vm', 'linux/s390x': 'vm', 'linux/arm/v7': 'host', 'linux/amd64': 'host' });
+  });
+
+  test('the arm64 VM dies mid-build (qemu killed): its job moves to the emulating host agent and the build publishes', async () => {
+    const arm = vms.get('arm64')!;
+    const tag = `${testRegistry()}/${uniqueRepository('vm-kill')}:1`;
+    // Long enough that the VM is surely inside the RUN step when its plug is pulled.
+    const id = await submitDetached(fleet, ['--platform', FOUR.join(','), '-t', tag, await cpuContext(120)]);
+    const running = await waitFor(fleet, id, (b) => ended(b) || armJob(b)?.state === 'running', BUILD_TIMEOUT, 'the arm64 job to run on the VM');
+    assert.deepEqual(armAttempts(running)[0], { agent: arm.agentName, mode: 'native' });
+    await arm.kill();
+
+    const done = await waitFor(fleet, id, ended, BUILD_TIMEOUT, 'the build after the VM died');
+    assert.equal(done.state, 'published', JSON.stringify(done.error));
+    assert.deepEqual(armAttempts(done), [
+      { agent: arm.agentName, mode: 'native' },
+      { agent: HOST_AGENT, mode: 'emulated' },
+    ]);
+    assert.notEqual(armJob(done)!.attempts[0]!.outcome, 'succeeded');
+    const s390x = done.platforms.find((p) => p.platform === 'linux/s390x')!;
+    assert.deepEqual(s390x.attempts.map((a) => a.agent), ['archfarm-s390x'], 'the other VM was not disturbed');
+    await checkIndex(tag, { 'linux/arm64': 'host', 'linux/s390x': 'vm', 'linux/arm/v7': 'host', 'linux/amd64': 'host' });
+    const list = JSON.parse((await fleet.cli(['agents', '--output', 'json', '--all'])).stdout) as Array<{ name: string; status: string }>;
+    assert.equal(list.find((a) => a.name === arm.agentName)?.status, 'disconnected');
+  });
+
+  const armJob = (b: Inspected) => b.platforms.find((p) => p.platform === 'linux/arm64');
+  const armAttempts = (b: Inspected) => armJob(b)!.attempts.map((a) => ({ agent: a.agent, mode: a.mode }));
+
+  /** The tag holds an index of the four platforms; each child, run here, prints its CPU and where it was built. */
+  async function checkIndex(tag: string, builtIn: Record<string, 'vm' | 'host'>): Promise<void> {
+    const raw = await skopeoInspect(tag);
+    assert.equal(raw.code, 0, raw.stderr);
+    const index = JSON.parse(raw.stdout) as IndexJson;
+    assert.deepEqual(index.manifests.map((m) => platformOf(m.platform)).sort(), [...FOUR].sort());
+    const repo = tag.slice(0, tag.lastIndexOf(':'));
+    for (const m of index.manifests) {
+      const platform = platformOf(m.platform);
+      const out = await run('docker', ['run', '--rm', '--platform', platform, `${repo}@${m.digest}`]);
+      assert.equal(out.code, 0, out.stderr);
+      const printed = out.stdout.trim();
+      process.stderr.write(`  ${platform}: ${printed}\n`);
+      const match = /^cpu=(\S+) built-on=(\S+) (\S+)$/.exec(printed);
+      assert.ok(match, `${platform} prints its CPU: ${printed}`);
+      const [, cpu, kernel, builtCpu] = match;
+      assert.equal(cpu, UNAME[platform], `${platform} runs on its CPU`);
+      assert.equal(builtCpu, UNAME[platform], `${platform} was built on its CPU`);
+      if (builtIn[platform] === 'host') assert.equal(kernel, release(), `${platform} was built on this host`);
+      else assert.match(kernel!, new RegExp(`-${platform.split('/')[1]}$`), `${platform} was built under the VM's own Debian kernel`);
+    }
+  }
+});
