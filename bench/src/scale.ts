@@ -58,16 +58,15 @@ async function main(): Promise<void> {
   const agentCounts = knobs.ints('SCALE_AGENTS', [1000, 5000], [200, 1000]);
   const jobs = knobs.int('SCALE_JOBS', 20_000, 2000);
   const buildMs = knobs.int('SCALE_BUILD_MS', 1000, 1000);
-  const heartbeatMs = knobs.int('SCALE_HEARTBEAT_MS', 1000, 1000);
-  const windowPer = knobs.int('SCALE_AGENTS_PER_BUILD_IN_FLIGHT', 8, 8);
-  const maxJobPhaseMs = knobs.int('SCALE_MAX_JOB_PHASE_S', 120, 60) * 1000;
+  const heartbeatMs = knobs.int('SCALE_HEARTBEAT_MS', 5000, 5000);
+  const window = knobs.int('SCALE_BUILDS_IN_FLIGHT', 100, 25);
+  const maxJobPhaseMs = knobs.int('SCALE_MAX_JOB_PHASE_S', 90, 60) * 1000;
   const startedAt = new Date();
   const t0 = Date.now();
   const pki = await benchPki(Math.max(...agentCounts), (n) => say(NAME, `${n} agent certificates issued`));
   const pkiMs = Date.now() - t0;
   const runs: ScaleRun[] = [];
   for (const agents of agentCounts) {
-    const window = Math.max(1, Math.floor(agents / windowPer));
     runs.push(await scaleRun(pki, { agents, jobs, buildMs, heartbeatMs, window, maxJobPhaseMs }));
   }
   await publishResult({
@@ -98,10 +97,10 @@ async function main(): Promise<void> {
       'SIMULATED agents: each is its own gRPC connection (mutual TLS) with its own client certificate from the CA the coordinator was given (--tls-cert/--tls-key/--client-ca; certificates made with the calls Enrol makes, in bulk, cached between runs), speaking the real agent protocol: Hello, heartbeats at the Welcome\'s interval, Accepted, Started, Finished. Only the build is replaced by a timed sleep.',
       `Agent i is native for ${SIM_PLATFORMS.join(', ')}[i mod 4], one slot. Builds have those 4 platforms; a build's 4 jobs finish after the sleep of ${buildMs} ms each.`,
       'Completion is real: each simulated agent reports the digest of a tiny image pushed once per platform to the loopback registry, so the coordinator checks every job\'s image and writes every build\'s index (published counts below are from ListBuilds over the last builds).',
-      'Load is closed-loop: a fixed number of builds in flight (agents / 8, so half the slots are busy), a new build submitted as soon as one\'s jobs have finished. Placements/s is the coordinator\'s assignment rate under that load; with fewer free agents it would be bounded by the sleep instead.',
+      `Load is closed-loop and the same for every fleet size: ${window} builds (${window * SIM_PLATFORMS.length} jobs) in flight, a new build submitted as soon as one\'s jobs have finished, so free agents are never short and what grows is the fleet the coordinator heartbeats with and places over. Placements/s is the coordinator\'s assignment rate under that load. Once the coordinator is the bottleneck, queued→assigned follows from it (Little\'s law: jobs in flight / placements per second).`,
       'queued→assigned: from sending SubmitBuild (the build is queued inside that call) to the Assign arriving at the agent, first attempts only, on one clock. Heartbeats/s: sent by all agents during the job phase; "oldest heartbeat" is the largest now − lastSeen the coordinator reported (ListAgents) at the end, so the coordinator had handled every agent\'s heartbeat up to that age.',
       'Coordinator RSS idle: after all agents connected, before jobs; peak and CPU (cores busy, averaged) over the job phase, from /proc. The simulator (this bench process) shares the same 2 cores: its CPU is shown too.',
-      `The coordinator is the real binary with its defaults (SQLite store in a data dir under ${tmpdir()}, synchronous=FULL: one fsync per state change) except --heartbeat-interval ${heartbeatMs} and --max-pending-builds 1000000; log level info.`,
+      `The coordinator is the real binary with its defaults (SQLite store in a data dir under ${tmpdir()}, synchronous=FULL: one fsync per state change) except --max-pending-builds 1000000 (heartbeat interval ${heartbeatMs} ms, the default is 5000); log level info.`,
       `Agent certificates ready in ${formatMs(pkiMs)} (0 when cached). No new build is submitted after ${maxJobPhaseMs / 1000} s of job phase; "jobs done" says when that cap cut a run short.`,
       ...runs.map((r) => `${r.agents} agents: all connected in ${formatMs(r.connectMs)}, job phase ${formatMs(r.steadyMs)}, ${r.window} builds in flight, ${r.retries} retried attempts, published ${r.published.published}/${r.published.checked} of the last builds checked ${JSON.stringify(r.published.other)}.`),
     ],
@@ -122,9 +121,9 @@ async function scaleRun(pki: BenchPki, settings: ScaleSettings): Promise<ScaleRu
     const registry = testRegistry();
     const repository = `bench/scale-${randomBytes(4).toString('hex')}`;
     const images = await pushImages(registry, repository);
-    sims = await SimFleet.start({ address: coordinator.address, caPem: pki.caPem, identities: pki.identities.slice(0, agents), buildMs, image: (p) => images.get(p)!, events: recorder });
+    sims = await SimFleet.start({ address: coordinator.address, caPem: pki.caPem, identities: pki.identities.slice(0, agents), buildMs, image: (p) => images.get(p)!, events: recorder, onProgress: (n, ms) => say(NAME, `${n} agents connected (${formatMs(ms)})`) });
     say(NAME, `${agents} agents connected in ${formatMs(sims.connectMs)}`);
-    await sleep(Math.max(2000, heartbeatMs * 2));
+    await sleep(Math.max(2000, heartbeatMs));
     const idleRss = rssBytes(pid);
     const client = operatorClient(coordinator.address, pki.caPem, coordinator.adminToken);
     await mkdir(join(work, 'context'));

@@ -12,6 +12,7 @@ export interface SimFleetOptions {
   events: SimEvents;
   /** Connections opened at once. */
   batch?: number;
+  onProgress?: (connected: number, ms: number) => void;
 }
 
 /**
@@ -43,7 +44,10 @@ export class SimFleet {
     const t0 = Date.now();
     const batch = options.batch ?? 100;
     try {
-      for (let i = 0; i < agents.length; i += batch) await Promise.all(agents.slice(i, i + batch).map((a) => a.connect()));
+      for (let i = 0; i < agents.length; i += batch) {
+        await Promise.all(agents.slice(i, i + batch).map((a) => a.connect()));
+        if ((i + batch) % 1000 === 0) options.onProgress?.(i + batch, Date.now() - t0);
+      }
     } catch (err) {
       for (const a of agents) a.close();
       throw err;
