@@ -27,7 +27,8 @@ UNIT_DST=/etc/systemd/system/archfarm-agent.service
 SVC_USER=archfarm
 ENGINE_GROUP=docker # the unit's SupplementaryGroups=
 NODE_MIN=18
-ENROL_TIMEOUT=60
+# Seconds; a slow board (or an emulated VM) needs most of a minute just to start Node.js and make a key.
+ENROL_TIMEOUT=300
 
 FROM="" COORDINATOR="" JOIN_TOKEN="${ARCHFARM_JOIN_TOKEN:-}" CA_FINGERPRINT="" NAME="" DOCKER_HOST_URL="" PLATFORMS=""
 

@@ -68,7 +68,8 @@ describe('a fleet of foreign VMs: arm64 and s390x build natively, the host emula
     });
     const enrolment = {
       coordinator: `10.0.2.2:${fleet.address.split(':').pop()}`,
-      joinToken: await fleet.createJoinToken(2),
+      // Two VMs, and room for a first-boot retry (archfarm-firstboot.service restarts on failure).
+      joinToken: await fleet.createJoinToken(4),
       caFingerprint: fleet.caFingerprint,
     };
     for (const arch of Object.keys(VM_PLATFORMS) as VmArch[]) {
