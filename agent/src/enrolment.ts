@@ -1,5 +1,5 @@
 import { X509Certificate } from 'node:crypto';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { caFingerprint, COORDINATOR_TLS_NAME, createKeyAndCsr, discoverCa, InvalidInputError, type Logger } from '@archfarm/common';
@@ -63,12 +63,17 @@ export function channelCredentials(identity: AgentIdentity): ChannelCredentials 
   return credentials.createSsl(Buffer.from(identity.caPem), Buffer.from(identity.keyPem), Buffer.from(identity.certPem));
 }
 
-/** Writes a renewed identity (key mode 0600). */
+/**
+ * Writes a renewed identity (key mode 0600). cert.pem comes last and whole (renamed into
+ * place): install-agent.sh stops the enrolling agent as soon as it sees cert.pem, and on a
+ * slow machine it used to stop it before ca.pem was written.
+ */
 export async function save(dir: string, identity: AgentIdentity): Promise<void> {
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await writeFile(join(dir, 'key.pem'), identity.keyPem, { mode: 0o600 });
-  await writeFile(join(dir, 'cert.pem'), identity.certPem);
   await writeFile(join(dir, 'ca.pem'), identity.caPem);
+  await writeFile(join(dir, 'cert.pem.tmp'), identity.certPem);
+  await rename(join(dir, 'cert.pem.tmp'), join(dir, 'cert.pem'));
 }
 
 async function load(dir: string): Promise<AgentIdentity | undefined> {

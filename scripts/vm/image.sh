@@ -107,6 +107,15 @@ RestartSec=10s
 [Install]
 WantedBy=multi-user.target
 EOF
+  if [[ $ARCH == s390x ]]; then
+    # Under qemu-system-s390x (QEMU 7.2, TCG) code from V8's optimising and baseline compilers
+    # goes wrong at random: an illegal instruction, or "TypeError: object is not a function"
+    # while loading the agent. The same node runs fine under qemu-user. Debian's node with
+    # those two tiers off works; /usr/local/bin comes first on systemd's PATH and the unit
+    # starts node through /usr/bin/env. A real mainframe needs none of this.
+    printf '#!/bin/sh\n# archfarm VM image: see scripts/vm/image.sh\nexec /usr/bin/node --no-opt --no-sparkplug "$@"\n' >"$r/usr/local/bin/node"
+    chmod 0755 "$r/usr/local/bin/node"
+  fi
   local unit
   for unit in archfarm-registry-forward archfarm-firstboot; do
     ln -sf "/etc/systemd/system/$unit.service" "$r/etc/systemd/system/multi-user.target.wants/$unit.service"
