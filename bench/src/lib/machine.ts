@@ -30,12 +30,12 @@ export async function describeMachine(repoDir: string): Promise<Machine> {
   };
 }
 
-/** `git rev-parse --short HEAD`, marked when the tree has uncommitted changes. */
+/** `git rev-parse --short HEAD`, marked when the tree has uncommitted changes (other than this run's own results). */
 async function commitOf(dir: string): Promise<string> {
   const git = (args: string[]) => promisify(execFile)('git', args, { cwd: dir }).then((r) => r.stdout.trim());
   try {
     const head = await git(['rev-parse', '--short', 'HEAD']);
-    const dirty = (await git(['status', '--porcelain', '--untracked-files=no'])) !== '';
+    const dirty = (await git(['status', '--porcelain', '--untracked-files=no', '--', '.', ':!bench/results', ':!bench/RESULTS.md'])) !== '';
     return dirty ? `${head} (with uncommitted changes)` : head;
   } catch {
     return 'unknown';
