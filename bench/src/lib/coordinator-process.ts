@@ -16,7 +16,9 @@ export interface CoordinatorProcess {
  * with its log (pino JSON, level info) read and dropped as it comes so it never blocks.
  */
 export async function startCoordinator(args: string[]): Promise<CoordinatorProcess> {
-  const child: ChildProcess = spawn(process.execPath, [BIN.coordinator, '--listen', '127.0.0.1:0', ...args], {
+  // e.g. BENCH_COORDINATOR_NODE_ARGS="--cpu-prof --cpu-prof-dir=/tmp/prof" to profile it.
+  const nodeArgs = (process.env.BENCH_COORDINATOR_NODE_ARGS ?? '').split(' ').filter(Boolean);
+  const child: ChildProcess = spawn(process.execPath, [...nodeArgs, BIN.coordinator, '--listen', '127.0.0.1:0', ...args], {
     env: { ...process.env, ARCHFARM_LOG_LEVEL: 'info' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
