@@ -42,6 +42,7 @@ async function setup(publish: Publish = async () => `sha256:${'f'.repeat(64)}`, 
   const settings = { maxAttempts: 2, leaseTtlMs: 1000, retryBaseMs: 1 };
   const history = new DurationHistory();
   const manager = new BuildManager({ fleet, store: new MemoryStore(), logs, logger, publish, settings, history, crossCompile: async () => false, jobSpec: () => ({}) as never });
+  await manager.restore();
   const spec: BuildSpec = {
     timeoutSeconds: 0,
     allowPartial: false,

@@ -50,10 +50,16 @@ export interface BuildManagerDeps {
  */
 export class BuildManager {
   private readonly builds = new Map<string, Build>();
+  /** Builds not yet finished (running or publishing): the dispatcher's scans skip the ended ones kept for late watchers. */
+  private readonly unfinished = new Map<string, Build>();
   private readonly jobs = new Map<string, Job>();
   private readonly events = new BuildEvents();
-  /** Store writes, in order; a failed write is logged and does not stop the ones after it. */
-  private writes: Promise<void> = Promise.resolve();
+  /**
+   * The last lease id handed out. Seeded from the store by restore(), then counted here:
+   * an assignment's startAttempt must be called in the same tick as the job changes in
+   * memory (writes land in call order), so it cannot wait for the store to count.
+   */
+  private lastLease: number | undefined;
   /** Called when queued work or free slots may have changed. */
   onQueueChanged: () => void = () => {};
 
@@ -62,6 +68,7 @@ export class BuildManager {
   /** Loads unfinished builds after a restart; a build caught while publishing publishes again. */
   async restore(): Promise<number> {
     const now = Date.now();
+    this.lastLease = (await this.deps.store.nextLeaseId()) - 1;
     const unfinished = await this.deps.store.unfinishedBuilds();
     for (const records of unfinished) {
       // Agents back off up to 15 s between reconnects: give them that on top of a lease.
@@ -100,7 +107,7 @@ export class BuildManager {
 
   /** Builds still running, oldest first: the dispatcher serves them in this order. */
   active(): Build[] {
-    return [...this.builds.values()].filter((b) => b.state === 'running');
+    return [...this.unfinished.values()].filter((b) => b.state === 'running');
   }
 
   /** Replays the build's events to `listener`, then follows; returns an unsubscribe. */
@@ -127,16 +134,14 @@ export class BuildManager {
     job.leaseExpiresAt = now + this.deps.settings.leaseTtlMs;
     agent.jobs.add(job.id);
     const attempt = job.attempt;
-    // In the write queue, so an earlier queued write of this job cannot land after this one.
-    const leaseId = await this.enqueue(async (store) => {
-      const lease = await store.nextLeaseId();
-      await store.startAttempt(
-        { jobId: job.id, attempt, leaseId: lease, agent: agent.name, mode, startedAt: now, outcome: 'running', reason, logPath: join('logs', LogFiles.relative(job.buildId, job.id, attempt)) },
-        { state: 'assigned', attempt, agent: agent.name, mode, error: undefined, notBefore: undefined },
-      );
-      return lease;
-    });
+    const leaseId = this.newLeaseId();
     job.leaseId = leaseId;
+    // Called before any await, so no later write of this job (a cancel, say) lands before it;
+    // the agent hears of the attempt only once it is on disk.
+    await this.deps.store.startAttempt(
+      { jobId: job.id, attempt, leaseId, agent: agent.name, mode, startedAt: now, outcome: 'running', reason, logPath: join('logs', LogFiles.relative(job.buildId, job.id, attempt)) },
+      { state: 'assigned', attempt, agent: agent.name, mode, error: undefined, notBefore: undefined },
+    );
     if (this.current(agent.name, job.id, attempt) !== job) return; // cancelled meanwhile
     const spec = this.deps.jobSpec(build, job);
     agent.send({ msg: { $case: 'assign', value: { jobId: job.id, attempt, leaseId, mode: modeToWire(mode), spec } } });
@@ -256,8 +261,14 @@ export class BuildManager {
     this.events.waiting(this.get(job.buildId), job, reason);
   }
 
+  private newLeaseId(): number {
+    if (this.lastLease === undefined) throw new Error('BuildManager.restore() must run before jobs are assigned (it seeds the lease counter)');
+    return ++this.lastLease;
+  }
+
   private track(build: Build): void {
     this.builds.set(build.id, build);
+    this.unfinished.set(build.id, build);
     for (const job of build.jobs) this.jobs.set(job.id, job);
   }
 
@@ -320,22 +331,12 @@ export class BuildManager {
     this.finished(build);
   }
 
-  /** Queues a write whose outcome the caller awaits. */
-  private enqueue<T>(write: (store: Store) => Promise<T>): Promise<T> {
-    const result = this.writes.then(() => write(this.deps.store));
-    this.writes = result.then(
-      () => undefined,
-      () => undefined,
-    );
-    return result;
-  }
-
-  /** Queues a write nobody waits for; a failure is logged. */
   /**
    * The last event; the build stays in memory a while for late watchers, then only in the
    * store (and its logs on disk), so a long-running coordinator does not grow without end.
    */
   private finished(build: Build): void {
+    this.unfinished.delete(build.id);
     this.events.finished(build);
     setTimeout(() => {
       this.builds.delete(build.id);
@@ -343,7 +344,11 @@ export class BuildManager {
     }, FORGET_AFTER_MS).unref();
   }
 
+  /**
+   * A write nobody waits for; a failure is logged and does not stop the ones after it. The
+   * store applies writes in call order, so a job's changes land in the order made here.
+   */
   private persist(write: (store: Store) => Promise<void>): void {
-    this.enqueue(write).catch((err: unknown) => this.deps.logger.error({ err: errorMessage(err) }, 'store write failed'));
+    write(this.deps.store).catch((err: unknown) => this.deps.logger.error({ err: errorMessage(err) }, 'store write failed'));
   }
 }

@@ -19,6 +19,8 @@ export class MemoryStore implements Store {
   private readonly revoked = new Map<string, number>();
   private readonly credentials = new Map<string, RegistryCredentialRecord>();
   private lease = 0;
+  /** Lease ids of stored attempts. */
+  private readonly leases = new Set<number>();
   private closed = false;
 
   async createBuild(build: BuildRecord, jobs: JobRecord[]): Promise<void> {
@@ -63,8 +65,10 @@ export class MemoryStore implements Store {
     const next = this.patchedJob(attempt.jobId, job);
     const op = `startAttempt ${attempt.attempt} of job ${attempt.jobId}`;
     if (this.attempts.has(key(attempt.jobId, attempt.attempt))) throw new StoreConflictError(op, 'the attempt exists');
-    if ([...this.attempts.values()].some((a) => a.leaseId === attempt.leaseId)) throw new StoreConflictError(op, `lease ${attempt.leaseId} is in use`);
+    if (this.leases.has(attempt.leaseId)) throw new StoreConflictError(op, `lease ${attempt.leaseId} is in use`);
     this.jobs.set(next.id, next);
+    this.leases.add(attempt.leaseId);
+    this.lease = Math.max(this.lease, attempt.leaseId);
     this.attempts.set(key(attempt.jobId, attempt.attempt), normaliseAttempt(structuredClone(attempt)));
   }
 

@@ -35,6 +35,7 @@ export class SqliteStatements {
   readonly listAgents: Statement<[], AgentRow>;
   readonly disconnectAll: Statement<[number]>;
   readonly nextLease: Statement<[], number>;
+  readonly raiseLease: Statement<[number]>;
 
   constructor(db: Database.Database) {
     this.insertBuild = db.prepare<BuildRow>(`INSERT INTO builds (${BUILD_COLUMNS}) VALUES (${params(BUILD_COLUMNS)})`);
@@ -83,6 +84,7 @@ export class SqliteStatements {
     this.disconnectAll = db.prepare<[number]>(`UPDATE agents SET connected = 0, last_seen = ? WHERE connected = 1`);
 
     this.nextLease = db.prepare<[], number>(`UPDATE counters SET value = value + 1 WHERE name = 'lease' RETURNING value`).pluck();
+    this.raiseLease = db.prepare<[number]>(`UPDATE counters SET value = max(value, ?) WHERE name = 'lease'`);
   }
 }
 

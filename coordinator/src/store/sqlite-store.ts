@@ -1,5 +1,6 @@
 import Database from 'better-sqlite3';
-import { StoreClosedError, StoreConflictError, StoreDataError, StoreRecordNotFoundError } from './errors';
+import { StoreClosedError, StoreDataError, StoreRecordNotFoundError } from './errors';
+import { GroupCommit } from './sqlite-group-commit';
 import { checkVersion, migrate } from './migrations';
 import { ATTEMPT_FIELDS, BUILD_FIELDS, JOB_FIELDS, applyPatch, checkAgent, checkCount, checkJobsOfBuild, checkLimit, checkLogBytes, checkSpec } from './record-rules';
 import { checkAgentName, checkRegistryCredential, checkToken, redeemJoinToken } from './security-rules';
@@ -23,7 +24,8 @@ export interface SqliteStoreOptions {
    * commits would reissue the same lease id and attempt to another agent after a restart,
    * which defeats fencing, and forget a build that a user was told exists; the coordinators
    * that lose power (a Pi, a laptop) are the ones this matters for. The cost is one fsync per
-   * state change, a few per job: small next to a build. `normal` suits throwaway setups.
+   * commit, and the state changes of one turn of the event loop share a commit (GroupCommit).
+   * `normal` suits throwaway setups.
    */
   synchronous?: 'full' | 'normal';
   /** How long a write waits for another connection's lock before failing, ms. Default 5000. */
@@ -34,12 +36,14 @@ export interface SqliteStoreOptions {
 export class SqliteStore implements Store {
   private open = true;
   private readonly sec: SqliteSecurityStatements;
+  private readonly group: GroupCommit;
 
   private constructor(
     private readonly db: Database.Database,
     private readonly sql: SqliteStatements,
   ) {
     this.sec = new SqliteSecurityStatements(db);
+    this.group = new GroupCommit(db);
   }
 
   /**
@@ -64,14 +68,14 @@ export class SqliteStore implements Store {
   async createBuild(build: BuildRecord, jobs: JobRecord[]): Promise<void> {
     checkSpec(build.spec);
     checkJobsOfBuild(build, jobs);
-    this.write(`createBuild ${build.id}`, () => {
+    await this.write(`createBuild ${build.id}`, () => {
       this.sql.insertBuild.run(rows.buildToRow(build));
       for (const job of jobs) this.sql.insertJob.run(rows.jobToRow(job));
     });
   }
 
   async updateBuild(id: string, patch: BuildPatch, jobs: ReadonlyArray<{ id: string; patch: JobPatch }> = []): Promise<void> {
-    this.write(`updateBuild ${id}`, () => {
+    await this.write(`updateBuild ${id}`, () => {
       const row = this.sql.getBuild.get(id);
       if (!row) throw new StoreRecordNotFoundError('build', id);
       this.sql.updateBuild.run(rows.buildToRow(applyPatch(rows.buildFromRow(row), patch, BUILD_FIELDS, 'build')));
@@ -80,20 +84,21 @@ export class SqliteStore implements Store {
   }
 
   async updateJob(id: string, patch: JobPatch): Promise<void> {
-    this.write(`updateJob ${id}`, () => this.patchJob(id, patch));
+    await this.write(`updateJob ${id}`, () => this.patchJob(id, patch));
   }
 
   async startAttempt(attempt: AttemptRecord, job: JobPatch): Promise<void> {
     checkLogBytes(attempt.logBytes);
-    this.write(`startAttempt ${attempt.attempt} of job ${attempt.jobId}`, () => {
+    await this.write(`startAttempt ${attempt.attempt} of job ${attempt.jobId}`, () => {
       this.patchJob(attempt.jobId, job);
       this.sql.insertAttempt.run(rows.attemptToRow(attempt));
+      this.sql.raiseLease.run(attempt.leaseId);
     });
   }
 
   async endAttempt(jobId: string, attempt: number, patch: AttemptPatch, job?: JobPatch): Promise<void> {
     checkLogBytes(patch.logBytes);
-    this.write(`endAttempt ${attempt} of job ${jobId}`, () => {
+    await this.write(`endAttempt ${attempt} of job ${jobId}`, () => {
       const row = this.sql.getAttempt.get(jobId, attempt);
       if (!row) throw new StoreRecordNotFoundError('attempt', `${attempt} of job ${jobId}`);
       this.sql.updateAttempt.run(rows.attemptToRow(applyPatch(rows.attemptFromRow(row), patch, ATTEMPT_FIELDS, 'attempt')));
@@ -103,7 +108,7 @@ export class SqliteStore implements Store {
 
   async setLogBytes(jobId: string, attempt: number, bytes: number): Promise<void> {
     checkLogBytes(bytes, 'bytes');
-    this.write(`setLogBytes ${attempt} of job ${jobId}`, () => {
+    await this.write(`setLogBytes ${attempt} of job ${jobId}`, () => {
       if (this.sql.setLogBytes.run(bytes, jobId, attempt).changes === 0) throw new StoreRecordNotFoundError('attempt', `${attempt} of job ${jobId}`);
     });
   }
@@ -123,17 +128,17 @@ export class SqliteStore implements Store {
 
   async upsertAgent(record: AgentRecord): Promise<void> {
     checkAgent(record);
-    this.write(`upsertAgent ${record.name}`, () => this.sql.upsertAgent.run(agentToRow(record)));
+    await this.write(`upsertAgent ${record.name}`, () => this.sql.upsertAgent.run(agentToRow(record)));
   }
 
   async setAgentConnected(name: string, connected: boolean, lastSeen: number): Promise<void> {
-    this.write(`setAgentConnected ${name}`, () => {
+    await this.write(`setAgentConnected ${name}`, () => {
       if (this.sql.setAgentConnected.run(connected ? 1 : 0, lastSeen, name).changes === 0) throw new StoreRecordNotFoundError('agent', name);
     });
   }
 
   async setAgentDrained(name: string, drained: boolean): Promise<void> {
-    this.write(`setAgentDrained ${name}`, () => {
+    await this.write(`setAgentDrained ${name}`, () => {
       if (this.sql.setAgentDrained.run(drained ? 1 : 0, name).changes === 0) throw new StoreRecordNotFoundError('agent', name);
     });
   }
@@ -150,7 +155,7 @@ export class SqliteStore implements Store {
   }
 
   async markAllDisconnected(now: number): Promise<void> {
-    this.write('markAllDisconnected', () => this.sql.disconnectAll.run(now));
+    await this.write('markAllDisconnected', () => this.sql.disconnectAll.run(now));
   }
 
   async nextLeaseId(): Promise<number> {
@@ -163,7 +168,7 @@ export class SqliteStore implements Store {
 
   async createToken(record: TokenRecord): Promise<void> {
     checkToken(record);
-    this.write(`createToken ${record.id}`, () => this.sec.insertToken.run(tokenToRow(record)));
+    await this.write(`createToken ${record.id}`, () => this.sec.insertToken.run(tokenToRow(record)));
   }
 
   async findToken(hash: string): Promise<TokenRecord | undefined> {
@@ -189,7 +194,7 @@ export class SqliteStore implements Store {
   async revokeAgent(name: string, now: number): Promise<void> {
     checkAgentName(name);
     checkCount('now', now);
-    this.write(`revokeAgent ${name}`, () => this.sec.revokeAgent.run(name, now));
+    await this.write(`revokeAgent ${name}`, () => this.sec.revokeAgent.run(name, now));
   }
 
   async isRevoked(name: string): Promise<boolean> {
@@ -203,7 +208,7 @@ export class SqliteStore implements Store {
   async putRegistryCredential(registry: string, username: string, ciphertext: Buffer, now: number): Promise<void> {
     checkRegistryCredential(registry, username, ciphertext);
     checkCount('now', now);
-    this.write(`putRegistryCredential ${registry}`, () => this.sec.putCredential.run({ registry, username, secret: ciphertext, updated_at: now }));
+    await this.write(`putRegistryCredential ${registry}`, () => this.sec.putCredential.run({ registry, username, secret: ciphertext, updated_at: now }));
   }
 
   async getRegistryCredential(registry: string): Promise<RegistryCredentialRecord | undefined> {
@@ -220,6 +225,7 @@ export class SqliteStore implements Store {
   async close(): Promise<void> {
     if (!this.open) return;
     this.open = false;
+    this.group.flush();
     this.db.close();
   }
 
@@ -239,24 +245,18 @@ export class SqliteStore implements Store {
     };
   }
 
-  /** One IMMEDIATE transaction (write lock up front, so no upgrade deadlock between processes). */
-  private write<T>(operation: string, fn: () => T): T {
+  /**
+   * Runs `fn` now, in this turn's IMMEDIATE transaction (write lock up front, so no upgrade
+   * deadlock between processes); settles once that transaction committed (GroupCommit).
+   */
+  private write<T>(operation: string, fn: () => T): Promise<T> {
     if (!this.open) throw new StoreClosedError();
-    try {
-      return this.db.transaction(fn).immediate();
-    } catch (err) {
-      throw conflictOrSelf(operation, err);
-    }
+    return this.group.write(operation, fn);
   }
 
-  /** One read transaction: a consistent snapshot across the statements in `fn`. */
+  /** One read transaction: a consistent snapshot across the statements in `fn` (writes of this turn included). */
   private read<T>(fn: () => T): T {
     if (!this.open) throw new StoreClosedError();
     return this.db.transaction(fn).deferred();
   }
-}
-
-function conflictOrSelf(operation: string, err: unknown): unknown {
-  const unique = err instanceof Database.SqliteError && (err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || err.code === 'SQLITE_CONSTRAINT_UNIQUE');
-  return unique ? new StoreConflictError(operation, err.message, { cause: err }) : err;
 }

@@ -6,6 +6,7 @@ import type { Store } from './store';
 import { accessContract } from './store-contract-access';
 import { agentContract } from './store-contract-agents';
 import { logIndexContract } from './store-contract-logs';
+import { orderContract } from './store-contract-order';
 import { schedulingContract } from './store-contract-scheduling';
 import { tokenContract } from './store-contract-tokens';
 import { sampleAttempt, sampleBuild, sampleJobs, type WithStore } from './store-fixtures';
@@ -186,6 +187,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
   schedulingContract(withStore);
   tokenContract(withStore);
   accessContract(withStore);
+  orderContract(withStore);
 
   test(`${name}: calls after close are refused`, async () => {
     const store = await open();

@@ -142,7 +142,9 @@ export interface StoredBuild {
 /**
  * Durable coordinator state. Every method is one transaction: it happens entirely or not
  * at all. A resolved promise means the change is committed (durable as the implementation
- * documents). Failures reject with the errors of ./errors: a missing record is
+ * documents). Writes take effect in the order they are called, whether or not the caller
+ * awaited the ones before: a caller may fire a job's changes one after another and they land
+ * in that order. Failures reject with the errors of ./errors: a missing record is
  * `StoreRecordNotFoundError`, a duplicate key is `StoreConflictError`. Tokens, revocations
  * and registry credentials: SecurityStore (./store-security).
  */
@@ -161,7 +163,9 @@ export interface Store extends SecurityStore {
   /**
    * Records a new attempt and patches its job (`attempt`, `state`, `agent`...) together.
    * A second attempt with the same job and number, or a reused lease id, is a conflict:
-   * two coordinators cannot both start the same attempt.
+   * two coordinators cannot both start the same attempt. The lease counter is raised to at
+   * least `attempt.leaseId`, so a caller may hand out lease ids from a counter of its own
+   * that it seeded with nextLeaseId, and nextLeaseId still never reissues a stored one.
    */
   startAttempt(attempt: AttemptRecord, job: JobPatch): Promise<void>;
   /** Ends an attempt and, when given, patches its job in the same transaction. */
@@ -192,7 +196,7 @@ export interface Store extends SecurityStore {
    * agent disconnected, with `lastSeen` = `now` (the old process may have heard from it until then).
    */
   markAllDisconnected(now: number): Promise<void>;
-  /** A lease id greater than every one handed out before, by any process, across restarts. */
+  /** A lease id greater than every one handed out before or stored by startAttempt, by any process, across restarts. */
   nextLeaseId(): Promise<number>;
   /** Releases the store; idempotent. Other calls afterwards reject with `StoreClosedError`. */
   close(): Promise<void>;
