@@ -6,11 +6,16 @@ import { InvalidInputError } from './errors';
  * {@link Platform.parse}; inside, pass Platform values and compare with {@link Platform.equals}.
  */
 export class Platform {
+  /** The normal form, made once: placement compares platforms thousands of times per job. */
+  private readonly text: string;
+
   private constructor(
     readonly os: string,
     readonly architecture: string,
     readonly variant: string | undefined,
-  ) {}
+  ) {
+    this.text = [os, architecture, variant].filter(Boolean).join('/');
+  }
 
   /** Parses "linux/arm64", "linux/aarch64", "linux/armhf", "arm/v7", ... into normal form. */
   static parse(text: string, field = 'platform'): Platform {
@@ -64,11 +69,11 @@ export class Platform {
   }
 
   equals(other: Platform): boolean {
-    return this.toString() === other.toString();
+    return this.text === other.text;
   }
 
   toString(): string {
-    return [this.os, this.architecture, this.variant].filter(Boolean).join('/');
+    return this.text;
   }
 
   toJSON(): string {

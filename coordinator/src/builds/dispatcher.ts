@@ -3,9 +3,11 @@ import { BuildTimeoutError, NoAgentError, NoEligibleAgentError } from '../errors
 import type { Fleet } from '../fleet';
 import { fairOrder } from '../scheduling/fair-order';
 import type { DurationHistory } from '../scheduling/history';
-import { decide, type AgentView, type Decision, type JobView, type PlacementSettings } from '../scheduling/placement';
+import { decide, type Decision, type JobView, type PlacementSettings } from '../scheduling/placement';
+import { PlacementPass } from '../scheduling/placement-pass';
 import type { Build, Job } from './build';
 import type { BuildManager } from './build-manager';
+import { FleetViews } from './fleet-views';
 
 /**
  * Places queued jobs on agents with free slots, fairly between builds, and enforces each
@@ -15,6 +17,7 @@ import type { BuildManager } from './build-manager';
 export class Dispatcher {
   private scheduled = false;
   private timer: NodeJS.Timeout | undefined;
+  private readonly views: FleetViews;
 
   constructor(
     private readonly builds: BuildManager,
@@ -23,6 +26,7 @@ export class Dispatcher {
     private readonly settings: PlacementSettings,
     private readonly logger: Logger,
   ) {
+    this.views = new FleetViews(fleet);
     builds.onQueueChanged = () => this.kick();
     fleet.on('changed', () => this.kick());
   }
@@ -50,7 +54,7 @@ export class Dispatcher {
    * plan has already placed (agent name -> count), so --plan predicts a whole build.
    */
   decide(build: Build, job: Pick<Job, 'platform' | 'failedOn' | 'queuedAt'>, now = Date.now(), planned?: ReadonlyMap<string, number>, unlimitedSlots = false): Decision {
-    const views = this.views().map((v) => ({ ...v, busy: v.busy + (planned?.get(v.name) ?? 0), slots: unlimitedSlots ? Number.MAX_SAFE_INTEGER : v.slots }));
+    const views = this.views.all().map((v) => ({ ...v, busy: v.busy + (planned?.get(v.name) ?? 0), slots: unlimitedSlots ? Number.MAX_SAFE_INTEGER : v.slots }));
     return decide(jobView(build, job, now), views, this.history, this.settings);
   }
 
@@ -70,9 +74,12 @@ export class Dispatcher {
     const queued = active.flatMap((build) =>
       build.jobs.flatMap((job, index) => (job.state === 'queued' && (job.notBefore ?? 0) <= now ? [{ buildId: build.id, buildCreatedAt: build.createdAt, index, build, job }] : [])),
     );
+    // Nothing queued (agents connecting, jobs finishing): nothing to look at the fleet for.
+    if (queued.length === 0) return;
+    const pass = new PlacementPass(this.views, this.history, this.settings);
     for (const { build, job } of fairOrder(queued, running)) {
       if (build.state !== 'running' || job.state !== 'queued') continue;
-      const decision = this.decide(build, job, now);
+      const decision = pass.decide(jobView(build, job, now));
       if (decision.kind === 'place') {
         const agent = this.fleet.get(decision.agent);
         if (!agent) continue;
@@ -81,12 +88,9 @@ export class Dispatcher {
         this.builds.emitWaiting(job, decision.reason);
       } else {
         this.builds.failBuild(build, new NoEligibleAgentError(job.platform.toString(), decision.reason), job.platform.toString());
+        pass.slotsFreed();
       }
     }
-  }
-
-  private views(): AgentView[] {
-    return this.fleet.list().map((a) => ({ name: a.name, platforms: a.platforms, slots: a.slots, busy: a.jobs.size, labels: a.labels, drained: this.fleet.isDrained(a.name) }));
   }
 
   private enforceWaitTimeouts(now: number): void {

@@ -41,7 +41,8 @@ interface Group {
  */
 export class DurationHistory implements HistoryView {
   private readonly alpha: number;
-  private readonly groups = new Map<string, Group>();
+  /** By repository, then platform. */
+  private readonly groups = new Map<string, Map<string, Group>>();
 
   constructor(options: DurationHistoryOptions = {}) {
     this.alpha = options.alpha ?? 0.3;
@@ -75,9 +76,15 @@ export class DurationHistory implements HistoryView {
   private group(repository: string, platform: string, create: true): Group;
   private group(repository: string, platform: string, create: false): Group | undefined;
   private group(repository: string, platform: string, create: boolean): Group | undefined {
-    const key = `${repository}\u0000${platform}`;
-    let group = this.groups.get(key);
-    if (!group && create) this.groups.set(key, (group = { byAgent: new Map(), last: undefined }));
+    // Nested maps, not a joined key: ranking looks a group up once per candidate, and the
+    // caller's strings hash once while a joined key would be built and hashed every time.
+    let byPlatform = this.groups.get(repository);
+    if (!byPlatform) {
+      if (!create) return undefined;
+      this.groups.set(repository, (byPlatform = new Map()));
+    }
+    let group = byPlatform.get(platform);
+    if (!group && create) byPlatform.set(platform, (group = { byAgent: new Map(), last: undefined }));
     return group;
   }
 }
@@ -115,20 +122,45 @@ export function expectedDuration(
   factors: ModeFactors,
   modeOf: (agent: string) => ModeName | undefined,
 ): Expected | undefined {
-  const own = history.expectedMs(query.agent, query.platform, query.repository);
-  if (own) return own;
+  return history.expectedMs(query.agent, query.platform, query.repository) ?? inMode(peerMean(history, query, factors, modeOf, query.agent), query.mode, query.crossCompile, factors);
+}
+
+/** The peers' native-equivalent mean for a platform and repository, weighted by their builds. */
+export interface PeerMean {
+  nativeMs: number;
+  samples: number;
+  from: string[];
+}
+
+/**
+ * What {@link expectedDuration} derives from the other agents, for every agent without history
+ * of its own at once: ranking asks for it once per job, not once per candidate, which at
+ * thousands of agents is the difference between O(agents) and O(agents²) per placement.
+ */
+export function peerMean(
+  history: HistoryView,
+  query: Pick<EstimateQuery, 'platform' | 'repository' | 'crossCompile'>,
+  factors: ModeFactors,
+  modeOf: (agent: string) => ModeName | undefined,
+  except?: string,
+): PeerMean | undefined {
   const factor = query.crossCompile ? factors.crossCompileFactor : factors.emulationFactor;
   let total = 0;
   let samples = 0;
   const from: string[] = [];
   for (const peer of history.peers(query.platform, query.repository)) {
     const mode = peer.mode ?? modeOf(peer.agent);
-    if (peer.agent === query.agent || mode === undefined) continue;
+    if (peer.agent === except || mode === undefined) continue;
     total += (mode === 'native' ? peer.ms : peer.ms / factor) * peer.samples;
     samples += peer.samples;
     from.push(peer.agent);
   }
-  if (samples === 0) return undefined;
-  const nativeMs = total / samples;
-  return { ms: query.mode === 'native' ? nativeMs : nativeMs * factor, samples, derivedFrom: from };
+  return samples === 0 ? undefined : { nativeMs: total / samples, samples, from };
+}
+
+/** A peer mean as the duration expected in `mode`. */
+export function inMode(mean: PeerMean | undefined, mode: ModeName, crossCompile: boolean, factors: ModeFactors): Expected | undefined {
+  if (!mean) return undefined;
+  const factor = crossCompile ? factors.crossCompileFactor : factors.emulationFactor;
+  return { ms: mode === 'native' ? mean.nativeMs : mean.nativeMs * factor, samples: mean.samples, derivedFrom: mean.from };
 }

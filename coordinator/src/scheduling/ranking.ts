@@ -1,5 +1,5 @@
 import type { ModeName } from '@archfarm/proto';
-import { expectedDuration, type Expected, type HistoryView } from './history';
+import { expectedDuration, inMode, peerMean, type Expected, type HistoryView, type PeerMean } from './history';
 import type { AgentView, Candidate, JobView, PlacementSettings } from './placement-types';
 import { formatDuration, names } from './reasons';
 
@@ -23,17 +23,34 @@ export interface RankContext {
   settings: PlacementSettings;
 }
 
+/**
+ * Each candidate with its expected duration (see expectedDuration) and cache warmth. The
+ * peers' mean, which every candidate without history of its own shares, is worked out once.
+ */
 export function score(candidates: readonly Candidate[], ctx: RankContext): Scored[] {
   const { job, agents, history, settings } = ctx;
   const platform = job.platform.toString();
+  const query = { platform, repository: job.repository, crossCompile: job.crossCompile };
   const last = history.lastBuilt(job.repository, platform);
-  const modeOf = (name: string): ModeName | undefined =>
-    agents.find((a) => a.name === name)?.platforms.find((p) => p.platform.equals(job.platform))?.mode;
-  return candidates.map((c) => ({
-    ...c,
-    warm: c.name === last,
-    expected: expectedDuration(history, { agent: c.name, mode: c.mode, platform, repository: job.repository, crossCompile: job.crossCompile }, settings, modeOf),
-  }));
+  let modes: Map<string, ModeName> | undefined;
+  const modeOf = (name: string): ModeName | undefined => {
+    modes ??= new Map(agents.flatMap((a) => a.platforms.filter((p) => p.platform.equals(job.platform)).map((p) => [a.name, p.mode] as const).slice(0, 1)));
+    return modes.get(name);
+  };
+  let shared: { mean: PeerMean | undefined; from: Set<string> } | undefined;
+  const expected = (c: Candidate): Expected | undefined => {
+    const own = history.expectedMs(c.name, platform, job.repository);
+    if (own) return own;
+    if (!shared) {
+      const mean = peerMean(history, query, settings, modeOf);
+      shared = { mean, from: new Set(mean?.from) };
+    }
+    // A history that lists an agent as a peer but has no estimate of its own for it: the slow, exact way.
+    if (shared.from.has(c.name)) return expectedDuration(history, { ...query, agent: c.name, mode: c.mode }, settings, modeOf);
+    return inMode(shared.mean, c.mode, job.crossCompile, settings);
+  };
+  // Fields listed rather than spread: one object shape, which V8 keeps fast over thousands of candidates.
+  return candidates.map((c) => ({ name: c.name, mode: c.mode, free: c.free, busy: c.busy, warm: c.name === last, expected: expected(c) }));
 }
 
 /**
@@ -42,26 +59,38 @@ export function score(candidates: readonly Candidate[], ctx: RankContext): Score
  * most free slots and fewest running jobs (spreads a build's jobs), then name for stability.
  */
 export function rank(scored: readonly Scored[]): Scored[] {
-  const known = scored.flatMap((s) => (s.expected ? [s.expected.ms] : []));
-  const fastest = known.length ? Math.min(...known) : 0;
+  return [...scored].sort(order(scored));
+}
+
+/**
+ * The best candidate with a free slot, if any: the first of {@link rank} among those with a
+ * free slot, found in one pass (the order is total, names being unique), since with thousands
+ * of agents sorting them all for every job cost more than the rest of placement.
+ */
+export function best(candidates: readonly Candidate[], ctx: RankContext): Scored | undefined {
+  const scored = score(candidates, ctx);
+  const compare = order(scored);
+  let pick: Scored | undefined;
+  for (const s of scored) if (s.free > 0 && (!pick || compare(s, pick) < 0)) pick = s;
+  return pick;
+}
+
+/** The ranking order; tiers are relative to the fastest of all `scored`, busy ones included. */
+function order(scored: readonly Scored[]): (a: Scored, b: Scored) => number {
+  let fastest = Infinity;
+  for (const s of scored) if (s.expected && s.expected.ms < fastest) fastest = s.expected.ms;
+  if (fastest === Infinity) fastest = 0;
   const tier = (s: Scored): number => {
     if (!s.expected) return Infinity;
     return s.expected.ms <= fastest * (1 + TIE_TOLERANCE) ? 0 : s.expected.ms;
   };
-  return [...scored].sort(
-    (a, b) =>
-      compareNumbers(tier(a), tier(b)) ||
-      modeRank(a.mode) - modeRank(b.mode) ||
-      Number(b.warm) - Number(a.warm) ||
-      b.free - a.free ||
-      a.busy - b.busy ||
-      a.name.localeCompare(b.name),
-  );
-}
-
-/** The best candidate with a free slot, if any. */
-export function best(candidates: readonly Candidate[], ctx: RankContext): Scored | undefined {
-  return rank(score(candidates, ctx)).find((s) => s.free > 0);
+  return (a, b) =>
+    compareNumbers(tier(a), tier(b)) ||
+    modeRank(a.mode) - modeRank(b.mode) ||
+    Number(b.warm) - Number(a.warm) ||
+    b.free - a.free ||
+    a.busy - b.busy ||
+    a.name.localeCompare(b.name);
 }
 
 /** "expected 2 min 10 s from 5 builds; warm cache" */

@@ -18,14 +18,26 @@ export function formatLabels(labels: Record<string, string>): string {
     .join(', ');
 }
 
+/**
+ * Agents a reason names at most: a reason is a sentence for an operator, sent with every
+ * waiting event and stored with every attempt, not a fleet listing (`archfarm agents` is).
+ */
+export const NAMED_AT_MOST = 10;
+
 /** "pi-1 (native), x86-1 (emulated)" */
 export function formatCandidates(candidates: readonly Candidate[]): string {
-  return candidates.map((c) => `${c.name} (${c.mode})`).join(', ');
+  return listed(candidates, (c) => `${c.name} (${c.mode})`);
 }
 
-/** "pi-1, pi-2" */
+/** "pi-1, pi-2"; past {@link NAMED_AT_MOST}, "pi-1, ..., pi-10 and 1190 more" */
 export function names(candidates: ReadonlyArray<{ name: string }>): string {
-  return candidates.map((c) => c.name).join(', ');
+  return listed(candidates, (c) => c.name);
+}
+
+/** The first {@link NAMED_AT_MOST} items, formatted, then how many more. */
+export function listed<T>(items: readonly T[], format: (item: T) => string, separator = ', '): string {
+  const shown = items.slice(0, NAMED_AT_MOST).map(format).join(separator);
+  return items.length > NAMED_AT_MOST ? `${shown} and ${items.length - NAMED_AT_MOST} more` : shown;
 }
 
 export function busyReason(platform: string, candidates: readonly Candidate[]): string {
