@@ -11,6 +11,10 @@ import { ContextDigestMismatchError, ContextNotFoundError, ContextTooLargeError 
 import { scanContext } from './security/context-scan';
 
 const DIGEST = /^sha256:([a-f0-9]{64})$/;
+/** readFile's default and the most it keeps of a file in memory. */
+const FILE_MAX_BYTES = 1024 * 1024;
+/** Files of contexts kept in memory (Dockerfiles, mostly). */
+const FILE_CACHE_ENTRIES = 64;
 
 /**
  * Build contexts on disk, content-addressed by the sha256 of their tar: a context is
@@ -20,6 +24,15 @@ const DIGEST = /^sha256:([a-f0-9]{64})$/;
  * upload never leaves a blob that looks complete.
  */
 export class ContextStore {
+  /** Digests known to be stored: a stored context is never removed or changed. */
+  private readonly present = new Set<string>();
+  /**
+   * Files read out of contexts, by digest and path, oldest first. Every build reads its
+   * Dockerfile twice (does it exist, does it cross-compile), and a farm under load builds
+   * the same context many times at once: one tar scan serves them all.
+   */
+  private readonly files = new Map<string, Promise<Buffer | undefined>>();
+
   constructor(
     private readonly dir: string,
     private readonly maxBytes: number,
@@ -31,8 +44,11 @@ export class ContextStore {
   }
 
   async has(digest: string): Promise<boolean> {
+    if (this.present.has(digest)) return true;
     try {
-      return (await stat(this.pathOf(digest))).isFile();
+      const found = (await stat(this.pathOf(digest))).isFile();
+      if (found) this.present.add(digest);
+      return found;
     } catch {
       return false;
     }
@@ -46,10 +62,29 @@ export class ContextStore {
 
   /**
    * One file of a stored context (e.g. the Dockerfile, to plan placement), at most
-   * `maxBytes`; undefined when the context has no such file.
+   * `maxBytes` (at most 1 MiB); undefined when the context has no such file.
    */
-  async readFile(digest: string, path: string, maxBytes = 1024 * 1024): Promise<Buffer | undefined> {
+  async readFile(digest: string, path: string, maxBytes = FILE_MAX_BYTES): Promise<Buffer | undefined> {
     const wanted = posix.normalize(path);
+    const key = `${digest}\u0000${wanted}`;
+    let read = this.files.get(key);
+    if (read) {
+      this.files.delete(key); // to the young end
+    } else {
+      read = this.scanFor(digest, wanted);
+      // A failed read is not remembered: the next call tries again.
+      read.catch(() => this.files.delete(key));
+    }
+    this.files.set(key, read);
+    while (this.files.size > FILE_CACHE_ENTRIES) this.files.delete(this.files.keys().next().value!);
+    const file = await read;
+    // A copy: callers must not be able to change what the next one reads.
+    return file && Buffer.from(file.subarray(0, maxBytes));
+  }
+
+  /** The first FILE_MAX_BYTES of the file at `wanted`, by reading the context's tar. */
+  private async scanFor(digest: string, wanted: string): Promise<Buffer | undefined> {
+    const maxBytes = FILE_MAX_BYTES;
     let found: Buffer | undefined;
     await pipeline(
       await this.open(digest),
@@ -59,8 +94,8 @@ export class ContextStore {
           const parts: Buffer[] = [];
           let size = 0;
           entry.on('data', (d: Buffer) => {
+            if (size < maxBytes) parts.push(d.subarray(0, maxBytes - size));
             size += d.length;
-            if (size <= maxBytes) parts.push(d);
           });
           entry.on('end', () => (found = Buffer.concat(parts)));
         },
