@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import pLimit from 'p-limit';
 import type { Logger } from '../logger';
 import {
   RegistryAuthError,
@@ -21,6 +22,22 @@ export interface RegistryRequest {
   body?: RequestBody;
   /** Statuses the caller handles itself; any other non-2xx status is thrown as an error. */
   accept?: number[];
+}
+
+/**
+ * Requests to one registry (by origin) that this process has waiting for a response at once.
+ * fetch's pool opens a connection for every request it cannot put on an idle one: a
+ * coordinator checking and publishing a hundred builds at once opened thousands of sockets
+ * to one registry (and the pool looked through all of them for every request). Streamed
+ * uploads are not counted: they are few, and long.
+ */
+const REQUESTS_PER_REGISTRY = 16;
+const limits = new Map<string, pLimit.Limit>();
+
+function limitFor(origin: string): pLimit.Limit {
+  let limit = limits.get(origin);
+  if (!limit) limits.set(origin, (limit = pLimit(REQUESTS_PER_REGISTRY)));
+  return limit;
 }
 
 /**
@@ -67,7 +84,7 @@ export class RegistryTransport {
     // A streamed upload of a big layer may take long; everything else has a deadline.
     if (!stream) init.signal = AbortSignal.timeout(this.timeoutMs);
     try {
-      const res = await fetch(url, init);
+      const res = stream ? await fetch(url, init) : await limitFor(url.origin)(() => fetch(url, init));
       this.logger?.debug({ registry: this.registry, method: req.method, path: url.pathname, status: res.status }, 'registry request');
       // A refused upload may leave its source half read (an open file): close it.
       if (!res.ok) stream?.destroy();
