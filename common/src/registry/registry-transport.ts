@@ -28,10 +28,11 @@ export interface RegistryRequest {
  * Requests to one registry (by origin) that this process has waiting for a response at once.
  * fetch's pool opens a connection for every request it cannot put on an idle one: a
  * coordinator checking and publishing a hundred builds at once opened thousands of sockets
- * to one registry (and the pool looked through all of them for every request). Streamed
- * uploads are not counted: they are few, and long.
+ * to one registry (and the pool looked through all of them for every request). 64 keeps
+ * a local registry as busy as it gets (measured: 16 gave 10% less) with a bounded pool.
+ * Streamed uploads are not counted: they are few, and long.
  */
-const REQUESTS_PER_REGISTRY = 16;
+const REQUESTS_PER_REGISTRY = 64;
 const limits = new Map<string, pLimit.Limit>();
 
 function limitFor(origin: string): pLimit.Limit {
