@@ -3,7 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Platform, RegistryClient } from '@archfarm/common';
-import { BuildState, buildStateToJSON, SubmitBuildRequest, type BuildServiceClient, type ListAgentsResponse, type ListBuildsResponse, type SubmitBuildResponse } from '@archfarm/proto';
+import { buildStateToJSON, SubmitBuildRequest, type BuildEvent, type BuildServiceClient, type ListAgentsResponse, type SubmitBuildResponse } from '@archfarm/proto';
 import { pushTinyImage, testRegistry } from '@archfarm/test';
 import { startCoordinator } from './lib/coordinator-process';
 import { Knobs } from './lib/knobs';
@@ -46,12 +46,19 @@ interface ScaleRun extends ScaleSettings {
   peakRss: number;
   coordinatorCores: number;
   simulatorCores: number;
+  /** How every submitted build ended, as its WatchBuild stream's last event said. */
   published: { checked: number; published: number; other: Record<string, number> };
+  /** SubmitBuild sent -> the build's index published, ms. */
+  submitToPublished: ReturnType<typeof summarize>;
+  /** From the end of the job phase to the last build's end. */
+  publishDrainMs: number;
   placementsSeries: number[];
   rssSeries: Array<{ t: number; rssMiB: number; cores: number }>;
 }
 
 const NAME = 'scale';
+/** How long the bench waits after the job phase for builds still publishing. */
+const PUBLISH_WAIT_MS = 240_000;
 
 async function main(): Promise<void> {
   const knobs = new Knobs();
@@ -77,10 +84,12 @@ async function main(): Promise<void> {
     settings: knobs.settings(),
     reduced: knobs.reduced,
     table: {
-      columns: ['agents (simulated)', 'jobs done', 'placements/s', 'queued→assigned p50', 'p99', 'heartbeats/s', 'oldest heartbeat', 'coord. RSS idle', 'coord. RSS peak', 'coord. CPU', 'sim. CPU', 'connect all'],
+      columns: ['agents (simulated)', 'jobs done', 'builds published', 'submit→published p50', 'placements/s', 'queued→assigned p50', 'p99', 'heartbeats/s', 'oldest heartbeat', 'coord. RSS idle', 'coord. RSS peak', 'coord. CPU', 'sim. CPU', 'connect all'],
       rows: runs.map((r) => [
         String(r.agents),
         r.jobsDone < r.jobs ? `${r.jobsDone} of ${r.jobs} (time cap)` : String(r.jobsDone),
+        `${r.published.published} of ${r.published.checked}`,
+        formatMs(r.submitToPublished.p50),
         formatNumber(r.placementsPerSecond),
         formatMs(r.queuedToAssigned.p50),
         formatMs(r.queuedToAssigned.p99),
@@ -96,13 +105,13 @@ async function main(): Promise<void> {
     notes: [
       'SIMULATED agents: each is its own gRPC connection (mutual TLS) with its own client certificate from the CA the coordinator was given (--tls-cert/--tls-key/--client-ca; certificates made with the calls Enrol makes, in bulk, cached between runs), speaking the real agent protocol: Hello, heartbeats at the Welcome\'s interval, Accepted, Started, Finished. Only the build is replaced by a timed sleep.',
       `Agent i is native for ${SIM_PLATFORMS.join(', ')}[i mod 4], one slot. Builds have those 4 platforms; a build's 4 jobs finish after the sleep of ${buildMs} ms each.`,
-      'Completion is real: each simulated agent reports the digest of a tiny image pushed once per platform to the loopback registry, so the coordinator checks every job\'s image and writes every build\'s index (published counts below are from ListBuilds over the last builds).',
+      'Completion is real: each simulated agent reports the digest of a tiny image pushed once per platform to the loopback registry, so the coordinator checks every job\'s image (its manifest and config: 2 registry requests) and pushes every build\'s index (1 more: 9 per build). Publishing runs behind placement, at the registry\'s pace; the bench follows every build with WatchBuild and, after the job phase, waits for the last one: "builds published" and submit→published count them all.',
       `Load is closed-loop and the same for every fleet size: ${window} builds (${window * SIM_PLATFORMS.length} jobs) in flight, a new build submitted as soon as one\'s jobs have finished, so free agents are never short and what grows is the fleet the coordinator heartbeats with and places over. Placements/s is the coordinator\'s assignment rate under that load. Once the coordinator is the bottleneck, queued→assigned follows from it (Little\'s law: jobs in flight / placements per second).`,
       'queued→assigned: from sending SubmitBuild (the build is queued inside that call) to the Assign arriving at the agent, first attempts only, on one clock. Heartbeats/s: sent by all agents during the job phase; "oldest heartbeat" is the largest now − lastSeen the coordinator reported (ListAgents) at the end, so the coordinator had handled every agent\'s heartbeat up to that age.',
       'Coordinator RSS idle: after all agents connected, before jobs; peak and CPU (cores busy, averaged) over the job phase, from /proc. The simulator (this bench process) shares the same 2 cores: its CPU is shown too.',
       `The coordinator is the real binary with its defaults (SQLite store in a data dir under ${tmpdir()}, synchronous=FULL: a state change is reported only once on disk; the changes of one event-loop turn share a commit and its fsync) except --max-pending-builds 1000000 (heartbeat interval ${heartbeatMs} ms, the default is 5000); log level info.`,
       `Agent certificates ready in ${formatMs(pkiMs)} (0 when cached). No new build is submitted after ${maxJobPhaseMs / 1000} s of job phase; "jobs done" says when that cap cut a run short.`,
-      ...runs.map((r) => `${r.agents} agents: all connected in ${formatMs(r.connectMs)}, job phase ${formatMs(r.steadyMs)}, ${r.window} builds in flight, ${r.retries} retried attempts, published ${r.published.published}/${r.published.checked} of the last builds checked ${JSON.stringify(r.published.other)}.`),
+      ...runs.map((r) => `${r.agents} agents: all connected in ${formatMs(r.connectMs)}, job phase ${formatMs(r.steadyMs)}, ${r.window} builds in flight, ${r.retries} retried attempts, builds ended ${JSON.stringify({ published: r.published.published, ...r.published.other })}, the last ${formatMs(r.publishDrainMs)} after the job phase; submit→published p99 ${formatMs(r.submitToPublished.p99)}.`),
     ],
     data: { runs },
   });
@@ -136,14 +145,19 @@ async function scaleRun(pki: BenchPki, settings: ScaleSettings): Promise<ScaleRu
     const beatsBefore = recorder.heartbeats;
     const steadyStart = Date.now();
     const deadline = steadyStart + settings.maxJobPhaseMs;
-    await submitAll(client, recorder, { registry, repository, digest: context.digest, builds: Math.ceil(jobs / SIM_PLATFORMS.length), window, deadline });
+    const endings = await submitAll(client, recorder, { registry, repository, digest: context.digest, builds: Math.ceil(jobs / SIM_PLATFORMS.length), window, deadline });
     const steadyMs = Date.now() - steadyStart;
     const beats = recorder.heartbeats - beatsBefore;
     const maxHeartbeatAgeMs = await oldestHeartbeat(client);
     const coord = coordSampler.stop();
     const sim = simulator.stop();
-    say(NAME, `job phase ${formatMs(steadyMs)}; waiting for the last builds to publish`);
-    const published = await lastBuilds(client);
+    say(NAME, `job phase ${formatMs(steadyMs)}; waiting for the builds still publishing`);
+    const drainStart = Date.now();
+    await Promise.race([Promise.all(endings), sleep(PUBLISH_WAIT_MS)]);
+    const publishDrainMs = Date.now() - drainStart;
+    const published = recorder.outcomes(endings.length);
+    const open = endings.length - published.published - Object.values(published.other).reduce((a, b) => a + b, 0);
+    if (open > 0) published.other[`still publishing after ${PUBLISH_WAIT_MS / 1000} s`] = open;
     const firstAssigns = recorder.assigns.filter((a) => a.attempt === 1).map((a) => a.at);
     client.close();
     return {
@@ -154,6 +168,8 @@ async function scaleRun(pki: BenchPki, settings: ScaleSettings): Promise<ScaleRu
       placementsPerSecond: ratePerSecond(firstAssigns),
       queuedToAssigned: summarize(recorder.queuedToAssigned()),
       submit: summarize(recorder.submitMs),
+      submitToPublished: summarize(recorder.publishedMs),
+      publishDrainMs,
       retries: recorder.assigns.filter((a) => a.attempt > 1).length,
       heartbeatsPerSecond: (beats * 1000) / steadyMs,
       maxHeartbeatAgeMs,
@@ -191,12 +207,17 @@ async function pushImages(registry: string, repository: string): Promise<Map<str
   return images;
 }
 
-/** Keeps `window` builds in flight until `builds` have been submitted and their jobs have finished. */
+/**
+ * Keeps `window` builds in flight until `builds` have been submitted and their jobs have
+ * finished. Returns, per build, a promise of its end (published, or not) as its WatchBuild
+ * stream tells it: publishing (checks and index push, at the registry's pace) runs behind.
+ */
 async function submitAll(
   client: BuildServiceClient,
   recorder: ScaleRecorder,
   o: { registry: string; repository: string; digest: string; builds: number; window: number; deadline: number },
-): Promise<void> {
+): Promise<Array<Promise<void>>> {
+  const endings: Array<Promise<void>> = [];
   let next = 0;
   const lane = async () => {
     while (next < o.builds && Date.now() < o.deadline) {
@@ -206,10 +227,12 @@ async function submitAll(
       const { buildId } = await call<SubmitBuildResponse>((cb) => client.submitBuild(request, cb));
       recorder.sentAt.set(buildId, sent);
       recorder.submitMs.push(Date.now() - sent);
+      endings.push(ending(client, buildId).then((state) => recorder.ended(state, Date.now() - sent)));
       await recorder.allFinished(buildId, SIM_PLATFORMS.length);
     }
   };
   await Promise.all(Array.from({ length: o.window }, lane));
+  return endings;
 }
 
 /** The largest now − lastSeen over connected agents, as the coordinator reports it. */
@@ -219,20 +242,17 @@ async function oldestHeartbeat(client: BuildServiceClient): Promise<number> {
   return Math.max(0, ...agents.map((a) => now - a.lastSeenMs));
 }
 
-/** Waits (up to 30 s) for the newest 500 builds to end, and counts how they ended. */
-async function lastBuilds(client: BuildServiceClient): Promise<ScaleRun['published']> {
-  const deadline = Date.now() + 30_000;
-  for (;;) {
-    const { builds } = await call<ListBuildsResponse>((cb) => client.listBuilds({ limit: 500 }, cb));
-    const states = builds.map((b) => buildStateToJSON(b.state).replace('BUILD_STATE_', '').toLowerCase());
-    const open = builds.filter((b) => b.state === BuildState.BUILD_STATE_RUNNING || b.state === BuildState.BUILD_STATE_PUBLISHING).length;
-    if (open === 0 || Date.now() > deadline) {
-      const other: Record<string, number> = {};
-      for (const s of states) other[s] = (other[s] ?? 0) + 1;
-      return { checked: builds.length, published: builds.filter((b) => b.state === BuildState.BUILD_STATE_PUBLISHED).length, other };
-    }
-    await sleep(1000);
-  }
+/** How the build ended ("published", "failed", ...), from its WatchBuild stream's last event. */
+function ending(client: BuildServiceClient, buildId: string): Promise<string> {
+  return new Promise((resolve) => {
+    let state = 'stream ended without an outcome';
+    const stream = client.watchBuild({ buildId });
+    stream.on('data', (e: BuildEvent) => {
+      if (e.event?.$case === 'finished') state = buildStateToJSON(e.event.value.state).replace('BUILD_STATE_', '').toLowerCase();
+    });
+    stream.on('error', (err: Error) => resolve(`watch failed: ${err.message}`));
+    stream.on('end', () => resolve(state));
+  });
 }
 
 runMain(NAME, main);
