@@ -31,7 +31,7 @@ export async function describeMachine(repoDir: string): Promise<Machine> {
 }
 
 /** `git rev-parse --short HEAD`, marked when the tree has uncommitted changes (other than this run's own results). */
-async function commitOf(dir: string): Promise<string> {
+export async function commitOf(dir: string): Promise<string> {
   const git = (args: string[]) => promisify(execFile)('git', args, { cwd: dir }).then((r) => r.stdout.trim());
   try {
     const head = await git(['rev-parse', '--short', 'HEAD']);

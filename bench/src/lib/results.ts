@@ -1,6 +1,7 @@
 import { mkdir, readFile, readdir, writeFile } from 'node:fs/promises';
 import { loadavg } from 'node:os';
 import { join, resolve } from 'node:path';
+import { commitOf } from './machine';
 import { renderText, type Table } from './table';
 
 /** bench/ (this file is bench/dist/lib/results.js once compiled). */
@@ -26,6 +27,8 @@ export interface BenchResult {
   data: Record<string, unknown>;
   /** 1, 5 and 15 minute load averages when it ended (set by publishResult): a busy machine shows here. */
   loadAverage?: number[];
+  /** The commit it ran at (set by publishResult), so a report made later still names it. */
+  commit?: string;
 }
 
 /** Prints the table (stdout) and writes the JSON. */
@@ -33,6 +36,7 @@ export async function publishResult(result: BenchResult): Promise<string> {
   await mkdir(RESULTS_DIR, { recursive: true });
   const file = join(RESULTS_DIR, `${result.name}.json`);
   result.loadAverage = loadavg().map((l) => Math.round(l * 100) / 100);
+  result.commit = await commitOf(resolve(BENCH_DIR, '..'));
   await writeFile(file, `${JSON.stringify(result, null, 2)}\n`);
   const flag = result.reduced ? ' (REDUCED SETTINGS: not the full benchmark)' : '';
   process.stdout.write(`\n== ${result.title}${flag} ==\n${renderText(result.table)}\n`);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { median, percentile, ratePerSecond, summarize } from './stats';
+import { median, percentile, ratePerSecond, summarize, trailingMean } from './stats';
 
 test('percentile interpolates between the closest ranks', () => {
   assert.equal(percentile([1, 2, 3, 4], 50), 2.5);
@@ -30,4 +30,10 @@ test('rate counts intervals between the first and last event', () => {
   assert.equal(ratePerSecond([0, 500, 1000]), 2);
   assert.equal(ratePerSecond([5]), 0);
   assert.equal(ratePerSecond([7, 7]), 0);
+});
+
+test('trailingMean averages each value with the ones before it, fewer at the start', () => {
+  assert.deepEqual(trailingMean([0, 400, 0, 400, 0, 400], 2), [0, 200, 200, 200, 200, 200]);
+  assert.deepEqual(trailingMean([3, 6, 9], 5), [3, 4.5, 6]);
+  assert.deepEqual(trailingMean([], 5), []);
 });

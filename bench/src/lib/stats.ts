@@ -49,3 +49,12 @@ export function ratePerSecond(timestampsMs: readonly number[]): number {
   }
   return last > first ? ((timestampsMs.length - 1) * 1000) / (last - first) : 0;
 }
+
+/** Each value replaced by the mean of it and the `window - 1` before it (fewer at the start). */
+export function trailingMean(series: readonly number[], window: number): number[] {
+  let sum = 0;
+  return series.map((v, i) => {
+    sum += v - (i >= window ? series[i - window]! : 0);
+    return sum / Math.min(i + 1, window);
+  });
+}
