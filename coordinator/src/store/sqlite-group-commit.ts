@@ -83,7 +83,7 @@ export class GroupCommit {
   }
 }
 
-export function conflictOrSelf(operation: string, err: unknown): unknown {
+function conflictOrSelf(operation: string, err: unknown): unknown {
   const unique = err instanceof Database.SqliteError && (err.code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || err.code === 'SQLITE_CONSTRAINT_UNIQUE');
   return unique ? new StoreConflictError(operation, err.message, { cause: err }) : err;
 }
