@@ -73,7 +73,8 @@ export class ContextStore {
     } else {
       read = this.scanFor(digest, wanted);
       // A failed read is not remembered: the next call tries again.
-      read.catch(() => this.files.delete(key));
+      const mine = read;
+      read.catch(() => this.files.get(key) === mine && this.files.delete(key));
     }
     this.files.set(key, read);
     while (this.files.size > FILE_CACHE_ENTRIES) this.files.delete(this.files.keys().next().value!);

@@ -23,8 +23,7 @@ export function eligibility(job: JobView, agents: readonly AgentView[]): Gate {
   }
   if (serving.length === 0) return { decision: { kind: 'wait', reason: noAgentReason(platform, agents) } };
   const allowed = job.emulation === 'deny' ? serving.filter((s) => s.mode === 'native') : serving;
-  const required = Object.entries(job.requireLabels);
-  const labelled = required.length === 0 ? allowed : allowed.filter((s) => required.every(([k, v]) => s.agent.labels[k] === v));
+  const labelled = Object.keys(job.requireLabels).length === 0 ? allowed : allowed.filter((s) => hasLabels(s.agent, job.requireLabels));
   if (labelled.length === 0) {
     const seen = listed(allowed, (s) => `${s.agent.name} {${formatLabels(s.agent.labels)}}`);
     return wait(`no connected agent that builds ${platform} carries ${formatLabels(job.requireLabels)} (agents that build it: ${seen})`);

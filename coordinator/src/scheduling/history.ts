@@ -20,7 +20,7 @@ export interface HistoryView {
   expectedMs(agent: string, platform: string, repository: string): Estimate | undefined;
   /** The agent that last built this repository and platform: its cache is warm. */
   lastBuilt(repository: string, platform: string): string | undefined;
-  /** Every agent's learned duration for this platform and repository. */
+  /** Every agent's learned duration for this platform and repository (each one expectedMs answers for). */
   peers(platform: string, repository: string): readonly PeerEstimate[];
 }
 

@@ -1,5 +1,5 @@
 import type { ModeName } from '@archfarm/proto';
-import { expectedDuration, inMode, peerMean, type Expected, type HistoryView, type PeerMean } from './history';
+import { inMode, peerMean, type Expected, type HistoryView, type PeerMean } from './history';
 import type { AgentView, Candidate, JobView, PlacementSettings } from './placement-types';
 import { formatDuration, names } from './reasons';
 
@@ -32,21 +32,25 @@ export function score(candidates: readonly Candidate[], ctx: RankContext): Score
   const platform = job.platform.toString();
   const query = { platform, repository: job.repository, crossCompile: job.crossCompile };
   const last = history.lastBuilt(job.repository, platform);
+  // Looked up once per peer: a map, since peers and agents both run into the thousands.
   let modes: Map<string, ModeName> | undefined;
   const modeOf = (name: string): ModeName | undefined => {
-    modes ??= new Map(agents.flatMap((a) => a.platforms.filter((p) => p.platform.equals(job.platform)).map((p) => [a.name, p.mode] as const).slice(0, 1)));
+    if (!modes) {
+      modes = new Map();
+      for (const a of agents) {
+        const p = a.platforms.find((q) => q.platform.equals(job.platform));
+        if (p && !modes.has(a.name)) modes.set(a.name, p.mode);
+      }
+    }
     return modes.get(name);
   };
-  let shared: { mean: PeerMean | undefined; from: Set<string> } | undefined;
+  // An agent without its own estimate is not among the peers, so expectedDuration's mean
+  // for it leaves nobody out: the same for all of them.
+  let shared: { mean: PeerMean | undefined } | undefined;
   const expected = (c: Candidate): Expected | undefined => {
     const own = history.expectedMs(c.name, platform, job.repository);
     if (own) return own;
-    if (!shared) {
-      const mean = peerMean(history, query, settings, modeOf);
-      shared = { mean, from: new Set(mean?.from) };
-    }
-    // A history that lists an agent as a peer but has no estimate of its own for it: the slow, exact way.
-    if (shared.from.has(c.name)) return expectedDuration(history, { ...query, agent: c.name, mode: c.mode }, settings, modeOf);
+    shared ??= { mean: peerMean(history, query, settings, modeOf) };
     return inMode(shared.mean, c.mode, job.crossCompile, settings);
   };
   // Fields listed rather than spread: one object shape, which V8 keeps fast over thousands of candidates.
