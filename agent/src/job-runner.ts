@@ -38,7 +38,7 @@ export async function runJob(deps: JobRunnerDeps, assign: Assign, signal: AbortS
   const log = new LogShipper(deps.client, assign.jobId, assign.attempt, join(deps.stateDir, 'logs', `${assign.jobId}.${assign.attempt}.log`), deps.logger);
   const logger = deps.logger.child({ buildId: spec.buildId, jobId: assign.jobId, attempt: assign.attempt });
   const localTag = `archfarm-job/${assign.jobId}:${assign.attempt}`;
-  const base: JobFinished = { jobId: assign.jobId, attempt: assign.attempt, digest: '', mediaType: '', size: 0, error: undefined };
+  const base: JobFinished = { jobId: assign.jobId, attempt: assign.attempt, digest: '', mediaType: '', size: 0, error: undefined, bases: [] };
   let result: JobFinished;
   try {
     const platform = Platform.parse(spec.platform);

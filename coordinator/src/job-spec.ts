@@ -19,6 +19,11 @@ export function jobSpecFor(registries: RegistryAccess, build: Build, job: Job): 
     repository: tag.name,
     insecureRegistry: registries.isInsecure(tag),
     smokeCommand: build.spec.smokeCommand,
+    labels: {},
+    pull: false,
+    noCache: false,
+    secrets: [],
+    manifestAnnotations: {},
     auths: credentials ? [{ registry: tag.registry, username: credentials.username, password: credentials.password }] : [],
   };
 }

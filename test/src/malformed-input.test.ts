@@ -37,6 +37,12 @@ function submit(client: BuildServiceClient, patch: Partial<SubmitBuildRequest>, 
     emulation: '',
     requireLabels: {},
     registryAuth: undefined,
+    tags: [],
+    labels: {},
+    annotations: [],
+    pull: false,
+    noCache: false,
+    secrets: [],
     ...patch,
   };
   return new Promise((resolve) => client.submitBuild(req, (err) => resolve(err ?? undefined)));

@@ -131,7 +131,7 @@ export class SimulatedAgent {
     const timer = setTimeout(() => {
       this.running.delete(jobId);
       const image = this.options.image(assign.spec!.platform);
-      this.send({ msg: { $case: 'finished', value: { jobId, attempt, ...image, error: undefined } } });
+      this.send({ msg: { $case: 'finished', value: { jobId, attempt, ...image, error: undefined, bases: [] } } });
       this.options.events.finished(this.name, assign, Date.now());
     }, this.options.buildMs);
     this.running.set(jobId, timer);

@@ -28,7 +28,7 @@ const partial = ev.finished({
   state: BuildState.BUILD_STATE_PUBLISHED,
   digest: DIGEST,
   tag: '127.0.0.1:5000/hello:1',
-  platforms: [{ platform: 'linux/arm64', digest: 'sha256:2', agent: 'pi-1', mode: NATIVE }],
+  platforms: [{ platform: 'linux/arm64', digest: 'sha256:2', agent: 'pi-1', mode: NATIVE, bases: [] }],
   leftOut: [{ platform: 'linux/s390x', error: S390X_FAILED }],
 });
 

@@ -20,5 +20,11 @@ export function submitRequest(opts: BuildOptions, contextDigest: string, registr
     emulation: opts.emulation,
     requireLabels: opts.requireLabels,
     registryAuth,
+    tags: [opts.tag.toString()],
+    labels: {},
+    annotations: [],
+    pull: false,
+    noCache: false,
+    secrets: [],
   };
 }

@@ -36,8 +36,8 @@ const published = ev.finished({
   digest: DIGEST,
   tag: '127.0.0.1:5000/hello:1',
   platforms: [
-    { platform: 'linux/amd64', digest: 'sha256:1', agent: 'x86-1', mode: NATIVE },
-    { platform: 'linux/arm64', digest: 'sha256:2', agent: 'pi-1', mode: EMU },
+    { platform: 'linux/amd64', digest: 'sha256:1', agent: 'x86-1', mode: NATIVE, bases: [] },
+    { platform: 'linux/arm64', digest: 'sha256:2', agent: 'pi-1', mode: EMU, bases: [] },
   ],
 });
 

@@ -54,8 +54,8 @@ test('build --output json has the contract shape', () => {
     digest: 'sha256:999',
     tag: '127.0.0.1:5000/hello:1',
     platforms: [
-      { platform: 'linux/amd64', digest: 'sha256:1', agent: 'x86-1', mode: BuildMode.BUILD_MODE_NATIVE },
-      { platform: 'linux/arm64', digest: 'sha256:2', agent: 'pi-1', mode: BuildMode.BUILD_MODE_EMULATED },
+      { platform: 'linux/amd64', digest: 'sha256:1', agent: 'x86-1', mode: BuildMode.BUILD_MODE_NATIVE, bases: [] },
+      { platform: 'linux/arm64', digest: 'sha256:2', agent: 'pi-1', mode: BuildMode.BUILD_MODE_EMULATED, bases: [] },
     ],
   });
   assert.ok(finished.event?.$case === 'finished');

@@ -21,6 +21,9 @@ export const ev = {
       error: undefined,
       failedPlatform: '',
       leftOut: [],
+      tags: [],
+      mediaType: '',
+      size: 0,
       ...over,
     };
     return { buildId: 'b1', timeMs: 1003, event: { $case: 'finished', value } };

@@ -56,6 +56,7 @@ export class BuildEvents {
       digest: j.digest ?? '',
       agent: j.agent ?? '',
       mode: modeToWire(j.mode ?? 'emulated'),
+      bases: [],
     }));
     this.emit(build, {
       $case: 'finished',
@@ -67,6 +68,9 @@ export class BuildEvents {
         error: build.error,
         failedPlatform: build.failedPlatform ?? '',
         leftOut: build.state === 'published' ? (build.leftOut ?? []) : [],
+        tags: [build.spec.tag.toString()],
+        mediaType: '',
+        size: 0,
       },
     });
     this.listeners.delete(build.id);

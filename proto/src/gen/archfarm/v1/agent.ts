@@ -24,7 +24,7 @@ import {
   type ServiceError,
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
-import { BuildMode, buildModeFromJSON, buildModeToJSON, ErrorInfo, JobSpec, PlatformSupport } from "./types";
+import { BaseImage, BuildMode, buildModeFromJSON, buildModeToJSON, ErrorInfo, JobSpec, PlatformSupport } from "./types";
 
 export interface LogOffsetRequest {
   jobId: string;
@@ -100,7 +100,11 @@ export interface JobFinished {
   digest: string;
   mediaType: string;
   size: number;
-  error: ErrorInfo | undefined;
+  error:
+    | ErrorInfo
+    | undefined;
+  /** The FROM images the build used, as the engine resolved them (ref and digest). */
+  bases: BaseImage[];
 }
 
 export interface CoordinatorMessage {
@@ -1292,7 +1296,7 @@ export const JobStarted: MessageFns<JobStarted> = {
 };
 
 function createBaseJobFinished(): JobFinished {
-  return { jobId: "", attempt: 0, digest: "", mediaType: "", size: 0, error: undefined };
+  return { jobId: "", attempt: 0, digest: "", mediaType: "", size: 0, error: undefined, bases: [] };
 }
 
 export const JobFinished: MessageFns<JobFinished> = {
@@ -1314,6 +1318,9 @@ export const JobFinished: MessageFns<JobFinished> = {
     }
     if (message.error !== undefined) {
       ErrorInfo.encode(message.error, writer.uint32(50).fork()).join();
+    }
+    for (const v of message.bases) {
+      BaseImage.encode(v!, writer.uint32(58).fork()).join();
     }
     return writer;
   },
@@ -1379,6 +1386,14 @@ export const JobFinished: MessageFns<JobFinished> = {
             message.error = ErrorInfo.decode(reader, reader.uint32());
             continue;
           }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.bases.push(BaseImage.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1407,6 +1422,7 @@ export const JobFinished: MessageFns<JobFinished> = {
         : "",
       size: isSet(object.size) ? globalThis.Number(object.size) : 0,
       error: isSet(object.error) ? ErrorInfo.fromJSON(object.error) : undefined,
+      bases: globalThis.Array.isArray(object?.bases) ? object.bases.map((e: any) => BaseImage.fromJSON(e)) : [],
     };
   },
 
@@ -1430,6 +1446,9 @@ export const JobFinished: MessageFns<JobFinished> = {
     if (message.error !== undefined) {
       obj.error = ErrorInfo.toJSON(message.error);
     }
+    if (message.bases?.length) {
+      obj.bases = message.bases.map((e) => BaseImage.toJSON(e));
+    }
     return obj;
   },
 
@@ -1446,6 +1465,7 @@ export const JobFinished: MessageFns<JobFinished> = {
     message.error = (object.error !== undefined && object.error !== null)
       ? ErrorInfo.fromPartial(object.error)
       : undefined;
+    message.bases = object.bases?.map((e) => BaseImage.fromPartial(e)) || [];
     return message;
   },
 };

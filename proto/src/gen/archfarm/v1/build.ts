@@ -23,10 +23,13 @@ import {
   type UntypedServiceImplementation,
 } from "@grpc/grpc-js";
 import {
+  Annotation,
   AttemptInfo,
+  BaseImage,
   BuildMode,
   buildModeFromJSON,
   buildModeToJSON,
+  BuildSecret,
   BuildState,
   buildStateFromJSON,
   buildStateToJSON,
@@ -108,7 +111,24 @@ export interface SubmitBuildRequest {
    * Credentials for the tag's registry from the operator's own Docker config; used for this
    * build only, in memory, never stored or logged.
    */
-  registryAuth: RegistryAuth | undefined;
+  registryAuth:
+    | RegistryAuth
+    | undefined;
+  /**
+   * Every tag to publish the index under (`-t` repeated); when set, `tag` is tags[0].
+   * Old clients send `tag` alone.
+   */
+  tags: string[];
+  /** `--label K=V`, into each image config. */
+  labels: { [key: string]: string };
+  /** `--annotation`, with buildx's levels. */
+  annotations: Annotation[];
+  /** `--pull`: every platform resolves its FROM images afresh. */
+  pull: boolean;
+  /** `--no-cache`. */
+  noCache: boolean;
+  /** `--secret`: kept in memory only, sent to the agents of this build's jobs only. */
+  secrets: BuildSecret[];
 }
 
 export interface SubmitBuildRequest_BuildArgsEntry {
@@ -117,6 +137,11 @@ export interface SubmitBuildRequest_BuildArgsEntry {
 }
 
 export interface SubmitBuildRequest_RequireLabelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface SubmitBuildRequest_LabelsEntry {
   key: string;
   value: string;
 }
@@ -172,6 +197,8 @@ export interface PlatformResult {
   digest: string;
   agent: string;
   mode: BuildMode;
+  /** The FROM images this platform was built from, as its engine resolved them. */
+  bases: BaseImage[];
 }
 
 export interface BuildFinished {
@@ -187,6 +214,11 @@ export interface BuildFinished {
   failedPlatform: string;
   /** With allow_partial: the platforms left out of the published index, and why. */
   leftOut: PlatformFailure[];
+  /** Every tag the index was written under (tags[0] == tag). */
+  tags: string[];
+  /** The published index's media type and size, for `--metadata-file`'s descriptor. */
+  mediaType: string;
+  size: number;
 }
 
 export interface PlatformFailure {
@@ -954,6 +986,12 @@ function createBaseSubmitBuildRequest(): SubmitBuildRequest {
     emulation: "",
     requireLabels: {},
     registryAuth: undefined,
+    tags: [],
+    labels: {},
+    annotations: [],
+    pull: false,
+    noCache: false,
+    secrets: [],
   };
 }
 
@@ -997,6 +1035,24 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
     });
     if (message.registryAuth !== undefined) {
       RegistryAuth.encode(message.registryAuth, writer.uint32(106).fork()).join();
+    }
+    for (const v of message.tags) {
+      writer.uint32(114).string(v!);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      SubmitBuildRequest_LabelsEntry.encode({ key: key as any, value }, writer.uint32(122).fork()).join();
+    });
+    for (const v of message.annotations) {
+      Annotation.encode(v!, writer.uint32(130).fork()).join();
+    }
+    if (message.pull !== false) {
+      writer.uint32(136).bool(message.pull);
+    }
+    if (message.noCache !== false) {
+      writer.uint32(144).bool(message.noCache);
+    }
+    for (const v of message.secrets) {
+      BuildSecret.encode(v!, writer.uint32(154).fork()).join();
     }
     return writer;
   },
@@ -1124,6 +1180,57 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
             message.registryAuth = RegistryAuth.decode(reader, reader.uint32());
             continue;
           }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.tags.push(reader.string());
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            const entry15 = SubmitBuildRequest_LabelsEntry.decode(reader, reader.uint32());
+            if (entry15.value !== undefined) {
+              message.labels[entry15.key] = entry15.value;
+            }
+            continue;
+          }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.annotations.push(Annotation.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 17: {
+            if (tag !== 136) {
+              break;
+            }
+
+            message.pull = reader.bool();
+            continue;
+          }
+          case 18: {
+            if (tag !== 144) {
+              break;
+            }
+
+            message.noCache = reader.bool();
+            continue;
+          }
+          case 19: {
+            if (tag !== 154) {
+              break;
+            }
+
+            message.secrets.push(BuildSecret.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1229,6 +1336,35 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
         : isSet(object.registry_auth)
         ? RegistryAuth.fromJSON(object.registry_auth)
         : undefined,
+      tags: globalThis.Array.isArray(object?.tags)
+        ? object.tags.map((e: any) => globalThis.String(e))
+        : [],
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      annotations: globalThis.Array.isArray(object?.annotations)
+        ? object.annotations.map((e: any) => Annotation.fromJSON(e))
+        : [],
+      pull: isSet(object.pull) ? globalThis.Boolean(object.pull) : false,
+      noCache: isSet(object.noCache)
+        ? globalThis.Boolean(object.noCache)
+        : isSet(object.no_cache)
+        ? globalThis.Boolean(object.no_cache)
+        : false,
+      secrets: globalThis.Array.isArray(object?.secrets)
+        ? object.secrets.map((e: any) => BuildSecret.fromJSON(e))
+        : [],
     };
   },
 
@@ -1285,6 +1421,30 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
     if (message.registryAuth !== undefined) {
       obj.registryAuth = RegistryAuth.toJSON(message.registryAuth);
     }
+    if (message.tags?.length) {
+      obj.tags = message.tags;
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    if (message.annotations?.length) {
+      obj.annotations = message.annotations.map((e) => Annotation.toJSON(e));
+    }
+    if (message.pull !== false) {
+      obj.pull = message.pull;
+    }
+    if (message.noCache !== false) {
+      obj.noCache = message.noCache;
+    }
+    if (message.secrets?.length) {
+      obj.secrets = message.secrets.map((e) => BuildSecret.toJSON(e));
+    }
     return obj;
   },
 
@@ -1324,6 +1484,20 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
     message.registryAuth = (object.registryAuth !== undefined && object.registryAuth !== null)
       ? RegistryAuth.fromPartial(object.registryAuth)
       : undefined;
+    message.tags = object.tags?.map((e) => e) || [];
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.annotations = object.annotations?.map((e) => Annotation.fromPartial(e)) || [];
+    message.pull = object.pull ?? false;
+    message.noCache = object.noCache ?? false;
+    message.secrets = object.secrets?.map((e) => BuildSecret.fromPartial(e)) || [];
     return message;
   },
 };
@@ -1492,6 +1666,91 @@ export const SubmitBuildRequest_RequireLabelsEntry: MessageFns<SubmitBuildReques
   },
   fromPartial(object: DeepPartial<SubmitBuildRequest_RequireLabelsEntry>): SubmitBuildRequest_RequireLabelsEntry {
     const message = createBaseSubmitBuildRequest_RequireLabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseSubmitBuildRequest_LabelsEntry(): SubmitBuildRequest_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const SubmitBuildRequest_LabelsEntry: MessageFns<SubmitBuildRequest_LabelsEntry> = {
+  encode(message: SubmitBuildRequest_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): SubmitBuildRequest_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseSubmitBuildRequest_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): SubmitBuildRequest_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: SubmitBuildRequest_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<SubmitBuildRequest_LabelsEntry>): SubmitBuildRequest_LabelsEntry {
+    return SubmitBuildRequest_LabelsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<SubmitBuildRequest_LabelsEntry>): SubmitBuildRequest_LabelsEntry {
+    const message = createBaseSubmitBuildRequest_LabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
     return message;
@@ -2213,7 +2472,7 @@ export const JobWaiting: MessageFns<JobWaiting> = {
 };
 
 function createBasePlatformResult(): PlatformResult {
-  return { platform: "", digest: "", agent: "", mode: 0 };
+  return { platform: "", digest: "", agent: "", mode: 0, bases: [] };
 }
 
 export const PlatformResult: MessageFns<PlatformResult> = {
@@ -2229,6 +2488,9 @@ export const PlatformResult: MessageFns<PlatformResult> = {
     }
     if (message.mode !== 0) {
       writer.uint32(32).int32(message.mode);
+    }
+    for (const v of message.bases) {
+      BaseImage.encode(v!, writer.uint32(42).fork()).join();
     }
     return writer;
   },
@@ -2278,6 +2540,14 @@ export const PlatformResult: MessageFns<PlatformResult> = {
             message.mode = reader.int32() as any;
             continue;
           }
+          case 5: {
+            if (tag !== 42) {
+              break;
+            }
+
+            message.bases.push(BaseImage.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2296,6 +2566,7 @@ export const PlatformResult: MessageFns<PlatformResult> = {
       digest: isSet(object.digest) ? globalThis.String(object.digest) : "",
       agent: isSet(object.agent) ? globalThis.String(object.agent) : "",
       mode: isSet(object.mode) ? buildModeFromJSON(object.mode) : 0,
+      bases: globalThis.Array.isArray(object?.bases) ? object.bases.map((e: any) => BaseImage.fromJSON(e)) : [],
     };
   },
 
@@ -2313,6 +2584,9 @@ export const PlatformResult: MessageFns<PlatformResult> = {
     if (message.mode !== 0) {
       obj.mode = buildModeToJSON(message.mode);
     }
+    if (message.bases?.length) {
+      obj.bases = message.bases.map((e) => BaseImage.toJSON(e));
+    }
     return obj;
   },
 
@@ -2325,12 +2599,24 @@ export const PlatformResult: MessageFns<PlatformResult> = {
     message.digest = object.digest ?? "";
     message.agent = object.agent ?? "";
     message.mode = object.mode ?? 0;
+    message.bases = object.bases?.map((e) => BaseImage.fromPartial(e)) || [];
     return message;
   },
 };
 
 function createBaseBuildFinished(): BuildFinished {
-  return { state: 0, digest: "", tag: "", platforms: [], error: undefined, failedPlatform: "", leftOut: [] };
+  return {
+    state: 0,
+    digest: "",
+    tag: "",
+    platforms: [],
+    error: undefined,
+    failedPlatform: "",
+    leftOut: [],
+    tags: [],
+    mediaType: "",
+    size: 0,
+  };
 }
 
 export const BuildFinished: MessageFns<BuildFinished> = {
@@ -2355,6 +2641,15 @@ export const BuildFinished: MessageFns<BuildFinished> = {
     }
     for (const v of message.leftOut) {
       PlatformFailure.encode(v!, writer.uint32(58).fork()).join();
+    }
+    for (const v of message.tags) {
+      writer.uint32(66).string(v!);
+    }
+    if (message.mediaType !== "") {
+      writer.uint32(74).string(message.mediaType);
+    }
+    if (message.size !== 0) {
+      writer.uint32(80).uint64(message.size);
     }
     return writer;
   },
@@ -2428,6 +2723,30 @@ export const BuildFinished: MessageFns<BuildFinished> = {
             message.leftOut.push(PlatformFailure.decode(reader, reader.uint32()));
             continue;
           }
+          case 8: {
+            if (tag !== 66) {
+              break;
+            }
+
+            message.tags.push(reader.string());
+            continue;
+          }
+          case 9: {
+            if (tag !== 74) {
+              break;
+            }
+
+            message.mediaType = reader.string();
+            continue;
+          }
+          case 10: {
+            if (tag !== 80) {
+              break;
+            }
+
+            message.size = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2459,6 +2778,13 @@ export const BuildFinished: MessageFns<BuildFinished> = {
         : globalThis.Array.isArray(object?.left_out)
         ? object.left_out.map((e: any) => PlatformFailure.fromJSON(e))
         : [],
+      tags: globalThis.Array.isArray(object?.tags) ? object.tags.map((e: any) => globalThis.String(e)) : [],
+      mediaType: isSet(object.mediaType)
+        ? globalThis.String(object.mediaType)
+        : isSet(object.media_type)
+        ? globalThis.String(object.media_type)
+        : "",
+      size: isSet(object.size) ? globalThis.Number(object.size) : 0,
     };
   },
 
@@ -2485,6 +2811,15 @@ export const BuildFinished: MessageFns<BuildFinished> = {
     if (message.leftOut?.length) {
       obj.leftOut = message.leftOut.map((e) => PlatformFailure.toJSON(e));
     }
+    if (message.tags?.length) {
+      obj.tags = message.tags;
+    }
+    if (message.mediaType !== "") {
+      obj.mediaType = message.mediaType;
+    }
+    if (message.size !== 0) {
+      obj.size = Math.round(message.size);
+    }
     return obj;
   },
 
@@ -2502,6 +2837,9 @@ export const BuildFinished: MessageFns<BuildFinished> = {
       : undefined;
     message.failedPlatform = object.failedPlatform ?? "";
     message.leftOut = object.leftOut?.map((e) => PlatformFailure.fromPartial(e)) || [];
+    message.tags = object.tags?.map((e) => e) || [];
+    message.mediaType = object.mediaType ?? "";
+    message.size = object.size ?? 0;
     return message;
   },
 };

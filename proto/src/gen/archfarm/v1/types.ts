@@ -167,6 +167,53 @@ export function buildStateToJSON(object: BuildState): string {
   }
 }
 
+/** Where an annotation goes, as buildx's prefixes say. */
+export enum AnnotationLevel {
+  /** ANNOTATION_LEVEL_UNSPECIFIED - No prefix: buildx puts it on each image manifest. */
+  ANNOTATION_LEVEL_UNSPECIFIED = 0,
+  ANNOTATION_LEVEL_MANIFEST = 1,
+  ANNOTATION_LEVEL_INDEX = 2,
+  ANNOTATION_LEVEL_MANIFEST_DESCRIPTOR = 3,
+  UNRECOGNIZED = -1,
+}
+
+export function annotationLevelFromJSON(object: any): AnnotationLevel {
+  switch (object) {
+    case 0:
+    case "ANNOTATION_LEVEL_UNSPECIFIED":
+      return AnnotationLevel.ANNOTATION_LEVEL_UNSPECIFIED;
+    case 1:
+    case "ANNOTATION_LEVEL_MANIFEST":
+      return AnnotationLevel.ANNOTATION_LEVEL_MANIFEST;
+    case 2:
+    case "ANNOTATION_LEVEL_INDEX":
+      return AnnotationLevel.ANNOTATION_LEVEL_INDEX;
+    case 3:
+    case "ANNOTATION_LEVEL_MANIFEST_DESCRIPTOR":
+      return AnnotationLevel.ANNOTATION_LEVEL_MANIFEST_DESCRIPTOR;
+    case -1:
+    case "UNRECOGNIZED":
+    default:
+      return AnnotationLevel.UNRECOGNIZED;
+  }
+}
+
+export function annotationLevelToJSON(object: AnnotationLevel): string {
+  switch (object) {
+    case AnnotationLevel.ANNOTATION_LEVEL_UNSPECIFIED:
+      return "ANNOTATION_LEVEL_UNSPECIFIED";
+    case AnnotationLevel.ANNOTATION_LEVEL_MANIFEST:
+      return "ANNOTATION_LEVEL_MANIFEST";
+    case AnnotationLevel.ANNOTATION_LEVEL_INDEX:
+      return "ANNOTATION_LEVEL_INDEX";
+    case AnnotationLevel.ANNOTATION_LEVEL_MANIFEST_DESCRIPTOR:
+      return "ANNOTATION_LEVEL_MANIFEST_DESCRIPTOR";
+    case AnnotationLevel.UNRECOGNIZED:
+    default:
+      return "UNRECOGNIZED";
+  }
+}
+
 /** One platform ("linux/arm/v7") an agent can build, and how. */
 export interface PlatformSupport {
   platform: string;
@@ -206,11 +253,58 @@ export interface JobSpec {
   auths: RegistryAuth[];
   /** When set, run the built image once with this command (argv); a non-zero exit fails the job. */
   smokeCommand: string[];
+  /** `--label K=V`: put into the image config (the farm puts nothing of its own there). */
+  labels: { [key: string]: string };
+  /** `--pull`: resolve every FROM image afresh instead of using the engine's copy. */
+  pull: boolean;
+  /** `--no-cache`: build every step again. */
+  noCache: boolean;
+  /**
+   * `--secret`: handed to the engine through the BuildKit session only; never a build arg,
+   * never logged, never written to the agent's disk.
+   */
+  secrets: BuildSecret[];
+  /** `--annotation manifest:K=V` (and unprefixed ones): annotations of this platform's manifest. */
+  manifestAnnotations: { [key: string]: string };
 }
 
 export interface JobSpec_BuildArgsEntry {
   key: string;
   value: string;
+}
+
+export interface JobSpec_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface JobSpec_ManifestAnnotationsEntry {
+  key: string;
+  value: string;
+}
+
+/**
+ * One `--secret id=ID,...` value. Lives in memory only, on the coordinator and the agents that
+ * run the build's jobs.
+ */
+export interface BuildSecret {
+  id: string;
+  value: Buffer;
+}
+
+/** A FROM image as one platform resolved it ("127.0.0.1:5000/base:1" at "sha256:..."). */
+export interface BaseImage {
+  ref: string;
+  digest: string;
+}
+
+/** One `--annotation [LEVEL[PLATFORM]:]K=V`. */
+export interface Annotation {
+  level: AnnotationLevel;
+  key: string;
+  value: string;
+  /** Only for this platform (buildx's `manifest[linux/arm64]:k=v`); empty means every platform. */
+  platform: string;
 }
 
 /** One try of a platform job on an agent. */
@@ -529,6 +623,11 @@ function createBaseJobSpec(): JobSpec {
     insecureRegistry: false,
     auths: [],
     smokeCommand: [],
+    labels: {},
+    pull: false,
+    noCache: false,
+    secrets: [],
+    manifestAnnotations: {},
   };
 }
 
@@ -564,6 +663,21 @@ export const JobSpec: MessageFns<JobSpec> = {
     for (const v of message.smokeCommand) {
       writer.uint32(82).string(v!);
     }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      JobSpec_LabelsEntry.encode({ key: key as any, value }, writer.uint32(90).fork()).join();
+    });
+    if (message.pull !== false) {
+      writer.uint32(96).bool(message.pull);
+    }
+    if (message.noCache !== false) {
+      writer.uint32(104).bool(message.noCache);
+    }
+    for (const v of message.secrets) {
+      BuildSecret.encode(v!, writer.uint32(114).fork()).join();
+    }
+    globalThis.Object.entries(message.manifestAnnotations).forEach(([key, value]: [string, string]) => {
+      JobSpec_ManifestAnnotationsEntry.encode({ key: key as any, value }, writer.uint32(122).fork()).join();
+    });
     return writer;
   },
 
@@ -663,6 +777,52 @@ export const JobSpec: MessageFns<JobSpec> = {
             message.smokeCommand.push(reader.string());
             continue;
           }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            const entry11 = JobSpec_LabelsEntry.decode(reader, reader.uint32());
+            if (entry11.value !== undefined) {
+              message.labels[entry11.key] = entry11.value;
+            }
+            continue;
+          }
+          case 12: {
+            if (tag !== 96) {
+              break;
+            }
+
+            message.pull = reader.bool();
+            continue;
+          }
+          case 13: {
+            if (tag !== 104) {
+              break;
+            }
+
+            message.noCache = reader.bool();
+            continue;
+          }
+          case 14: {
+            if (tag !== 114) {
+              break;
+            }
+
+            message.secrets.push(BuildSecret.decode(reader, reader.uint32()));
+            continue;
+          }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            const entry15 = JobSpec_ManifestAnnotationsEntry.decode(reader, reader.uint32());
+            if (entry15.value !== undefined) {
+              message.manifestAnnotations[entry15.key] = entry15.value;
+            }
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -731,6 +891,56 @@ export const JobSpec: MessageFns<JobSpec> = {
         : globalThis.Array.isArray(object?.smoke_command)
         ? object.smoke_command.map((e: any) => globalThis.String(e))
         : [],
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      pull: isSet(object.pull) ? globalThis.Boolean(object.pull) : false,
+      noCache: isSet(object.noCache)
+        ? globalThis.Boolean(object.noCache)
+        : isSet(object.no_cache)
+        ? globalThis.Boolean(object.no_cache)
+        : false,
+      secrets: globalThis.Array.isArray(object?.secrets)
+        ? object.secrets.map((e: any) => BuildSecret.fromJSON(e))
+        : [],
+      manifestAnnotations: isObject(object.manifestAnnotations)
+        ? (globalThis.Object.entries(object.manifestAnnotations) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : isObject(object.manifest_annotations)
+        ? (globalThis.Object.entries(object.manifest_annotations) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
     };
   },
 
@@ -772,6 +982,33 @@ export const JobSpec: MessageFns<JobSpec> = {
     if (message.smokeCommand?.length) {
       obj.smokeCommand = message.smokeCommand;
     }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    if (message.pull !== false) {
+      obj.pull = message.pull;
+    }
+    if (message.noCache !== false) {
+      obj.noCache = message.noCache;
+    }
+    if (message.secrets?.length) {
+      obj.secrets = message.secrets.map((e) => BuildSecret.toJSON(e));
+    }
+    if (message.manifestAnnotations) {
+      const entries = globalThis.Object.entries(message.manifestAnnotations) as [string, string][];
+      if (entries.length > 0) {
+        obj.manifestAnnotations = {};
+        entries.forEach(([k, v]) => {
+          obj.manifestAnnotations[k] = v;
+        });
+      }
+    }
     return obj;
   },
 
@@ -798,6 +1035,25 @@ export const JobSpec: MessageFns<JobSpec> = {
     message.insecureRegistry = object.insecureRegistry ?? false;
     message.auths = object.auths?.map((e) => RegistryAuth.fromPartial(e)) || [];
     message.smokeCommand = object.smokeCommand?.map((e) => e) || [];
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.pull = object.pull ?? false;
+    message.noCache = object.noCache ?? false;
+    message.secrets = object.secrets?.map((e) => BuildSecret.fromPartial(e)) || [];
+    message.manifestAnnotations = (globalThis.Object.entries(object.manifestAnnotations ?? {}) as [string, string][])
+      .reduce((acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      }, {});
     return message;
   },
 };
@@ -883,6 +1139,463 @@ export const JobSpec_BuildArgsEntry: MessageFns<JobSpec_BuildArgsEntry> = {
     const message = createBaseJobSpec_BuildArgsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseJobSpec_LabelsEntry(): JobSpec_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const JobSpec_LabelsEntry: MessageFns<JobSpec_LabelsEntry> = {
+  encode(message: JobSpec_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JobSpec_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJobSpec_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): JobSpec_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: JobSpec_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<JobSpec_LabelsEntry>): JobSpec_LabelsEntry {
+    return JobSpec_LabelsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<JobSpec_LabelsEntry>): JobSpec_LabelsEntry {
+    const message = createBaseJobSpec_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseJobSpec_ManifestAnnotationsEntry(): JobSpec_ManifestAnnotationsEntry {
+  return { key: "", value: "" };
+}
+
+export const JobSpec_ManifestAnnotationsEntry: MessageFns<JobSpec_ManifestAnnotationsEntry> = {
+  encode(message: JobSpec_ManifestAnnotationsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): JobSpec_ManifestAnnotationsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseJobSpec_ManifestAnnotationsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): JobSpec_ManifestAnnotationsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: JobSpec_ManifestAnnotationsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<JobSpec_ManifestAnnotationsEntry>): JobSpec_ManifestAnnotationsEntry {
+    return JobSpec_ManifestAnnotationsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<JobSpec_ManifestAnnotationsEntry>): JobSpec_ManifestAnnotationsEntry {
+    const message = createBaseJobSpec_ManifestAnnotationsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseBuildSecret(): BuildSecret {
+  return { id: "", value: Buffer.alloc(0) };
+}
+
+export const BuildSecret: MessageFns<BuildSecret> = {
+  encode(message: BuildSecret, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.value.length !== 0) {
+      writer.uint32(18).bytes(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BuildSecret {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBuildSecret();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = Buffer.from(reader.bytes());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BuildSecret {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      value: isSet(object.value) ? Buffer.from(bytesFromBase64(object.value)) : Buffer.alloc(0),
+    };
+  },
+
+  toJSON(message: BuildSecret): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.value.length !== 0) {
+      obj.value = base64FromBytes(message.value);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BuildSecret>): BuildSecret {
+    return BuildSecret.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BuildSecret>): BuildSecret {
+    const message = createBaseBuildSecret();
+    message.id = object.id ?? "";
+    message.value = object.value ?? Buffer.alloc(0);
+    return message;
+  },
+};
+
+function createBaseBaseImage(): BaseImage {
+  return { ref: "", digest: "" };
+}
+
+export const BaseImage: MessageFns<BaseImage> = {
+  encode(message: BaseImage, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.ref !== "") {
+      writer.uint32(10).string(message.ref);
+    }
+    if (message.digest !== "") {
+      writer.uint32(18).string(message.digest);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): BaseImage {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseBaseImage();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.ref = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.digest = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): BaseImage {
+    return {
+      ref: isSet(object.ref) ? globalThis.String(object.ref) : "",
+      digest: isSet(object.digest) ? globalThis.String(object.digest) : "",
+    };
+  },
+
+  toJSON(message: BaseImage): unknown {
+    const obj: any = {};
+    if (message.ref !== "") {
+      obj.ref = message.ref;
+    }
+    if (message.digest !== "") {
+      obj.digest = message.digest;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<BaseImage>): BaseImage {
+    return BaseImage.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<BaseImage>): BaseImage {
+    const message = createBaseBaseImage();
+    message.ref = object.ref ?? "";
+    message.digest = object.digest ?? "";
+    return message;
+  },
+};
+
+function createBaseAnnotation(): Annotation {
+  return { level: 0, key: "", value: "", platform: "" };
+}
+
+export const Annotation: MessageFns<Annotation> = {
+  encode(message: Annotation, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.level !== 0) {
+      writer.uint32(8).int32(message.level);
+    }
+    if (message.key !== "") {
+      writer.uint32(18).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(26).string(message.value);
+    }
+    if (message.platform !== "") {
+      writer.uint32(34).string(message.platform);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): Annotation {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseAnnotation();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.level = reader.int32() as any;
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.platform = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): Annotation {
+    return {
+      level: isSet(object.level) ? annotationLevelFromJSON(object.level) : 0,
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+      platform: isSet(object.platform) ? globalThis.String(object.platform) : "",
+    };
+  },
+
+  toJSON(message: Annotation): unknown {
+    const obj: any = {};
+    if (message.level !== 0) {
+      obj.level = annotationLevelToJSON(message.level);
+    }
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    if (message.platform !== "") {
+      obj.platform = message.platform;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<Annotation>): Annotation {
+    return Annotation.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<Annotation>): Annotation {
+    const message = createBaseAnnotation();
+    message.level = object.level ?? 0;
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    message.platform = object.platform ?? "";
     return message;
   },
 };
@@ -1124,6 +1837,14 @@ export const AttemptInfo: MessageFns<AttemptInfo> = {
     return message;
   },
 };
+
+function bytesFromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(globalThis.Buffer.from(b64, "base64"));
+}
+
+function base64FromBytes(arr: Uint8Array): string {
+  return globalThis.Buffer.from(arr).toString("base64");
+}
 
 type Builtin = Date | Function | Uint8Array | string | number | boolean | undefined;
 
