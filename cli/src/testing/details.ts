@@ -21,11 +21,12 @@ export const details = {
       smokeCommand: [],
       emulation: '',
       requireLabels: {},
+      tags: [],
       ...over,
     };
   },
   platform(platform: string, over: Partial<PlatformDetails> = {}): PlatformDetails {
-    return { platform, state: JobState.JOB_STATE_QUEUED, digest: '', attempts: [], error: undefined, ...over };
+    return { platform, state: JobState.JOB_STATE_QUEUED, digest: '', attempts: [], error: undefined, bases: [], ...over };
   },
   attempt(attempt: number, over: Partial<AttemptInfo> = {}): AttemptInfo {
     return {

@@ -19,6 +19,7 @@ export function buildDetails(r: { build: BuildRecord; jobs: JobRecord[]; attempt
     smokeCommand: b.spec.smokeCommand,
     emulation: b.spec.emulation,
     requireLabels: b.spec.requireLabels,
+    tags: [b.spec.tag],
     platforms: [...r.jobs]
       .sort((x, y) => x.index - y.index)
       .map((j) => ({
@@ -26,6 +27,7 @@ export function buildDetails(r: { build: BuildRecord; jobs: JobRecord[]; attempt
         state: jobStateToWire(j.state),
         digest: j.digest ?? '',
         error: j.error,
+        bases: [],
         attempts: r.attempts.filter((a) => a.jobId === j.id).sort((x, y) => x.attempt - y.attempt).map(attemptInfo),
       })),
   };

@@ -236,7 +236,11 @@ export interface PlatformDetails {
   /** Digest of the pushed platform manifest. */
   digest: string;
   attempts: AttemptInfo[];
-  error: ErrorInfo | undefined;
+  error:
+    | ErrorInfo
+    | undefined;
+  /** The FROM images the platform's succeeded attempt was built from, as its engine resolved them. */
+  bases: BaseImage[];
 }
 
 export interface BuildDetails {
@@ -255,6 +259,8 @@ export interface BuildDetails {
   smokeCommand: string[];
   emulation: string;
   requireLabels: { [key: string]: string };
+  /** Every tag the build publishes under (tags[0] == tag). */
+  tags: string[];
 }
 
 export interface BuildDetails_RequireLabelsEntry {
@@ -3005,7 +3011,7 @@ export const InspectBuildRequest: MessageFns<InspectBuildRequest> = {
 };
 
 function createBasePlatformDetails(): PlatformDetails {
-  return { platform: "", state: 0, digest: "", attempts: [], error: undefined };
+  return { platform: "", state: 0, digest: "", attempts: [], error: undefined, bases: [] };
 }
 
 export const PlatformDetails: MessageFns<PlatformDetails> = {
@@ -3024,6 +3030,9 @@ export const PlatformDetails: MessageFns<PlatformDetails> = {
     }
     if (message.error !== undefined) {
       ErrorInfo.encode(message.error, writer.uint32(42).fork()).join();
+    }
+    for (const v of message.bases) {
+      BaseImage.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -3081,6 +3090,14 @@ export const PlatformDetails: MessageFns<PlatformDetails> = {
             message.error = ErrorInfo.decode(reader, reader.uint32());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.bases.push(BaseImage.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3102,6 +3119,7 @@ export const PlatformDetails: MessageFns<PlatformDetails> = {
         ? object.attempts.map((e: any) => AttemptInfo.fromJSON(e))
         : [],
       error: isSet(object.error) ? ErrorInfo.fromJSON(object.error) : undefined,
+      bases: globalThis.Array.isArray(object?.bases) ? object.bases.map((e: any) => BaseImage.fromJSON(e)) : [],
     };
   },
 
@@ -3122,6 +3140,9 @@ export const PlatformDetails: MessageFns<PlatformDetails> = {
     if (message.error !== undefined) {
       obj.error = ErrorInfo.toJSON(message.error);
     }
+    if (message.bases?.length) {
+      obj.bases = message.bases.map((e) => BaseImage.toJSON(e));
+    }
     return obj;
   },
 
@@ -3137,6 +3158,7 @@ export const PlatformDetails: MessageFns<PlatformDetails> = {
     message.error = (object.error !== undefined && object.error !== null)
       ? ErrorInfo.fromPartial(object.error)
       : undefined;
+    message.bases = object.bases?.map((e) => BaseImage.fromPartial(e)) || [];
     return message;
   },
 };
@@ -3157,6 +3179,7 @@ function createBaseBuildDetails(): BuildDetails {
     smokeCommand: [],
     emulation: "",
     requireLabels: {},
+    tags: [],
   };
 }
 
@@ -3204,6 +3227,9 @@ export const BuildDetails: MessageFns<BuildDetails> = {
     globalThis.Object.entries(message.requireLabels).forEach(([key, value]: [string, string]) => {
       BuildDetails_RequireLabelsEntry.encode({ key: key as any, value }, writer.uint32(114).fork()).join();
     });
+    for (const v of message.tags) {
+      writer.uint32(122).string(v!);
+    }
     return writer;
   },
 
@@ -3335,6 +3361,14 @@ export const BuildDetails: MessageFns<BuildDetails> = {
             }
             continue;
           }
+          case 15: {
+            if (tag !== 122) {
+              break;
+            }
+
+            message.tags.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3419,6 +3453,9 @@ export const BuildDetails: MessageFns<BuildDetails> = {
           {},
         )
         : {},
+      tags: globalThis.Array.isArray(object?.tags)
+        ? object.tags.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -3472,6 +3509,9 @@ export const BuildDetails: MessageFns<BuildDetails> = {
         });
       }
     }
+    if (message.tags?.length) {
+      obj.tags = message.tags;
+    }
     return obj;
   },
 
@@ -3504,6 +3544,7 @@ export const BuildDetails: MessageFns<BuildDetails> = {
       },
       {},
     );
+    message.tags = object.tags?.map((e) => e) || [];
     return message;
   },
 };
