@@ -10,6 +10,7 @@ help: ## list targets
 
 setup: ## host: dockerd, QEMU binfmt, a loopback registry, skopeo; the multi-platform test base image; Node.js for other CPUs
 	bash scripts/host-setup.sh
+	bash scripts/docker26.sh >/dev/null
 	bash scripts/test-base.sh >/dev/null
 	for arch in arm64 armv7l s390x ppc64le; do bash scripts/foreign-node.sh $$arch >/dev/null; done
 	bash scripts/node-base.sh >/dev/null

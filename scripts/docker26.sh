@@ -1,0 +1,318 @@
+#!/usr/bin/env bash
+# Run a second, newer Docker engine beside Debian 12's dockerd 20.10: Debian 13's dockerd
+# 26.1.5 on Debian 13's containerd 1.7, with the containerd image store switched on (as on
+# fresh installs of Docker 29). Tests start agents with `--docker-host` on its socket.
+#
+# The .debs come from the trixie suite of the mirror this machine's apt already uses,
+# through a sources list and apt state of their own (the system's sources and package
+# database are never touched), and are only unpacked (`dpkg-deb -x`) into a cache dir.
+# Trixie's runc needs glibc 2.38, so the engine uses bookworm's /usr/sbin/runc (1.1.5).
+#
+# Everything is its own: containerd's root, state, config and socket; dockerd's socket,
+# data root, exec root, pid file, daemon.json and a bridge (br26). iptables stays off, so
+# the host dockerd's rules are left alone; `--bridge none` is never used (every RUN step
+# fails there, and it once left the host dockerd without docker0).
+#
+# Idempotent: when the engine already answers as it should, it only prints the socket
+# (well under a second). Prints the DOCKER_HOST form of the socket on stdout, nothing else.
+#
+# Usage: scripts/docker26.sh [--verify]
+#   --verify  also build an image with a RUN step on this engine and on the host's
+#             dockerd (both must still work side by side)
+#
+# Env: ARCHFARM_DOCKER26_CACHE  (default /var/cache/archfarm/docker26: apt state, .debs, binaries)
+#      ARCHFARM_DOCKER26_DATA   (default /var/lib/archfarm-docker26: dockerd's and containerd's data)
+#      ARCHFARM_DOCKER26_RUN    (default /run/archfarm-docker26: sockets, pid files, state)
+#      ARCHFARM_DOCKER26_BRIDGE (default br26) and ARCHFARM_DOCKER26_BRIDGE_CIDR
+#                               (default 10.226.26.1/24: not docker0's 172.17/16, not podman's 10.88/16)
+#      ARCHFARM_DOCKER26_SUITE  (default trixie)
+set -euo pipefail
+
+LOG_PREFIX=docker26
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+# shellcheck source=scripts/lib.sh
+source "$HERE/lib.sh"
+
+: "${ARCHFARM_DOCKER26_CACHE:=/var/cache/archfarm/docker26}"
+: "${ARCHFARM_DOCKER26_DATA:=/var/lib/archfarm-docker26}"
+: "${ARCHFARM_DOCKER26_RUN:=/run/archfarm-docker26}"
+: "${ARCHFARM_DOCKER26_BRIDGE:=br26}"
+: "${ARCHFARM_DOCKER26_BRIDGE_CIDR:=10.226.26.1/24}"
+: "${ARCHFARM_DOCKER26_SUITE:=trixie}"
+
+CACHE=$ARCHFARM_DOCKER26_CACHE
+RUN=$ARCHFARM_DOCKER26_RUN
+DATA=$ARCHFARM_DOCKER26_DATA
+ROOT=$CACHE/root # the unpacked .debs
+PACKAGES=(docker.io containerd)
+WANT_DOCKERD=26.
+WANT_CONTAINERD=1.7.
+SOCK=$RUN/docker.sock
+CONTAINERD_SOCK=$RUN/containerd.sock
+DOCKERD_LOG=/var/log/archfarm-dockerd26.log
+CONTAINERD_LOG=/var/log/archfarm-containerd26.log
+SNAPSHOTTER=io.containerd.snapshotter.v1
+# The engine's own binaries first; runc (and nothing else) then comes from bookworm.
+ENGINE_PATH=$ROOT/usr/sbin:$ROOT/usr/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin
+HOST_SOCK=/var/run/docker.sock
+
+VERIFY=0
+case "${1:-}" in
+  '') ;;
+  --verify) VERIFY=1 ;;
+  *) die "usage: $0 [--verify]" ;;
+esac
+
+# --- The engine answers? -------------------------------------------------------
+
+api() { curl -s -m 5 --unix-socket "$SOCK" "http://docker$1" 2>/dev/null; }
+
+dockerd_answers() { [[ "$(api /_ping)" == OK ]]; }
+
+# Answers, is 26.x, and keeps images in containerd (DriverStatus lists driver-type).
+engine_ok() {
+  dockerd_answers || return 1
+  local info
+  info="$(api /info)" || return 1
+  jq -e --arg v "$WANT_DOCKERD" --arg d "$SNAPSHOTTER" \
+    '(.ServerVersion | startswith($v)) and ([.DriverStatus[]? | select(.[0] == "driver-type") | .[1]] | index($d) != null)' \
+    <<<"$info" >/dev/null
+}
+
+# --- The binaries: trixie's .debs, unpacked, never installed ---------------------
+
+# The first URI that serves this machine's own suite (bookworm) of Debian's main archive,
+# from one-line .list files and deb822 .sources files alike.
+codename() {
+  # shellcheck source=/dev/null
+  (. /etc/os-release && echo "$VERSION_CODENAME")
+}
+
+debian_mirror() {
+  local codename files=()
+  codename="$(codename)"
+  [[ -r /etc/apt/sources.list ]] && files+=(/etc/apt/sources.list)
+  shopt -s nullglob
+  files+=(/etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources)
+  shopt -u nullglob
+  ((${#files[@]})) || return 1
+  awk -v suite="$codename" '
+    function hit(uri) { if (!done) { print uri; done = 1 } }
+    FILENAME ~ /\.list$/ {
+      sub(/#.*/, ""); if ($1 != "deb") next
+      i = 2; if ($i ~ /^\[/) { while ($i !~ /\]$/) i++; i++ }
+      if ($(i + 1) == suite) hit($i); next
+    }
+    # deb822: a stanza ends at a blank line (or the end of the file).
+    function stanza() {
+      if (types ~ /(^| )deb( |$)/ && (" " suites " ") ~ (" " suite " ") && enabled != "no") hit(uris)
+      types = ""; uris = ""; suites = ""; enabled = ""
+    }
+    FNR == 1 { stanza() }
+    /^[ \t]*$/ { stanza(); next }
+    /^#/ { next }
+    tolower($1) == "types:" { $1 = ""; types = substr($0, 2) }
+    tolower($1) == "uris:" { uris = $2 }
+    tolower($1) == "suites:" { $1 = ""; suites = substr($0, 2) }
+    tolower($1) == "enabled:" { enabled = tolower($2) }
+    END { stanza() }
+  ' "${files[@]}"
+}
+
+binaries_ok() {
+  [[ -x $ROOT/usr/sbin/dockerd && -x $ROOT/usr/bin/containerd && -x $ROOT/usr/bin/containerd-shim-runc-v2 && -x $ROOT/usr/bin/ctr ]] || return 1
+  [[ "$("$ROOT/usr/sbin/dockerd" --version 2>/dev/null)" == "Docker version $WANT_DOCKERD"* ]] || return 1
+  [[ "$("$ROOT/usr/bin/containerd" --version 2>/dev/null)" == *" $WANT_CONTAINERD"* ]]
+}
+
+fetch_binaries() {
+  if binaries_ok; then
+    log "dockerd $WANT_DOCKERD* and containerd $WANT_CONTAINERD* already in $ROOT"
+    return
+  fi
+  local mirror arch apt_opts tmp deb
+  mirror="$(debian_mirror)" || true
+  [[ -n $mirror ]] || die "no Debian mirror for $(codename) in /etc/apt/sources.list(.d)"
+  arch="$(dpkg --print-architecture)"
+  mkdir -p "$CACHE/apt/lists/partial" "$CACHE/apt/cache/archives/partial" "$CACHE/debs"
+  printf 'deb [arch=%s signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
+    "$arch" "$mirror" "$ARCHFARM_DOCKER26_SUITE" >"$CACHE/apt/sources.list"
+  apt_opts=(
+    -o "Dir::Etc::SourceList=$CACHE/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
+    -o "Dir::State::Lists=$CACHE/apt/lists" -o "Dir::Cache=$CACHE/apt/cache"
+    -o APT::Sandbox::User=root # the cache dirs are root's; _apt could not write them
+  )
+  log "apt-get update: $mirror $ARCHFARM_DOCKER26_SUITE main ($arch), lists in $CACHE/apt"
+  apt-get "${apt_opts[@]}" update >>"$APT_LOG" 2>&1 </dev/null || _apt_fail "apt-get update ($ARCHFARM_DOCKER26_SUITE)"
+  log "apt-get download ${PACKAGES[*]} ($ARCHFARM_DOCKER26_SUITE)"
+  rm -f "$CACHE/debs"/*.deb
+  (cd "$CACHE/debs" && apt-get "${apt_opts[@]}" download "${PACKAGES[@]}") >>"$APT_LOG" 2>&1 </dev/null \
+    || _apt_fail "apt-get download ${PACKAGES[*]} ($ARCHFARM_DOCKER26_SUITE)"
+  tmp="$(mktemp -d "$CACHE/.root.XXXXXX")"
+  for deb in "$CACHE/debs"/*.deb; do
+    log "unpacking $(basename "$deb")"
+    dpkg-deb -x "$deb" "$tmp"
+  done
+  rm -rf "$ROOT"
+  mv "$tmp" "$ROOT" # a half-unpacked tree is never taken for a good one
+  binaries_ok || die "the unpacked binaries in $ROOT are not dockerd $WANT_DOCKERD* and containerd $WANT_CONTAINERD*"
+}
+
+# --- The bridge ------------------------------------------------------------------
+
+setup_bridge() {
+  local br=$ARCHFARM_DOCKER26_BRIDGE cidr=$ARCHFARM_DOCKER26_BRIDGE_CIDR
+  if ! ip link show "$br" >/dev/null 2>&1; then
+    log "creating bridge $br ($cidr)"
+    ip link add "$br" type bridge
+  fi
+  if ! ip -4 -o addr show dev "$br" | grep -qF " $cidr "; then
+    # Another interface on the same /24 would make two routes for it.
+    local other
+    other="$(ip -4 -o route show "$(ipcalc_net "$cidr")" | grep -v " dev $br " || true)"
+    [[ -z $other ]] || die "$cidr is already routed elsewhere ($other); set ARCHFARM_DOCKER26_BRIDGE_CIDR"
+    ip addr add "$cidr" dev "$br"
+  fi
+  ip link set "$br" up
+}
+
+# 10.226.26.1/24 -> 10.226.26.0/24 (only /24 and wider on byte boundaries are needed here).
+ipcalc_net() {
+  local addr=${1%/*} len=${1#*/} IFS=.
+  # shellcheck disable=SC2086 # split on dots on purpose
+  set -- $addr
+  case $len in
+    8) echo "$1.0.0.0/8" ;; 16) echo "$1.$2.0.0/16" ;; 24) echo "$1.$2.$3.0/24" ;;
+    *) die "ARCHFARM_DOCKER26_BRIDGE_CIDR must be a /8, /16 or /24 (got $len)" ;;
+  esac
+}
+
+# --- containerd ------------------------------------------------------------------
+
+containerd_answers() {
+  "$ROOT/usr/bin/ctr" --address "$CONTAINERD_SOCK" --timeout 3s version >/dev/null 2>&1
+}
+
+write_containerd_config() {
+  cat >"$RUN/containerd.toml" <<EOF
+# Written by archfarm scripts/docker26.sh: the Docker 26 engine's own containerd.
+version = 2
+root = "$DATA/containerd"
+state = "$RUN/containerd"
+# CRI would read /etc/cni/net.d (podman's) and is not needed by dockerd.
+disabled_plugins = ["io.containerd.grpc.v1.cri"]
+
+[grpc]
+  address = "$CONTAINERD_SOCK"
+
+[ttrpc]
+  address = "$RUN/containerd.sock.ttrpc"
+
+[debug]
+  address = ""
+
+[metrics]
+  address = ""
+
+[plugins."io.containerd.internal.v1.opt"]
+  path = "$DATA/containerd-opt"
+EOF
+}
+
+start_containerd() {
+  if containerd_answers; then
+    log "containerd already answering on $CONTAINERD_SOCK"
+    return
+  fi
+  write_containerd_config
+  log "starting containerd (socket $CONTAINERD_SOCK, log: $CONTAINERD_LOG)"
+  # setsid+nohup: the daemon must outlive this script and the CI step's session. Its PATH
+  # puts its own shim first (bookworm's 1.6 shim is in /usr/bin), and finds bookworm's runc.
+  PATH=$ENGINE_PATH setsid nohup "$ROOT/usr/bin/containerd" --config "$RUN/containerd.toml" \
+    >>"$CONTAINERD_LOG" 2>&1 </dev/null &
+  echo $! >"$RUN/containerd.pid"
+  if ! wait_until 30 containerd containerd_answers; then
+    tail -n 20 "$CONTAINERD_LOG" >&2 || true
+    die "containerd did not come up (see $CONTAINERD_LOG)"
+  fi
+}
+
+# --- dockerd ---------------------------------------------------------------------
+
+pid_alive() { [[ -r $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+write_daemon_json() {
+  # Only what has no flag below (dockerd refuses a setting given both ways). The address
+  # pool keeps networks made on this engine off docker0's and podman's ranges.
+  cat >"$RUN/daemon.json" <<'EOF'
+{
+  "features": { "containerd-snapshotter": true },
+  "cgroup-parent": "/archfarm-docker26",
+  "default-address-pools": [{ "base": "10.226.128.0/17", "size": 24 }]
+}
+EOF
+}
+
+start_dockerd() {
+  if pid_alive "$RUN/docker.pid"; then
+    log "dockerd $(cat "$RUN/docker.pid") is starting; waiting for it"
+  else
+    write_daemon_json
+    log "starting dockerd (socket unix://$SOCK, log: $DOCKERD_LOG)"
+    PATH=$ENGINE_PATH setsid nohup "$ROOT/usr/sbin/dockerd" \
+      --host "unix://$SOCK" \
+      --data-root "$DATA/docker" \
+      --exec-root "$RUN/exec" \
+      --pidfile "$RUN/docker.pid" \
+      --containerd "$CONTAINERD_SOCK" \
+      --iptables=false --ip6tables=false \
+      --bridge "$ARCHFARM_DOCKER26_BRIDGE" \
+      --config-file "$RUN/daemon.json" \
+      >>"$DOCKERD_LOG" 2>&1 </dev/null &
+  fi
+  if ! wait_until 60 dockerd dockerd_answers; then
+    tail -n 20 "$DOCKERD_LOG" >&2 || true
+    die "dockerd did not come up (see $DOCKERD_LOG)"
+  fi
+  engine_ok || die "dockerd on $SOCK answers but is not dockerd $WANT_DOCKERD* with driver-type $SNAPSHOTTER: $(api /info | jq -c '{ServerVersion, Driver, DriverStatus}')"
+}
+
+# --- --verify: a RUN step on both engines ------------------------------------------
+
+# verify_engine NAME SOCKET: builds FROM the test base with a RUN step, through BuildKit.
+verify_engine() {
+  local name=$1 host=unix://$2 tag=archfarm-verify/docker26:$1 base=$ARCHFARM_REGISTRY_ADDR/archfarm/base:1 out
+  # shellcheck disable=SC2016 # $(uname -m) is for the RUN step's shell
+  out="$(printf 'FROM %s\nRUN echo "ran-on-$(uname -m)" >/ran\nCMD ["cat", "/ran"]\n' "$base" \
+    | DOCKER_HOST=$host DOCKER_BUILDKIT=1 /usr/bin/docker build -q -t "$tag" - 2>&1)" \
+    || die "verify: a RUN step fails on $name ($host): $out"
+  out="$(DOCKER_HOST=$host /usr/bin/docker run --rm "$tag" 2>&1)" || die "verify: cannot run $tag on $name: $out"
+  [[ $out == ran-on-x86_64 ]] || die "verify: $tag on $name printed '$out'"
+  DOCKER_HOST=$host /usr/bin/docker rmi "$tag" >/dev/null
+  log "verify: a RUN step works on $name ($host)"
+}
+
+main() {
+  if engine_ok; then
+    log "dockerd 26 already answering on unix://$SOCK"
+  else
+    [[ $EUID -eq 0 ]] || die "must run as root"
+    local t0=$SECONDS
+    mkdir -p "$CACHE" "$RUN" "$DATA"
+    # Two setups at once would race for the same sockets and cache.
+    exec 9>"$CACHE/.lock"
+    flock 9
+    fetch_binaries
+    setup_bridge
+    start_containerd
+    start_dockerd
+    log "ready in $((SECONDS - t0))s: dockerd $(api /version | jq -r .Version) ($SNAPSHOTTER) on unix://$SOCK"
+  fi
+  if ((VERIFY)); then
+    verify_engine docker26 "$SOCK"
+    verify_engine host-dockerd "$HOST_SOCK"
+  fi
+  echo "unix://$SOCK"
+}
+
+main "$@"
