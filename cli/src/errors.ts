@@ -233,3 +233,19 @@ export class CoordinatorUntrustedError extends ArchfarmError {
     );
   }
 }
+
+/** The build was published, but --metadata-file or --iidfile could not be written. */
+export class ResultFileError extends ArchfarmError {
+  readonly code = 'RESULT_FILE_UNWRITABLE';
+  readonly kind = 'infrastructure';
+  constructor(
+    readonly flag: string,
+    readonly file: string,
+    buildId: string,
+    digest: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`build ${buildId} was published (${digest}), but ${flag} ${file} could not be written: ${detail}`, options);
+  }
+}

@@ -1,13 +1,19 @@
 import { realpath, stat } from 'node:fs/promises';
 import { machine } from 'node:os';
 import path from 'node:path';
-import { ImageRef, InvalidInputError, Platform } from '@archfarm/common';
-import type { RegistryAuth } from '@archfarm/proto';
+import { InvalidInputError, Platform, type ImageRef } from '@archfarm/common';
+import type { Annotation, BuildSecret, RegistryAuth } from '@archfarm/proto';
 import { resolveConnection, type ConnectionFlags, type ConnectionSettings } from '../connection-settings';
-import { OUTPUT_CHOICES, parseChoice, parseDuration, parseKeyValues, type OutputFormat } from '../options';
+import { parseChoice, parseDuration, parseKeyValues, type OutputFormat } from '../options';
 import type { ProgressMode } from '../progress/renderer';
 import { splitShellWords } from '../shell-words';
+import { parseAnnotations } from './build-annotations';
+import { parseBuildArgs } from './build-args';
+import type { ResultFiles } from './build-metadata';
+import { parseOutputFlags } from './build-output-flag';
 import { dockerRegistryAuth } from './build-registry-auth';
+import { readSecrets } from './build-secrets';
+import { parseLabels, parseTags } from './build-tags';
 
 /** What commander hands the build command: raw strings, unvalidated. */
 export interface BuildFlags extends ConnectionFlags {
@@ -17,7 +23,19 @@ export interface BuildFlags extends ConnectionFlags {
   buildArg?: string[];
   target?: string;
   progress?: string;
-  output?: string;
+  /** -o/--output, repeatable: json, text, or buildx's type=registry[,name=...]. */
+  output?: string[];
+  label?: string[];
+  annotation?: string[];
+  /** Accepted for buildx's sake: the farm always publishes. */
+  push?: boolean;
+  load?: boolean;
+  metadataFile?: string;
+  iidfile?: string;
+  pull?: boolean;
+  /** false with --no-cache (commander's negation). */
+  cache?: boolean;
+  secret?: string[];
   waitTimeout?: string;
   timeout?: string;
   detach?: boolean;
@@ -30,7 +48,20 @@ export interface BuildFlags extends ConnectionFlags {
   dockerConfig?: boolean;
 }
 
-export const PROGRESS_CHOICES = ['auto', 'plain', 'json', 'quiet'] as const;
+/**
+ * --progress: the CLI's own modes plus buildx's names for them. There is no redrawing
+ * renderer, so auto and tty print plain lines; rawjson prints archfarm's JSON events (not
+ * BuildKit's raw solve status).
+ */
+export const PROGRESS_CHOICES = ['auto', 'plain', 'json', 'quiet', 'tty', 'rawjson'] as const;
+const PROGRESS_SHOWN: Readonly<Record<(typeof PROGRESS_CHOICES)[number], Exclude<ProgressMode, 'auto'>>> = {
+  auto: 'plain',
+  tty: 'plain',
+  plain: 'plain',
+  json: 'json',
+  rawjson: 'json',
+  quiet: 'quiet',
+};
 
 /**
  * --emulation: prefer-native (the default) emulates only when no native agent is connected
@@ -46,7 +77,19 @@ export interface BuildOptions {
   /** connection.address, for messages. */
   coordinator: string;
   platforms: Platform[];
+  /** tags[0]: the one tag old coordinators take. */
   tag: ImageRef;
+  /** Every tag the index is published under, tag first. */
+  tags: ImageRef[];
+  /** --label: into each image config. */
+  labels: Record<string, string>;
+  annotations: Annotation[];
+  pull: boolean;
+  noCache: boolean;
+  /** --secret values, read at start. Secret: never printed, sent with SubmitBuild only. */
+  secrets: BuildSecret[];
+  /** --metadata-file and --iidfile, written once the build is published. */
+  resultFiles: ResultFiles;
   /** Absolute, symlinks resolved. */
   contextDir: string;
   dockerfile: {
@@ -96,26 +139,52 @@ const STAGE = /^[a-z][a-z0-9._-]*$/i;
  * each failure is an InvalidInputError naming the flag.
  */
 export async function compileBuildOptions(contextArg: string, flags: BuildFlags, where: BuildEnv): Promise<BuildOptions> {
-  const progress = parseChoice(flags.progress ?? 'auto', PROGRESS_CHOICES, '--progress');
-  const output = parseChoice(flags.output ?? 'text', OUTPUT_CHOICES, '--output');
+  const progress = parseProgress(flags.progress, where.env);
+  const { format: output, names } = parseOutputFlags(flags.output ?? [], flags.load === true);
   const connection = resolveConnection(flags, where.env);
   const coordinator = connection.address;
-  const platforms = parsePlatforms(flags.platform ?? [], where.machine ?? machine());
-  const tag = parseTag(flags.tag ?? []);
+  const platforms = parsePlatforms(flags.platform, where.env, where.machine ?? machine());
+  const tags = parseTags(flags.tag ?? [], names);
+  const tag = tags[0]!;
   const registryAuth = flags.dockerConfig === false ? undefined : dockerRegistryAuth(tag, where.env);
-  const buildArgs = parseKeyValues(flags.buildArg ?? [], '--build-arg');
+  const buildArgs = parseBuildArgs(flags.buildArg ?? [], where.env);
   const target = parseTarget(flags.target);
   const waitTimeoutSeconds = flags.waitTimeout === undefined ? 0 : parseDuration(flags.waitTimeout, '--wait-timeout');
   const timeoutSeconds = flags.timeout === undefined ? 0 : parseDuration(flags.timeout, '--timeout');
   const smokeCommand = flags.smoke === undefined ? [] : parseSmoke(flags.smoke);
   const placement = parsePlacement(flags);
   const modes = parseModes(flags);
+  const image = { labels: parseLabels(flags.label ?? []), annotations: parseAnnotations(flags.annotation ?? [], platforms), pull: flags.pull === true, noCache: flags.cache === false };
+  const resultFiles = await parseResultFiles(flags, modes, where.cwd);
   const contextDir = await resolveContext(contextArg, where.cwd);
   const dockerfile = await resolveDockerfile(flags.file, contextDir, where.cwd);
-  // 'auto' will pick a TTY renderer one day; for now every terminal gets plain lines.
-  const shown = progress === 'auto' ? 'plain' : progress;
-  const request = { connection, coordinator, registryAuth, platforms, tag, contextDir, dockerfile, buildArgs, target, waitTimeoutSeconds, timeoutSeconds, smokeCommand };
-  return { ...request, ...placement, ...modes, progress: shown, output };
+  // Last: nothing else may fail once secret values are in memory.
+  const secrets = await readSecrets(flags.secret ?? [], where.cwd, where.env);
+  const request = { connection, coordinator, registryAuth, platforms, tag, tags, contextDir, dockerfile, buildArgs, target, waitTimeoutSeconds, timeoutSeconds, smokeCommand };
+  return { ...request, ...image, ...placement, ...modes, secrets, resultFiles, progress, output };
+}
+
+/** The flag, else BUILDKIT_PROGRESS (as buildx reads it), else auto. */
+function parseProgress(flag: string | undefined, env: BuildEnv['env']): Exclude<ProgressMode, 'auto'> {
+  const fromEnv = env.BUILDKIT_PROGRESS?.trim() || undefined;
+  const [text, field] = flag !== undefined ? [flag, '--progress'] : fromEnv !== undefined ? [fromEnv, 'BUILDKIT_PROGRESS'] : ['auto', '--progress'];
+  return PROGRESS_SHOWN[parseChoice(text, PROGRESS_CHOICES, field)];
+}
+
+/** Files are written only after publishing; their directories must exist now, as with buildx. */
+async function parseResultFiles(flags: BuildFlags, modes: Pick<BuildOptions, 'detach' | 'plan'>, cwd: string): Promise<ResultFiles> {
+  const files: ResultFiles = { metadataFile: undefined, iidFile: undefined };
+  for (const [flag, given, key] of [['--metadata-file', flags.metadataFile, 'metadataFile'], ['--iidfile', flags.iidfile, 'iidFile']] as const) {
+    if (given === undefined) continue;
+    if (given.trim() === '') throw new InvalidInputError(flag, 'is empty; give a file to write, e.g. metadata.json');
+    if (modes.plan) throw new InvalidInputError(flag, '--plan publishes nothing, so there is nothing to write; drop one of them');
+    if (modes.detach) throw new InvalidInputError(flag, 'is written once the build is published, which --detach does not wait for; drop one of them');
+    const file = path.resolve(cwd, given);
+    const dir = await stat(path.dirname(file)).catch(() => undefined);
+    if (!dir?.isDirectory()) throw new InvalidInputError(flag, `the directory of "${given}" does not exist; create it first`);
+    files[key] = file;
+  }
+  return files;
 }
 
 function parseTarget(flag: string | undefined): string {
@@ -148,8 +217,13 @@ function parseSmoke(text: string): string[] {
   return argv;
 }
 
-/** --platform may repeat and each may be a comma-separated list, as with buildx. */
-function parsePlatforms(values: readonly string[], uname: string): Platform[] {
+/**
+ * --platform may repeat and each may be a comma-separated list, as with buildx; without it,
+ * DOCKER_DEFAULT_PLATFORM (buildx's default), else this machine's.
+ */
+function parsePlatforms(flag: readonly string[] | undefined, env: BuildEnv['env'], uname: string): Platform[] {
+  const fromEnv = env.DOCKER_DEFAULT_PLATFORM?.trim() || undefined;
+  const [values, field] = flag !== undefined ? [flag, '--platform'] : fromEnv !== undefined ? [[fromEnv], 'DOCKER_DEFAULT_PLATFORM'] : [[], '--platform'];
   if (values.length === 0) {
     try {
       return [Platform.fromUname(uname)];
@@ -157,22 +231,9 @@ function parsePlatforms(values: readonly string[], uname: string): Platform[] {
       throw new InvalidInputError('--platform', `cannot tell this machine's platform from "${uname}"; give one, e.g. --platform linux/amd64`, { cause: err });
     }
   }
-  const platforms = Platform.parseList(values.join(','), '--platform');
-  if (platforms.length === 0) throw new InvalidInputError('--platform', 'is empty; e.g. --platform linux/amd64,linux/arm64');
+  const platforms = Platform.parseList(values.join(','), field);
+  if (platforms.length === 0) throw new InvalidInputError(field, 'is empty; e.g. --platform linux/amd64,linux/arm64');
   return platforms;
-}
-
-function parseTag(values: readonly string[]): ImageRef {
-  const example = 'e.g. -t 127.0.0.1:5000/hello:1';
-  if (values.length === 0) throw new InvalidInputError('--tag', `is required: the image to publish, ${example}`);
-  if (values.length > 1) {
-    throw new InvalidInputError('--tag', `give one tag (got ${values.length}: ${values.join(', ')}); several tags are not supported yet`);
-  }
-  const ref = ImageRef.parse(values[0]!, '--tag');
-  if (ref.digest !== undefined) {
-    throw new InvalidInputError('--tag', `"${values[0]}" names a digest; the build publishes under a tag, ${example}`);
-  }
-  return ref;
 }
 
 async function resolveContext(arg: string, cwd: string): Promise<string> {

@@ -1,14 +1,22 @@
-import type { RegistryAuth, SubmitBuildRequest } from '@archfarm/proto';
+import type { BuildSecret, RegistryAuth, SubmitBuildRequest } from '@archfarm/proto';
 import type { BuildOptions } from './build-options';
+
+/** What only SubmitBuild carries: the build's own credentials and secret values. */
+export interface SubmitSecrets {
+  registryAuth: RegistryAuth | undefined;
+  secrets: BuildSecret[];
+}
 
 /**
  * The request SubmitBuild and PlanBuild both take: a plan is asked exactly as a build.
- * Registry credentials go only where given (SubmitBuild), never with a plan.
+ * Registry credentials and --secret values go only where given (SubmitBuild), never with a plan.
  */
-export function submitRequest(opts: BuildOptions, contextDigest: string, registryAuth?: RegistryAuth): SubmitBuildRequest {
+export function submitRequest(opts: BuildOptions, contextDigest: string, sensitive?: SubmitSecrets): SubmitBuildRequest {
   return {
     platforms: opts.platforms.map(String),
+    // Old coordinators read only `tag`; new ones publish under every entry of `tags`.
     tag: opts.tag.toString(),
+    tags: opts.tags.map(String),
     contextDigest,
     dockerfile: opts.dockerfile.inContext,
     buildArgs: opts.buildArgs,
@@ -19,12 +27,11 @@ export function submitRequest(opts: BuildOptions, contextDigest: string, registr
     smokeCommand: opts.smokeCommand,
     emulation: opts.emulation,
     requireLabels: opts.requireLabels,
-    registryAuth,
-    tags: [opts.tag.toString()],
-    labels: {},
-    annotations: [],
-    pull: false,
-    noCache: false,
-    secrets: [],
+    labels: opts.labels,
+    annotations: opts.annotations,
+    pull: opts.pull,
+    noCache: opts.noCache,
+    registryAuth: sensitive?.registryAuth,
+    secrets: sensitive?.secrets ?? [],
   };
 }

@@ -17,7 +17,9 @@ export interface ErrorJson {
 /** `archfarm build --output json`: the published index and where each platform came from. */
 export interface BuildResultJson {
   digest: string;
+  /** The first tag; `tags` has every one. */
   tag: string;
+  tags: string[];
   platforms: { platform: string; digest: string; agent: string; mode: string }[];
   /** Platforms not in the index (--allow-partial); empty when every platform is in it. */
   leftOut: { platform: string; error: ErrorJson | null }[];
@@ -36,9 +38,15 @@ export function buildResultJson(finished: BuildFinished): BuildResultJson {
   return {
     digest: finished.digest,
     tag: finished.tag,
+    tags: publishedTags(finished),
     platforms: finished.platforms.map((p) => ({ platform: p.platform, digest: p.digest, agent: p.agent, mode: modeName(p.mode) })),
     leftOut: finished.leftOut.map((p) => ({ platform: p.platform, error: errorJson(p.error) })),
   };
+}
+
+/** Every tag the index went under; an old coordinator says only `tag`. */
+export function publishedTags(finished: BuildFinished): string[] {
+  return finished.tags.length > 0 ? [...finished.tags] : [finished.tag].filter((t) => t !== '');
 }
 
 /** `build --detach`: the id alone, so `id=$(archfarm build --detach ...)` just works. */

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { InvalidInputError, errorMessage } from '@archfarm/common';
+import { DIGEST, InvalidInputError, errorMessage } from '@archfarm/common';
 import { BuildState, type BuildFinished, type BuildServiceClient } from '@archfarm/proto';
 import { connectBuildService, openConnection } from '../client';
 import { warn, type CommandContext } from '../command-context';
@@ -15,6 +15,7 @@ import { ensureContext } from '../upload';
 import { watchBuild } from '../watch';
 import { inspectBuild } from './build-id';
 import { compileBuildOptions, type BuildFlags, type BuildOptions } from './build-options';
+import { writeResultFiles } from './build-metadata';
 import { planBuild, printPlan } from './build-plan';
 import { submitRequest } from './build-request';
 import { printDetached, settleBuild } from './build-result';
@@ -46,9 +47,25 @@ Examples:
   # Submit and return; follow it later
   id=$(archfarm build --detach -t reg.example/app:1.4 .) && archfarm logs -f "$id"
 
+  # A docker buildx build line from CI works as it is: several tags, labels, annotations,
+  # a secret, --push, and buildx's metadata file for later steps
+  archfarm build --platform linux/amd64,linux/arm64 -t reg.example/app:1.4 -t reg.example/app:latest \\
+      --label org.opencontainers.image.revision=$GITHUB_SHA \\
+      --annotation index:org.opencontainers.image.description="my app" \\
+      --secret id=npmrc,src=$HOME/.npmrc --pull --push --metadata-file meta.json .
+
+-o/--output takes archfarm's result format (text, json) and buildx's exporters: type=registry
+(or type=image,push=true) is what the farm always does, and its name= adds tags; type=docker,
+local, tar, oci, a path and --load are refused, since the farm publishes to the registry only.
+--metadata-file and --iidfile are written once the index is published, whole or not at all.
+--secret follows buildx: type=file|env, id=ID (required), src=FILE or env=VAR; with only an id,
+the variable ID if set, else the file ID. BUILDKIT_PROGRESS and DOCKER_DEFAULT_PLATFORM set the
+defaults of --progress and --platform, as with buildx.
+
 stdout holds only the result: the digest, the build id (--detach), the plan (--plan, exit 0
 even when a platform has no agent), or JSON (--output json); progress and logs go to stderr.
-The tag's registry credentials from your Docker config (\`docker login\`) go with the build,
+The first tag's registry credentials from your Docker config (\`docker login\`, credential
+helpers: credHelpers, credsStore) go with the build,
 for it alone, unless --no-docker-config; \`archfarm registry login\` stores them on the coordinator.
 Exit status: 0 published, 1 build failed or cancelled, 2 bad input, 3 coordinator
 unreachable, 4 published without some platforms (--allow-partial), 5 not allowed (the
@@ -60,13 +77,22 @@ export function addBuildCommand(program: Command, ctx: CommandContext): void {
     .command('build')
     .description('build a Dockerfile on the farm for several platforms and publish one multi-platform image')
     .argument('<CONTEXT_DIR>', "directory with the build's files (what COPY sees)")
-    .option('--platform <os/arch[/variant],...>', "platform(s) to build; repeat or comma-separate (default: this machine's)", collect)
-    .option('-t, --tag <ref>', 'image to publish, registry/repository:tag (required)', collect)
+    .option('--platform <os/arch[/variant],...>', "platform(s) to build; repeat or comma-separate (default: $DOCKER_DEFAULT_PLATFORM, else this machine's)", collect)
+    .option('-t, --tag <ref>', 'image to publish, registry/repository:tag (required); repeat for more tags, all on the same index', collect)
     .option('-f, --file <path>', 'Dockerfile, relative to the current directory, inside the context (default: CONTEXT_DIR/Dockerfile)')
-    .option('--build-arg <KEY=VALUE>', 'build-time variable; repeatable', collect)
+    .option('--build-arg <KEY=VALUE>', 'build-time variable; a bare KEY takes its value from the environment; repeatable ($SOURCE_DATE_EPOCH is passed on unless given)', collect)
     .option('--target <stage>', 'build this stage instead of the last one')
-    .option('--progress <mode>', 'progress on stderr: auto, plain, json, quiet (default: auto)')
-    .option('--output <format>', 'result on stdout: text (the digest) or json (default: text)')
+    .option('--label <KEY=VALUE>', 'label in each image config; repeatable', collect)
+    .option('--annotation <[TYPE[PLATFORM]:]KEY=VALUE>', 'OCI annotation; TYPE is index, manifest (the default) or manifest-descriptor, comma-separated; repeatable', collect)
+    .option('--secret <id=ID[,src=FILE|env=VAR]>', 'secret for RUN --mount=type=secret,id=ID (at most 500 KiB; never logged or stored); repeatable', collect)
+    .option('--pull', 'resolve every FROM image afresh on each platform')
+    .option('--no-cache', "don't use the engines' build cache")
+    .option('--progress <mode>', 'progress on stderr: auto, plain, json, quiet; tty is plain, rawjson is json (default: $BUILDKIT_PROGRESS, else auto = plain)')
+    .option('-o, --output <format|type=registry[,name=REF]>', 'result on stdout: text (the digest) or json (default: text); buildx\'s type=registry is accepted, name= adds tags; repeatable', collect)
+    .option('--push', 'accepted for buildx scripts: the farm always publishes to the registry')
+    .option('--load', 'refused: the farm publishes to the registry; docker pull the tag afterwards')
+    .option('--metadata-file <file>', "once published, write buildx's metadata JSON (containerimage.digest, image.name, ...) to this file")
+    .option('--iidfile <file>', "once published, write the index digest to this file")
     .option('--wait-timeout <duration>', 'fail when a platform waits this long for an agent: 90, 30s, 5m, 1h (default: no limit)')
     .option('--timeout <duration>', 'fail (and stop) the build when it runs longer than this, e.g. 45m (default: no limit)')
     .option('--smoke <command>', "run each platform's image once with this command before publishing; all must exit 0 (split like sh, run without one)")
@@ -75,7 +101,7 @@ export function addBuildCommand(program: Command, ctx: CommandContext): void {
     .option('--emulation <policy>', 'prefer-native (emulate only when no native agent frees up soon), deny (never emulate) or allow (fastest expected) (default: prefer-native)')
     .option('--require-label <KEY=VALUE>', 'only agents with this label; repeatable', collect)
     .option('--plan', 'upload the context and print where each platform would run and why (PLATFORM AGENT MODE REASON); build nothing')
-    .option('--no-docker-config', "don't send the tag's registry credentials from $DOCKER_CONFIG/config.json or ~/.docker/config.json")
+    .option('--no-docker-config', "don't send the first tag's registry credentials from $DOCKER_CONFIG/config.json or ~/.docker/config.json")
     .addHelpText('after', EXAMPLES)
     .action((contextDir: string, _flags: unknown, cmd: Command) => runBuild(contextDir, cmd.optsWithGlobals<BuildFlags>(), ctx));
 }
@@ -94,12 +120,15 @@ export async function runBuild(contextArg: string, flags: BuildFlags, ctx: Comma
     client = connectBuildService(conn);
     const contextDigest = await upload(client, opts, context, renderer, interrupts);
     if (opts.plan) return printPlan(await planBuild(client, opts, contextDigest, interrupts), opts.output, io.stdout);
-    const { buildId } = await unary(opts.coordinator, 'SubmitBuild', client.submitBuild.bind(client), submitRequest(opts, contextDigest, opts.registryAuth));
+    const request = submitRequest(opts, contextDigest, { registryAuth: opts.registryAuth, secrets: opts.secrets });
+    const { buildId } = await unary(opts.coordinator, 'SubmitBuild', client.submitBuild.bind(client), request);
     renderer.submitted(buildId, opts.platforms.map(String));
     if (opts.detach) return printDetached(buildId, opts.output, io.stdout);
     const monitor = new BuildMonitor(renderer);
     const finished = await follow(client, opts.coordinator, buildId, monitor, renderer, interrupts);
     const attempts = await failedAttempts(client, opts.coordinator, buildId, finished);
+    // Before the result is printed: once the status says published, the files are there.
+    if (finished.state === BuildState.BUILD_STATE_PUBLISHED && DIGEST.test(finished.digest)) await writeResultFiles(opts.resultFiles, buildId, finished);
     settleBuild(buildId, finished, { monitor, output: opts.output, stdout: io.stdout, attempts });
   } finally {
     interrupts.dispose();
