@@ -16,9 +16,12 @@
 # Idempotent: when the engine already answers as it should, it only prints the socket
 # (well under a second). Prints the DOCKER_HOST form of the socket on stdout, nothing else.
 #
-# Usage: scripts/docker26.sh [--verify]
-#   --verify  also build an image with a RUN step on this engine and on the host's
-#             dockerd (both must still work side by side)
+# Usage: scripts/docker26.sh [--verify | --fetch-only]
+#   --verify      also build an image with a RUN step on this engine and on the host's
+#                 dockerd (both must still work side by side)
+#   --fetch-only  only fetch and unpack the binaries (for ARCHFARM_DOCKER26_ARCH) into the
+#                 cache and print the directory they are in (scripts/vm/image.sh puts an
+#                 arm64 or s390x one into its VM images)
 #
 # Env: ARCHFARM_DOCKER26_CACHE  (default /var/cache/archfarm/docker26: apt state, .debs, binaries)
 #      ARCHFARM_DOCKER26_DATA   (default /var/lib/archfarm-docker26: dockerd's and containerd's data)
@@ -26,6 +29,8 @@
 #      ARCHFARM_DOCKER26_BRIDGE (default br26) and ARCHFARM_DOCKER26_BRIDGE_CIDR
 #                               (default 10.226.26.1/24: not docker0's 172.17/16, not podman's 10.88/16)
 #      ARCHFARM_DOCKER26_SUITE  (default trixie)
+#      ARCHFARM_DOCKER26_ARCH   (default this machine's: dpkg --print-architecture; another
+#                               CPU's binaries are checked under QEMU user mode)
 set -euo pipefail
 
 LOG_PREFIX=docker26
@@ -39,6 +44,7 @@ source "$HERE/lib.sh"
 : "${ARCHFARM_DOCKER26_BRIDGE:=br26}"
 : "${ARCHFARM_DOCKER26_BRIDGE_CIDR:=10.226.26.1/24}"
 : "${ARCHFARM_DOCKER26_SUITE:=trixie}"
+: "${ARCHFARM_DOCKER26_ARCH:=$(dpkg --print-architecture)}"
 
 CACHE=$ARCHFARM_DOCKER26_CACHE
 RUN=$ARCHFARM_DOCKER26_RUN
@@ -56,11 +62,12 @@ SNAPSHOTTER=io.containerd.snapshotter.v1
 ENGINE_PATH=$ROOT/usr/sbin:$ROOT/usr/bin:/usr/local/sbin:/usr/sbin:/usr/bin:/sbin:/bin
 HOST_SOCK=/var/run/docker.sock
 
-VERIFY=0
+VERIFY=0 FETCH_ONLY=0
 case "${1:-}" in
   '') ;;
   --verify) VERIFY=1 ;;
-  *) die "usage: $0 [--verify]" ;;
+  --fetch-only) FETCH_ONLY=1 ;;
+  *) die "usage: $0 [--verify | --fetch-only]" ;;
 esac
 
 # --- The engine answers? -------------------------------------------------------
@@ -88,9 +95,9 @@ codename() {
   (. /etc/os-release && echo "$VERSION_CODENAME")
 }
 
-debian_mirror() {
+debian_mirror() { # [SUITE], default this machine's own
   local codename files=()
-  codename="$(codename)"
+  codename="${1:-$(codename)}"
   [[ -r /etc/apt/sources.list ]] && files+=(/etc/apt/sources.list)
   shopt -s nullglob
   files+=(/etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources)
@@ -121,8 +128,29 @@ debian_mirror() {
 
 binaries_ok() {
   [[ -x $ROOT/usr/sbin/dockerd && -x $ROOT/usr/bin/containerd && -x $ROOT/usr/bin/containerd-shim-runc-v2 && -x $ROOT/usr/bin/ctr ]] || return 1
+  if [[ $ARCHFARM_DOCKER26_ARCH != "$(dpkg --print-architecture)" ]]; then
+    # Another CPU's dockerd needs that CPU's libsystemd even for --version: the .debs say.
+    [[ "$(deb_version docker.io)" == "$WANT_DOCKERD"* && "$(deb_version containerd)" == "$WANT_CONTAINERD"* ]]
+    return
+  fi
   [[ "$("$ROOT/usr/sbin/dockerd" --version 2>/dev/null)" == "Docker version $WANT_DOCKERD"* ]] || return 1
   [[ "$("$ROOT/usr/bin/containerd" --version 2>/dev/null)" == *" $WANT_CONTAINERD"* ]]
+}
+
+deb_version() { # PACKAGE: the Version of its .deb in the cache
+  local debs=("$CACHE/debs/$1"_*.deb)
+  [[ -f ${debs[0]} ]] && dpkg-deb -f "${debs[0]}" Version
+}
+
+# apt-get download PACKAGE:ARCH, trying each version the indexes list, newest first: this
+# mirror lists trixie's docker.io 26.1.5+dfsg1-9+deb13u1+b1 for s390x (a binNMU) but answers
+# 404 for its file, while trixie-security serves 26.1.5+dfsg1-9+deb13u1.
+download_any_version() {
+  local version
+  for version in $(apt-cache "${apt_opts[@]}" madison "$1" | awk -F' [|] ' '{ print $2 }'); do
+    apt-get "${apt_opts[@]}" download "$1=$version" && return 0
+  done
+  return 1
 }
 
 fetch_binaries() {
@@ -130,24 +158,32 @@ fetch_binaries() {
     log "dockerd $WANT_DOCKERD* and containerd $WANT_CONTAINERD* already in $ROOT"
     return
   fi
-  local mirror arch apt_opts tmp deb
+  local mirror security arch apt_opts tmp deb package
   mirror="$(debian_mirror)" || true
   [[ -n $mirror ]] || die "no Debian mirror for $(codename) in /etc/apt/sources.list(.d)"
-  arch="$(dpkg --print-architecture)"
+  arch=$ARCHFARM_DOCKER26_ARCH
   mkdir -p "$CACHE/apt/lists/partial" "$CACHE/apt/cache/archives/partial" "$CACHE/debs"
   printf 'deb [arch=%s signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s main\n' \
     "$arch" "$mirror" "$ARCHFARM_DOCKER26_SUITE" >"$CACHE/apt/sources.list"
+  security="$(debian_mirror "$(codename)-security")" || true
+  if [[ -n $security ]]; then
+    printf 'deb [arch=%s signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] %s %s-security main\n' \
+      "$arch" "$security" "$ARCHFARM_DOCKER26_SUITE" >>"$CACHE/apt/sources.list"
+  fi
   apt_opts=(
     -o "Dir::Etc::SourceList=$CACHE/apt/sources.list" -o Dir::Etc::SourceParts=/dev/null
     -o "Dir::State::Lists=$CACHE/apt/lists" -o "Dir::Cache=$CACHE/apt/cache"
     -o APT::Sandbox::User=root # the cache dirs are root's; _apt could not write them
+    -o "APT::Architectures::=$arch" # a foreign CPU's index is read only when apt knows that CPU
   )
-  log "apt-get update: $mirror $ARCHFARM_DOCKER26_SUITE main ($arch), lists in $CACHE/apt"
+  log "apt-get update: $mirror $ARCHFARM_DOCKER26_SUITE main${security:+ and $security $ARCHFARM_DOCKER26_SUITE-security main} ($arch), lists in $CACHE/apt"
   apt-get "${apt_opts[@]}" update >>"$APT_LOG" 2>&1 </dev/null || _apt_fail "apt-get update ($ARCHFARM_DOCKER26_SUITE)"
   log "apt-get download ${PACKAGES[*]} ($ARCHFARM_DOCKER26_SUITE)"
   rm -f "$CACHE/debs"/*.deb
-  (cd "$CACHE/debs" && apt-get "${apt_opts[@]}" download "${PACKAGES[@]}") >>"$APT_LOG" 2>&1 </dev/null \
-    || _apt_fail "apt-get download ${PACKAGES[*]} ($ARCHFARM_DOCKER26_SUITE)"
+  for package in "${PACKAGES[@]}"; do
+    (cd "$CACHE/debs" && download_any_version "$package:$arch") >>"$APT_LOG" 2>&1 </dev/null \
+      || _apt_fail "apt-get download $package:$arch ($ARCHFARM_DOCKER26_SUITE)"
+  done
   tmp="$(mktemp -d "$CACHE/.root.XXXXXX")"
   for deb in "$CACHE/debs"/*.deb; do
     log "unpacking $(basename "$deb")"
@@ -293,6 +329,14 @@ verify_engine() {
 }
 
 main() {
+  if ((FETCH_ONLY)); then
+    mkdir -p "$CACHE"
+    exec 9>"$CACHE/.lock"
+    flock 9
+    fetch_binaries
+    echo "$ROOT"
+    return
+  fi
   if engine_ok; then
     log "dockerd 26 already answering on unix://$SOCK"
   else
