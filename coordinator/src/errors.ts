@@ -144,3 +144,19 @@ export class TooManyBuildsError extends ArchfarmError {
     super(`this token already has ${limit} builds running; wait for one to finish or cancel one`);
   }
 }
+
+/**
+ * A build with --secret values was restored after a coordinator restart: the values lived in
+ * the old process's memory only (never in the store), so a job that still has to run cannot
+ * get them. Resubmitting the build sends them again.
+ */
+export class SecretsNotKeptError extends ArchfarmError {
+  readonly code = 'SECRETS_NOT_KEPT';
+  readonly kind = 'input';
+  constructor(
+    readonly buildId: string,
+    readonly secretIds: readonly string[],
+  ) {
+    super(`build ${buildId} uses --secret ${secretIds.join(', ')}, whose values are kept in memory only and were lost when the coordinator restarted; submit the build again`);
+  }
+}

@@ -1,7 +1,7 @@
 import { ArchfarmError, errorMessage, type Logger } from '@archfarm/common';
-import type { Build, Job } from './builds/build';
+import type { BuildAnnotation, Build, Job } from './builds/build';
 import { withRetries } from './builds/retry';
-import { publishIndex } from './publish';
+import { ANNOTATION_AGENT, ANNOTATION_BUILD_ID, ANNOTATION_MODE, publishIndex } from './publish';
 import type { RegistryAccess } from './registry-access';
 
 export interface PublishSettings {
@@ -10,23 +10,65 @@ export interface PublishSettings {
   baseDelayMs: number;
 }
 
+/** The published index, as BuildFinished describes it. */
+export interface PublishedIndex {
+  digest: string;
+  mediaType: string;
+  size: number;
+}
+
 /**
- * Checks each job's pushed image and writes the index under the build's tag. The merge is
- * idempotent (the same index bytes for the same images), so a retry after a registry outage,
- * or after a coordinator restart in the middle of it, is safe.
+ * Checks each job's pushed image and writes the index under every tag of the build. The
+ * merge is idempotent (the same index bytes for the same images), so a retry after a
+ * registry outage, or after a coordinator restart in the middle of it, is safe; within
+ * one publish a retry does not write again a tag an earlier try wrote.
  */
-export async function publishBuild(registries: RegistryAccess, build: Build, jobs: Job[], settings: PublishSettings, logger: Logger): Promise<string> {
+export async function publishBuild(registries: RegistryAccess, build: Build, jobs: Job[], settings: PublishSettings, logger: Logger): Promise<PublishedIndex> {
   const target = build.spec.tag;
   const images = jobs.map((job) => {
     if (!job.digest) throw new Error(`job ${job.id} (${job.platform}) has no pushed digest`);
-    return { platform: job.platform, digest: job.digest };
+    return { platform: job.platform, digest: job.digest, annotations: descriptorAnnotations(build, job) };
   });
   const log = logger.child({ buildId: build.id });
-  const result = await withRetries(() => publishIndex({ client: registries.client(target, build.spec.credentials), target, images, logger: log }), {
+  const written = new Set<string>();
+  const moreTags = build.spec.tags.flatMap((t) => (t.tag && t.toString() !== target.toString() ? [t.tag] : []));
+  const publish = () =>
+    publishIndex({ client: registries.client(target, build.spec.credentials), target, moreTags, images, annotations: indexAnnotations(build), written, logger: log });
+  const result = await withRetries(publish, {
     attempts: settings.attempts,
     baseMs: settings.baseDelayMs,
     retryable: (err) => err instanceof ArchfarmError && err.kind === 'infrastructure',
     onRetry: (err, delayMs) => log.warn({ err: errorMessage(err), delayMs }, 'publish failed, retrying'),
   });
-  return result.digest;
+  return { digest: result.digest, mediaType: result.mediaType, size: result.size };
+}
+
+/** The index's own annotations: `--annotation index:` and the build id (./publish/farm-annotations). */
+export function indexAnnotations(build: Build): Record<string, string> {
+  return { ...pick(build.spec.annotations, 'index'), [ANNOTATION_BUILD_ID]: build.id };
+}
+
+/** A child's descriptor annotations: `--annotation manifest-descriptor[PLATFORM]:`, the agent and the mode. */
+export function descriptorAnnotations(build: Build, job: Job): Record<string, string> {
+  const own = pick(build.spec.annotations, 'manifest-descriptor', job);
+  return { ...own, ...(job.agent ? { [ANNOTATION_AGENT]: job.agent } : {}), ...(job.mode ? { [ANNOTATION_MODE]: job.mode } : {}) };
+}
+
+/**
+ * `--annotation manifest[PLATFORM]:` and unprefixed ones, for one platform's manifest: the
+ * agent writes them into the manifest it pushes (JobSpec.manifest_annotations).
+ */
+export function manifestAnnotations(build: Build, job: Job): Record<string, string> {
+  return pick(build.spec.annotations, 'manifest', job);
+}
+
+/** The annotations of one level; with a job, only those for every platform or for the job's. */
+function pick(annotations: readonly BuildAnnotation[], level: BuildAnnotation['level'], job?: Job): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const a of annotations) {
+    if (a.level !== level) continue;
+    if (a.platform && !(job && a.platform.equals(job.platform))) continue;
+    out[a.key] = a.value;
+  }
+  return out;
 }

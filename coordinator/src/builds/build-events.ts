@@ -56,7 +56,7 @@ export class BuildEvents {
       digest: j.digest ?? '',
       agent: j.agent ?? '',
       mode: modeToWire(j.mode ?? 'emulated'),
-      bases: [],
+      bases: j.bases ?? [],
     }));
     this.emit(build, {
       $case: 'finished',
@@ -68,9 +68,9 @@ export class BuildEvents {
         error: build.error,
         failedPlatform: build.failedPlatform ?? '',
         leftOut: build.state === 'published' ? (build.leftOut ?? []) : [],
-        tags: [build.spec.tag.toString()],
-        mediaType: '',
-        size: 0,
+        tags: build.spec.tags.map(String),
+        mediaType: build.state === 'published' ? (build.indexMediaType ?? '') : '',
+        size: build.state === 'published' ? (build.indexSize ?? 0) : 0,
       },
     });
     this.listeners.delete(build.id);

@@ -36,7 +36,9 @@ function agent(fleet: Fleet, name: string): ConnectedAgent & { sent: Coordinator
   return a;
 }
 
-async function setup(publish: Publish = async () => `sha256:${'f'.repeat(64)}`, extra: Partial<BuildSpec> = {}) {
+const index = (digest: string) => ({ digest, mediaType: 'application/vnd.oci.image.index.v1+json', size: 100 });
+
+async function setup(publish: Publish = async () => index(`sha256:${'f'.repeat(64)}`), extra: Partial<BuildSpec> = {}) {
   const fleet = new Fleet();
   const logs = new LogFiles(mkdtempSync(join(tmpdir(), 'archfarm-logs-')), 10);
   const settings = { maxAttempts: 2, leaseTtlMs: 1000, retryBaseMs: 1 };
@@ -50,9 +52,15 @@ async function setup(publish: Publish = async () => `sha256:${'f'.repeat(64)}`, 
     emulation: 'prefer-native',
     requireLabels: {},
     crossCompile: false,
+    labels: {},
+    annotations: [],
+    pull: false,
+    noCache: false,
+    secretIds: [],
     ...extra,
     platforms: [Platform.parse('linux/amd64'), Platform.parse('linux/s390x')],
     tag: ImageRef.parse('127.0.0.1:5000/x:1'),
+    tags: [ImageRef.parse('127.0.0.1:5000/x:1')],
     contextDigest: `sha256:${'0'.repeat(64)}`,
     dockerfile: 'Dockerfile',
     buildArgs: {},
@@ -175,7 +183,7 @@ test('with allowPartial a failed platform is left out and the rest is published'
   let published: string[] = [];
   const { fleet, manager, build, events } = await setup(async (_b, jobs) => {
     published = jobs.map((j) => j.platform.toString());
-    return `sha256:${'e'.repeat(64)}`;
+    return index(`sha256:${'e'.repeat(64)}`);
   }, { allowPartial: true });
   const a = agent(fleet, 'a');
   const [j1, j2] = build.jobs as [typeof build.jobs[0], typeof build.jobs[0]];

@@ -2,10 +2,10 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { type ArchfarmError, errorMessage, type Logger } from '@archfarm/common';
 import { modeToWire, toErrorInfo, type BuildEvent, type ErrorInfo, type JobSpec, type ResumeDecision, type RunningJob } from '@archfarm/proto';
-import { AgentLostError, BuildCancelledError, BuildNotFoundError, StaleAttemptError } from '../errors';
+import { AgentLostError, BuildCancelledError, BuildNotFoundError, SecretsNotKeptError, StaleAttemptError } from '../errors';
 import type { ConnectedAgent, Fleet } from '../fleet';
 import type { Store } from '../store';
-import { TERMINAL_BUILD_STATES, TERMINAL_JOB_STATES, type Build, type BuildSpec, type Job } from './build';
+import { TERMINAL_BUILD_STATES, TERMINAL_JOB_STATES, type BaseImageRef, type Build, type BuildSpec, type Job } from './build';
 import { BuildEvents } from './build-events';
 import { buildFromRecords, buildRecord, jobRecord } from './build-records';
 import { LogFiles } from './log-files';
@@ -13,11 +13,16 @@ import { retryDelay } from './retry';
 import type { DurationHistory } from '../scheduling/history';
 
 const RECONNECT_GRACE_MS = 15_000;
+
+/** The build asked for secrets whose values this process does not have (restored after a restart). */
+function secretsLost(build: Build): boolean {
+  return build.spec.secretIds.length > 0 && build.spec.secrets === undefined;
+}
 /** How long a finished build's events stay in memory for `archfarm build` to replay. */
 const FORGET_AFTER_MS = 10 * 60_000;
 
-/** Publishes the given jobs' images under the build's tag; returns the index digest. */
-export type Publish = (build: Build, jobs: Job[]) => Promise<string>;
+/** Publishes the given jobs' images under the build's tags; returns the index's descriptor. */
+export type Publish = (build: Build, jobs: Job[]) => Promise<{ digest: string; mediaType: string; size: number }>;
 
 export interface BuildSettings {
   /** Attempts per job before an infrastructure failure fails the build. */
@@ -77,6 +82,7 @@ export class BuildManager {
       this.track(build);
       for (const job of build.jobs) this.events.job(build, job);
       if (build.state === 'publishing') this.maybeFinish(build, true);
+      else this.refuseLostSecrets(build);
     }
     this.onQueueChanged();
     return unfinished.length;
@@ -90,7 +96,7 @@ export class BuildManager {
     await this.deps.store.createBuild(buildRecord(build), build.jobs.map(jobRecord));
     this.track(build);
     for (const job of build.jobs) this.events.job(build, job);
-    this.deps.logger.info({ buildId: id, tag: spec.tag.toString(), platforms: spec.platforms.map(String) }, 'build submitted');
+    this.deps.logger.info({ buildId: id, tags: spec.tags.map(String), platforms: spec.platforms.map(String) }, 'build submitted');
     this.onQueueChanged();
     return build;
   }
@@ -199,12 +205,14 @@ export class BuildManager {
     }
   }
 
-  succeed(job: Job, digest: string): void {
+  /** The current attempt pushed `digest`, built from the FROM images `bases`. */
+  succeed(job: Job, digest: string, bases: BaseImageRef[] = []): void {
     const build = this.get(job.buildId);
     if (job.agent && job.startedAt) this.deps.history.record(job.agent, job.platform.toString(), build.spec.tag.name, Date.now() - job.startedAt, job.mode);
-    this.endAttempt(job, 'succeeded', { digest });
+    this.endAttempt(job, 'succeeded', bases.length > 0 ? { digest, bases } : { digest });
     job.state = 'succeeded';
     job.digest = digest;
+    job.bases = bases;
     this.persist((s) => s.updateJob(job.id, { state: 'succeeded', digest }));
     this.events.job(build, job);
     this.maybeFinish(build);
@@ -216,6 +224,11 @@ export class BuildManager {
     const agent = job.agent;
     this.endAttempt(job, outcome, { error });
     job.error = error;
+    if (error.kind === 'infrastructure' && secretsLost(build)) {
+      // A retry would run without the build's secrets: end here, saying why.
+      error = toErrorInfo(new SecretsNotKeptError(build.id, build.spec.secretIds));
+      job.error = error;
+    }
     if (error.kind === 'infrastructure' && job.attempt < this.deps.settings.maxAttempts && build.state === 'running') {
       if (agent) job.failedOn.add(agent);
       job.state = 'queued';
@@ -261,6 +274,26 @@ export class BuildManager {
     this.events.waiting(this.get(job.buildId), job, reason);
   }
 
+  /**
+   * A restored build whose --secret values were lost with the old process: its queued jobs
+   * cannot run as asked, so they fail now (jobs an agent still runs keep going: that agent
+   * has the values). Without allowPartial that ends the build.
+   */
+  private refuseLostSecrets(build: Build): void {
+    if (!secretsLost(build)) return;
+    const queued = build.jobs.filter((j) => j.state === 'queued');
+    if (queued.length === 0) return;
+    const error = toErrorInfo(new SecretsNotKeptError(build.id, build.spec.secretIds));
+    for (const job of queued) {
+      Object.assign(job, { state: 'failed', error });
+      this.persist((s) => s.updateJob(job.id, { state: 'failed', error }));
+      this.events.job(build, job);
+    }
+    this.deps.logger.warn({ buildId: build.id, secrets: build.spec.secretIds, jobs: queued.length }, 'build restored without its secret values');
+    if (build.spec.allowPartial) this.maybeFinish(build);
+    else this.endBuild(build, 'failed', error, queued[0]!.platform.toString());
+  }
+
   private newLeaseId(): number {
     if (this.lastLease === undefined) throw new Error('BuildManager.restore() must run before jobs are assigned (it seeds the lease counter)');
     return ++this.lastLease;
@@ -272,7 +305,7 @@ export class BuildManager {
     for (const job of build.jobs) this.jobs.set(job.id, job);
   }
 
-  private endAttempt(job: Job, outcome: 'succeeded' | 'failed' | 'cancelled' | 'lost', patch: { digest?: string; error?: ErrorInfo }): void {
+  private endAttempt(job: Job, outcome: 'succeeded' | 'failed' | 'cancelled' | 'lost', patch: { digest?: string; error?: ErrorInfo; bases?: BaseImageRef[] }): void {
     if (job.agent) this.deps.fleet.get(job.agent)?.jobs.delete(job.id);
     job.leaseExpiresAt = undefined;
     const attempt = job.attempt;
@@ -299,11 +332,11 @@ export class BuildManager {
     build.state = 'publishing';
     this.persist((s) => s.updateBuild(build.id, { state: 'publishing' }));
     try {
-      const digest = await this.deps.publish(build, jobs);
+      const { digest, mediaType, size } = await this.deps.publish(build, jobs);
       if (build.state !== 'publishing') return;
-      Object.assign(build, { digest, state: 'published', finishedAt: Date.now() });
-      this.persist((s) => s.updateBuild(build.id, { state: 'published', digest, finishedAt: build.finishedAt }));
-      this.deps.logger.info({ buildId: build.id, digest, tag: build.spec.tag.toString() }, 'build published');
+      Object.assign(build, { digest, indexMediaType: mediaType, indexSize: size, state: 'published', finishedAt: Date.now() });
+      this.persist((s) => s.updateBuild(build.id, { state: 'published', digest, indexMediaType: mediaType, indexSize: size, finishedAt: build.finishedAt }));
+      this.deps.logger.info({ buildId: build.id, digest, tags: build.spec.tags.map(String) }, 'build published');
       this.finished(build);
     } catch (err) {
       this.deps.logger.error({ buildId: build.id, err: errorMessage(err) }, 'publish failed');

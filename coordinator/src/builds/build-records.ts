@@ -1,8 +1,12 @@
 import { ImageRef, Platform } from '@archfarm/common';
-import type { AttemptRecord, BuildRecord, JobRecord } from '../store';
-import type { Build, Job } from './build';
+import type { AnnotationRecord, AttemptRecord, BuildRecord, JobRecord } from '../store';
+import type { Build, BuildAnnotation, Job } from './build';
 
-/** The stored form of a build (credentials are never stored). */
+function annotationRecord(a: BuildAnnotation): AnnotationRecord {
+  return { level: a.level, key: a.key, value: a.value, ...(a.platform ? { platform: a.platform.toString() } : {}) };
+}
+
+/** The stored form of a build (credentials and secret values are never stored; secret ids are). */
 export function buildRecord(b: Build): BuildRecord {
   const s = b.spec;
   return {
@@ -20,11 +24,19 @@ export function buildRecord(b: Build): BuildRecord {
       smokeCommand: s.smokeCommand,
       emulation: s.emulation,
       requireLabels: s.requireLabels,
+      tags: s.tags.map(String),
+      labels: s.labels,
+      annotations: s.annotations.map(annotationRecord),
+      pull: s.pull,
+      noCache: s.noCache,
+      secretIds: s.secretIds,
     },
     state: b.state,
     createdAt: b.createdAt,
     finishedAt: b.finishedAt,
     digest: b.digest,
+    indexMediaType: b.indexMediaType,
+    indexSize: b.indexSize,
     error: b.error,
     failedPlatform: b.failedPlatform,
   };
@@ -70,12 +82,21 @@ export function buildFromRecords(r: { build: BuildRecord; jobs: JobRecord[]; att
       emulation: spec.emulation,
       requireLabels: spec.requireLabels,
       crossCompile,
+      tags: spec.tags.map((t) => ImageRef.parse(t)),
+      labels: spec.labels,
+      annotations: spec.annotations.map((a) => ({ level: a.level, key: a.key, value: a.value, ...(a.platform ? { platform: Platform.parse(a.platform) } : {}) })),
+      pull: spec.pull,
+      noCache: spec.noCache,
+      // The values were in memory only: a restored build has none (BuildManager.restore).
+      secretIds: spec.secretIds,
     },
     state: r.build.state,
     jobs: [],
     events: [],
     createdAt: r.build.createdAt,
     digest: r.build.digest,
+    indexMediaType: r.build.indexMediaType,
+    indexSize: r.build.indexSize,
     error: r.build.error,
     failedPlatform: r.build.failedPlatform,
   };
@@ -83,7 +104,8 @@ export function buildFromRecords(r: { build: BuildRecord; jobs: JobRecord[]; att
     .sort((a, b) => a.index - b.index)
     .map((j) => {
       const held = j.state === 'assigned' || j.state === 'running';
-      const lease = r.attempts.find((a) => a.jobId === j.id && a.attempt === j.attempt)?.leaseId;
+      const current = r.attempts.find((a) => a.jobId === j.id && a.attempt === j.attempt);
+      const lease = current?.leaseId;
       return {
         id: j.id,
         buildId: j.buildId,
@@ -99,7 +121,8 @@ export function buildFromRecords(r: { build: BuildRecord; jobs: JobRecord[]; att
         notBefore: j.notBefore,
         leaseId: held ? lease : undefined,
         leaseExpiresAt: held ? now + leaseTtlMs : undefined,
-        reason: r.attempts.find((a) => a.jobId === j.id && a.attempt === j.attempt)?.reason,
+        reason: current?.reason,
+        bases: j.state === 'succeeded' ? current?.bases : undefined,
       };
     });
   return build;

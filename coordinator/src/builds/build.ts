@@ -5,10 +5,37 @@ import type { EmulationPolicy } from '../scheduling/placement';
 export type JobStateName = 'queued' | 'assigned' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export type BuildStateName = 'running' | 'publishing' | 'published' | 'failed' | 'cancelled';
 
+/** Where an `--annotation` goes, as buildx's prefixes say; no prefix means `manifest`. */
+export type AnnotationLevelName = 'index' | 'manifest' | 'manifest-descriptor';
+
+/** One `--annotation [LEVEL[PLATFORM]:]K=V`, validated. */
+export interface BuildAnnotation {
+  level: AnnotationLevelName;
+  key: string;
+  value: string;
+  /** Only this platform's manifest or descriptor; undefined means every platform. */
+  platform?: Platform;
+}
+
+/** One `--secret` value: in memory only, never stored, logged or shown. */
+export interface BuildSecretValue {
+  id: string;
+  value: Buffer;
+}
+
+/** A FROM image as one platform's engine resolved it. */
+export interface BaseImageRef {
+  ref: string;
+  digest: string;
+}
+
 /** A build request after validation: typed values only. */
 export interface BuildSpec {
   platforms: Platform[];
+  /** tags[0]: the tag messages and logs name. */
   tag: ImageRef;
+  /** Every tag the index is written under, tag first; one registry and repository (validateTags). */
+  tags: ImageRef[];
   contextDigest: string;
   dockerfile: string;
   buildArgs: Record<string, string>;
@@ -28,6 +55,25 @@ export interface BuildSpec {
   crossCompile: boolean;
   /** Credentials for the tag's registry; in memory only, never logged or stored. */
   credentials?: RegistryCredentials;
+  /**
+   * Credentials for the registries of the Dockerfile's FROM images that the coordinator holds,
+   * by registry host (the tag's registry excluded): sent to agents for pulling only. In memory only.
+   */
+  pullCredentials?: Map<string, RegistryCredentials>;
+  /** `--label K=V`, into each image config. */
+  labels: Record<string, string>;
+  annotations: BuildAnnotation[];
+  /** `--pull`. */
+  pull: boolean;
+  /** `--no-cache`. */
+  noCache: boolean;
+  /** The ids of the build's `--secret`s: stored, so a restarted coordinator knows it lost the values. */
+  secretIds: string[];
+  /**
+   * The `--secret` values, in memory only: undefined on a build restored after a restart
+   * (its jobs that still need to run then fail with SecretsNotKeptError).
+   */
+  secrets?: BuildSecretValue[];
 }
 
 /** One platform of a build. Each try is an attempt; messages of older attempts are refused. */
@@ -55,6 +101,8 @@ export interface Job {
   leaseExpiresAt?: number;
   /** Retry backoff: not dispatched before this time (ms). */
   notBefore?: number;
+  /** The FROM images the succeeded attempt was built from (JobFinished.bases). */
+  bases?: BaseImageRef[];
 }
 
 export interface Build {
@@ -65,7 +113,10 @@ export interface Build {
   /** Every event so far, replayed to each new watcher. */
   events: BuildEvent[];
   createdAt: number;
+  /** The published index: its digest, media type and size. */
   digest?: string;
+  indexMediaType?: string;
+  indexSize?: number;
   error?: ErrorInfo;
   failedPlatform?: string;
   finishedAt?: number;

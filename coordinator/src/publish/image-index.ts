@@ -5,6 +5,8 @@ export interface IndexEntry {
   platform: Platform;
   /** The platform's image manifest (never an index, never an attestation). */
   manifest: Pick<Descriptor, 'mediaType' | 'digest' | 'size'>;
+  /** The descriptor's annotations (--annotation manifest-descriptor:, the farm's per-child record). */
+  annotations?: Readonly<Record<string, string>>;
 }
 
 /**
@@ -21,19 +23,28 @@ export function ociPlatform(platform: Platform): OciPlatform {
 }
 
 /**
- * The bytes of an OCI image index listing `entries` in the given order. These exact bytes
- * are PUT, so their sha256 is the digest the tag will resolve to.
+ * The bytes of an OCI image index listing `entries` in the given order, with `annotations`
+ * on the index itself. These exact bytes are PUT, so their sha256 is the digest the tags
+ * will resolve to; annotation keys are sorted so the same input always gives the same bytes.
+ * Empty annotation maps are left out, as the image spec's examples do.
  */
-export function buildImageIndex(entries: readonly IndexEntry[]): Buffer {
+export function buildImageIndex(entries: readonly IndexEntry[], annotations: Readonly<Record<string, string>> = {}): Buffer {
   const index: Index = {
     schemaVersion: 2,
     mediaType: MediaType.OciIndex,
-    manifests: entries.map(({ platform, manifest }) => ({
+    manifests: entries.map(({ platform, manifest, annotations: own = {} }) => ({
       mediaType: manifest.mediaType,
       digest: manifest.digest,
       size: manifest.size,
       platform: ociPlatform(platform),
+      ...withAnnotations(own),
     })),
+    ...withAnnotations(annotations),
   };
   return Buffer.from(JSON.stringify(index));
+}
+
+function withAnnotations(annotations: Readonly<Record<string, string>>): { annotations?: Record<string, string> } {
+  const keys = Object.keys(annotations).sort();
+  return keys.length === 0 ? {} : { annotations: Object.fromEntries(keys.map((k) => [k, annotations[k]!])) };
 }

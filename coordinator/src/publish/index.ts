@@ -4,3 +4,4 @@ export * from './image-index';
 export * from './platform-select';
 export * from './resolve-platform-image';
 export * from './publish-index';
+export * from './farm-annotations';

@@ -1,4 +1,4 @@
-import { InvalidInputError, isDigest, MediaType, type ImageRef, type Logger, type Platform, type RegistryClient } from '@archfarm/common';
+import { InvalidInputError, isDigest, MediaType, sha256Digest, type ImageRef, type Logger, type Platform, type RegistryClient } from '@archfarm/common';
 import { buildImageIndex } from './image-index';
 import { resolvePlatformImage } from './resolve-platform-image';
 
@@ -8,36 +8,55 @@ export interface PublishIndexOptions {
   client: RegistryClient;
   /** Where the index goes: must have a tag. Images are read from the same repository. */
   target: ImageRef;
-  /** One pushed image per platform, in the order the index lists them. */
-  images: ReadonlyArray<{ platform: Platform; digest: string }>;
+  /** More tags of the same repository to write the same index under, after target's own. */
+  moreTags?: readonly string[];
+  /** One pushed image per platform, in the order the index lists them, with its descriptor's annotations. */
+  images: ReadonlyArray<{ platform: Platform; digest: string; annotations?: Readonly<Record<string, string>> }>;
+  /** The index's own annotations. */
+  annotations?: Readonly<Record<string, string>>;
+  /**
+   * "digest tag" of each write already done by an earlier try of this publish; filled in as
+   * tags are written, so a retry after a failure part-way writes each tag once.
+   */
+  written?: Set<string>;
   logger?: Logger;
 }
 
-/** What was published: the index's digest and, per platform, the manifest it points at. */
+/** What was published: the index's descriptor, the tags, and per platform the manifest it points at. */
 export interface PublishIndexResult {
-  /** sha256 of exactly the bytes PUT under the tag. */
+  /** sha256 of exactly the bytes PUT under every tag. */
   digest: string;
+  mediaType: string;
+  size: number;
+  tags: string[];
   manifests: Array<{ platform: Platform; digest: string }>;
 }
 
 /**
  * Checks every platform's pushed image (it exists; its config is for that platform) and
- * then writes one OCI image index under the target's tag, in a single PUT, so the tag
- * moves only when all platforms are there. Throws before writing anything otherwise.
+ * then writes one OCI image index under each tag, one PUT per tag, so no tag moves before
+ * all platforms are there. Throws before writing anything otherwise.
  */
 export async function publishIndex(opts: PublishIndexOptions): Promise<PublishIndexResult> {
   const { client, target, images, logger } = opts;
-  const tag = checkRequest(opts);
+  const tags = checkRequest(opts);
   const source = { client, repository: target.repository, logger };
-  const entries = await Promise.all(images.map((image) => resolvePlatformImage(source, image.platform, image.digest)));
-  const bytes = buildImageIndex(entries);
-  const digest = await client.putManifest(target.repository, tag, MediaType.OciIndex, bytes);
-  logger?.info({ target: target.toString(), digest, platforms: entries.map((e) => e.platform.toString()) }, 'published image index');
-  return { digest, manifests: entries.map((e) => ({ platform: e.platform, digest: e.manifest.digest })) };
+  const resolved = await Promise.all(images.map((image) => resolvePlatformImage(source, image.platform, image.digest)));
+  const entries = resolved.map((entry, i) => ({ ...entry, annotations: images[i]!.annotations }));
+  const bytes = buildImageIndex(entries, opts.annotations);
+  const digest = sha256Digest(bytes);
+  const written = opts.written ?? new Set<string>();
+  for (const tag of tags) {
+    if (written.has(`${digest} ${tag}`)) continue;
+    await client.putManifest(target.repository, tag, MediaType.OciIndex, bytes);
+    written.add(`${digest} ${tag}`);
+  }
+  logger?.info({ target: target.name, tags, digest, platforms: entries.map((e) => e.platform.toString()) }, 'published image index');
+  return { digest, mediaType: MediaType.OciIndex, size: bytes.length, tags, manifests: entries.map((e) => ({ platform: e.platform, digest: e.manifest.digest })) };
 }
 
-/** Refuses requests that could not give a sound index; returns the tag to write. */
-function checkRequest({ client, target, images }: PublishIndexOptions): string {
+/** Refuses requests that could not give a sound index; returns the tags to write, target's first. */
+function checkRequest({ client, target, images, moreTags = [] }: PublishIndexOptions): string[] {
   if (!target.tag) throw new InvalidInputError('tag', `${target.toString()} has no tag to publish the index under`);
   if (target.digest) throw new InvalidInputError('tag', `${target.toString()} names a digest; publish under a tag only`);
   if (client.registry !== target.registry) {
@@ -50,5 +69,5 @@ function checkRequest({ client, target, images }: PublishIndexOptions): string {
     if (seen.has(platform.toString())) throw new InvalidInputError('platform', `${platform.toString()} is listed twice`);
     seen.add(platform.toString());
   }
-  return target.tag;
+  return [...new Set([target.tag, ...moreTags])];
 }

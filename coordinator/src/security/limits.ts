@@ -30,6 +30,29 @@ export const MAX_PLATFORMS = 32;
 /** Arguments of the smoke-test command (--smoke). */
 export const MAX_SMOKE_ARGS = 64;
 
+/** Tags per build (-t). */
+export const MAX_TAGS = 64;
+
+/** Image config labels per build (--label), and their bytes as KEY=VALUE. */
+export const MAX_IMAGE_LABELS = 200;
+export const MAX_IMAGE_LABEL_BYTES = 64 * KiB;
+
+/** Annotations per build (--annotation), and their bytes as KEY=VALUE. */
+export const MAX_ANNOTATIONS = 200;
+export const MAX_ANNOTATION_BYTES = 64 * KiB;
+
+/** Secrets per build (--secret). */
+export const MAX_SECRETS = 64;
+
+/** One secret's value: BuildKit's own limit (500 KiB). */
+export const MAX_SECRET_BYTES = 500 * KiB;
+
+/**
+ * All of a build's secret values together: they travel in every job message, and an agent
+ * receives messages of up to 4 MiB (gRPC's default), with the rest of the job spec beside them.
+ */
+export const MAX_SECRETS_BYTES = 2 * MiB;
+
 /**
  * Refuses a SubmitBuild request over any of the limits above with an InvalidInputError
  * naming the flag. Only counts and sizes: validateBuild checks the values themselves.
@@ -45,6 +68,18 @@ export function checkSubmitLimits(req: SubmitBuildRequest): void {
   }
   atMost('require-label', Object.keys(req.requireLabels).length, MAX_LABELS, 'required labels', 'require fewer labels');
   atMost('smoke', req.smokeCommand.length, MAX_SMOKE_ARGS, 'smoke command arguments', 'put the command in a script in the image');
+  atMost('tag', req.tags.length, MAX_TAGS, 'tags', 'publish under fewer tags');
+  const labels = Object.entries(req.labels);
+  atMost('label', labels.length, MAX_IMAGE_LABELS, 'labels', 'put fewer labels on the image');
+  bytesAtMost('label', labels, MAX_IMAGE_LABEL_BYTES, 'labels');
+  atMost('annotation', req.annotations.length, MAX_ANNOTATIONS, 'annotations', 'give fewer annotations');
+  bytesAtMost('annotation', req.annotations.map((a) => [a.key, a.value]), MAX_ANNOTATION_BYTES, 'annotations');
+  atMost('secret', req.secrets.length, MAX_SECRETS, 'secrets', 'put several values in one secret file');
+}
+
+function bytesAtMost(field: string, pairs: ReadonlyArray<readonly [string, string]>, limit: number, what: string): void {
+  const bytes = pairs.reduce((sum, [key, value]) => sum + Buffer.byteLength(`${key}=${value}`), 0);
+  if (bytes > limit) throw new InvalidInputError(field, `${what} add up to ${bytes} bytes, over the limit of ${limit}`);
 }
 
 function atMost(field: string, count: number, limit: number, what: string, fix: string): void {

@@ -135,7 +135,7 @@ function onAgentMessage(deps: AgentServiceDeps, agent: ConnectedAgent, message: 
       return deps.builds.markRunning(job);
     case 'finished':
       if (msg.value.error) return deps.builds.fail(job, msg.value.error);
-      return deps.builds.succeed(job, msg.value.digest);
+      return deps.builds.succeed(job, msg.value.digest, msg.value.bases);
   }
 }
 

@@ -19,7 +19,7 @@ export function buildDetails(r: { build: BuildRecord; jobs: JobRecord[]; attempt
     smokeCommand: b.spec.smokeCommand,
     emulation: b.spec.emulation,
     requireLabels: b.spec.requireLabels,
-    tags: [b.spec.tag],
+    tags: b.spec.tags,
     platforms: [...r.jobs]
       .sort((x, y) => x.index - y.index)
       .map((j) => ({
@@ -27,7 +27,7 @@ export function buildDetails(r: { build: BuildRecord; jobs: JobRecord[]; attempt
         state: jobStateToWire(j.state),
         digest: j.digest ?? '',
         error: j.error,
-        bases: [],
+        bases: j.state === 'succeeded' ? (r.attempts.find((a) => a.jobId === j.id && a.attempt === j.attempt)?.bases ?? []) : [],
         attempts: r.attempts.filter((a) => a.jobId === j.id).sort((x, y) => x.attempt - y.attempt).map(attemptInfo),
       })),
   };

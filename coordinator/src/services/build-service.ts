@@ -143,9 +143,13 @@ async function replayFinished(deps: BuildServiceDeps, call: ServerWritableStream
     const details = buildDetails(stored);
     const platforms = details.platforms.map((p) => {
       const last = p.attempts.at(-1);
-      return { platform: p.platform, digest: p.digest, agent: last?.agent ?? '', mode: last?.mode ?? 0, bases: [] };
+      return { platform: p.platform, digest: p.digest, agent: last?.agent ?? '', mode: last?.mode ?? 0, bases: p.bases };
     });
-    const finished = { state: details.state, digest: details.digest, tag: details.tag, platforms, error: details.error, failedPlatform: details.failedPlatform, leftOut: [], tags: [details.tag], mediaType: '', size: 0 };
+    const { indexMediaType = '', indexSize = 0 } = stored.build;
+    const finished = {
+      ...{ state: details.state, digest: details.digest, tag: details.tag, platforms, error: details.error, failedPlatform: details.failedPlatform, leftOut: [] },
+      ...{ tags: details.tags, mediaType: indexMediaType, size: indexSize },
+    };
     call.write({ buildId: details.buildId, timeMs: details.finishedMs, event: { $case: 'finished', value: finished } });
     call.end();
   } catch (err) {

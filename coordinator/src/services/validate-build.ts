@@ -1,8 +1,9 @@
 import { posix } from 'node:path';
-import { ImageRef, InvalidInputError, Platform } from '@archfarm/common';
+import { InvalidInputError, Platform } from '@archfarm/common';
 import type { SubmitBuildRequest } from '@archfarm/proto';
 import type { BuildSpec } from '../builds/build';
 import type { EmulationPolicy } from '../scheduling/placement';
+import { validateAnnotations, validateImageLabels, validateSecrets, validateTags } from './validate-build-flags';
 
 const BUILD_ARG = /^[A-Za-z_][A-Za-z0-9_]*$/;
 const DIGEST = /^sha256:[a-f0-9]{64}$/;
@@ -14,14 +15,12 @@ const DIGEST = /^sha256:[a-f0-9]{64}$/;
 export function validateBuild(req: SubmitBuildRequest): BuildSpec {
   const platforms = req.platforms.flatMap((p) => Platform.parseList(p, 'platform'));
   if (platforms.length === 0) throw new InvalidInputError('platform', 'no platform given; e.g. --platform linux/amd64,linux/arm64');
-  const tag = ImageRef.parse(req.tag, 'tag');
-  if (tag.digest !== undefined || req.tag.includes('@')) {
-    throw new InvalidInputError('tag', `"${req.tag}" names a digest; give a tag to publish under, e.g. ${tag.name}:1`);
-  }
+  const tags = validateTags(req.tag, req.tags);
   if (!DIGEST.test(req.contextDigest)) throw new InvalidInputError('context', `"${req.contextDigest}" is not sha256:<64 hex>`);
   return {
     platforms,
-    tag,
+    tag: tags[0]!,
+    tags,
     contextDigest: req.contextDigest,
     dockerfile: validateDockerfile(req.dockerfile),
     buildArgs: validateBuildArgs(req.buildArgs),
@@ -33,6 +32,12 @@ export function validateBuild(req: SubmitBuildRequest): BuildSpec {
     emulation: validateEmulation(req.emulation),
     requireLabels: validateLabels(req.requireLabels),
     crossCompile: false,
+    labels: validateImageLabels(req.labels),
+    annotations: validateAnnotations(req.annotations, platforms),
+    pull: req.pull,
+    noCache: req.noCache,
+    secretIds: req.secrets.map((s) => s.id),
+    secrets: validateSecrets(req.secrets),
   };
 }
 

@@ -8,7 +8,7 @@ import { StoreVersionError } from './errors';
 import { MIGRATIONS, migrate, schemaVersion, type Migration } from './migrations';
 import { SqliteStore } from './sqlite-store';
 import type { BuildRecord } from './store';
-import { sampleAgent, sampleAttempt, sampleBuild, sampleJobs, sampleToken, specBeforeV3 } from './store-fixtures';
+import { sampleAgent, sampleAttempt, sampleBuild, sampleJobs, sampleToken, specBeforeV3, defaultedSpec } from './store-fixtures';
 
 const dir = mkdtempSync(join(tmpdir(), 'archfarm-migrations-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -58,7 +58,7 @@ test('an upgrade runs only the pending migrations; the older code then refuses t
 
 // A spec as archfarm wrote it before schema version 3, and what reading it gives now.
 const v2Spec = JSON.stringify(specBeforeV3(sampleBuild('b1').spec));
-const defaultedBuild = (createdAt: number): BuildRecord => ({ ...sampleBuild('b1', createdAt), spec: { ...sampleBuild('b1').spec, emulation: 'prefer-native', requireLabels: {} } });
+const defaultedBuild = (createdAt: number): BuildRecord => ({ ...sampleBuild('b1', createdAt), spec: defaultedSpec(sampleBuild('b1').spec) });
 
 test('a version 1 file upgrades: existing rows stay, attempts get an empty log index, agents start empty', async () => {
   const db = freshDb();

@@ -140,12 +140,25 @@ const V5 = `
 ALTER TABLE agents ADD COLUMN node_version TEXT NOT NULL DEFAULT '';
 `;
 
+/*
+ * The published index's media type and size (for --metadata-file's descriptor) and the FROM
+ * images each attempt was built from (JSON, NULL when the agent named none). The spec's new
+ * fields (tags, labels, annotations, pull, noCache, secretIds: never secret values) live in
+ * its JSON column: older specs lack them and reads fill in defaults (tags: [tag]).
+ */
+const V6 = `
+ALTER TABLE builds ADD COLUMN index_media_type TEXT;
+ALTER TABLE builds ADD COLUMN index_size INTEGER;
+ALTER TABLE attempts ADD COLUMN bases TEXT CHECK (bases IS NULL OR json_valid(bases));
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'builds, jobs, attempts, lease counter', up: (db) => db.exec(V1) },
   { version: 2, description: 'agents, attempt log index', up: (db) => db.exec(V2) },
   { version: 3, description: 'attempt placement reason', up: (db) => db.exec(V3) },
   { version: 4, description: 'tokens, revoked agents, registry credentials', up: (db) => db.exec(V4) },
   { version: 5, description: 'agent Node.js version', up: (db) => db.exec(V5) },
+  { version: 6, description: 'published index descriptor, attempt base images', up: (db) => db.exec(V6) },
 ];
 
 export function schemaVersion(db: Database.Database): number {

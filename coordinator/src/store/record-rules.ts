@@ -1,5 +1,5 @@
 import { InvalidInputError } from '@archfarm/common';
-import type { AgentRecord, AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, BuildSpecRecord, EmulationPolicy, JobPatch, JobRecord } from './store';
+import type { AgentRecord, AnnotationRecord, AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, BuildSpecRecord, EmulationPolicy, JobPatch, JobRecord } from './store';
 
 /*
  * Rules every Store implementation shares, so the in-memory one behaves like SQLite:
@@ -14,6 +14,8 @@ export const BUILD_FIELDS = {
   createdAt: 'required',
   finishedAt: 'optional',
   digest: 'optional',
+  indexMediaType: 'optional',
+  indexSize: 'optional',
   error: 'optional',
   failedPlatform: 'optional',
 } as const satisfies Record<keyof BuildPatch, Presence>;
@@ -37,6 +39,7 @@ export const ATTEMPT_FIELDS = {
   digest: 'optional',
   // Clearing it means 0 bytes.
   logBytes: 'optional',
+  bases: 'optional',
 } as const satisfies Record<keyof AttemptPatch, Presence>;
 
 /**
@@ -64,8 +67,13 @@ export function checkJobsOfBuild(build: BuildRecord, jobs: readonly JobRecord[])
 
 export const EMULATION_POLICIES: readonly EmulationPolicy[] = ['prefer-native', 'deny', 'allow'];
 
-/** A spec as stored before schema version 3 (or written by a caller that skipped the types). */
-export type LegacyBuildSpec = Omit<BuildSpecRecord, 'emulation' | 'requireLabels'> & Partial<Pick<BuildSpecRecord, 'emulation' | 'requireLabels'>>;
+/** Spec fields added after version 2, which older rows lack. */
+type LaterSpecFields = 'emulation' | 'requireLabels' | 'tags' | 'labels' | 'annotations' | 'pull' | 'noCache' | 'secretIds';
+
+/** A spec as stored before schema version 3 or 6 (or written by a caller that skipped the types). */
+export type LegacyBuildSpec = Omit<BuildSpecRecord, LaterSpecFields> & Partial<Pick<BuildSpecRecord, LaterSpecFields>>;
+
+const ANNOTATION_LEVELS: ReadonlyArray<AnnotationRecord['level']> = ['index', 'manifest', 'manifest-descriptor'];
 
 /**
  * The spec fields a read decodes strictly must be valid on write: a build the store could
@@ -77,11 +85,49 @@ export function checkSpec(spec: LegacyBuildSpec): void {
     throw new InvalidInputError('build.spec.emulation', `must be one of ${EMULATION_POLICIES.join(', ')}, got ${JSON.stringify(emulation)}`);
   }
   if (requireLabels !== undefined && !isStringMap(requireLabels)) throw new InvalidInputError('build.spec.requireLabels', 'must map label names to string values');
+  const problem = specProblem(spec);
+  if (problem) throw new InvalidInputError(`build.spec.${problem.field}`, problem.message);
+}
+
+/** The first field of the version-6 spec fields that is not of its type, or undefined. */
+export function specProblem(spec: LegacyBuildSpec): { field: string; message: string } | undefined {
+  const { tags, labels, annotations, pull, noCache, secretIds } = spec;
+  if (tags !== undefined && !isStringArray(tags)) return { field: 'tags', message: 'must be a list of image references' };
+  if (tags !== undefined && tags[0] !== spec.tag) return { field: 'tags', message: `must start with the tag ${spec.tag}` };
+  if (labels !== undefined && !isStringMap(labels)) return { field: 'labels', message: 'must map label names to string values' };
+  if (annotations !== undefined && !(Array.isArray(annotations) && annotations.every(isAnnotation))) {
+    return { field: 'annotations', message: `must be a list of { level: ${ANNOTATION_LEVELS.join(' | ')}, key, value, platform? }` };
+  }
+  if (pull !== undefined && typeof pull !== 'boolean') return { field: 'pull', message: 'must be true or false' };
+  if (noCache !== undefined && typeof noCache !== 'boolean') return { field: 'noCache', message: 'must be true or false' };
+  if (secretIds !== undefined && !isStringArray(secretIds)) return { field: 'secretIds', message: 'must be a list of secret ids' };
+  return undefined;
+}
+
+function isStringArray(value: unknown): value is string[] {
+  return Array.isArray(value) && value.every((v) => typeof v === 'string');
+}
+
+function isAnnotation(value: unknown): value is AnnotationRecord {
+  const a = value as Partial<AnnotationRecord> | null;
+  return (
+    typeof a === 'object' && a !== null && ANNOTATION_LEVELS.includes(a.level!) && typeof a.key === 'string' && typeof a.value === 'string' && (a.platform === undefined || typeof a.platform === 'string')
+  );
 }
 
 /** The spec with every field set: a field it lacks (stored before the field existed) gets its default. */
 export function withSpecDefaults(spec: LegacyBuildSpec): BuildSpecRecord {
-  return { ...spec, emulation: spec.emulation ?? 'prefer-native', requireLabels: spec.requireLabels ?? {} };
+  return {
+    ...spec,
+    emulation: spec.emulation ?? 'prefer-native',
+    requireLabels: spec.requireLabels ?? {},
+    tags: spec.tags ?? [spec.tag],
+    labels: spec.labels ?? {},
+    annotations: spec.annotations ?? [],
+    pull: spec.pull ?? false,
+    noCache: spec.noCache ?? false,
+    secretIds: spec.secretIds ?? [],
+  };
 }
 
 export function isStringMap(value: unknown): value is Record<string, string> {

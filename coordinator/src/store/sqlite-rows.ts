@@ -1,8 +1,8 @@
 import type { ErrorInfo } from '@archfarm/proto';
 import { StoreDataError } from './errors';
-import { EMULATION_POLICIES, isStringMap, withSpecDefaults, type LegacyBuildSpec } from './record-rules';
+import { EMULATION_POLICIES, isStringMap, specProblem, withSpecDefaults, type LegacyBuildSpec } from './record-rules';
 import { MODES, dropNulls, json, oneOf, parse } from './sqlite-decode';
-import type { AttemptOutcome, AttemptRecord, BuildRecord, BuildSpecRecord, BuildState, JobRecord, JobState } from './store';
+import type { AttemptOutcome, AttemptRecord, BaseImageRecord, BuildRecord, BuildSpecRecord, BuildState, JobRecord, JobState } from './store';
 
 /*
  * Records <-> SQLite rows (agents: ./sqlite-agent-rows). Optional fields are NULL in a row
@@ -18,6 +18,8 @@ export interface BuildRow {
   created_at: number;
   finished_at: number | null;
   digest: string | null;
+  index_media_type: string | null;
+  index_size: number | null;
   error: string | null;
   failed_platform: string | null;
 }
@@ -52,6 +54,7 @@ export interface AttemptRow {
   log_path: string | null;
   log_bytes: number;
   reason: string | null;
+  bases: string | null;
 }
 
 const BUILD_STATES: readonly BuildState[] = ['running', 'publishing', 'published', 'failed', 'cancelled'];
@@ -66,6 +69,8 @@ export function buildToRow(b: BuildRecord): BuildRow {
     created_at: b.createdAt,
     finished_at: b.finishedAt ?? null,
     digest: b.digest ?? null,
+    index_media_type: b.indexMediaType ?? null,
+    index_size: b.indexSize ?? null,
     error: json(b.error),
     failed_platform: b.failedPlatform ?? null,
   };
@@ -80,15 +85,19 @@ export function buildFromRow(r: BuildRow): BuildRecord {
     createdAt: r.created_at,
     finishedAt: r.finished_at,
     digest: r.digest,
+    indexMediaType: r.index_media_type,
+    indexSize: r.index_size,
     error: r.error === null ? null : parse<ErrorInfo>(r.error, what),
     failedPlatform: r.failed_platform,
   });
 }
 
-/** Specs stored before schema version 3 lack emulation and requireLabels: they get the defaults. */
+/** Specs stored before schema version 3 or 6 lack the later fields: they get the defaults. */
 function specFromJson(text: string, what: string): BuildSpecRecord {
   const spec = withSpecDefaults(parse<LegacyBuildSpec>(text, what));
   if (!isStringMap(spec.requireLabels)) throw new StoreDataError(what, 'spec.requireLabels is not a map of strings');
+  const problem = specProblem(spec);
+  if (problem) throw new StoreDataError(what, `spec.${problem.field} ${problem.message}`);
   return { ...spec, emulation: oneOf(spec.emulation, EMULATION_POLICIES, `${what} spec.emulation`) };
 }
 
@@ -144,6 +153,7 @@ export function attemptToRow(a: AttemptRecord): AttemptRow {
     log_path: a.logPath ?? null,
     log_bytes: a.logBytes ?? 0,
     reason: a.reason ?? null,
+    bases: json(a.bases),
   };
 }
 
@@ -164,5 +174,6 @@ export function attemptFromRow(r: AttemptRow): AttemptRecord {
     // Absent when 0 (see AttemptRecord.logBytes).
     logBytes: r.log_bytes === 0 ? null : r.log_bytes,
     reason: r.reason,
+    bases: r.bases === null ? null : parse<BaseImageRecord[]>(r.bases, what),
   });
 }

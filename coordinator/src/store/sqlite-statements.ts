@@ -4,9 +4,9 @@ import type { AttemptRow, BuildRow, JobRow } from './sqlite-rows';
 
 type Statement<P extends unknown[] | object, R = unknown> = Database.Statement<P, R>;
 
-const BUILD_COLUMNS = 'id, spec, state, created_at, finished_at, digest, error, failed_platform';
+const BUILD_COLUMNS = 'id, spec, state, created_at, finished_at, digest, index_media_type, index_size, error, failed_platform';
 const JOB_COLUMNS = 'id, build_id, idx, platform, state, attempt, agent, mode, digest, error, queued_at, failed_on, not_before';
-const ATTEMPT_COLUMNS = 'job_id, attempt, lease_id, agent, mode, started_at, ended_at, outcome, error, digest, log_path, log_bytes, reason';
+const ATTEMPT_COLUMNS = 'job_id, attempt, lease_id, agent, mode, started_at, ended_at, outcome, error, digest, log_path, log_bytes, reason, bases';
 const AGENT_COLUMNS = 'name, version, node_version, engine, platforms, slots, labels, first_seen, last_seen, connected, drained';
 
 /**
@@ -41,7 +41,7 @@ export class SqliteStatements {
     this.insertBuild = db.prepare<BuildRow>(`INSERT INTO builds (${BUILD_COLUMNS}) VALUES (${params(BUILD_COLUMNS)})`);
     this.updateBuild = db.prepare<BuildRow>(
       `UPDATE builds SET state = @state, created_at = @created_at, finished_at = @finished_at, digest = @digest,
-         error = @error, failed_platform = @failed_platform WHERE id = @id`,
+         index_media_type = @index_media_type, index_size = @index_size, error = @error, failed_platform = @failed_platform WHERE id = @id`,
     );
     this.getBuild = db.prepare<[string], BuildRow>(`SELECT ${BUILD_COLUMNS} FROM builds WHERE id = ?`);
     this.listBuilds = db.prepare<[number], BuildRow>(`SELECT ${BUILD_COLUMNS} FROM builds ORDER BY created_at DESC, rowid DESC LIMIT ?`);
@@ -60,8 +60,8 @@ export class SqliteStatements {
 
     this.insertAttempt = db.prepare<AttemptRow>(`INSERT INTO attempts (${ATTEMPT_COLUMNS}) VALUES (${params(ATTEMPT_COLUMNS)})`);
     this.updateAttempt = db.prepare<AttemptRow>(
-      `UPDATE attempts SET ended_at = @ended_at, outcome = @outcome, error = @error, digest = @digest, log_bytes = @log_bytes
-       WHERE job_id = @job_id AND attempt = @attempt`,
+      `UPDATE attempts SET ended_at = @ended_at, outcome = @outcome, error = @error, digest = @digest, log_bytes = @log_bytes,
+         bases = @bases WHERE job_id = @job_id AND attempt = @attempt`,
     );
     this.getAttempt = db.prepare<[string, number], AttemptRow>(`SELECT ${ATTEMPT_COLUMNS} FROM attempts WHERE job_id = ? AND attempt = ?`);
     this.attemptsOfBuild = db.prepare<[string], AttemptRow>(

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { InvalidInputError } from '@archfarm/common';
 import type { BuildRecord, BuildSpecRecord } from './store';
-import { sampleAttempt, sampleBuild, sampleJobs, specBeforeV3, type WithStore } from './store-fixtures';
+import { defaultedSpec, sampleAttempt, sampleBuild, sampleJobs, specBeforeV3, type WithStore } from './store-fixtures';
 
 /** Scheduling data (spec emulation and requireLabels, attempt reasons): part of storeContract (./store-contract). */
 export function schedulingContract(withStore: WithStore): void {
@@ -11,7 +11,7 @@ export function schedulingContract(withStore: WithStore): void {
     // A caller that skipped the types: absent fields mean the defaults, in every read.
     const old: BuildRecord = { ...sampleBuild('old', 10), spec: specBeforeV3(sampleBuild('old').spec) as BuildSpecRecord };
     await store.createBuild(old, sampleJobs(old));
-    const defaulted = { ...sampleBuild('old', 10), spec: { ...sampleBuild('old').spec, emulation: 'prefer-native', requireLabels: {} } };
+    const defaulted = { ...sampleBuild('old', 10), spec: defaultedSpec(sampleBuild('old').spec) };
 
     assert.deepEqual((await store.getBuild('new'))?.build, build);
     assert.deepEqual((await store.getBuild('old'))?.build, defaulted);

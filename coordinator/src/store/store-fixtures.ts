@@ -25,16 +25,37 @@ export function sampleBuild(id: string, createdAt = 1_000, state: BuildState = '
       // Not the defaults, so that every round trip shows they are stored.
       emulation: 'allow',
       requireLabels: { site: 'lab' },
+      tags: ['registry.local:5000/app:1.0', 'registry.local:5000/app:latest'],
+      labels: { 'org.opencontainers.image.version': '1.0' },
+      annotations: [
+        { level: 'index', key: 'org.opencontainers.image.description', value: 'an app' },
+        { level: 'manifest-descriptor', key: 'note', value: 'arm', platform: 'linux/arm/v7' },
+      ],
+      pull: true,
+      noCache: true,
+      secretIds: ['npmrc'],
     },
     state,
     createdAt,
   };
 }
 
-/** The spec as stored before schema version 3, without emulation and requireLabels. */
+/** The spec as stored before schema version 3, without emulation, requireLabels and the version-6 fields. */
 export function specBeforeV3(spec: BuildSpecRecord): LegacyBuildSpec {
-  const { emulation: _emulation, requireLabels: _labels, ...rest } = spec;
+  const { emulation: _emulation, requireLabels: _labels, ...rest } = specBeforeV6(spec);
   return rest;
+}
+
+/** The spec as stored before schema version 6, without tags, labels, annotations, pull, noCache and secretIds. */
+export function specBeforeV6(spec: BuildSpecRecord): LegacyBuildSpec {
+  const { tags: _t, labels: _l, annotations: _a, pull: _p, noCache: _n, secretIds: _s, ...rest } = spec;
+  return rest;
+}
+
+/** What an old spec reads back as: every field it lacks at its default. */
+export function defaultedSpec(spec: BuildSpecRecord, since: 3 | 6 = 3): BuildSpecRecord {
+  const v6 = { tags: [spec.tag], labels: {}, annotations: [], pull: false, noCache: false, secretIds: [] };
+  return since === 3 ? { ...spec, emulation: 'prefer-native', requireLabels: {}, ...v6 } : { ...spec, ...v6 };
 }
 
 export function sampleJobs(build: BuildRecord): JobRecord[] {

@@ -17,7 +17,25 @@ export type JobMode = 'native' | 'emulated';
  */
 export type EmulationPolicy = 'prefer-native' | 'deny' | 'allow';
 
-/** What a build was asked to do. Registry credentials are never part of it: they stay in memory. */
+/** One `--annotation`; `platform` absent means every platform. */
+export interface AnnotationRecord {
+  level: 'index' | 'manifest' | 'manifest-descriptor';
+  key: string;
+  value: string;
+  platform?: string;
+}
+
+/** A FROM image as one platform's engine resolved it. */
+export interface BaseImageRecord {
+  ref: string;
+  digest: string;
+}
+
+/**
+ * What a build was asked to do. Registry credentials and secret values are never part of
+ * it: they stay in memory. The fields after requireLabels were added with schema version 6
+ * in the same JSON column; specs stored before read back with their defaults.
+ */
 export interface BuildSpecRecord {
   /** Normalised platform strings, e.g. "linux/arm/v7". */
   platforms: string[];
@@ -36,6 +54,17 @@ export interface BuildSpecRecord {
   emulation: EmulationPolicy;
   /** Only agents carrying every one of these labels (name -> value). Stored before version 3: `{}`. */
   requireLabels: Record<string, string>;
+  /** Every tag to publish under, `tag` first. Stored before version 6: `[tag]`. */
+  tags: string[];
+  /** Image config labels (--label). Default `{}`. */
+  labels: Record<string, string>;
+  /** Default `[]`. */
+  annotations: AnnotationRecord[];
+  /** --pull, --no-cache. Default false. */
+  pull: boolean;
+  noCache: boolean;
+  /** The ids of the build's --secret values (never the values). Default `[]`. */
+  secretIds: string[];
 }
 
 export interface BuildRecord {
@@ -44,8 +73,10 @@ export interface BuildRecord {
   state: BuildState;
   createdAt: number;
   finishedAt?: number;
-  /** The published index digest. */
+  /** The published index digest, media type and size in bytes. */
   digest?: string;
+  indexMediaType?: string;
+  indexSize?: number;
   error?: ErrorInfo;
   failedPlatform?: string;
 }
@@ -96,6 +127,8 @@ export interface AttemptRecord {
    * Set by startAttempt only; absent on attempts started before schema version 3.
    */
   reason?: string;
+  /** The FROM images a succeeded attempt was built from; absent when the agent named none. */
+  bases?: BaseImageRecord[];
 }
 
 /** One platform an agent builds and how. */
@@ -130,7 +163,7 @@ export interface AgentRecord {
  */
 export type BuildPatch = Partial<Omit<BuildRecord, 'id' | 'spec'>>;
 export type JobPatch = Partial<Omit<JobRecord, 'id' | 'buildId' | 'index' | 'platform'>>;
-export type AttemptPatch = Partial<Pick<AttemptRecord, 'endedAt' | 'outcome' | 'error' | 'digest' | 'logBytes'>>;
+export type AttemptPatch = Partial<Pick<AttemptRecord, 'endedAt' | 'outcome' | 'error' | 'digest' | 'logBytes' | 'bases'>>;
 
 /** A build with its jobs (by index) and every attempt of them (by job index, then attempt). */
 export interface StoredBuild {
