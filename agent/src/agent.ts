@@ -9,7 +9,7 @@ import { renewIdentity } from './renewal';
 import { ContextCache } from './context-cache';
 import { probePlatforms, type Engine, type ProbedPlatform } from './engine';
 import { NothingToServeError } from './errors';
-import { AGENT_LABEL, runJob } from './job-runner';
+import { AGENT_LABEL, localRepository, runJob } from './job-runner';
 import type { CompiledAgentOptions } from './options';
 import { AGENT_VERSION } from './version';
 
@@ -53,7 +53,7 @@ export class Agent {
     await rm(join(this.options.stateDir, 'work'), { recursive: true, force: true });
     const info = await this.engine.info();
     this.engineDescription = info.description;
-    const leftovers = await this.engine.removeLabelled(`${AGENT_LABEL}=${this.options.name}`);
+    const leftovers = await this.engine.removeLeftovers(`${AGENT_LABEL}=${this.options.name}`, `${localRepository(this.options.name)}/`);
     if (leftovers > 0) this.logger.info({ images: leftovers }, 'removed leftovers of earlier runs');
     this.served = await this.probe();
     this.logger.info({ engine: info.description, platforms: this.served.map((p) => `${p.platform} ${p.mode}`) }, 'engine probed');
@@ -95,7 +95,7 @@ export class Agent {
   private async probe(): Promise<ProbedPlatform[]> {
     const wanted = this.options.platforms;
     const candidates = (wanted ?? DEFAULT_CANDIDATES.map((p) => Platform.parse(p)));
-    const found = await probePlatforms(this.engine, candidates, { logger: this.logger, labels: { [AGENT_LABEL]: this.options.name } });
+    const found = await probePlatforms(this.engine, candidates, { logger: this.logger, repository: `${localRepository(this.options.name)}/probe` });
     const served = wanted ? found.filter((f) => wanted.some((w) => w.equals(f.platform))) : found;
     for (const w of wanted ?? []) {
       if (!served.some((s) => s.platform.equals(w))) this.logger.warn({ platform: w.toString() }, 'asked to serve a platform this engine cannot build (not native, emulation probe failed)');

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ImageRef, Platform, RegistryClient, errorMessage, type Logger } from '@archfarm/common';
 import { modeFromWire, toErrorInfo, type AgentServiceClient, type Assign, type JobFinished } from '@archfarm/proto';
 import type { ContextCache } from './context-cache';
-import type { Engine } from './engine';
+import { unpackedTree, type Engine } from './engine';
 import { SmokeTestFailedError } from './errors';
 import { LogShipper } from './log-shipper';
 import { pushSavedImage } from './push';
@@ -19,13 +19,23 @@ export interface JobRunnerDeps {
   logger: Logger;
 }
 
-/** Labels on everything a job creates, so start-up cleanup can find leftovers. */
+/** Label on the containers a job runs (smoke tests), so start-up cleanup can find leftovers. */
 export const JOB_LABEL = 'io.archfarm.job';
 /**
- * The agent that made an image or container. Start-up cleanup removes only its own, so
- * agents sharing one engine never delete each other's work.
+ * The agent that made a container. Start-up cleanup removes only its own, so agents sharing
+ * one engine never delete each other's work.
  */
 export const AGENT_LABEL = 'io.archfarm.agent';
+
+/**
+ * Where the agent's local images live, "archfarm-job/<agent>": images are found by this name,
+ * not by a label, because labels given to a build land in the image config that gets published
+ * (and would change its digest from build to build, and tell the world the agent's name).
+ */
+export function localRepository(agentName: string): string {
+  const slug = agentName.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '') || 'agent';
+  return `archfarm-job/${slug}`;
+}
 
 /**
  * Runs one assigned job: fetch the context, build with the engine through BuildKit, push
@@ -37,7 +47,7 @@ export async function runJob(deps: JobRunnerDeps, assign: Assign, signal: AbortS
   await mkdir(join(deps.stateDir, 'logs'), { recursive: true });
   const log = new LogShipper(deps.client, assign.jobId, assign.attempt, join(deps.stateDir, 'logs', `${assign.jobId}.${assign.attempt}.log`), deps.logger);
   const logger = deps.logger.child({ buildId: spec.buildId, jobId: assign.jobId, attempt: assign.attempt });
-  const localTag = `archfarm-job/${assign.jobId}:${assign.attempt}`;
+  const localTag = `${localRepository(deps.agentName)}/${assign.jobId}:${assign.attempt}`;
   const base: JobFinished = { jobId: assign.jobId, attempt: assign.attempt, digest: '', mediaType: '', size: 0, error: undefined, bases: [] };
   let result: JobFinished;
   try {
@@ -47,14 +57,18 @@ export async function runJob(deps: JobRunnerDeps, assign: Assign, signal: AbortS
     const buildStart = Date.now();
     started();
     log.line(`archfarm: building ${platform} on ${deps.agentName} (${modeFromWire(assign.mode)})`);
-    const { imageId } = await deps.engine.build({
-      context: () => createReadStream(contextPath),
+    const { imageId, bases } = await deps.engine.build({
+      context: { tree: () => unpackedTree(contextPath), tar: () => createReadStream(contextPath) },
+      contextKey: spec.contextDigest,
       dockerfile: spec.dockerfile,
       platform,
       buildArgs: spec.buildArgs,
       target: spec.target || undefined,
       tag: localTag,
-      labels: { [JOB_LABEL]: assign.jobId, [AGENT_LABEL]: deps.agentName, 'io.archfarm.build': spec.buildId },
+      labels: spec.labels,
+      noCache: spec.noCache,
+      pull: spec.pull,
+      secrets: new Map(spec.secrets.map((s) => [s.id, s.value])),
       pullAuth: Object.fromEntries(spec.auths.map((a) => [a.registry, { username: a.username, password: a.password }])),
       signal,
       onLog: (line) => log.line(line),
@@ -66,7 +80,7 @@ export async function runJob(deps: JobRunnerDeps, assign: Assign, signal: AbortS
     log.line(`archfarm: pushed ${spec.repository}@${pushed.digest}`);
     // The agent's own account of where the job's time went (operators and bench/ read it).
     log.line(`archfarm: built in ${seconds(buildEnd - buildStart)} (context ${seconds(buildStart - fetchStart)}, push ${seconds(Date.now() - pushStart)})`);
-    result = { ...base, ...pushed };
+    result = { ...base, ...pushed, bases };
   } catch (err) {
     const error = toErrorInfo(err);
     logger.warn({ error }, 'job failed');

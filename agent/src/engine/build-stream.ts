@@ -2,6 +2,7 @@ import type { Readable } from 'node:stream';
 import { buildkit } from '@archfarm/proto';
 import { BuildkitProgress } from './buildkit-progress';
 import { BuildFailedError, EngineUnavailableError } from './errors';
+import type { BaseImage } from './engine';
 
 /** One JSON message of the engine's /build response (the fields archfarm reads). */
 interface BuildMessage {
@@ -17,12 +18,13 @@ interface BuildMessage {
  * Reads the JSON-lines answer of `POST /build?version=2` to its end: BuildKit status records
  * (`{"id":"moby.buildkit.trace","aux":"<base64 StatusResponse>"}`) become readable lines,
  * `{"aux":{"ID":...}}` gives the image id and `{"error":...}` fails the build.
- * Resolves to the image id; rejects with BuildFailedError, or EngineUnavailableError when the
- * answer ends without either (the engine went away mid-build).
+ * Resolves to the image id and the FROM images BuildKit resolved (its FROM steps are named
+ * `[stage 1/3] FROM ref@sha256:...`); rejects with BuildFailedError, or EngineUnavailableError
+ * when the answer ends without either (the engine went away mid-build).
  */
-export async function readBuildStream(stream: Readable, onLog: (line: string) => void): Promise<string> {
+export async function readBuildStream(stream: Readable, onLog: (line: string) => void): Promise<{ imageId: string; bases: BaseImage[] }> {
   const progress = new BuildkitProgress(onLog);
-  const state: { imageId?: string; error?: string } = {};
+  const state: StreamState = { bases: new Map() };
   stream.setEncoding('utf8');
   let pending = '';
   try {
@@ -37,10 +39,18 @@ export async function readBuildStream(stream: Readable, onLog: (line: string) =>
   }
   if (state.error !== undefined) throw new BuildFailedError(state.error);
   if (state.imageId === undefined) throw new EngineUnavailableError('the engine ended the build without an image id or an error', undefined);
-  return state.imageId;
+  return { imageId: state.imageId, bases: [...state.bases].map(([ref, digest]) => ({ ref, digest })) };
 }
 
-function handleLine(raw: string, progress: BuildkitProgress, onLog: (line: string) => void, state: { imageId?: string; error?: string }): void {
+interface StreamState {
+  imageId?: string;
+  error?: string;
+  bases: Map<string, string>;
+}
+
+const FROM_STEP = /(?:^|\] )FROM (\S+)@(sha256:[0-9a-f]{64})/;
+
+function handleLine(raw: string, progress: BuildkitProgress, onLog: (line: string) => void, state: StreamState): void {
   const line = raw.trim();
   if (line === '') return;
   let msg: BuildMessage;
@@ -52,7 +62,7 @@ function handleLine(raw: string, progress: BuildkitProgress, onLog: (line: strin
     return;
   }
   if (msg.id === 'moby.buildkit.trace') {
-    if (typeof msg.aux === 'string') writeStatus(msg.aux, progress, onLog);
+    if (typeof msg.aux === 'string') writeStatus(msg.aux, progress, onLog, state);
     return;
   }
   const aux = msg.aux as { ID?: unknown } | undefined;
@@ -68,13 +78,17 @@ function handleLine(raw: string, progress: BuildkitProgress, onLog: (line: strin
   for (const part of text?.split('\n') ?? []) if (part.trim() !== '') onLog(part.replace(/\r$/, ''));
 }
 
-function writeStatus(base64: string, progress: BuildkitProgress, onLog: (line: string) => void): void {
+function writeStatus(base64: string, progress: BuildkitProgress, onLog: (line: string) => void, state: StreamState): void {
   let status: buildkit.StatusResponse;
   try {
     status = buildkit.StatusResponse.decode(Buffer.from(base64, 'base64'));
   } catch {
     onLog(`(undecodable BuildKit status, ${base64.length} bytes)`);
     return;
+  }
+  for (const v of status.vertexes) {
+    const from = FROM_STEP.exec(v.name);
+    if (from) state.bases.set(from[1]!, from[2]!);
   }
   progress.write(status);
 }

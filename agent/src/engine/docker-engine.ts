@@ -1,4 +1,5 @@
-import { addAbortSignal, type Readable } from 'node:stream';
+import { posix } from 'node:path';
+import { Readable, addAbortSignal } from 'node:stream';
 import Docker from 'dockerode';
 import { Platform } from '@archfarm/common';
 import { readBuildStream } from './build-stream';
@@ -6,8 +7,9 @@ import { DEFAULT_DOCKER_HOST, formatDockerHost, type DockerHost } from './docker
 import { engineError, ignoreGone, ignoreNotFound } from './docker-errors';
 import { engineIdentity, localImageName, type EngineIdentity, type EngineProduct, type VersionAnswer } from './engine-product';
 import { runContainer } from './docker-run';
-import type { BuildRequest, Engine, EngineInfo, RegistryLogin, RunRequest } from './engine';
-import { BuildCancelledError, EngineUnavailableError } from './errors';
+import type { BaseImage, BuildRequest, Engine, EngineInfo, RegistryLogin, RunRequest } from './engine';
+import { BuildCancelledError, ContextUnreadableError, EngineUnavailableError, SessionRefusedError } from './errors';
+import { openSession, type HostLogin } from './session/session';
 
 /** Options of {@link DockerEngine}. */
 export interface DockerEngineOptions {
@@ -66,24 +68,78 @@ export class DockerEngine implements Engine {
     return (await this.engineIdentity()).product;
   }
 
-  async build(req: BuildRequest): Promise<{ imageId: string }> {
+  async build(req: BuildRequest): Promise<{ imageId: string; bases: BaseImage[] }> {
     const { signal } = req;
     if (signal?.aborted) throw new BuildCancelledError('build cancelled before it started', { cause: signal.reason });
     const product = await this.product();
-    const context = req.context();
     try {
-      const response = (await this.docker.buildImage(context, buildOptions(req, product))) as Readable;
+      const response = product === 'docker' ? await this.buildInSession(req) : await this.buildFromTar(req);
       // docker-modem hands the signal to the request only; the response needs it too, or an abort
       // after the headers would leave the build running (closing the socket is what stops BuildKit).
-      // Podman 4.3 ignores the closed socket: its build runs on and commits (labelled, so the
-      // agent's start-up cleanup finds it); stopping the service is the only way to end it.
+      // Podman 4.3 ignores the closed socket: its build runs on and commits (named archfarm-job/...,
+      // so the agent's start-up cleanup finds it); stopping the service is the only way to end it.
       if (signal) addAbortSignal(signal, response);
-      return { imageId: await readBuildStream(response, req.onLog) };
+      return await readBuildStream(response, req.onLog);
     } catch (err) {
-      context.destroy(); // a build that failed early leaves the context (maybe a file) unread
       if (signal?.aborted) throw new BuildCancelledError('build cancelled', { cause: signal.reason });
+      if (err instanceof SessionRefusedError || err instanceof ContextUnreadableError) throw err;
       throw engineError(err, 'build');
     }
+  }
+
+  /**
+   * dockerd (20.10 to 29, either image store): BuildKit reads the context, the pull credentials
+   * and the secrets from a session of ours, as with `docker build` / buildx. Posting a tar is
+   * broken on the containerd image store (moby/moby#47717).
+   */
+  private async buildInSession(req: BuildRequest): Promise<Readable> {
+    const dockerfile = req.dockerfile ?? 'Dockerfile';
+    const session = await openSession({
+      host: this.host,
+      tree: await req.context.tree(),
+      dockerfileDir: posix.dirname(dockerfile) === '.' ? '' : posix.dirname(dockerfile),
+      logins: hostLogins(req.pullAuth ?? {}),
+      secrets: req.secrets ?? new Map(),
+      sharedKey: req.contextKey,
+    });
+    try {
+      const options = { ...buildQuery(req, 'docker'), version: '2', session: session.id, remote: 'client-session', dockerfile: posix.basename(dockerfile) };
+      const response = await this.dialBuild(options, req.signal);
+      response.once('close', () => session.close());
+      return response;
+    } catch (err) {
+      session.close();
+      throw err;
+    }
+  }
+
+  /** Podman builds with buildah from a tar body; it serves no BuildKit sessions (404). */
+  private async buildFromTar(req: BuildRequest): Promise<Readable> {
+    const context = req.context.tar();
+    try {
+      const options: Docker.ImageBuildOptions = { ...buildQuery(req, 'podman'), dockerfile: req.dockerfile ?? 'Dockerfile' };
+      if (req.signal !== undefined) options.abortSignal = req.signal;
+      if (req.pullAuth !== undefined && Object.keys(req.pullAuth).length > 0) options.registryconfig = registryConfig(req.pullAuth);
+      return (await this.docker.buildImage(context, options)) as Readable;
+    } catch (err) {
+      context.destroy(); // a build that failed early leaves the context (maybe a file) unread
+      throw err;
+    }
+  }
+
+  /**
+   * POST /build with an empty body (the context comes through the session). Not dockerode's
+   * buildImage: for version 2 it opens a session of its own (credentials only, one login for
+   * every host) and puts that session's id in the request. An empty stream as the body, as
+   * docker-modem otherwise sends the query as a JSON body.
+   */
+  private dialBuild(options: Record<string, unknown>, signal: AbortSignal | undefined): Promise<Readable> {
+    return new Promise((resolve, reject) => {
+      this.docker.modem.dial(
+        { path: '/build?', method: 'POST', options, file: Readable.from([]), isStream: true, abortSignal: signal, statusCodes: { 200: true, 400: 'bad parameter', 500: 'server error' } },
+        (err: unknown, stream: unknown) => (err ? reject(err instanceof Error ? err : new Error(String(err))) : resolve(stream as Readable)),
+      );
+    });
   }
 
   async saveImage(imageId: string): Promise<Readable> {
@@ -105,17 +161,20 @@ export class DockerEngine implements Engine {
     return runContainer(this.docker, this.quick.bind(this), req);
   }
 
-  async removeLabelled(labelKey: string): Promise<number> {
-    const filters = JSON.stringify({ label: [labelKey] });
-    const action = `remove objects labelled ${labelKey}`;
+  async removeLeftovers(label: string, imagePrefix: string): Promise<number> {
+    const action = `remove leftovers (containers labelled ${label}, images ${imagePrefix}*)`;
     // Containers first: an image a container still uses cannot go.
+    const filters = JSON.stringify({ label: [label] });
     const containers = await this.quick(action, (abortSignal) => this.docker.listContainers({ all: true, filters, abortSignal }));
     for (const c of containers) {
       await this.quick(action, () => this.docker.getContainer(c.Id).remove({ force: true, v: true }).catch(ignoreGone));
     }
-    const images = await this.quick(action, (abortSignal) => this.docker.listImages({ all: true, filters, abortSignal }));
-    for (const image of images) await this.removeImage(image.Id);
-    return images.length;
+    // Images are found by name: a label would land in the published image config.
+    const prefix = localImageName(imagePrefix, await this.product());
+    const images = await this.quick(action, (abortSignal) => this.docker.listImages({ abortSignal }));
+    const names = images.flatMap((i) => (i.RepoTags ?? []).filter((t) => t.startsWith(prefix)));
+    for (const name of names) await this.removeImage(name);
+    return names.length;
   }
 
   private engineIdentity(): Promise<EngineIdentity> {
@@ -150,22 +209,28 @@ export class DockerEngine implements Engine {
   }
 }
 
-function buildOptions(req: BuildRequest, product: EngineProduct): Docker.ImageBuildOptions {
+/** The /build query both routes share. */
+function buildQuery(req: BuildRequest, product: EngineProduct): Docker.ImageBuildOptions {
   const options: Docker.ImageBuildOptions = {
     platform: req.platform.toString(),
     t: localImageName(req.tag, product),
-    dockerfile: req.dockerfile ?? 'Dockerfile',
     buildargs: req.buildArgs,
     labels: req.labels,
     nocache: req.noCache ?? false,
+    pull: req.pull ?? false,
   };
-  // dockerode opens a BuildKit session (POST /session) for version 2, which Podman does not
-  // serve (404); Podman builds with buildah whatever the version says.
-  if (product === 'docker') options.version = '2';
   if (req.target !== undefined) options.target = req.target;
-  if (req.signal !== undefined) options.abortSignal = req.signal;
-  if (req.pullAuth !== undefined && Object.keys(req.pullAuth).length > 0) options.registryconfig = registryConfig(req.pullAuth);
   return options;
+}
+
+/** BuildKit asks by registry host; Docker Hub's credentials answer for all its names. */
+function hostLogins(logins: Record<string, RegistryLogin>): Map<string, HostLogin> {
+  const out = new Map<string, HostLogin>();
+  for (const [registry, login] of Object.entries(logins)) {
+    const names = DOCKER_HUB_NAMES.has(registry) ? [...DOCKER_HUB_NAMES] : [registry];
+    for (const name of names) out.set(name, { username: login.username, password: login.password });
+  }
+  return out;
 }
 
 function registryConfig(logins: Record<string, RegistryLogin>): Docker.RegistryConfig {

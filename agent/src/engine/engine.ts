@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { Platform } from '@archfarm/common';
+import type { ContextTree } from './session/context-tree';
 
 /** What the agent needs to know about its engine to advertise it. */
 export interface EngineInfo {
@@ -15,10 +16,30 @@ export interface RegistryLogin {
   password: string;
 }
 
+/** A FROM image as the engine resolved it. */
+export interface BaseImage {
+  ref: string;
+  digest: string;
+}
+
+/**
+ * A build context, in the two forms engines take it: files for BuildKit's session (dockerd),
+ * one tar stream for engines without sessions (Podman).
+ */
+export interface BuildContext {
+  tree(): Promise<ContextTree>;
+  /** Called at most once per build. */
+  tar(): Readable;
+}
+
 /** One single-platform image build. */
 export interface BuildRequest {
-  /** A tar stream of the build context; called once per build. */
-  context: () => Readable;
+  context: BuildContext;
+  /**
+   * Key of the context's content (its digest): BuildKit keeps a copy of the files it was sent
+   * under this key and asks only for the ones that changed.
+   */
+  contextKey: string;
   /** Path of the Dockerfile inside the context; default "Dockerfile". */
   dockerfile?: string;
   platform: Platform;
@@ -27,9 +48,13 @@ export interface BuildRequest {
   target?: string;
   /** Local image name, e.g. "archfarm-job/<jobid>:1". */
   tag: string;
-  /** Labels put on the image; the agent passes `io.archfarm.*` here so start-up cleanup finds it. */
+  /** Labels of the image config: only the user's (`--label`); the farm puts nothing of its own there. */
   labels: Record<string, string>;
   noCache?: boolean;
+  /** Resolve every FROM image afresh (`--pull`). */
+  pull?: boolean;
+  /** `RUN --mount=type=secret,id=ID` values, served through the session only (never build args). */
+  secrets?: ReadonlyMap<string, Buffer>;
   /** Logins for the registries of FROM images, keyed by registry host (e.g. "reg.example:5000"). */
   pullAuth?: Record<string, RegistryLogin>;
   /** Aborting closes the request, which makes the engine stop the build (checked with dockerd 20.10). */
@@ -69,8 +94,8 @@ export interface RunRequest {
  */
 export interface Engine {
   info(): Promise<EngineInfo>;
-  /** Builds the image and tags it `req.tag`; resolves to its id ("sha256:..."). */
-  build(req: BuildRequest): Promise<{ imageId: string }>;
+  /** Builds the image and tags it `req.tag`; resolves to its id ("sha256:...") and the FROM images it used. */
+  build(req: BuildRequest): Promise<{ imageId: string; bases: BaseImage[] }>;
   /** The image as a `docker save` tar stream. */
   saveImage(imageId: string): Promise<Readable>;
   /** Removes an image by id or name, forcibly; an image that is not there is not an error. */
@@ -82,6 +107,6 @@ export interface Engine {
    * executable) is RunNotStartedError.
    */
   run(req: RunRequest): Promise<{ exitCode: number }>;
-  /** Removes the containers and images carrying the label key; resolves to how many images went. */
-  removeLabelled(labelKey: string): Promise<number>;
+  /** Removes the containers carrying the label (KEY=VALUE) and the images named under `imagePrefix` ("archfarm-job/pi-1/"); resolves to how many images went. */
+  removeLeftovers(label: string, imagePrefix: string): Promise<number>;
 }

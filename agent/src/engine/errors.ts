@@ -121,3 +121,29 @@ export class ImagePlatformMismatchError extends ArchfarmError {
     super(`image ${image} is ${actual}, not ${wanted}`);
   }
 }
+
+/** A file of a build context that the engine asked for cannot be served (it is not inside the context). */
+export class ContextUnreadableError extends ArchfarmError {
+  readonly code = 'CONTEXT_UNREADABLE';
+  readonly kind = 'build';
+  constructor(
+    readonly path: string,
+    reason: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`cannot send ${JSON.stringify(path)} of the build context: ${reason}`, options);
+  }
+}
+
+/** The engine would not open a BuildKit session (POST /session), which it needs to read the context. */
+export class SessionRefusedError extends ArchfarmError {
+  readonly code = 'ENGINE_SESSION_REFUSED';
+  readonly kind = 'infrastructure';
+  constructor(
+    message: string,
+    readonly statusCode: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

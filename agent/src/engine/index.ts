@@ -8,6 +8,7 @@ export * from './docker-host';
 export { DockerEngine, type DockerEngineOptions } from './docker-engine';
 export { DEFAULT_RUN_TIMEOUT_MS } from './docker-run';
 export { BuildkitProgress } from './buildkit-progress';
-export { probePlatforms, PROBE_LABEL, type ProbedPlatform, type ProbeOptions } from './probe';
+export { probePlatforms, type ProbedPlatform, type ProbeOptions } from './probe';
+export { unpackedTree, memoryTree, type ContextTree, type ContextEntry } from './session/context-tree';
 export { exitProgram, canProbe, PROBEABLE_ARCHITECTURES } from './exit-program';
 export { tarArchive, type TarFile } from './tar-archive';

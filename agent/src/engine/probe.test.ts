@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Platform } from '@archfarm/common';
 import type { BuildRequest, Engine, EngineInfo } from './engine';
 import { BuildFailedError, EngineUnavailableError } from './errors';
-import { probePlatforms, PROBE_LABEL } from './probe';
+import { probePlatforms } from './probe';
 
 /**
  * An engine that "runs" the probe for the platforms it is told to: the probe's logic
@@ -21,7 +21,7 @@ class FakeEngine implements Engine {
   async info(): Promise<EngineInfo> {
     return { platform: Platform.parse(this.native), description: 'fake' };
   }
-  async build(req: BuildRequest): Promise<{ imageId: string }> {
+  async build(req: BuildRequest): Promise<{ imageId: string; bases: [] }> {
     this.builds.push(req);
     this.running += 1;
     this.maxRunning = Math.max(this.maxRunning, this.running);
@@ -30,7 +30,7 @@ class FakeEngine implements Engine {
     const ok = this.runs(req.platform);
     if (ok instanceof Error) throw ok;
     if (!ok) throw new BuildFailedError('executor failed running [/probe]: exit code: 1');
-    return { imageId: `sha256:${req.platform.architecture}` };
+    return { imageId: `sha256:${req.platform.architecture}`, bases: [] };
   }
   async saveImage(): Promise<never> {
     throw new Error('not used');
@@ -41,7 +41,7 @@ class FakeEngine implements Engine {
   async removeImage(ref: string): Promise<void> {
     this.removed.push(ref);
   }
-  async removeLabelled(): Promise<number> {
+  async removeLeftovers(): Promise<number> {
     return 0;
   }
 }
@@ -57,13 +57,16 @@ test('native first, then the candidates that ran, in order; failures left out', 
   assert.deepEqual(engine.builds.map((b) => b.platform.toString()).sort(), ['linux/amd64/v2', 'linux/arm64', 'linux/ppc64le', 'linux/s390x']);
 });
 
-test('every probe is uncached, labelled, and its image removed', async () => {
+test('every probe is uncached, unlabelled, named in the repository given, and its image removed', async () => {
   const engine = new FakeEngine('linux/arm64', (p) => p.architecture === 'arm');
-  const result = await probePlatforms(engine, list('linux/arm/v7,linux/arm/v6,linux/s390x'));
+  const result = await probePlatforms(engine, list('linux/arm/v7,linux/arm/v6,linux/s390x'), { repository: 'archfarm-job/pi-1/probe' });
   assert.deepEqual(shown(result), ['linux/arm64 native', 'linux/arm/v7 emulated', 'linux/arm/v6 emulated']);
   for (const b of engine.builds) {
     assert.equal(b.noCache, true);
-    assert.deepEqual(b.labels, { [PROBE_LABEL]: '1' });
+    assert.deepEqual(b.labels, {});
+    assert.match(b.tag, /^archfarm-job\/pi-1\/probe:/);
+    // Both forms of the context hold the probe program and its Dockerfile.
+    assert.deepEqual((await b.context.tree()).entries.map((e) => e.path), ['Dockerfile', 'probe']);
     assert.ok(engine.removed.includes(b.tag), `${b.tag} removed`);
   }
 });

@@ -4,6 +4,7 @@ import { errorMessage, type Logger, type Platform } from '@archfarm/common';
 import type { Engine } from './engine';
 import { BuildCancelledError, BuildFailedError } from './errors';
 import { canProbe, exitProgram } from './exit-program';
+import { memoryTree } from './session/context-tree';
 import { tarArchive } from './tar-archive';
 
 /** A platform this agent's engine builds, and how. */
@@ -15,8 +16,11 @@ export interface ProbedPlatform {
 
 /** Options of {@link probePlatforms}. */
 export interface ProbeOptions {
-  /** More labels for the probe images (the agent adds its name, to clean up only its own). */
-  labels?: Record<string, string>;
+  /**
+   * Local repository of the probe images, default "archfarm-probe" (the agent names it after
+   * itself, so its start-up cleanup removes only its own leftovers).
+   */
+  repository?: string;
   /** Probe builds run at once; default 2 (each starts an emulator, and a Pi has little memory). */
   concurrency?: number;
   /** Time one probe may take before its platform counts as not buildable; default 120 s. */
@@ -26,9 +30,6 @@ export interface ProbeOptions {
   /** Gets one line per platform that failed, with the reason. */
   logger?: Logger;
 }
-
-/** Label key on every probe image, so start-up cleanup can find leftovers. */
-export const PROBE_LABEL = 'io.archfarm.probe';
 
 const DOCKERFILE = ['FROM scratch', 'COPY probe /probe', 'RUN ["/probe"]', ''].join('\n');
 
@@ -66,21 +67,22 @@ async function probeOne(engine: Engine, platform: Platform, opts: ProbeOptions):
     return false;
   }
   const program = exitProgram(platform);
-  const context = tarArchive([
+  const files = [
     { path: 'Dockerfile', data: DOCKERFILE },
     { path: 'probe', data: program, mode: 0o755 },
-  ]);
+  ];
   const timeout = AbortSignal.timeout(opts.timeoutMs ?? 120_000);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-  const tag = `archfarm-probe:${platform.toString().replaceAll('/', '-')}-${randomBytes(4).toString('hex')}`;
+  const tag = `${opts.repository ?? 'archfarm-probe'}:${platform.toString().replaceAll('/', '-')}-${randomBytes(4).toString('hex')}`;
   const tail: string[] = [];
   try {
     await engine.build({
-      context: () => Readable.from([context]),
+      context: { tree: () => Promise.resolve(memoryTree(files)), tar: () => Readable.from([tarArchive(files)]) },
+      contextKey: `archfarm-probe-${platform.toString()}`,
       platform,
       buildArgs: {},
       tag,
-      labels: { ...opts.labels, [PROBE_LABEL]: '1' },
+      labels: {},
       noCache: true, // a cached RUN would prove nothing
       signal,
       onLog: (line) => {
