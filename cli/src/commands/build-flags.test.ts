@@ -76,6 +76,7 @@ test('a partial publish: the digest, a warning per left-out platform, exit 4', a
   assert.deepEqual(JSON.parse(json.stdout.text), {
     digest: DIGEST,
     tag: '127.0.0.1:5000/hello:1',
+    tags: ['127.0.0.1:5000/hello:1'],
     platforms: [{ platform: 'linux/arm64', digest: 'sha256:2', agent: 'pi-1', mode: 'native' }],
     leftOut: [{ platform: 'linux/s390x', error: S390X_FAILED }],
   });

@@ -67,6 +67,12 @@ test('a published build: uploads, submits, shows progress on stderr, the digest 
       emulation: 'prefer-native',
       requireLabels: {},
       registryAuth: undefined,
+      tags: ['127.0.0.1:5000/hello:1'],
+      labels: {},
+      annotations: [],
+      pull: false,
+      noCache: false,
+      secrets: [],
     },
   ]);
   assert.match(io.stderr.lines[0]!, /^uploading context \d+(\.\d)? kB$/);
@@ -94,6 +100,7 @@ test('--output json prints one object with the index and each platform', async (
   assert.deepEqual(JSON.parse(io.stdout.text), {
     digest: DIGEST,
     tag: '127.0.0.1:5000/hello:1',
+    tags: ['127.0.0.1:5000/hello:1'],
     platforms: [
       { platform: 'linux/amd64', digest: 'sha256:1', agent: 'x86-1', mode: 'native' },
       { platform: 'linux/arm64', digest: 'sha256:2', agent: 'pi-1', mode: 'emulated' },

@@ -62,6 +62,7 @@ test('build --output json has the contract shape', () => {
   assert.deepEqual(JSON.parse(JSON.stringify(buildResultJson(finished.event.value))), {
     digest: 'sha256:999',
     tag: '127.0.0.1:5000/hello:1',
+    tags: ['127.0.0.1:5000/hello:1'],
     platforms: [
       { platform: 'linux/amd64', digest: 'sha256:1', agent: 'x86-1', mode: 'native' },
       { platform: 'linux/arm64', digest: 'sha256:2', agent: 'pi-1', mode: 'emulated' },
