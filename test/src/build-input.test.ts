@@ -33,7 +33,12 @@ describe('archfarm build: bad input and waiting', () => {
     ['a malformed tag', () => ['--platform', 'linux/amd64', '-t', '127.0.0.1:5000/Bad_Name:1', ctx], /--tag|-t/],
     ['a missing context directory', (tag) => ['--platform', 'linux/amd64', '-t', tag, join(ctx, 'nope')], /context.*(does not exist|not found|no such)/i],
     ['-f outside the context', (tag) => ['--platform', 'linux/amd64', '-t', tag, '-f', '/etc/hostname', join(ctx, 'sub')], /(-f|--file).*outside/],
-    ['a build arg without =', (tag) => ['--platform', 'linux/amd64', '-t', tag, '--build-arg', 'VERSION', ctx], /--build-arg.*KEY=VALUE/],
+    // A bare KEY takes its value from the environment, as with buildx; one that is not set is the error.
+    [
+      'a bare build arg not set in the environment',
+      (tag) => ['--platform', 'linux/amd64', '-t', tag, '--build-arg', 'ARCHFARM_TEST_UNSET_ARG', ctx],
+      /--build-arg: "ARCHFARM_TEST_UNSET_ARG" has no value and ARCHFARM_TEST_UNSET_ARG is not set in the environment/,
+    ],
   ];
 
   for (const [name, args, message] of cases) {
