@@ -10,7 +10,6 @@ import {
   RunCancelledError,
   RunNotStartedError,
   RunTimeoutError,
-  tarArchive,
   type RunRequest,
 } from '@archfarm/agent';
 import {
@@ -37,7 +36,8 @@ async function buildImage(name: string, platform: Platform, dockerfile: string):
   const tag = `archfarm-test/${jobId}:${name}`;
   tags.push(tag);
   await engine.build({
-    context: contextOf(tarArchive([{ path: 'Dockerfile', data: dockerfile }])),
+    context: contextOf([{ path: 'Dockerfile', data: dockerfile }]),
+    contextKey: `${jobId}-${dockerfile.length}`,
     platform,
     buildArgs: {},
     tag,
@@ -56,7 +56,7 @@ before(async () => {
 });
 
 after(async () => {
-  await engine.removeLabelled(JOB); // a failed test's stray containers (the filter takes key=value too)
+  await engine.removeLeftovers(JOB, `archfarm-test/${jobId}-none/`); // a failed test's stray containers (the filter takes key=value too)
   for (const tag of tags) await engine.removeImage(tag);
 });
 
@@ -177,7 +177,7 @@ test('engine failures are classified as for builds', async () => {
   await assert.rejects(nowhere.run(request(['true'])), EngineUnavailableError);
 });
 
-test('removeLabelled removes containers, running ones too', async () => {
+test('removeLeftovers removes labelled containers, running ones too', async () => {
   const key = `io.archfarm.test-${randomBytes(4).toString('hex')}`;
   await startContainer(images.native, ['sleep', '300'], { [key]: '1' });
   await startContainer(images.native, ['true'], { [key]: '2' });
@@ -186,7 +186,7 @@ test('removeLabelled removes containers, running ones too', async () => {
   const run = engine.run(request(['sh', '-c', 'echo started; exec sleep 300'], { labels: { [key]: '3' }, onLog }));
   await Promise.race([started, run]);
   assert.equal((await containersLabelled(key)).length, 3);
-  assert.equal(await engine.removeLabelled(key), 0); // no images carry the key
+  assert.equal(await engine.removeLeftovers(key, `archfarm-test/${jobId}-none/`), 0); // no images named so
   assert.deepEqual(await containersLabelled(key), []);
   // The run's command was killed under it: a failed run, not an engine error.
   assert.deepEqual(await run, { exitCode: 137 });

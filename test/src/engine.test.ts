@@ -8,7 +8,6 @@ import {
   BuildFailedError,
   DockerEngine,
   EngineUnavailableError,
-  tarArchive,
   type BuildRequest,
 } from '@archfarm/agent';
 import { contextOf, DOCKER_SOCKET, inspectImage, processesMatching, requireBaseImage, requireDocker, runContainer } from './support/docker';
@@ -33,7 +32,8 @@ function request(dockerfile: string, platform: string, extra: Partial<BuildReque
   const tag = `archfarm-test/${jobId}:${tags.length + 1}`;
   tags.push(tag);
   return {
-    context: contextOf(tarArchive([{ path: 'Dockerfile', data: dockerfile }])),
+    context: contextOf([{ path: 'Dockerfile', data: dockerfile }]),
+    contextKey: `${jobId}-${dockerfile.length}`,
     platform: Platform.parse(platform),
     buildArgs: {},
     tag,
@@ -124,16 +124,19 @@ test('a cross build runs the first stage natively and produces an arm64 image', 
   assert.equal((await runContainer(req.tag, 'linux/arm64')).trim(), machine());
 });
 
-test('saves, removes and cleans up by label', async () => {
-  const key = `io.archfarm.test-${randomBytes(4).toString('hex')}`;
-  const req = request(`FROM ${base}\nLABEL purpose=cleanup\n`, 'linux/amd64', { labels: { [key]: '1' } });
+test('saves, removes, and cleans up images by name, not by label', async () => {
+  const prefix = `archfarm-test/${jobId}-cleanup/`;
+  const req = { ...request(`FROM ${base}\nLABEL purpose=cleanup\n`, 'linux/amd64'), tag: `${prefix}a:1` };
+  const other = request(`FROM ${base}\nLABEL purpose=kept\n`, 'linux/amd64');
   const { imageId } = await engine.build(req);
+  await engine.build(other);
   const chunks: Buffer[] = [];
   for await (const chunk of await engine.saveImage(imageId)) chunks.push(chunk as Buffer);
   assert.ok(Buffer.concat(chunks).includes('manifest.json'), 'a docker save archive');
-  assert.equal(await engine.removeLabelled(key), 1);
+  assert.equal(await engine.removeLeftovers(`io.archfarm.test-${randomBytes(4).toString('hex')}`, prefix), 1);
   assert.equal(await inspectImage(req.tag), undefined);
-  assert.equal(await engine.removeLabelled(key), 0);
+  assert.notEqual(await inspectImage(other.tag), undefined, 'an image outside the prefix stays');
+  assert.equal(await engine.removeLeftovers('io.archfarm.none', prefix), 0);
   await engine.removeImage(req.tag); // already gone: not an error
 });
 

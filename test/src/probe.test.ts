@@ -1,7 +1,8 @@
 import { before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Platform } from '@archfarm/common';
-import { DockerEngine, probePlatforms, PROBE_LABEL } from '@archfarm/agent';
+import { randomBytes } from 'node:crypto';
+import { DockerEngine, probePlatforms } from '@archfarm/agent';
 import { dockerApi, DOCKER_SOCKET, requireDocker } from './support/docker';
 
 before(async () => {
@@ -12,13 +13,15 @@ test('the probe finds amd64 native and the QEMU platforms emulated, leaving no i
   const engine = new DockerEngine({ host: { kind: 'unix', socketPath: DOCKER_SOCKET } });
   const candidates = Platform.parseList('linux/amd64,linux/arm64,linux/arm/v7,linux/s390x,linux/ppc64le');
   const started = Date.now();
-  const found = await probePlatforms(engine, candidates);
+  const repository = `archfarm-test/probe-${randomBytes(4).toString('hex')}`;
+  const found = await probePlatforms(engine, candidates, { repository });
   const seconds = (Date.now() - started) / 1000;
   assert.deepEqual(
     found.map((f) => `${f.platform.toString()} ${f.mode}`),
     ['linux/amd64 native', 'linux/arm64 emulated', 'linux/arm/v7 emulated', 'linux/s390x emulated', 'linux/ppc64le emulated'],
   );
-  const left = await dockerApi('GET', `/images/json?filters=${encodeURIComponent(JSON.stringify({ label: [PROBE_LABEL] }))}`);
-  assert.deepEqual(left.json<unknown[]>(), [], 'probe images removed');
+  const images = (await dockerApi('GET', '/images/json')).json<Array<{ RepoTags?: string[] | null }>>();
+  const left = images.flatMap((i) => i.RepoTags ?? []).filter((t) => t.startsWith(`${repository}:`));
+  assert.deepEqual(left, [], 'probe images removed');
   console.log(`probe of ${candidates.length} platforms: ${seconds.toFixed(1)} s`);
 });

@@ -24,9 +24,10 @@ function answer(lines: string[], cut = 7): Readable {
 
 test('decodes BuildKit status into lines and returns the image id', async () => {
   const lines: string[] = [];
-  const id = await readBuildStream(
+  const from = { ...run, digest: 'sha256:f', name: `[builder 1/2] FROM 127.0.0.1:5000/archfarm/base:1@sha256:${'ab'.repeat(32)}` };
+  const { imageId: id, bases } = await readBuildStream(
     answer([
-      trace({ vertexes: [run] }),
+      trace({ vertexes: [from, run] }),
       trace({ logs: [{ vertex: 'sha256:r', timestamp: at(1), stream: 1, msg: Buffer.from('s390x\n') }] }),
       trace({ vertexes: [{ ...run, completed: at(2) }] }),
       JSON.stringify({ id: 'moby.image.id', aux: { ID: 'sha256:1234' } }),
@@ -35,7 +36,8 @@ test('decodes BuildKit status into lines and returns the image id', async () => 
     (l) => lines.push(l),
   );
   assert.equal(id, 'sha256:1234');
-  assert.deepEqual(lines, ['#1 [2/2] RUN uname -m', '#1 1.000 s390x', '#1 DONE 2.0s', 'Successfully tagged x:1']);
+  assert.deepEqual(bases, [{ ref: '127.0.0.1:5000/archfarm/base:1', digest: `sha256:${'ab'.repeat(32)}` }]);
+  assert.deepEqual(lines, ['#1 [builder 1/2] FROM 127.0.0.1:5000/archfarm/base:1@sha256:' + 'ab'.repeat(32), '#2 [2/2] RUN uname -m', '#2 1.000 s390x', '#2 DONE 2.0s', 'Successfully tagged x:1']);
 });
 
 test('an error record fails the build with the engine\'s message', async () => {

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import Docker from 'dockerode';
+import { memoryTree, tarArchive, type BuildContext, type TarFile } from '@archfarm/agent';
 import { baseImage } from './context';
 import { testRegistry } from './registry';
 
@@ -121,9 +122,9 @@ export function processesMatching(pattern: RegExp): string[] {
     .filter((l) => pattern.test(l));
 }
 
-/** A build context for the agent's Engine.build: each call gives a fresh stream of the tar. */
-export function contextOf(tar: Buffer): () => Readable {
-  return () => Readable.from([tar]);
+/** A build context of a few files for the agent's Engine.build, in both its forms. */
+export function contextOf(files: TarFile[]): BuildContext {
+  return { tree: () => Promise.resolve(memoryTree(files)), tar: () => Readable.from([tarArchive(files)]) };
 }
 
 /** Label on every image the cross-process tests build, so a stray one can be found. */
