@@ -18,6 +18,13 @@ export const REDACT_PATHS = [
   '*.spec.auths',
   'headers.authorization',
   '*.headers.authorization',
+  // --secret values: a JobSpec's, a SubmitBuildRequest's, an Assign message's.
+  'secrets',
+  '*.secrets',
+  'spec.secrets',
+  '*.spec.secrets',
+  'msg.value.spec.secrets',
+  '*.msg.value.spec.secrets',
 ];
 
 /** JSON lines to stderr (stdout belongs to results), with credentials redacted. */

@@ -20,9 +20,12 @@ export class RegistryAccess {
     return ref.isLoopback || this.insecure.has(ref.registry);
   }
 
-  /** Read once per build, when it is submitted: a changed config.json applies to new builds. */
-  credentials(ref: ImageRef): RegistryCredentials | undefined {
-    return loadDockerCredentials(ref.registry, this.authFile);
+  /**
+   * The coordinator host's own Docker config's credentials for `registry`. Read once per
+   * build, when it is submitted: a changed config.json applies to new builds.
+   */
+  async credentials(registry: string): Promise<RegistryCredentials | undefined> {
+    return loadDockerCredentials(registry, this.authFile);
   }
 
   client(ref: ImageRef, credentials: RegistryCredentials | undefined): RegistryClient {

@@ -17,7 +17,7 @@ export interface DockerfileAnalysis {
   targetRuns: number;
 }
 
-interface Instruction {
+export interface Instruction {
   keyword: string;
   args: string;
 }
@@ -57,8 +57,8 @@ function stageOnBuildPlatform(args: string, stages: Map<string, boolean>): boole
   return onBuild;
 }
 
-/** Logical instructions: continuations joined, comments and heredoc bodies dropped. */
-function* instructions(text: string): Generator<Instruction> {
+/** Logical instructions: continuations joined, comments and heredoc bodies dropped (also read by ../base-images). */
+export function* instructions(text: string): Generator<Instruction> {
   const lines = text.split(/\r?\n/);
   const escape = escapeChar(lines);
   let i = 0;

@@ -25,6 +25,9 @@ import type { AgentAdmin } from './agent-admin';
 import type { Dispatcher } from '../builds/dispatcher';
 import { planBuild } from './plan-build';
 import { validateBuild } from './validate-build';
+import { fromRegistries } from '../base-images';
+import type { BuildSpec } from '../builds/build';
+import { HeldCredentials } from '../held-credentials';
 
 export interface BuildServiceDeps {
   agents: AgentAdmin;
@@ -43,6 +46,7 @@ export interface BuildServiceDeps {
 
 /** The operators' API behind the `archfarm` CLI. */
 export function buildService(deps: BuildServiceDeps): BuildServiceServer {
+  const held = new HeldCredentials(deps.store, deps.secrets, deps.registries, deps.logger);
   return {
     uploadContext: (call, callback) => void uploadContext(deps, call, callback),
     hasContext: unary(async (req) => ({ present: await deps.contexts.has(req.digest) })),
@@ -57,7 +61,8 @@ export function buildService(deps: BuildServiceDeps): BuildServiceServer {
       if (!(await deps.contexts.readFile(spec.contextDigest, spec.dockerfile, 1))) {
         throw new InvalidInputError('file', `the context has no ${spec.dockerfile}; give -f with a path inside the context`);
       }
-      spec.credentials = await registryCredentials(deps, spec.tag, req.registryAuth);
+      spec.credentials = await registryCredentials(deps, held, spec.tag, req.registryAuth);
+      spec.pullCredentials = await pullCredentials(deps, held, spec);
       spec.crossCompile = await deps.crossCompile(spec.contextDigest, spec.dockerfile);
       return { buildId: (await deps.builds.submit(spec, owner)).id };
     }),
@@ -165,12 +170,16 @@ function ownerOf(call: object): string | undefined {
 
 /**
  * Credentials for the tag's registry, for this build only: the operator's own (from their
- * Docker config, sent with the request), else those stored with `archfarm registry login`,
- * else the coordinator's Docker config.
+ * Docker config, sent with the request), else those the coordinator holds.
  */
-async function registryCredentials(deps: BuildServiceDeps, tag: ImageRef, given: RegistryAuth | undefined): Promise<RegistryCredentials | undefined> {
+async function registryCredentials(deps: BuildServiceDeps, held: HeldCredentials, tag: ImageRef, given: RegistryAuth | undefined): Promise<RegistryCredentials | undefined> {
   if (given && given.registry === tag.registry && given.username) return { username: given.username, password: given.password };
-  const stored = await deps.store.getRegistryCredential(tag.registry);
-  if (stored) return { username: stored.username, password: deps.secrets.unseal(stored.ciphertext) };
-  return deps.registries.credentials(tag);
+  return held.lookup(tag.registry);
+}
+
+/** What the coordinator holds for the registries of the Dockerfile's FROM images (a private base image). */
+async function pullCredentials(deps: BuildServiceDeps, held: HeldCredentials, spec: BuildSpec): Promise<Map<string, RegistryCredentials>> {
+  const dockerfile = await deps.contexts.readFile(spec.contextDigest, spec.dockerfile);
+  if (!dockerfile) return new Map();
+  return held.forPulling(fromRegistries(dockerfile.toString('utf8'), spec.buildArgs), spec.tag.registry);
 }
