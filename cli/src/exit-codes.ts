@@ -30,6 +30,7 @@ const BY_CODE: Readonly<Record<string, number>> = {
   USAGE: ExitCode.badInput,
   CONFIG_INVALID: ExitCode.badInput,
   DOCKER_CONFIG_INVALID: ExitCode.badInput,
+  CREDENTIAL_HELPER_FAILED: ExitCode.badInput,
   NO_CA: ExitCode.badInput,
   NO_TOKEN: ExitCode.badInput,
   PEM_INVALID: ExitCode.badInput,

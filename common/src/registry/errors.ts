@@ -151,3 +151,19 @@ export class DockerConfigInvalidError extends ArchfarmError {
     super(`Docker config ${path} is not valid: ${detail}`, options);
   }
 }
+
+/** A Docker credential helper (`docker-credential-NAME`) is missing, failed, or answered nonsense. */
+export class CredentialHelperError extends ArchfarmError {
+  readonly code = 'CREDENTIAL_HELPER_FAILED';
+  readonly kind = 'input';
+  constructor(
+    /** The program, e.g. "docker-credential-desktop". */
+    readonly program: string,
+    /** The config.json that names it. */
+    readonly configPath: string,
+    detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${program} (named in ${configPath}) ${detail}`, options);
+  }
+}

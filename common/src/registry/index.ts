@@ -6,3 +6,4 @@ export * from './www-authenticate';
 export * from './registry-auth';
 export * from './registry-client';
 export * from './docker-config';
+export * from './docker-credential-helper';
