@@ -41,9 +41,8 @@ test: setup check ## everything CI runs
 bundle: build ## the agent as one file: agent/dist/bundle/archfarm-agent.cjs
 	npm run bundle -w @archfarm/agent
 
-test-fleet: setup bundle ## by hand, slow (~15 min): Debian arm64 + s390x VMs (qemu-system) with their own dockerd and agent
-	bash scripts/vm/image.sh arm64 >/dev/null
-	bash scripts/vm/image.sh s390x >/dev/null
+test-fleet: setup bundle ## by hand, slow (~15 min; the VM images once, ~1 h): Debian arm64 + s390x VMs (qemu-system), each with dockerd 20.10 + agent and dockerd 26
+	nice -n 19 bash scripts/vm/image.sh arm64 s390x >/dev/null
 	node --test --test-reporter=spec --test-timeout=5400000 test/dist/vm/vm-fleet.js
 
 demo: setup build ## coordinator + local agent + registry: build examples/hello for 4 CPUs

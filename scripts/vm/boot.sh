@@ -11,6 +11,8 @@
 # The console (kernel and every journal line) goes to WORKDIR/console.log.
 # Ends by exec'ing qemu: this process's pid is the VM's, and killing it pulls the VM's plug.
 # Networking is QEMU user mode: the VM dials out; the host's loopback is 10.0.2.2 inside it.
+# With ARCHFARM_VM_DOCKER26_PORT set, that port of the host's loopback reaches the VM's
+# dockerd 26 (scripts/vm/docker26-vm.sh), for an agent on the host that drives it remotely.
 set -euo pipefail
 
 LOG_PREFIX=vm-boot
@@ -22,6 +24,10 @@ ARCH="${1:-}" WORK="${2:-}"
 if [[ $ARCH != arm64 && $ARCH != s390x ]] || [[ -z $WORK ]]; then die "usage: boot.sh arm64|s390x WORKDIR"; fi
 MEMORY="${ARCHFARM_VM_MEMORY:-2048}"
 CPUS="${ARCHFARM_VM_CPUS:-2}"
+NETDEV=user,id=n0
+if [[ -n ${ARCHFARM_VM_DOCKER26_PORT:-} ]]; then
+  NETDEV+=",hostfwd=tcp:127.0.0.1:$ARCHFARM_VM_DOCKER26_PORT-:2376"
+fi
 
 BASE="$(bash "$HERE/image.sh" "$ARCH")"
 mkdir -p "$WORK/config"
@@ -37,7 +43,7 @@ COMMON=(
   -smp "$CPUS" -m "$MEMORY"
   -kernel "$BASE/vmlinuz" -initrd "$BASE/initrd.img"
   -display none -monitor none -serial "file:$WORK/console.log"
-  -netdev "user,id=n0"
+  -netdev "$NETDEV"
 )
 case "$ARCH" in
   arm64)

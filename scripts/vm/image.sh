@@ -1,19 +1,29 @@
 #!/usr/bin/env bash
 # A bootable Debian 12 disk for a foreign CPU (arm64 or s390x), for the VM test fleet.
 #
-#   bash scripts/vm/image.sh arm64|s390x     # prints the directory with disk.img, vmlinuz, initrd.img
+#   bash scripts/vm/image.sh arm64|s390x...  # prints, one a line, the directory of each with
+#                                            # disk.img, vmlinuz, initrd.img
 #
-# Two cached layers under $ARCHFARM_VM_CACHE/<arch> (default /var/cache/archfarm/vm), outside
+# Several CPUs are made at once (each is mostly one emulated dpkg at a time; under nice -n 19
+# they use the cores no one else is using).
+# Three cached layers under $ARCHFARM_VM_CACHE/<arch> (default /var/cache/archfarm/vm), outside
 # the repository because they are big and slow to make:
 #   root.tar  Debian's own packages for that CPU, by mmdebstrap (16.5 min for arm64, 9 for s390x
-#             on a 2-core host: package scripts run under QEMU user mode). Made once. A directory
-#             of that name (what mmdebstrap writes when the name lacks a .tar suffix) is used too.
-#   base/     an ext4 disk of it (label archfarm-root) plus the few files below, the kernel and
-#             initrd; made again (about a minute) when this script changes.
+#             on a quiet 2-core host: package scripts run under QEMU user mode). Made once. A
+#             directory of that name (what mmdebstrap writes when the name lacks a .tar suffix)
+#             is used too.
+#   docker26/ Debian 13's docker.io 26.1.5 and containerd 1.7 for that CPU, fetched and unpacked
+#             by scripts/docker26.sh --fetch-only (seconds). Never installed over bookworm's.
+#   base/     an ext4 disk of both (label archfarm-root) plus the few files below, the kernel
+#             and initrd; made again (about a minute) when this script or docker26/ changes.
 # A VM never writes to base/disk.img: scripts/vm/boot.sh runs it on a copy-on-write overlay.
-# The files added here make a plain Debian machine, as a Pi owner has, and nothing archfarm-specific
-# but two test conveniences: socat puts the host's registry (10.0.2.2:5000) on the VM's own
-# 127.0.0.1:5000 so image names agree everywhere, and a first-boot unit runs the
+# The files added here make a plain Debian machine, as a Pi owner has, with a second, newer
+# engine beside Debian's dockerd 20.10 (as a user who installed a current Docker has): Debian
+# 13's dockerd 26 on its own containerd, with the containerd image store, its own socket
+# (/run/docker26/docker.sock), roots and bridge (br26). Nothing archfarm-specific but three
+# test conveniences: socat puts the host's registry (10.0.2.2:5000) on the VM's own
+# 127.0.0.1:5000 so image names agree everywhere, socat serves the dockerd 26 socket on TCP
+# 2376 (boot.sh forwards a host port to it), and a first-boot unit runs the
 # /opt/archfarm-install/firstboot.sh that boot.sh puts on a second, per-run disk.
 set -euo pipefail
 
@@ -21,33 +31,44 @@ LOG_PREFIX=vm-image
 HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 # shellcheck source=scripts/lib.sh
 source "$HERE/../lib.sh"
+# shellcheck source=scripts/vm/docker26-vm.sh
+source "$HERE/docker26-vm.sh"
 
-ARCH="${1:-}"
-case "$ARCH" in
-  arm64 | s390x) ;;
-  *) die "usage: image.sh arm64|s390x" ;;
-esac
-CACHE="${ARCHFARM_VM_CACHE:-/var/cache/archfarm/vm}/$ARCH"
-ROOT_TAR="$CACHE/root.tar"
-BASE="$CACHE/base"
+(($#)) || die "usage: image.sh arm64|s390x..."
+for arg in "$@"; do
+  case "$arg" in
+    arm64 | s390x) ;;
+    *) die "usage: image.sh arm64|s390x..." ;;
+  esac
+done
+CACHE_ROOT="${ARCHFARM_VM_CACHE:-/var/cache/archfarm/vm}"
 DISK_SIZE=8G
-# The include list of the cached root.tar: changing it means a new 10-20 minute build.
-INCLUDE=linux-image-$ARCH,systemd-sysv,udev,docker.io,nodejs,iproute2,ifupdown,isc-dhcp-client,socat,ca-certificates,procps,hostname
+# The include list of the cached root.tar: changing it means a new 10-40 minute build.
+INCLUDE_COMMON=systemd-sysv,udev,docker.io,nodejs,iproute2,ifupdown,isc-dhcp-client,socat,ca-certificates,procps,hostname
+# Where the VM's dockerd 26 lives and listens (the units below; boot.sh forwards the port).
+D26=/opt/docker26
+D26_RUN=/run/docker26
+D26_PORT=2376
+D26_BRIDGE_CIDR=10.226.26.1/24
 
 [[ $EUID -eq 0 ]] || die "must run as root (mmdebstrap and mkfs keep file owners)"
 # qemu-system-misc has qemu-system-s390x; qemu-utils has qemu-img (boot.sh's overlays).
-ensure_packages qemu-system-arm qemu-system-misc qemu-utils mmdebstrap e2fsprogs
+# Two Recommends that --no-install-recommends leaves out and this needs: mmdebstrap stops
+# without arch-test ("install arch-test for foreign architecture support"), and the arm64 VM's
+# virtio-net-pci will not start without ipxe-qemu's efi-virtio.rom. mmdebstrap runs the
+# foreign packages' scripts under QEMU user mode (qemu-user-static, as scripts/host-setup.sh).
+# All in one apt run, before the CPUs are made in parallel (dpkg takes one lock).
+ensure_packages qemu-system-arm qemu-system-misc qemu-utils ipxe-qemu mmdebstrap arch-test \
+  e2fsprogs qemu-user-static binfmt-support
 
 build_root_tar() {
   [[ -e $ROOT_TAR ]] && return
-  # mmdebstrap runs the foreign packages' scripts under QEMU user mode (scripts/host-setup.sh).
-  ensure_packages qemu-user-static binfmt-support
   mkdir -p "$CACHE"
-  log "building $ROOT_TAR with mmdebstrap (10-20 minutes; log: $CACHE/mmdebstrap.log)"
+  log "building $ROOT_TAR with mmdebstrap (10-40 minutes; log: $CACHE/mmdebstrap.log)"
   local start=$SECONDS
   rm -f "$CACHE/root.part.tar"
   # nice: the host keeps serving other work meanwhile. The .tar suffix selects the tar format.
-  nice -n 10 mmdebstrap --arch="$ARCH" --variant=minbase --include="$INCLUDE" \
+  nice -n 19 mmdebstrap --arch="$ARCH" --variant=minbase --include="linux-image-$ARCH,$INCLUDE_COMMON" \
     bookworm "$CACHE/root.part.tar" >"$CACHE/mmdebstrap.log" 2>&1 \
     || { tail -n 20 "$CACHE/mmdebstrap.log" >&2; die "mmdebstrap failed"; }
   mv "$CACHE/root.part.tar" "$ROOT_TAR"
@@ -120,11 +141,20 @@ EOF
   for unit in archfarm-registry-forward archfarm-firstboot; do
     ln -sf "/etc/systemd/system/$unit.service" "$r/etc/systemd/system/multi-user.target.wants/$unit.service"
   done
+  add_docker26 "$r" "$D26_UNPACKED"
+}
+
+# trixie has docker.io and containerd for both CPUs (arm64: 26.1.5+dfsg1-9+deb13u1+b1, s390x:
+# 26.1.5+dfsg1-9+deb13u1 from trixie-security); a CPU without them fails here, loudly.
+fetch_docker26() {
+  D26_UNPACKED="$(ARCHFARM_DOCKER26_CACHE="$CACHE/docker26" ARCHFARM_DOCKER26_ARCH="$ARCH" \
+    bash "$HERE/../docker26.sh" --fetch-only)" || die "no Debian 13 docker.io for $ARCH"
 }
 
 build_base() {
   local stamp want tmp root kernel initrd
-  want="$(sha256sum <"${BASH_SOURCE[0]}" | cut -c1-16)"
+  # The image's own files and the engine's .debs: a change in either makes a new disk.
+  want="$({ cat "${BASH_SOURCE[0]}" "$HERE/docker26-vm.sh"; ls "$CACHE/docker26/debs"; } | sha256sum | cut -c1-16)"
   stamp="$BASE/stamp"
   if [[ -f $stamp && "$(cat "$stamp")" == "$want" ]]; then
     return
@@ -142,13 +172,34 @@ build_base() {
   cp "$kernel" "$tmp/vmlinuz"
   cp "$initrd" "$tmp/initrd.img"
   truncate -s "$DISK_SIZE" "$tmp/disk.img"
-  mkfs.ext4 -q -L archfarm-root -d "$root" -F "$tmp/disk.img"
+  nice -n 19 mkfs.ext4 -q -L archfarm-root -d "$root" -F "$tmp/disk.img"
   rm -rf "$root"
   echo "$want" >"$tmp/stamp"
   rm -rf "$BASE"
   mv "$tmp" "$BASE"
 }
 
-build_root_tar
-build_base
-echo "$BASE"
+# One CPU's layers, in a subshell of its own (its globals are per CPU).
+build_arch() {
+  ARCH=$1 LOG_PREFIX="vm-image $1"
+  CACHE="$CACHE_ROOT/$ARCH"
+  ROOT_TAR="$CACHE/root.tar"
+  BASE="$CACHE/base"
+  build_root_tar
+  fetch_docker26
+  build_base
+}
+
+if (($# == 1)); then
+  (build_arch "$1")
+else
+  pids=()
+  for arch in "$@"; do
+    (build_arch "$arch") &
+    pids+=($!)
+  done
+  failed=0
+  for pid in "${pids[@]}"; do wait "$pid" || failed=1; done
+  ((failed == 0)) || die "an image failed (its lines above)"
+fi
+for arch in "$@"; do echo "$CACHE_ROOT/$arch/base"; done

@@ -2,7 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { copyFile, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ROOT } from '../support/processes';
+import { freePort, ROOT } from '../support/processes';
 
 /** The CPUs of the VM fleet: Debian's name (scripts/vm/*.sh) and the OCI platform. */
 export const VM_PLATFORMS = { arm64: 'linux/arm64', s390x: 'linux/s390x' } as const;
@@ -16,6 +16,13 @@ export interface Enrolment {
   caFingerprint: string;
   /** --platforms of the agent. */
   platforms: string;
+}
+
+/** What the VM's dockerd 26 says of itself (`GET /info`), the fields the fleet test checks. */
+export interface EngineInfo {
+  ServerVersion: string;
+  Architecture: string;
+  DriverStatus: Array<[string, string]> | null;
 }
 
 const CACHE = process.env.ARCHFARM_VM_CACHE ?? '/var/cache/archfarm/vm';
@@ -33,8 +40,38 @@ export class ForeignVm {
     readonly arch: VmArch,
     private readonly work: string,
     private readonly qemu: ChildProcess,
+    private readonly docker26Port: number,
   ) {
     this.exited = once(qemu, 'exit');
+  }
+
+  /**
+   * The VM's second engine, Debian 13's dockerd 26 with the containerd image store, as a
+   * --docker-host for an agent on this host: a port of the host's loopback that QEMU forwards
+   * into the VM (scripts/vm/boot.sh), so the engine is genuinely remote to that agent.
+   */
+  get docker26Host(): string {
+    return `tcp://127.0.0.1:${this.docker26Port}`;
+  }
+
+  /** `GET /info` of the VM's dockerd 26; rejects while it does not answer. */
+  async docker26Info(): Promise<EngineInfo> {
+    const res = await fetch(`http://127.0.0.1:${this.docker26Port}/info`, { signal: AbortSignal.timeout(10_000) });
+    if (!res.ok) throw new Error(`dockerd 26 of the ${this.arch} VM: /info answered ${res.status}`);
+    return (await res.json()) as EngineInfo;
+  }
+
+  /** Polls until the VM's dockerd 26 answers (it starts beside dockerd 20.10, under emulation). */
+  async waitForDocker26(timeoutMs: number): Promise<EngineInfo> {
+    const deadline = Date.now() + timeoutMs;
+    for (;;) {
+      try {
+        return await this.docker26Info();
+      } catch (err) {
+        if (Date.now() > deadline || !this.running) throw new Error(`dockerd 26 of the ${this.arch} VM did not answer in ${timeoutMs} ms: ${(err as Error).message}`, { cause: err });
+      }
+      await new Promise((r) => setTimeout(r, 2000));
+    }
   }
 
   /** The agent's name: install-agent.sh enrols under the host name, which the image sets. */
@@ -46,10 +83,14 @@ export class ForeignVm {
     const work = join(CACHE, arch, `run-${process.pid}`);
     await rm(work, { recursive: true, force: true });
     await writeConfig(join(work, 'config'), enrolment);
-    const qemu = spawn('bash', [join(ROOT, 'scripts/vm/boot.sh'), arch, work], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const docker26Port = await freePort();
+    const qemu = spawn('bash', [join(ROOT, 'scripts/vm/boot.sh'), arch, work], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+      env: { ...process.env, ARCHFARM_VM_DOCKER26_PORT: String(docker26Port) },
+    });
     let stderr = '';
     qemu.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    const vm = new ForeignVm(arch, work, qemu);
+    const vm = new ForeignVm(arch, work, qemu, docker26Port);
     void vm.exited.then(() => {
       if (stderr.trim()) process.stderr.write(`[vm ${arch}] ${stderr}`);
     });

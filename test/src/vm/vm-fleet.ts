@@ -3,6 +3,13 @@
  * (qemu-system-aarch64) and a Debian s390x VM (qemu-system-s390x), each with its own kernel,
  * dockerd and Debian's Node.js 18, install the agent bundle with deploy/install-agent.sh and
  * enrol with a join token to a coordinator on this host, next to one host agent that emulates.
+ * Each VM also runs Debian 13's dockerd 26 with the containerd image store (the engine of a
+ * user who installs a current Docker) beside its dockerd 20.10; agents on this host drive those
+ * engines remotely, through a forwarded port, and build both CPUs natively there. Remote, not a
+ * second agent in the VM: a build context that only reaches a local engine (a tar served on the
+ * agent's loopback, moby/moby#47717's workaround) fails here, and the containerd store's
+ * `docker save` output (gzip layers, nested index) comes from a foreign CPU's engine. The
+ * Pi-owner install (install-agent.sh, Debian's Node.js in the VM) stays on dockerd 20.10.
  * Not named *.test.js: `npm run test:e2e` leaves it alone (it takes half an hour); the
  * Makefile runs it by path.
  */
@@ -21,6 +28,8 @@ import { ForeignVm, VM_PLATFORMS, type VmArch } from './foreign-vm';
 const FOUR = ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/s390x'];
 const UNAME: Record<string, string> = { 'linux/amd64': 'x86_64', 'linux/arm64': 'aarch64', 'linux/arm/v7': 'armv7l', 'linux/s390x': 's390x' };
 const HOST_AGENT = 'host-emu';
+const DOCKER26_LABEL = 'engine=docker26';
+const SNAPSHOTTER = 'io.containerd.snapshotter.v1';
 const MIN = 60_000;
 // Software-emulated machines on a shared 2-core host: generous, never asserted as timings.
 const BOOT_TIMEOUT = 20 * MIN;
@@ -77,6 +86,7 @@ describe('a fleet of foreign VMs: arm64 and s390x build natively, the host emula
     }
     try {
       await fleet.waitForAgents([...vms.values()].map((vm) => vm.agentName), BOOT_TIMEOUT);
+      for (const vm of vms.values()) await vm.waitForDocker26(BOOT_TIMEOUT);
     } catch (err) {
       throw new Error(`${(err as Error).message}\n${await consoles()}`);
     }
@@ -98,6 +108,12 @@ describe('a fleet of foreign VMs: arm64 and s390x build natively, the host emula
       assert.match(agent.node, /^v18\./, "Debian 12's own Node.js");
       assert.match(agent.engine, new RegExp(`^docker 20\\.10\\.\\d+\\S* \\(${VM_PLATFORMS[vm.arch].replace('/', '\\/')}\\)`), 'its own dockerd');
       assert.equal(agent.labels['node-arch'], vm.arch, 'Node.js itself runs on that CPU');
+    }
+    for (const vm of vms.values()) {
+      const info = await vm.docker26Info();
+      assert.match(info.ServerVersion, /^26\.1\.5/, `the ${vm.arch} VM's second engine is Debian 13's dockerd`);
+      assert.equal(info.Architecture, UNAME[VM_PLATFORMS[vm.arch]]);
+      assert.deepEqual(info.DriverStatus?.find(([k]) => k === 'driver-type'), ['driver-type', SNAPSHOTTER], 'the containerd image store');
     }
     const host = agents.find((a) => a.name === HOST_AGENT)!;
     assert.equal(host.node, process.version);
@@ -132,6 +148,41 @@ describe('a fleet of foreign VMs: arm64 and s390x build natively, the host emula
     await checkIndex(tag, { 'linux/arm64': 'vm', 'linux/s390x': 'vm', 'linux/arm/v7': 'host', 'linux/amd64': 'host' });
   });
 
+  test("dockerd 26 in each VM (containerd image store), driven remotely by agents on this host: arm64 and s390x build natively and publish", async () => {
+    const names = [...vms.values()].map((vm) => `${vm.arch}-docker26`);
+    for (const vm of vms.values()) {
+      await fleet.addAgent({ name: `${vm.arch}-docker26`, platforms: VM_PLATFORMS[vm.arch], labels: [DOCKER26_LABEL] }, ['--docker-host', vm.docker26Host]);
+    }
+    try {
+      const agents = (await fleet.waitForAgents(names, BOOT_TIMEOUT)) as unknown as AgentJson[];
+      for (const vm of vms.values()) {
+        const agent = agents.find((a) => a.name === `${vm.arch}-docker26`)!;
+        assert.deepEqual(agent.platforms, [{ platform: VM_PLATFORMS[vm.arch], mode: 'native' }], `${agent.name}: the engine's own CPU`);
+        assert.match(agent.engine, new RegExp(`^docker 26\\.1\\.5\\S* \\(${VM_PLATFORMS[vm.arch].replace('/', '\\/')}\\)`), `${agent.name}: the VM's dockerd 26`);
+      }
+      const ctx = await cpuContext(0);
+      const tag = `${testRegistry()}/${uniqueRepository('vm-docker26')}:1`;
+      const platforms = Object.values(VM_PLATFORMS);
+      const args = ['--platform', platforms.join(','), '--require-label', DOCKER26_LABEL, '-t', tag, ctx];
+      const expected = Object.fromEntries(platforms.map((p) => [p, [`${p.split('/')[1]}-docker26`, 'native']]));
+
+      const planned = await fleet.cli(['build', '--plan', '--output', 'json', ...args]);
+      assert.equal(planned.code, 0, planned.stderr);
+      const plan = JSON.parse(planned.stdout) as Array<{ platform: string; agent: string; mode: string }>;
+      assert.deepEqual(Object.fromEntries(plan.map((p) => [p.platform, [p.agent, p.mode]])), expected, '--plan');
+
+      const id = await submitDetached(fleet, args);
+      const done = await waitFor(fleet, id, ended, BUILD_TIMEOUT, 'the build on the VMs\' dockerd 26');
+      assert.equal(done.state, 'published', JSON.stringify(done.error));
+      assert.deepEqual(Object.fromEntries(done.platforms.map((p) => [p.platform, [p.attempts[0]!.agent, p.attempts[0]!.mode]])), expected, 'builds inspect');
+      assert.ok(done.platforms.every((p) => p.attempts.length === 1), 'one attempt each');
+      await checkIndex(tag, { 'linux/arm64': 'vm', 'linux/s390x': 'vm' });
+    } finally {
+      // Gone before the next test, whose arm64 job must go to the VM's own agent.
+      for (const name of names) await fleet.killAgent(name, 'SIGTERM');
+    }
+  });
+
   test('the arm64 VM dies mid-build (qemu killed): its job moves to the emulating host agent and the build publishes', async () => {
     const arm = vms.get('arm64')!;
     const tag = `${testRegistry()}/${uniqueRepository('vm-kill')}:1`;
@@ -158,12 +209,12 @@ describe('a fleet of foreign VMs: arm64 and s390x build natively, the host emula
   const armJob = (b: Inspected) => b.platforms.find((p) => p.platform === 'linux/arm64');
   const armAttempts = (b: Inspected) => armJob(b)!.attempts.map((a) => ({ agent: a.agent, mode: a.mode }));
 
-  /** The tag holds an index of the four platforms; each child, run here, prints its CPU and where it was built. */
+  /** The tag holds an index of the platforms of `builtIn`; each child, run here, prints its CPU and where it was built. */
   async function checkIndex(tag: string, builtIn: Record<string, 'vm' | 'host'>): Promise<void> {
     const raw = await skopeoInspect(tag);
     assert.equal(raw.code, 0, raw.stderr);
     const index = JSON.parse(raw.stdout) as IndexJson;
-    assert.deepEqual(index.manifests.map((m) => platformOf(m.platform)).sort(), [...FOUR].sort());
+    assert.deepEqual(index.manifests.map((m) => platformOf(m.platform)).sort(), Object.keys(builtIn).sort());
     const repo = tag.slice(0, tag.lastIndexOf(':'));
     for (const m of index.manifests) {
       const platform = platformOf(m.platform);
