@@ -38,8 +38,9 @@ test: setup check ## everything CI runs
 	npm run test:unit
 	npm run test:e2e
 
-bundle: build ## the agent as one file: agent/dist/bundle/archfarm-agent.cjs
+bundle: build ## the agent and the CLI as one file each: agent/dist/bundle/archfarm-agent.cjs, cli/dist/bundle/archfarm.cjs
 	npm run bundle -w @archfarm/agent
+	npm run bundle -w @archfarm/cli
 
 test-fleet: setup bundle ## by hand, slow (~15 min; the VM images once, ~1 h): Debian arm64 + s390x VMs (qemu-system), each with dockerd 20.10 + agent and dockerd 26
 	nice -n 19 bash scripts/vm/image.sh arm64 s390x >/dev/null

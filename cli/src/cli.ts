@@ -125,7 +125,11 @@ function leftOutJson(err: PublishedPartiallyError): BuildResultJson['leftOut'] {
   return err.leftOut.map((p) => ({ platform: p.platform, error: errorJson(p.error) }));
 }
 
+/** Set by scripts/bundle-cli.mjs (esbuild's define): the single file has no package.json beside it. */
+declare const __ARCHFARM_CLI_VERSION__: string | undefined;
+
 function cliVersion(): string {
+  if (typeof __ARCHFARM_CLI_VERSION__ === 'string') return __ARCHFARM_CLI_VERSION__;
   try {
     const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version?: string };
     return pkg.version ?? 'unknown';
