@@ -197,3 +197,21 @@ test('with allowPartial a failed platform is left out and the rest is published'
   assert.equal(finished(events)?.state, BuildState.BUILD_STATE_PUBLISHED);
   assert.deepEqual(build.leftOut?.map((l) => l.platform), ['linux/s390x']);
 });
+
+test('a build without its secret values (restored after a restart) does not retry a lost job: it fails with SECRETS_NOT_KEPT', async () => {
+  const lost = await setup(undefined, { secretIds: ['token'] });
+  const a = agent(lost.fleet, 'a');
+  const job = lost.build.jobs[0]!;
+  await lost.manager.assign(job, a, 'native', 'test');
+  lost.manager.fail(job, { code: 'AGENT_LOST', message: 'gone', kind: 'infrastructure' }, 'lost');
+  assert.equal(job.state, 'failed');
+  assert.equal(lost.build.error?.code, 'SECRETS_NOT_KEPT');
+  assert.equal(finished(lost.events)?.state, BuildState.BUILD_STATE_FAILED);
+
+  const kept = await setup(undefined, { secretIds: ['token'], secrets: [{ id: 'token', value: Buffer.from('v') }] });
+  const b = agent(kept.fleet, 'b');
+  const again = kept.build.jobs[0]!;
+  await kept.manager.assign(again, b, 'native', 'test');
+  kept.manager.fail(again, { code: 'AGENT_LOST', message: 'gone', kind: 'infrastructure' }, 'lost');
+  assert.equal(again.state, 'queued', 'with the values in memory the job is retried');
+});

@@ -8,7 +8,7 @@ import { StoreVersionError } from './errors';
 import { MIGRATIONS, migrate, schemaVersion, type Migration } from './migrations';
 import { SqliteStore } from './sqlite-store';
 import type { BuildRecord } from './store';
-import { sampleAgent, sampleAttempt, sampleBuild, sampleJobs, sampleToken, specBeforeV3, defaultedSpec } from './store-fixtures';
+import { sampleAgent, sampleAttempt, sampleBuild, sampleJobs, sampleToken, specBeforeV3, specBeforeV6, defaultedSpec } from './store-fixtures';
 
 const dir = mkdtempSync(join(tmpdir(), 'archfarm-migrations-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -192,5 +192,29 @@ test('version 5 upgrades a version 4 file: known agents have an empty Node.js ve
   const raw = new Database(db.name);
   assert.equal(schemaVersion(raw), MIGRATIONS.length);
   assert.deepEqual(raw.prepare(`SELECT node_version FROM agents`).pluck().all(), ['v18.19.0']);
+  raw.close();
+});
+
+test('version 6 upgrades a version 5 file: old specs read with tags [tag], old builds and attempts have no index descriptor or bases', async () => {
+  const db = freshDb();
+  migrate(db, 'test.db', MIGRATIONS.slice(0, 5));
+  const v5Spec = JSON.stringify(specBeforeV6(sampleBuild('b1').spec));
+  db.exec(`
+    INSERT INTO builds (id, spec, state, created_at, digest) VALUES ('b1', '${v5Spec}', 'published', 1000, 'sha256:i');
+    INSERT INTO jobs (id, build_id, idx, platform, state, attempt, agent, mode, queued_at, failed_on)
+      VALUES ('b1-0', 'b1', 0, 'linux/amd64', 'succeeded', 1, 'pi-1', 'native', 1000, '[]');
+    INSERT INTO attempts (job_id, attempt, lease_id, agent, mode, started_at, outcome) VALUES ('b1-0', 1, 7, 'pi-1', 'native', 2001, 'succeeded');`);
+  db.close();
+
+  const store = SqliteStore.open(db.name);
+  try {
+    const got = await store.getBuild('b1');
+    assert.deepEqual(got?.build, { ...sampleBuild('b1', 1000, 'published'), digest: 'sha256:i', spec: defaultedSpec(sampleBuild('b1').spec, 6) });
+    assert.deepEqual(got?.attempts, [{ ...sampleAttempt('b1-0', 1, 7), outcome: 'succeeded' }]);
+  } finally {
+    await store.close();
+  }
+  const raw = new Database(db.name);
+  assert.equal(schemaVersion(raw), MIGRATIONS.length);
   raw.close();
 });

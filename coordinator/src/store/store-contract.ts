@@ -7,6 +7,7 @@ import { accessContract } from './store-contract-access';
 import { agentContract } from './store-contract-agents';
 import { logIndexContract } from './store-contract-logs';
 import { orderContract } from './store-contract-order';
+import { publishContract } from './store-contract-publish';
 import { schedulingContract } from './store-contract-scheduling';
 import { tokenContract } from './store-contract-tokens';
 import { sampleAttempt, sampleBuild, sampleJobs, type WithStore } from './store-fixtures';
@@ -185,6 +186,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
   logIndexContract(withStore);
   agentContract(withStore);
   schedulingContract(withStore);
+  publishContract(withStore);
   tokenContract(withStore);
   accessContract(withStore);
   orderContract(withStore);
