@@ -1,9 +1,8 @@
 import { createReadStream, createWriteStream } from 'node:fs';
-import { open } from 'node:fs/promises';
 import { pipeline } from 'node:stream/promises';
 import { createGzip } from 'node:zlib';
 import { DigestStream } from '@archfarm/common';
-import { SavedImageInvalidError } from './errors';
+import { DeterministicGzip, GZIP_LEVEL } from './deterministic-gzip';
 
 /** A layer gzipped to a file: the digest and size of the gzip, and the digest of the tar. */
 export interface CompressedLayer {
@@ -13,34 +12,16 @@ export interface CompressedLayer {
   diffId: string;
 }
 
-/** zlib's default: close to the best ratio at a fraction of level 9's time. */
-const GZIP_LEVEL = 6;
-
 /**
  * Gzips an uncompressed layer tar to `dest`, hashing both sides in one streaming pass,
- * so memory stays bounded whatever the layer's size.
+ * so memory stays bounded whatever the layer's size. `deterministic` trades speed for
+ * the same bytes on every CPU (see {@link DeterministicGzip}); node:zlib otherwise.
+ * The caller knows the file is a plain tar (an already compressed layer is pushed as it is).
  */
-export async function compressLayer(source: string, dest: string): Promise<CompressedLayer> {
-  await refuseCompressed(source);
+export async function compressLayer(source: string, dest: string, opts: { deterministic?: boolean } = {}): Promise<CompressedLayer> {
   const tarHash = new DigestStream();
   const gzipHash = new DigestStream();
-  await pipeline(createReadStream(source), tarHash, createGzip({ level: GZIP_LEVEL }), gzipHash, createWriteStream(dest));
+  const gzip = opts.deterministic ? new DeterministicGzip() : createGzip({ level: GZIP_LEVEL });
+  await pipeline(createReadStream(source), tarHash, gzip, gzipHash, createWriteStream(dest));
   return { path: dest, digest: gzipHash.digest(), size: gzipHash.size, diffId: tarHash.digest() };
-}
-
-/**
- * `docker save` of Docker 20.10 writes uncompressed tars; an engine that writes gzip
- * (containerd image store) would be gzipped twice, giving an image no engine can unpack.
- */
-async function refuseCompressed(path: string): Promise<void> {
-  const file = await open(path, 'r');
-  try {
-    const head = Buffer.alloc(2);
-    const { bytesRead } = await file.read(head, 0, 2, 0);
-    if (bytesRead === 2 && head[0] === 0x1f && head[1] === 0x8b) {
-      throw new SavedImageInvalidError(`layer ${path} is already gzip-compressed; expected the uncompressed layer.tar of docker save`);
-    }
-  } finally {
-    await file.close();
-  }
 }

@@ -13,17 +13,28 @@ import {
   type RegistryClient,
   sha256Digest,
 } from '@archfarm/common';
-import { compressLayer, type CompressedLayer } from './compress-layer';
 import { SavedImageInvalidError } from './errors';
+import { prepareLayer, type LayerPlan, type PreparedLayer } from './prepare-layer';
 import { readSavedImage, type SavedImage } from './saved-image';
+import { clampConfig } from './source-date-epoch';
 
 /** What {@link pushSavedImage} needs. */
-export interface PushSavedImageOptions {
+export interface PushSavedImageOptions extends LayerPlan {
   client: RegistryClient;
   /** Repository in client's registry; nothing is tagged there. */
   repository: string;
   /** Scratch directory (under the agent's state dir); what is made in it is removed. */
   workDir: string;
+  /**
+   * The platform the job built: picks the manifest when the archive holds an index of
+   * several (a pulled multi-platform image on the containerd image store).
+   */
+  platform?: Platform;
+  /**
+   * Annotations of the pushed manifest (`--annotation manifest:K=V`). An empty record or
+   * none writes no `annotations` field, so such a manifest's bytes are today's.
+   */
+  annotations?: Readonly<Record<string, string>>;
   logger?: Logger;
   /** Human-readable progress lines, e.g. for the job's log. */
   onProgress?: (line: string) => void;
@@ -35,13 +46,17 @@ export interface PushedImage {
   mediaType: string;
   size: number;
   platform: Platform;
+  /** The pushed config's digest: the engine's image ID unless SOURCE_DATE_EPOCH changed it. */
+  configDigest: string;
 }
 
 /**
- * Pushes the output of `docker save` (dockerode `image.get()`) BY DIGEST: gzips and
- * uploads each layer (skipping those the registry holds), uploads the config unchanged
- * (so the image ID stays its digest), and PUTs an OCI image manifest under its own
- * digest. Never creates a tag: the coordinator publishes the index under the tag later.
+ * Pushes the output of `docker save` (either layout, see {@link readSavedImage}) BY DIGEST:
+ * uploads each layer (gzipping plain tars, sending compressed blobs as they are, or with
+ * `epoch` rewriting timestamps; skipping those the registry holds), the config (unchanged
+ * unless the epoch changes it), and an OCI image manifest under its own digest. OCI rather
+ * than Docker's schema2 because only OCI has zstd layers and manifest annotations. Never
+ * creates a tag: the coordinator publishes the index under the tag later.
  */
 export async function pushSavedImage(tarStream: Readable, opts: PushSavedImageOptions): Promise<PushedImage> {
   await mkdir(opts.workDir, { recursive: true });
@@ -50,54 +65,61 @@ export async function pushSavedImage(tarStream: Readable, opts: PushSavedImageOp
     const imageDir = join(scratch, 'image');
     await mkdir(imageDir);
     await pipeline(tarStream, extractTar({ cwd: imageDir, strict: true, preserveOwner: false }));
-    const image = await readSavedImage(imageDir);
+    const image = await readSavedImage(imageDir, { platform: opts.platform });
     const layers = await pushLayers(image, scratch, opts);
-    const config: Descriptor = { mediaType: MediaType.OciConfig, digest: image.configDigest, size: image.configBytes.length };
-    await opts.client.uploadBlob(opts.repository, config, image.configBytes);
-    const manifest: Manifest = { schemaVersion: 2, mediaType: MediaType.OciManifest, config, layers };
-    const bytes = Buffer.from(JSON.stringify(manifest));
+    const configBytes = opts.epoch === undefined ? image.configBytes : clampConfig(image.configBytes, layers.map((l) => l.diffId), opts.epoch);
+    const config: Descriptor = { mediaType: MediaType.OciConfig, digest: sha256Digest(configBytes), size: configBytes.length };
+    await opts.client.uploadBlob(opts.repository, config, configBytes);
+    const bytes = Buffer.from(JSON.stringify(manifestOf(config, layers, opts.annotations)));
     const digest = await opts.client.putManifest(opts.repository, sha256Digest(bytes), MediaType.OciManifest, bytes);
-    opts.onProgress?.(`pushed ${image.platform.toString()} image ${opts.client.registry}/${opts.repository}@${digest}`);
-    opts.logger?.info({ repository: opts.repository, digest, platform: image.platform.toString() }, 'pushed image by digest');
-    return { digest, mediaType: MediaType.OciManifest, size: bytes.length, platform: image.platform };
+    const platform = image.platform.toString();
+    opts.onProgress?.(`pushed ${platform} image ${opts.client.registry}/${opts.repository}@${digest}`);
+    opts.logger?.info({ repository: opts.repository, digest, platform, layout: image.layout, epoch: opts.epoch }, 'pushed image by digest');
+    return { digest, mediaType: MediaType.OciManifest, size: bytes.length, platform: image.platform, configDigest: config.digest };
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
 }
 
+/** The manifest; annotations sorted by key, so the same set always gives the same bytes. */
+export function manifestOf(config: Descriptor, layers: PreparedLayer[], annotations: Readonly<Record<string, string>> = {}): Manifest {
+  const keys = Object.keys(annotations).sort();
+  const manifest: Manifest = { schemaVersion: 2, mediaType: MediaType.OciManifest, config, layers: layers.map((l) => l.descriptor) };
+  if (keys.length > 0) manifest.annotations = Object.fromEntries(keys.map((k) => [k, annotations[k]!]));
+  return manifest;
+}
+
 /**
- * Compresses and uploads the layers one at a time, deleting each file once it is sent,
- * so scratch space stays near the size of the saved image.
+ * Prepares and uploads the layers one at a time, deleting each file once it is sent, so
+ * scratch space stays near the size of the saved image. A layer repeated in the image is
+ * prepared once.
  */
-async function pushLayers(image: SavedImage, scratch: string, opts: PushSavedImageOptions): Promise<Descriptor[]> {
-  const done = new Map<string, CompressedLayer>();
-  const out: Descriptor[] = [];
-  for (const [i, path] of image.layerPaths.entries()) {
-    const step = `layer ${i + 1}/${image.layerPaths.length}`;
-    let layer = done.get(path);
-    if (!layer) {
-      opts.onProgress?.(`${step}: compressing`);
-      layer = await compressLayer(path, join(scratch, `layer-${i}.tar.gz`));
-      // A layer that is not what the config says would give a broken image: never send it.
-      checkDiffId(layer, image.diffIds[i], step);
-      await rm(path, { force: true });
-      await uploadLayer(layer, step, opts);
-      done.set(path, layer);
+async function pushLayers(image: SavedImage, scratch: string, opts: PushSavedImageOptions): Promise<PreparedLayer[]> {
+  const done = new Map<string, { prepared: PreparedLayer; savedDiffId: string }>();
+  const out: PreparedLayer[] = [];
+  for (const [i, layer] of image.layers.entries()) {
+    const step = `layer ${i + 1}/${image.layers.length}`;
+    const seen = done.get(layer.path);
+    if (seen && seen.savedDiffId !== layer.diffId) {
+      throw new SavedImageInvalidError(`${step} is the file of an earlier layer, but the config gives it another diff_id`);
     }
-    checkDiffId(layer, image.diffIds[i], step);
-    out.push({ mediaType: MediaType.OciLayerGzip, digest: layer.digest, size: layer.size });
+    let prepared = seen?.prepared;
+    if (!prepared) {
+      opts.onProgress?.(`${step}: ${opts.epoch !== undefined || layer.compression === 'none' ? 'compressing' : 'reading'}`);
+      prepared = await prepareLayer(layer, join(scratch, `layer-${i}.tar.gz`), opts, step);
+      if (prepared.path !== layer.path) await rm(layer.path, { force: true });
+      opts.onProgress?.(`${step}: ${prepared.note}`);
+      await uploadLayer(prepared, step, opts);
+      done.set(layer.path, { prepared, savedDiffId: layer.diffId });
+    }
+    out.push(prepared);
   }
   return out;
 }
 
-async function uploadLayer(layer: CompressedLayer, step: string, opts: PushSavedImageOptions): Promise<void> {
-  const sent = await opts.client.uploadBlob(opts.repository, layer, () => createReadStream(layer.path));
-  opts.onProgress?.(`${step}: ${sent ? `uploaded ${layer.digest} (${layer.size} bytes)` : `${layer.digest} already in the registry`}`);
+async function uploadLayer(layer: PreparedLayer, step: string, opts: PushSavedImageOptions): Promise<void> {
+  const { digest, size } = layer.descriptor;
+  const sent = await opts.client.uploadBlob(opts.repository, { digest, size }, () => createReadStream(layer.path));
+  opts.onProgress?.(`${step}: ${sent ? `uploaded ${digest} (${size} bytes)` : `${digest} already in the registry`}`);
   await rm(layer.path, { force: true });
-}
-
-function checkDiffId(layer: CompressedLayer, expected: string | undefined, step: string): void {
-  if (layer.diffId !== expected) {
-    throw new SavedImageInvalidError(`${step} hashes to ${layer.diffId}, but the config says ${expected ?? 'nothing'}`);
-  }
 }

@@ -33,9 +33,11 @@ test('reads config bytes, platform, diff_ids and real layer paths', async () => 
   const image = await readSavedImage(layout('ok'));
   assert.equal(image.platform.toString(), 'linux/arm64');
   assert.equal(image.configDigest, `sha256:${hex(image.configBytes)}`);
-  assert.equal(image.layerPaths.length, 2);
-  assert.equal(image.layerPaths[0], image.layerPaths[1], 'a linked repeat resolves to its first copy');
-  assert.equal(image.diffIds.length, 2);
+  assert.equal(image.layout, 'docker-archive');
+  assert.equal(image.layers.length, 2);
+  assert.equal(image.layers[0]!.path, image.layers[1]!.path, 'a linked repeat resolves to its first copy');
+  assert.deepEqual(image.layers.map((l) => l.diffId), [`sha256:${hex('one')}`, `sha256:${hex('one')}`]);
+  assert.ok(image.layers.every((l) => l.compression === 'none' && l.digest === undefined));
 });
 
 test('refuses archives that are not one sound image', async () => {
