@@ -29,6 +29,8 @@ export interface PlatformDetailsJson {
   digest: string | null;
   error: ErrorJson | null;
   attempts: AttemptJson[];
+  /** The FROM images the platform was built from, as its engine resolved them. */
+  bases: { ref: string; digest: string }[];
 }
 
 /**
@@ -37,7 +39,9 @@ export interface PlatformDetailsJson {
  */
 export interface BuildDetailsJson {
   buildId: string;
+  /** The first tag; `tags` has every one. */
   tag: string;
+  tags: string[];
   /** "running", "publishing", "published", "failed", "cancelled". */
   state: string;
   /** The published index; null unless published. */
@@ -57,6 +61,8 @@ export function buildDetailsJson(b: BuildDetails): BuildDetailsJson {
   return {
     buildId: b.buildId,
     tag: b.tag,
+    // An old coordinator records only `tag`.
+    tags: b.tags.length > 0 ? [...b.tags] : [b.tag].filter((t) => t !== ''),
     state: buildStateName(b.state),
     digest: b.digest || null,
     createdAt: isoTime(b.createdMs),
@@ -76,6 +82,7 @@ function platformJson(p: PlatformDetails): PlatformDetailsJson {
     digest: p.digest || null,
     error: errorJson(p.error),
     attempts: p.attempts.map(attemptJson),
+    bases: p.bases.map((base) => ({ ref: base.ref, digest: base.digest })),
   };
 }
 

@@ -57,6 +57,7 @@ export function inspectLines(b: BuildDetails): string[] {
   const fields: [string, string][] = [
     ['build', b.buildId],
     ['tag', b.tag],
+    ...(b.tags.length > 1 ? [['tags', b.tags.join(', ')] as [string, string]] : []),
     ['state', buildStateName(b.state)],
     ['digest', b.digest || '-'],
     ['created', shortTime(b.createdMs)],
@@ -78,7 +79,8 @@ export function inspectLines(b: BuildDetails): string[] {
 /** "linux/arm64: succeeded, pushed sha256:…" or "linux/s390x: failed (build error): …". */
 function platformHeadline(p: PlatformDetails): string {
   const state = jobStateName(p.state);
-  if (p.state === JobState.JOB_STATE_SUCCEEDED && p.digest) return `${p.platform}: ${state}, pushed ${p.digest}`;
+  const from = p.bases.length > 0 ? `, from ${p.bases.map((b) => `${b.ref}@${b.digest}`).join(', ')}` : '';
+  if (p.state === JobState.JOB_STATE_SUCCEEDED && p.digest) return `${p.platform}: ${state}, pushed ${p.digest}${from}`;
   if (p.error) return `${p.platform}: ${state}${kindNote(p.error, p.attempts.length)}: ${p.error.message}`;
   return `${p.platform}: ${state}`;
 }

@@ -82,6 +82,7 @@ test('builds inspect --output json has the contract shape', async (t) => {
   assert.deepEqual({ ...json, platforms: [] }, {
     buildId: 'b7',
     tag: '127.0.0.1:5000/hello:1',
+    tags: ['127.0.0.1:5000/hello:1'],
     state: 'published',
     digest: INDEX,
     createdAt: '2025-05-01T10:00:00.000Z',
@@ -123,6 +124,7 @@ test('builds inspect --output json has the contract shape', async (t) => {
         reason: null,
       },
     ],
+    bases: [],
   });
   assert.deepEqual(json.platforms[1], {
     platform: 'linux/s390x',
@@ -143,7 +145,24 @@ test('builds inspect --output json has the contract shape', async (t) => {
         reason: null,
       },
     ],
+    bases: [],
   });
+});
+
+test('builds inspect shows every tag and the base images each platform was built from', async (t) => {
+  const f = await fake(t);
+  const base = { ref: '127.0.0.1:5000/base:1', digest: `sha256:${'b'.repeat(64)}` };
+  const platform = details.platform('linux/arm64', { state: JobState.JOB_STATE_SUCCEEDED, digest: ARM, bases: [base] });
+  f.builds.set('b9', details.build({ buildId: 'b9', tags: ['127.0.0.1:5000/hello:1', '127.0.0.1:5000/hello:latest'], platforms: [platform] }));
+  const io = testIo('/');
+  assert.equal(await runCli(['builds', 'inspect', 'b9', '--coordinator', f.address], io), 0, io.stderr.text);
+  assert.ok(io.stdout.lines.includes('tags       127.0.0.1:5000/hello:1, 127.0.0.1:5000/hello:latest'), io.stdout.text);
+  assert.ok(io.stdout.lines.includes(`linux/arm64: succeeded, pushed ${ARM}, from 127.0.0.1:5000/base:1@${base.digest}`), io.stdout.text);
+  const json = testIo('/');
+  assert.equal(await runCli(['builds', 'inspect', 'b9', '--coordinator', f.address, '--output', 'json'], json), 0);
+  const parsed = JSON.parse(json.stdout.text) as { tags: string[]; platforms: { bases: unknown[] }[] };
+  assert.deepEqual(parsed.tags, ['127.0.0.1:5000/hello:1', '127.0.0.1:5000/hello:latest']);
+  assert.deepEqual(parsed.platforms[0]?.bases, [base]);
 });
 
 test('a build still queued: no times, no digest, "no attempt yet"', async (t) => {
@@ -156,7 +175,7 @@ test('a build still queued: no times, no digest, "no attempt yet"', async (t) =>
   const parsed = JSON.parse(json.stdout.text) as { finishedAt: unknown; digest: unknown; platforms: unknown[] };
   assert.equal(parsed.finishedAt, null);
   assert.equal(parsed.digest, null);
-  assert.deepEqual(parsed.platforms, [{ platform: 'linux/amd64', state: 'queued', digest: null, error: null, attempts: [] }]);
+  assert.deepEqual(parsed.platforms, [{ platform: 'linux/amd64', state: 'queued', digest: null, error: null, attempts: [], bases: [] }]);
 });
 
 test('an unknown build id is a clear error, exit 1; a malformed one is exit 2 before connecting', async (t) => {
