@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { test } from 'node:test';
@@ -171,6 +171,36 @@ test('FROM images in registries the coordinator holds credentials for get them i
       ],
     );
   } finally {
+    agent.close();
+    await coordinator.stop(1000);
+  }
+});
+
+test("the coordinator host's credential helper (credsStore) supplies credentials for the tag's and the FROM images' registries", async () => {
+  const dataDir = mkdtempSync(join(tmpdir(), 'archfarm-coord-'));
+  const bin = join(dataDir, 'bin');
+  mkdirSync(bin);
+  // Answers as docker-credential-helpers do: the server on stdin, JSON on stdout.
+  writeFileSync(join(bin, 'docker-credential-archfarmtest'), '#!/bin/sh\nread server\nprintf \'{"ServerURL":"%s","Username":"helper-user","Secret":"from-%s"}\' "$server" "$server"\n', { mode: 0o755 });
+  const authFile = join(dataDir, 'docker-config.json');
+  writeFileSync(authFile, JSON.stringify({ credsStore: 'archfarmtest' }));
+  const path = process.env.PATH;
+  process.env.PATH = `${bin}:${path ?? ''}`;
+  const { coordinator, builds } = await startCoordinator(dataDir, capturingLogger([]), { registryAuthFile: authFile });
+  const agent = new ScriptedAgent(coordinator.port, 'x86-1', ['linux/amd64']);
+  try {
+    const context = await uploadDockerfile(builds, 'FROM private.example:5000/team/base:1\n');
+    await call(builds.submitBuild.bind(builds), submitRequest(context, { tag: 'reg.example:5000/app:1' }));
+    const [assign] = await agent.assigned(1);
+    assert.deepEqual(
+      assign!.spec?.auths.map((a) => [a.registry, a.username, a.password]),
+      [
+        ['reg.example:5000', 'helper-user', 'from-reg.example:5000'],
+        ['private.example:5000', 'helper-user', 'from-private.example:5000'],
+      ],
+    );
+  } finally {
+    process.env.PATH = path;
     agent.close();
     await coordinator.stop(1000);
   }

@@ -21,8 +21,11 @@ export class RegistryAccess {
   }
 
   /**
-   * The coordinator host's own Docker config's credentials for `registry`. Read once per
-   * build, when it is submitted: a changed config.json applies to new builds.
+   * The coordinator host's own Docker config's credentials for `registry`: credHelpers,
+   * credsStore or auths, as the docker CLI looks them up (loadDockerCredentials). Read once
+   * per build, when it is submitted: a changed config.json applies to new builds. A helper
+   * runs synchronously (at most its 15 s timeout), so a slow one holds up the coordinator
+   * for that long; `archfarm registry login` avoids running one at all.
    */
   async credentials(registry: string): Promise<RegistryCredentials | undefined> {
     return loadDockerCredentials(registry, this.authFile);
