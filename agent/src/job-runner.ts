@@ -7,7 +7,7 @@ import type { ContextCache } from './context-cache';
 import { unpackedTree, type Engine } from './engine';
 import { SmokeTestFailedError } from './errors';
 import { LogShipper } from './log-shipper';
-import { pushSavedImage } from './push';
+import { pushSavedImage, sourceDateEpochOf } from './push';
 
 export interface JobRunnerDeps {
   agentName: string;
@@ -76,7 +76,7 @@ export async function runJob(deps: JobRunnerDeps, assign: Assign, signal: AbortS
     const buildEnd = Date.now();
     if (spec.smokeCommand.length > 0) await smoke(deps, assign, imageId, platform, signal, (line) => log.line(line));
     const pushStart = Date.now();
-    const pushed = await push(deps, assign, imageId, (line) => log.line(line));
+    const pushed = await push(deps, assign, imageId, platform, (line) => log.line(line));
     log.line(`archfarm: pushed ${spec.repository}@${pushed.digest}`);
     // The agent's own account of where the job's time went (operators and bench/ read it).
     log.line(`archfarm: built in ${seconds(buildEnd - buildStart)} (context ${seconds(buildStart - fetchStart)}, push ${seconds(Date.now() - pushStart)})`);
@@ -91,7 +91,7 @@ export async function runJob(deps: JobRunnerDeps, assign: Assign, signal: AbortS
   return result;
 }
 
-async function push(deps: JobRunnerDeps, assign: Assign, imageId: string, onProgress: (line: string) => void) {
+async function push(deps: JobRunnerDeps, assign: Assign, imageId: string, platform: Platform, onProgress: (line: string) => void) {
   const spec = assign.spec!;
   const target = ImageRef.parse(spec.repository, 'repository');
   const auth = spec.auths.find((a) => a.registry === target.registry);
@@ -105,7 +105,9 @@ async function push(deps: JobRunnerDeps, assign: Assign, imageId: string, onProg
   try {
     onProgress(`archfarm: pushing to ${target.name} by digest`);
     const tar = await deps.engine.saveImage(imageId);
-    const pushed = await pushSavedImage(tar, { client, repository: target.repository, workDir, logger: deps.logger, onProgress });
+    const epoch = sourceDateEpochOf(spec.buildArgs);
+    if (epoch !== undefined) onProgress(`archfarm: SOURCE_DATE_EPOCH=${epoch}: layer and config times clamped to it`);
+    const pushed = await pushSavedImage(tar, { client, repository: target.repository, workDir, logger: deps.logger, onProgress, platform, epoch, annotations: spec.manifestAnnotations });
     return { digest: pushed.digest, mediaType: pushed.mediaType, size: pushed.size };
   } finally {
     await rm(workDir, { recursive: true, force: true });
