@@ -4,6 +4,7 @@
  * unix socket with node:http (the agent's engine adapter is the only place that uses
  * dockerode, and these tests must not depend on the adapter being rewritten beside them).
  */
+import { execFile } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, request, type IncomingMessage } from 'node:http';
@@ -12,6 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { promisify } from 'node:util';
 import { c as createTar } from 'tar';
 
 export interface TestEngine {
@@ -105,14 +107,20 @@ export async function saveTo(engine: TestEngine, ref: string, dest: string): Pro
  * the context as the request body; the containerd store cannot (moby/moby#47717), so there
  * the context is served from a one-shot HTTP server on the loopback and named by `remote=`.
  */
-export async function build(engine: TestEngine, files: Record<string, string>, name: string, buildArgs: Record<string, string> = {}): Promise<void> {
+export async function build(
+  engine: TestEngine,
+  files: Record<string, string>,
+  name: string,
+  opts: { buildArgs?: Record<string, string>; noCache?: boolean } = {},
+): Promise<void> {
   const dir = await mkdtemp(join(tmpdir(), 'archfarm-fixture-ctx-'));
   try {
     for (const [path, text] of Object.entries(files)) await writeFile(join(dir, path), text);
     const chunks: Buffer[] = [];
     for await (const chunk of createTar({ cwd: dir, portable: true }, Object.keys(files))) chunks.push(chunk as Buffer);
     const context = Buffer.concat(chunks);
-    const q = new URLSearchParams({ version: '2', t: name, rm: '1', buildargs: JSON.stringify(buildArgs) });
+    const q = new URLSearchParams({ version: '2', t: name, rm: '1', buildargs: JSON.stringify(opts.buildArgs ?? {}) });
+    if (opts.noCache) q.set('nocache', '1');
     if (!engine.containerdStore) {
       await progress(engine, 'POST', `/build?${q.toString()}`, context);
       return;
@@ -125,6 +133,27 @@ export async function build(engine: TestEngine, files: Record<string, string>, n
     } finally {
       server.close();
     }
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Copies `source` (one platform, in the registry) to `dest` with its layers zstd-compressed,
+ * with skopeo (an independent client: decompressed to a dir, zstd into an OCI layout, then
+ * pushed with its digests kept; pushed straight, skopeo would reuse the gzip blobs). The
+ * layers must be new to the engine that pulls `dest`: the containerd store does not fetch a
+ * layer whose snapshot it has, and then `docker save` writes an archive without its blobs.
+ */
+export async function pushZstdCopy(source: string, dest: string): Promise<void> {
+  const dir = await mkdtemp(join(tmpdir(), 'archfarm-fixture-zstd-'));
+  const run = async (...args: string[]): Promise<void> => {
+    await promisify(execFile)('skopeo', args, { timeout: 120_000 });
+  };
+  try {
+    await run('copy', '--src-tls-verify=false', '--dest-decompress', `docker://${source}`, `dir:${dir}/plain`);
+    await run('copy', '--dest-compress-format', 'zstd', `dir:${dir}/plain`, `oci:${dir}/oci:1`);
+    await run('copy', '--dest-tls-verify=false', '--preserve-digests', `oci:${dir}/oci:1`, `docker://${dest}`);
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
