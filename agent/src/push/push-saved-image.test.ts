@@ -128,6 +128,15 @@ test('dockerd 26, a pulled multi-platform image: index → index → the manifes
     assert.deepEqual(got.layers.map((l) => l.digest), want.layers.map((l) => l.digest));
   }
   await assert.rejects(push(DOCKER_26, BASE_IMAGE, repo('nested')), SavedImageInvalidError, 'several platforms and none asked for');
+  // With an epoch every layer is rewritten and gzipped again, unless it is the base's (kept
+  // as BuildKit keeps it, so it stays the registry's blob).
+  const amd64 = Platform.parse('linux/amd64');
+  const want = await manifestAt('archfarm/base', base.manifests.find((m) => m.platform.architecture === 'amd64')!.digest);
+  const diffIds = (JSON.parse((await client.getBlob('archfarm/base', want.config.digest, 1 << 20)).toString('utf8')) as { rootfs: { diff_ids: string[] } }).rootfs.diff_ids;
+  const kept = await push(DOCKER_26, BASE_IMAGE, repo('nested'), { platform: amd64, epoch: 0, keepDiffIds: new Set(diffIds) });
+  const redone = await push(DOCKER_26, BASE_IMAGE, repo('nested'), { platform: amd64, epoch: 0 });
+  assert.deepEqual((await manifestAt(repo('nested'), kept.digest)).layers.map((l) => l.digest), want.layers.map((l) => l.digest));
+  assert.notDeepEqual((await manifestAt(repo('nested'), redone.digest)).layers.map((l) => l.digest), want.layers.map((l) => l.digest));
 });
 
 test('dockerd 26, zstd layers: pushed as zstd as they are; with an epoch decompressed, clamped and gzipped', async (t) => {
