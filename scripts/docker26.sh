@@ -264,8 +264,9 @@ start_containerd() {
   log "starting containerd (socket $CONTAINERD_SOCK, log: $CONTAINERD_LOG)"
   # setsid+nohup: the daemon must outlive this script and the CI step's session. Its PATH
   # puts its own shim first (bookworm's 1.6 shim is in /usr/bin), and finds bookworm's runc.
+  # 9>&-: the daemon must not hold the setup lock (the next run would wait on it forever).
   PATH=$ENGINE_PATH setsid nohup "$ROOT/usr/bin/containerd" --config "$RUN/containerd.toml" \
-    >>"$CONTAINERD_LOG" 2>&1 </dev/null &
+    >>"$CONTAINERD_LOG" 2>&1 </dev/null 9>&- &
   echo $! >"$RUN/containerd.pid"
   if ! wait_until 30 containerd containerd_answers; then
     tail -n 20 "$CONTAINERD_LOG" >&2 || true
@@ -304,7 +305,7 @@ start_dockerd() {
       --iptables=false --ip6tables=false \
       --bridge "$ARCHFARM_DOCKER26_BRIDGE" \
       --config-file "$RUN/daemon.json" \
-      >>"$DOCKERD_LOG" 2>&1 </dev/null &
+      >>"$DOCKERD_LOG" 2>&1 </dev/null 9>&- &
   fi
   if ! wait_until 60 dockerd dockerd_answers; then
     tail -n 20 "$DOCKERD_LOG" >&2 || true
@@ -332,7 +333,7 @@ main() {
   if ((FETCH_ONLY)); then
     mkdir -p "$CACHE"
     exec 9>"$CACHE/.lock"
-    flock 9
+    flock -w 300 9 || die "another scripts/docker26.sh holds $CACHE/.lock (for 300 s)"
     fetch_binaries
     echo "$ROOT"
     return
@@ -345,7 +346,7 @@ main() {
     mkdir -p "$CACHE" "$RUN" "$DATA"
     # Two setups at once would race for the same sockets and cache.
     exec 9>"$CACHE/.lock"
-    flock 9
+    flock -w 300 9 || die "another scripts/docker26.sh holds $CACHE/.lock (for 300 s)"
     fetch_binaries
     setup_bridge
     start_containerd
