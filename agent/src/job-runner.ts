@@ -52,6 +52,7 @@ export async function runJob(deps: JobRunnerDeps, assign: Assign, signal: AbortS
   let result: JobFinished;
   try {
     const platform = Platform.parse(spec.platform);
+    const epoch = sourceDateEpochOf(spec.buildArgs); // a bad value fails before the build, not after
     const fetchStart = Date.now();
     const contextPath = await deps.contexts.get(spec.contextDigest);
     const buildStart = Date.now();
@@ -76,7 +77,7 @@ export async function runJob(deps: JobRunnerDeps, assign: Assign, signal: AbortS
     const buildEnd = Date.now();
     if (spec.smokeCommand.length > 0) await smoke(deps, assign, imageId, platform, signal, (line) => log.line(line));
     const pushStart = Date.now();
-    const pushed = await push(deps, assign, imageId, platform, (line) => log.line(line));
+    const pushed = await push(deps, assign, imageId, { platform, epoch }, (line) => log.line(line));
     log.line(`archfarm: pushed ${spec.repository}@${pushed.digest}`);
     // The agent's own account of where the job's time went (operators and bench/ read it).
     log.line(`archfarm: built in ${seconds(buildEnd - buildStart)} (context ${seconds(buildStart - fetchStart)}, push ${seconds(Date.now() - pushStart)})`);
@@ -91,7 +92,7 @@ export async function runJob(deps: JobRunnerDeps, assign: Assign, signal: AbortS
   return result;
 }
 
-async function push(deps: JobRunnerDeps, assign: Assign, imageId: string, platform: Platform, onProgress: (line: string) => void) {
+async function push(deps: JobRunnerDeps, assign: Assign, imageId: string, { platform, epoch }: { platform: Platform; epoch: number | undefined }, onProgress: (line: string) => void) {
   const spec = assign.spec!;
   const target = ImageRef.parse(spec.repository, 'repository');
   const auth = spec.auths.find((a) => a.registry === target.registry);
@@ -105,7 +106,6 @@ async function push(deps: JobRunnerDeps, assign: Assign, imageId: string, platfo
   try {
     onProgress(`archfarm: pushing to ${target.name} by digest`);
     const tar = await deps.engine.saveImage(imageId);
-    const epoch = sourceDateEpochOf(spec.buildArgs);
     if (epoch !== undefined) onProgress(`archfarm: SOURCE_DATE_EPOCH=${epoch}: layer and config times clamped to it`);
     const pushed = await pushSavedImage(tar, { client, repository: target.repository, workDir, logger: deps.logger, onProgress, platform, epoch, annotations: spec.manifestAnnotations });
     return { digest: pushed.digest, mediaType: pushed.mediaType, size: pushed.size };
