@@ -11,6 +11,8 @@ export interface AgentSpec {
   slots?: number;
   /** --label KEY=VALUE entries. */
   labels?: string[];
+  /** --docker-host of the agent (another engine than the host's dockerd), e.g. unix:///run/x.sock. */
+  dockerHost?: string;
 }
 
 /**
@@ -157,6 +159,7 @@ export class TestFleet {
     if (spec.platforms) args.push('--platform', spec.platforms);
     if (spec.slots) args.push('--slots', String(spec.slots));
     for (const label of spec.labels ?? []) args.push('--label', label);
+    if (spec.dockerHost) args.push('--docker-host', spec.dockerHost);
     const child = this.spawnLogged(spec.name, args);
     this.agents.set(spec.name, child);
     return child;
