@@ -64,10 +64,11 @@ defaults of --progress and --platform, as with buildx.
 
 stdout holds only the result: the digest, the build id (--detach), the plan (--plan, exit 0
 even when a platform has no agent), or JSON (--output json); progress and logs go to stderr.
-The first tag's registry credentials from your Docker config (\`docker login\`, credential
-helpers: credHelpers, credsStore) go with the build,
-for it alone, unless --no-docker-config; \`archfarm registry login\` stores them on the coordinator.
-Exit status: 0 published, 1 build failed or cancelled, 2 bad input, 3 coordinator
+The first tag's registry credentials from your Docker config (\`docker login\`, or the
+credHelpers/credsStore helper it names) go with the build, for it alone, unless
+--no-docker-config; \`archfarm registry login\` stores them on the coordinator.
+Exit status: 0 published, 1 build failed or cancelled (or published, but --metadata-file or
+--iidfile could not be written), 2 bad input, 3 coordinator
 unreachable, 4 published without some platforms (--allow-partial), 5 not allowed (the
 token's role may not build), 130 interrupted (the build is cancelled).`;
 
