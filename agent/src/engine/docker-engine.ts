@@ -8,7 +8,7 @@ import { engineError, ignoreGone, ignoreNotFound } from './docker-errors';
 import { engineIdentity, localImageName, type EngineIdentity, type EngineProduct, type VersionAnswer } from './engine-product';
 import { runContainer } from './docker-run';
 import type { BaseImage, BuildRequest, Engine, EngineInfo, RegistryLogin, RunRequest } from './engine';
-import { BuildCancelledError, ContextUnreadableError, EngineUnavailableError, SessionRefusedError } from './errors';
+import { BuildCancelledError, EngineUnavailableError } from './errors';
 import { openSession, type HostLogin } from './session/session';
 
 /** Options of {@link DockerEngine}. */
@@ -82,7 +82,6 @@ export class DockerEngine implements Engine {
       return await readBuildStream(response, req.onLog);
     } catch (err) {
       if (signal?.aborted) throw new BuildCancelledError('build cancelled', { cause: signal.reason });
-      if (err instanceof SessionRefusedError || err instanceof ContextUnreadableError) throw err;
       throw engineError(err, 'build');
     }
   }

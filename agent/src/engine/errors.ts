@@ -135,15 +135,14 @@ export class ContextUnreadableError extends ArchfarmError {
   }
 }
 
-/** The engine would not open a BuildKit session (POST /session), which it needs to read the context. */
+/** The engine answered POST /session without upgrading: it serves no BuildKit sessions, which the agent reads the context through. */
 export class SessionRefusedError extends ArchfarmError {
   readonly code = 'ENGINE_SESSION_REFUSED';
   readonly kind = 'infrastructure';
   constructor(
     message: string,
-    readonly statusCode: number | undefined,
-    options?: { cause?: unknown },
+    readonly statusCode: number,
   ) {
-    super(message, options);
+    super(message);
   }
 }

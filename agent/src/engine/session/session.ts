@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { Server, ServerCredentials, status, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { buildkitSecrets, filesync, grpcHealth } from '@archfarm/proto';
 import type { DockerHost } from '../docker-host';
+import { engineError } from '../docker-errors';
 import { SessionRefusedError } from '../errors';
 import type { ContextTree } from './context-tree';
 import { serveDiffCopy } from './file-sync';
@@ -117,9 +118,9 @@ function dial(host: DockerHost, headers: Record<string, string | string[]>): Pro
     });
     req.on('response', (res) => {
       res.resume();
-      reject(new SessionRefusedError(`the engine answered POST /session with HTTP ${res.statusCode}; it needs BuildKit sessions (dockerd 18.09 or newer)`, res.statusCode));
+      reject(new SessionRefusedError(`the engine answered POST /session with HTTP ${res.statusCode ?? '?'}; it needs BuildKit sessions (dockerd 18.09 or newer)`, res.statusCode ?? 0));
     });
-    req.on('error', (err) => reject(new SessionRefusedError(`cannot open a BuildKit session: ${err.message}`, undefined, { cause: err })));
+    req.on('error', (err) => reject(engineError(err, 'open a BuildKit session')));
     req.end();
   });
 }
