@@ -107,6 +107,17 @@ describe('an agent on Podman', { timeout: 15 * 60_000 }, () => {
     assert.deepEqual(tags.tags, ['1'], 'no staging tags are left in the repository');
   });
 
+  test('--secret is refused on podman, naming the secret and what to do, and nothing is published', async () => {
+    const ctx = await makeContext({ Dockerfile: `FROM ${baseImage()}\nRUN --mount=type=secret,id=tok cat /run/secrets/tok\n` });
+    contexts.push(ctx);
+    const tag = `${testRegistry()}/${uniqueRepository('podman-secret')}:1`;
+    const res = await fleet.cli(['build', '--platform', 'linux/amd64', '-t', tag, '--secret', 'id=tok,env=ARCHFARM_TEST_TOK', ctx], { ARCHFARM_TEST_TOK: 'not-for-podman' });
+    assert.notEqual(res.code, 0);
+    assert.match(res.stderr, /ENGINE_SECRETS_UNSUPPORTED|cannot take --secret \(tok\)/);
+    assert.match(res.stderr, /dockerd/);
+    assert.equal((await skopeoInspect(tag)).code === 0, false, 'no tag was written');
+  });
+
   test('the agent leaves no job images or containers in podman', async () => {
     // Job images are named localhost/archfarm-job/<agent>/... (a label would be published in the image).
     const images = await podman.api('GET', '/v1.41/images/json?all=true');

@@ -8,7 +8,7 @@ import { engineError, ignoreGone, ignoreNotFound } from './docker-errors';
 import { engineIdentity, localImageName, type EngineIdentity, type EngineProduct, type VersionAnswer } from './engine-product';
 import { runContainer } from './docker-run';
 import type { BaseImage, BuildRequest, Engine, EngineInfo, RegistryLogin, RunRequest } from './engine';
-import { BuildCancelledError, EngineUnavailableError } from './errors';
+import { BuildCancelledError, EngineUnavailableError, SecretsUnsupportedError } from './errors';
 import { openSession, type HostLogin } from './session/session';
 
 /** Options of {@link DockerEngine}. */
@@ -114,6 +114,8 @@ export class DockerEngine implements Engine {
 
   /** Podman builds with buildah from a tar body; it serves no BuildKit sessions (404). */
   private async buildFromTar(req: BuildRequest): Promise<Readable> {
+    // Without a session there is no way to hand a secret over but a build arg, which is what --secret must never be.
+    if (req.secrets !== undefined && req.secrets.size > 0) throw new SecretsUnsupportedError([...req.secrets.keys()]);
     const context = req.context.tar();
     try {
       const options: Docker.ImageBuildOptions = { ...buildQuery(req, 'podman'), dockerfile: req.dockerfile ?? 'Dockerfile' };

@@ -146,3 +146,15 @@ export class SessionRefusedError extends ArchfarmError {
     super(message);
   }
 }
+
+/**
+ * The build asks for `--secret` values, and this engine (Podman's Docker API) takes no BuildKit
+ * session to hand them over by. Not retried here; the build can go to an agent on dockerd.
+ */
+export class SecretsUnsupportedError extends ArchfarmError {
+  readonly code = 'ENGINE_SECRETS_UNSUPPORTED';
+  readonly kind = 'build';
+  constructor(readonly ids: string[]) {
+    super(`this agent's engine (Podman) cannot take --secret (${ids.join(', ')}): it serves no BuildKit session; build on agents with dockerd (--require-label)`);
+  }
+}
