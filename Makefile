@@ -42,7 +42,7 @@ bundle: build ## the agent and the CLI as one file each: agent/dist/bundle/archf
 	npm run bundle -w @archfarm/agent
 	npm run bundle -w @archfarm/cli
 
-test-fleet: setup bundle ## by hand, slow (~15 min; the VM images once, ~1 h): Debian arm64 + s390x VMs (qemu-system), each with dockerd 20.10 + agent and dockerd 26
+test-fleet: setup bundle ## by hand, slow (~11 min; the VM images once, ~35 min): Debian arm64 + s390x VMs (qemu-system), each with dockerd 20.10 + agent and dockerd 26
 	nice -n 19 bash scripts/vm/image.sh arm64 s390x >/dev/null
 	node --test --test-reporter=spec --test-timeout=5400000 test/dist/vm/vm-fleet.js
 

@@ -9,7 +9,8 @@
 # Three cached layers under $ARCHFARM_VM_CACHE/<arch> (default /var/cache/archfarm/vm), outside
 # the repository because they are big and slow to make:
 #   root.tar  Debian's own packages for that CPU, by mmdebstrap (16.5 min for arm64, 9 for s390x
-#             on a quiet 2-core host: package scripts run under QEMU user mode). Made once. A
+#             on a quiet 2-core host, 33 and 23 made at once on a busy one: package scripts run
+#             under QEMU user mode). Made once. A
 #             directory of that name (what mmdebstrap writes when the name lacks a .tar suffix)
 #             is used too.
 #   docker26/ Debian 13's docker.io 26.1.5 and containerd 1.7 for that CPU, fetched and unpacked
@@ -146,9 +147,11 @@ EOF
 
 # trixie has docker.io and containerd for both CPUs (arm64: 26.1.5+dfsg1-9+deb13u1+b1, s390x:
 # 26.1.5+dfsg1-9+deb13u1 from trixie-security); a CPU without them fails here, loudly.
+# Its log only when it fails: boot.sh runs this script at every boot, when all is cached.
 fetch_docker26() {
   D26_UNPACKED="$(ARCHFARM_DOCKER26_CACHE="$CACHE/docker26" ARCHFARM_DOCKER26_ARCH="$ARCH" \
-    bash "$HERE/../docker26.sh" --fetch-only)" || die "no Debian 13 docker.io for $ARCH"
+    bash "$HERE/../docker26.sh" --fetch-only 2>"$CACHE/docker26.log")" \
+    || { cat "$CACHE/docker26.log" >&2; die "no Debian 13 docker.io for $ARCH"; }
 }
 
 build_base() {
