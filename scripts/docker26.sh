@@ -276,22 +276,31 @@ start_containerd() {
 
 # --- dockerd ---------------------------------------------------------------------
 
-pid_alive() { [[ -r $1 ]] && kill -0 "$(cat "$1")" 2>/dev/null; }
+# pid_alive PIDFILE BINARY: that pid runs BINARY (a stale pid file left by a killed machine
+# may name a pid that another process has since been given).
+pid_alive() {
+  local pid
+  [[ -r $1 ]] && pid="$(cat "$1")" && [[ -n $pid ]] || return 1
+  [[ "$(readlink "/proc/$pid/exe" 2>/dev/null)" == "$2" ]]
+}
 
 write_daemon_json() {
-  # Only what has no flag below (dockerd refuses a setting given both ways). The address
-  # pool keeps networks made on this engine off docker0's and podman's ranges.
+  # Only what has no flag below (dockerd refuses a setting given both ways). Never
+  # "default-address-pools": with it, a restarted dockerd that clears its stale "bridge"
+  # network also deletes the interface named docker0 (moby's removeDefaultBridgeInterface),
+  # whatever --bridge says: the host dockerd's bridge. Seen here twice.
   cat >"$RUN/daemon.json" <<'EOF'
 {
   "features": { "containerd-snapshotter": true },
-  "cgroup-parent": "/archfarm-docker26",
-  "default-address-pools": [{ "base": "10.226.128.0/17", "size": 24 }]
+  "cgroup-parent": "/archfarm-docker26"
 }
 EOF
 }
 
 start_dockerd() {
-  if pid_alive "$RUN/docker.pid"; then
+  local had_docker0=0
+  if ip link show docker0 >/dev/null 2>&1; then had_docker0=1; fi
+  if pid_alive "$RUN/docker.pid" "$ROOT/usr/sbin/dockerd"; then
     log "dockerd $(cat "$RUN/docker.pid") is starting; waiting for it"
   else
     write_daemon_json
@@ -310,6 +319,9 @@ start_dockerd() {
   if ! wait_until 60 dockerd dockerd_answers; then
     tail -n 20 "$DOCKERD_LOG" >&2 || true
     die "dockerd did not come up (see $DOCKERD_LOG)"
+  fi
+  if ((had_docker0)) && ! ip link show docker0 >/dev/null 2>&1; then
+    die "starting dockerd 26 removed the host dockerd's docker0 bridge (restart that dockerd to get it back)"
   fi
   engine_ok || die "dockerd on $SOCK answers but is not dockerd $WANT_DOCKERD* with driver-type $SNAPSHOTTER: $(api /info | jq -c '{ServerVersion, Driver, DriverStatus}')"
 }
