@@ -31,7 +31,12 @@ export interface ProbeOptions {
   logger?: Logger;
 }
 
-const DOCKERFILE = ['FROM scratch', 'COPY probe /probe', 'RUN ["/probe"]', ''].join('\n');
+/**
+ * The nonce (an argument the program ignores) makes each probe's RUN a step of its own: BuildKit
+ * merges identical steps of concurrent builds, and two agents probing one engine at once then
+ * shared a step whose session ended with the other build (seen: each agent lost a platform).
+ */
+const dockerfile = (nonce: string): string => ['FROM scratch', 'COPY probe /probe', `RUN ["/probe", "${nonce}"]`, ''].join('\n');
 
 /**
  * Finds the platforms the engine can build for by really running a program of each
@@ -67,18 +72,19 @@ async function probeOne(engine: Engine, platform: Platform, opts: ProbeOptions):
     return false;
   }
   const program = exitProgram(platform);
+  const nonce = randomBytes(4).toString('hex');
   const files = [
-    { path: 'Dockerfile', data: DOCKERFILE },
+    { path: 'Dockerfile', data: dockerfile(nonce) },
     { path: 'probe', data: program, mode: 0o755 },
   ];
   const timeout = AbortSignal.timeout(opts.timeoutMs ?? 120_000);
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
-  const tag = `${opts.repository ?? 'archfarm-probe'}:${platform.toString().replaceAll('/', '-')}-${randomBytes(4).toString('hex')}`;
+  const tag = `${opts.repository ?? 'archfarm-probe'}:${platform.toString().replaceAll('/', '-')}-${nonce}`;
   const tail: string[] = [];
   try {
     await engine.build({
       context: { tree: () => Promise.resolve(memoryTree(files)), tar: () => Readable.from([tarArchive(files)]) },
-      contextKey: `archfarm-probe-${platform.toString()}`,
+      contextKey: `archfarm-probe-${platform.toString()}-${nonce}`,
       platform,
       buildArgs: {},
       tag,
