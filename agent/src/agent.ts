@@ -1,7 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Platform, errorMessage, type Logger } from '@archfarm/common';
-import { modeToWire, type Assign, type Cancel, type Hello, type JobFinished, type Welcome } from '@archfarm/proto';
+import { modeToWire, type Assign, type Cancel, type Hello, type JobFinished, type RunningJob, type Welcome } from '@archfarm/proto';
 import { credentials } from '@grpc/grpc-js';
 import { Connection } from './connection';
 import { channelCredentials, ensureEnrolled, type AgentIdentity } from './enrolment';
@@ -63,7 +63,7 @@ export class Agent {
       identity ? channelCredentials(identity) : credentials.createInsecure(),
       {
         hello: () => this.hello(),
-        freeSlots: () => this.options.slots - this.busy(),
+        held: () => this.heldAttempts(),
         onWelcome: (welcome) => this.onWelcome(welcome),
         onAssign: (assign) => this.onAssign(assign),
         onCancel: (cancel) => this.onCancel(cancel),
@@ -148,8 +148,12 @@ export class Agent {
       engine: this.engineDescription,
       // The CPU Node.js itself runs on, so an operator sees a Pi's agent is really on arm.
       labels: { 'node-arch': process.arch, ...this.options.labels },
-      running: [...this.running.entries()].map(([jobId, j]) => ({ jobId, attempt: j.attempt, leaseId: j.leaseId })),
+      running: this.heldAttempts(),
     };
+  }
+
+  private heldAttempts(): RunningJob[] {
+    return [...this.running.entries()].map(([jobId, j]) => ({ jobId, attempt: j.attempt, leaseId: j.leaseId }));
   }
 
   /** After a (re)connect: resumed jobs go on (and report a result they finished meanwhile); others stop. */
@@ -198,7 +202,6 @@ export class Agent {
       send({ msg: { $case: 'rejected', value: { jobId, attempt, reason: this.state !== 'running' ? 'agent is stopping' : 'no free slot' } } });
       return;
     }
-    send({ msg: { $case: 'accepted', value: { jobId, attempt } } });
     const abort = new AbortController();
     const deps = { agentName: this.options.name, engine: this.engine, contexts: this.contexts(), client: () => this.connection!.client, stateDir: this.options.stateDir, logger: this.logger };
     const held: HeldJob = { attempt, leaseId: assign.leaseId, abort, done: Promise.resolve() };

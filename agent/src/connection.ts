@@ -1,11 +1,12 @@
 import type { ChannelCredentials, ClientDuplexStream } from '@grpc/grpc-js';
 import { TLS_CHANNEL_OPTIONS } from './enrolment';
 import { errorMessage, type Logger } from '@archfarm/common';
-import { AgentServiceClient, type AgentMessage, type Assign, type Cancel, type CoordinatorMessage, type Hello, type Welcome } from '@archfarm/proto';
+import { AgentServiceClient, type AgentMessage, type Assign, type Cancel, type CoordinatorMessage, type Hello, type RunningJob, type Welcome } from '@archfarm/proto';
 
 export interface ConnectionHandlers {
   hello: () => Hello;
-  freeSlots: () => number;
+  /** The attempts held now, for each heartbeat. */
+  held: () => RunningJob[];
   /** The coordinator accepted the Hello: resume decisions for the jobs it listed. */
   onWelcome: (welcome: Welcome) => void;
   onAssign: (assign: Assign) => void;
@@ -104,7 +105,7 @@ export class Connection {
         this.logger.info('connected to coordinator');
         this.handlers.onWelcome(msg.value);
         clearInterval(this.heartbeat);
-        this.heartbeat = setInterval(() => this.send({ msg: { $case: 'heartbeat', value: { freeSlots: this.handlers.freeSlots() } } }), msg.value.heartbeatIntervalMs || 5000);
+        this.heartbeat = setInterval(() => this.send({ msg: { $case: 'heartbeat', value: { held: this.handlers.held() } } }), msg.value.heartbeatIntervalMs || 5000);
         return;
       case 'assign':
         return this.handlers.onAssign(msg.value);

@@ -246,7 +246,7 @@ async function oldestHeartbeat(client: BuildServiceClient): Promise<number> {
 function ending(client: BuildServiceClient, buildId: string): Promise<string> {
   return new Promise((resolve) => {
     let state = 'stream ended without an outcome';
-    const stream = client.watchBuild({ buildId });
+    const stream = client.watchBuild({ buildId, resume: false, logs: [] });
     stream.on('data', (e: BuildEvent) => {
       if (e.event?.$case === 'finished') state = buildStateToJSON(e.event.value.state).replace('BUILD_STATE_', '').toLowerCase();
     });

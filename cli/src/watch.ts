@@ -22,7 +22,7 @@ export function watchBuild(
   buildId: string,
   onEvent: (event: BuildEvent) => BuildFinished | undefined,
 ): BuildWatch {
-  const call = client.watchBuild({ buildId });
+  const call = client.watchBuild({ buildId, resume: false, logs: [] });
   let settled = false;
   const finished = new Promise<BuildFinished>((resolve, reject) => {
     const settle = (fn: () => void) => {

@@ -97,7 +97,7 @@ test('secrets reach only their build’s jobs and no store file, log line or ans
 function watch(builds: BuildServiceClient, buildId: string): Promise<BuildEvent[]> {
   return new Promise((resolve, reject) => {
     const events: BuildEvent[] = [];
-    const stream = builds.watchBuild({ buildId });
+    const stream = builds.watchBuild({ buildId, resume: false, logs: [] });
     stream.on('data', (e: BuildEvent) => events.push(e));
     stream.on('end', () => resolve(events));
     stream.on('error', reject);

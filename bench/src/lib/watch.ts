@@ -7,7 +7,7 @@ import type { BuildEvent, BuildServiceClient } from '@archfarm/proto';
  */
 export function watchUntil<T>(client: BuildServiceClient, buildId: string, until: (event: BuildEvent) => T | undefined, timeoutMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
-    const stream: ClientReadableStream<BuildEvent> = client.watchBuild({ buildId });
+    const stream: ClientReadableStream<BuildEvent> = client.watchBuild({ buildId, resume: false, logs: [] });
     const timer = setTimeout(() => finish(() => reject(new Error(`build ${buildId}: nothing expected happened in ${timeoutMs} ms`))), timeoutMs);
     let done = false;
     const seen: string[] = [];

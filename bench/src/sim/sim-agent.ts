@@ -40,7 +40,7 @@ export class SimulatedAgent {
   private readonly client: AgentServiceClient;
   private stream: ClientDuplexStream<AgentMessage, CoordinatorMessage> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
-  private readonly running = new Map<string, NodeJS.Timeout>();
+  private readonly running = new Map<string, { timer: NodeJS.Timeout; attempt: number; leaseId: number }>();
   private closed = false;
 
   constructor(private readonly options: SimAgentOptions) {
@@ -85,7 +85,7 @@ export class SimulatedAgent {
   close(): void {
     this.closed = true;
     clearInterval(this.heartbeat);
-    for (const timer of this.running.values()) clearTimeout(timer);
+    for (const { timer } of this.running.values()) clearTimeout(timer);
     this.running.clear();
     this.stream?.cancel();
     this.client.close();
@@ -114,7 +114,7 @@ export class SimulatedAgent {
   }
 
   private beat(): void {
-    this.send({ msg: { $case: 'heartbeat', value: { freeSlots: Math.max(0, this.options.slots - this.running.size) } } });
+    this.send({ msg: { $case: 'heartbeat', value: { held: [...this.running].map(([jobId, r]) => ({ jobId, attempt: r.attempt, leaseId: r.leaseId })) } } });
     this.options.events.heartbeat();
   }
 
@@ -126,7 +126,6 @@ export class SimulatedAgent {
       return;
     }
     this.options.events.assigned(this.name, assign, at);
-    this.send({ msg: { $case: 'accepted', value: { jobId, attempt } } });
     this.send({ msg: { $case: 'started', value: { jobId, attempt } } });
     const timer = setTimeout(() => {
       this.running.delete(jobId);
@@ -134,11 +133,11 @@ export class SimulatedAgent {
       this.send({ msg: { $case: 'finished', value: { jobId, attempt, ...image, error: undefined, bases: [] } } });
       this.options.events.finished(this.name, assign, Date.now());
     }, this.options.buildMs);
-    this.running.set(jobId, timer);
+    this.running.set(jobId, { timer, attempt, leaseId: assign.leaseId });
   }
 
   private onCancel(jobId: string): void {
-    clearTimeout(this.running.get(jobId));
+    clearTimeout(this.running.get(jobId)?.timer);
     this.running.delete(jobId);
   }
 

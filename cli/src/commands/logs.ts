@@ -53,7 +53,7 @@ export async function runLogs(idArg: string, flags: LogsFlags, ctx: CommandConte
     const details = await inspectBuild(client, address, buildId);
     const platform = wanted === undefined ? '' : selectPlatform(details, wanted);
     const output = new LogsOutput(io.stdout, io.stderr, platform === '' && details.platforms.length !== 1);
-    await copyLogs(client, address, { buildId, platform, follow: flags.follow === true }, output, io.stdout, interrupts);
+    await copyLogs(client, address, { buildId, platform, follow: flags.follow === true, logs: [] }, output, io.stdout, interrupts);
   } finally {
     interrupts.dispose();
     client.close();

@@ -31,7 +31,7 @@ export const ev = {
 };
 
 export function jobLog(platform: string, agent: string, mode: BuildMode, text: string | Buffer, attempt = 1): JobLog {
-  return { platform, agent, mode, data: typeof text === 'string' ? Buffer.from(text) : text, attempt };
+  return { platform, agent, mode, data: typeof text === 'string' ? Buffer.from(text) : text, attempt, offset: 0 };
 }
 
 /** A sink that keeps what was written, as text and as the exact bytes. */

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { Server, ServerCredentials, status, type ServerWritableStream, type ServiceError } from '@grpc/grpc-js';
 import {
+  BuildState,
   AuthServiceService,
   BuildMode,
   BuildServiceService,
@@ -159,7 +160,7 @@ export class FakeCoordinator {
         if (!this.knows(buildId)) return callback(notFound(`build ${buildId}`));
         this.cancelled.push(buildId);
         this.onCancel(buildId, this);
-        callback(null, {});
+        callback(null, { state: BuildState.BUILD_STATE_CANCELLED });
       },
       listAgents: (call, callback) => {
         this.agentRequests.push(call.request);

@@ -41,8 +41,9 @@ export class BuildEvents {
     });
   }
 
-  log(build: Build, job: Job, data: Buffer): void {
-    this.emit(build, { $case: 'log', value: { platform: job.platform.toString(), agent: job.agent ?? '', mode: modeToWire(job.mode ?? 'emulated'), data, attempt: job.attempt } });
+  /** `offset`: where `data` starts in the attempt's log file. */
+  log(build: Build, job: Job, data: Buffer, offset: number): void {
+    this.emit(build, { $case: 'log', value: { platform: job.platform.toString(), agent: job.agent ?? '', mode: modeToWire(job.mode ?? 'emulated'), data, attempt: job.attempt, offset } });
   }
 
   waiting(build: Build, job: Job, reason: string): void {

@@ -257,8 +257,8 @@ export class BuildManager {
   appendLog(jobId: string, attempt: number, offset: number, data: Buffer): number {
     const job = this.jobs.get(jobId);
     if (!job || job.attempt !== attempt) throw new StaleAttemptError(jobId, attempt);
-    const { kept, committed } = this.deps.logs.append(job.buildId, jobId, attempt, offset, data);
-    if (kept.length > 0) this.events.log(this.get(job.buildId), job, kept);
+    const { kept, at, committed } = this.deps.logs.append(job.buildId, jobId, attempt, offset, data);
+    if (kept.length > 0) this.events.log(this.get(job.buildId), job, kept, at);
     return committed;
   }
 

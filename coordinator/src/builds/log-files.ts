@@ -20,19 +20,19 @@ export class LogFiles {
    * Appends `data`, which starts at byte `offset` of the attempt's log. Bytes already
    * committed are skipped (a resend after a reconnect); a chunk past the end is refused so
    * the sender resends from the committed offset. Returns the new bytes actually kept and
-   * the committed offset.
+   * the committed offset; `at` is where `kept` starts in the log.
    */
-  append(buildId: string, jobId: string, attempt: number, offset: number, data: Buffer): { kept: Buffer; committed: number } {
+  append(buildId: string, jobId: string, attempt: number, offset: number, data: Buffer): { kept: Buffer; at: number; committed: number } {
     const fd = this.fd(buildId, jobId, attempt);
     const committed = fstatSync(fd).size;
     // Past the cap every byte counts as taken, or the agent would resend it forever.
-    if (committed >= this.maxBytes) return { kept: Buffer.alloc(0), committed: offset + data.length };
+    if (committed >= this.maxBytes) return { kept: Buffer.alloc(0), at: committed, committed: offset + data.length };
     if (offset > committed) throw new LogGapError(jobId, committed, offset);
     const room = this.maxBytes - committed;
     const fresh = data.subarray(committed - offset);
     const kept = fresh.length > room ? Buffer.concat([fresh.subarray(0, room), TRUNCATED]) : fresh;
     if (kept.length > 0) writeSync(fd, kept);
-    return { kept, committed: fresh.length > room ? offset + data.length : committed + kept.length };
+    return { kept, at: committed, committed: fresh.length > room ? offset + data.length : committed + kept.length };
   }
 
   size(buildId: string, jobId: string, attempt: number): number {

@@ -127,8 +127,6 @@ function onAgentMessage(deps: AgentServiceDeps, agent: ConnectedAgent, message: 
     return;
   }
   switch (msg.$case) {
-    case 'accepted':
-      return;
     case 'rejected':
       return deps.builds.fail(job, { code: 'JOB_REJECTED', message: `agent ${agent.name} rejected the job: ${msg.value.reason}`, kind: 'infrastructure' });
     case 'started':

@@ -71,7 +71,7 @@ export function buildService(deps: BuildServiceDeps): BuildServiceServer {
       // A build no longer in memory has ended: cancelling it changes nothing.
       if (deps.builds.has(req.buildId)) deps.builds.cancel(req.buildId);
       else if (!(await deps.store.getBuild(req.buildId))) throw new BuildNotFoundError(req.buildId);
-      return {};
+      return { state: 0 };
     }),
     listAgents: unary(async (req) => ({ agents: await deps.agents.list(req.all) })),
     drainAgent: unary((req) => deps.agents.setDrained(req.name, true)),

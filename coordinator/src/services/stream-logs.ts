@@ -29,7 +29,7 @@ export async function streamLogs(deps: StreamLogsDeps, call: ServerWritableStrea
       if (only && job.platform !== only) continue;
       for (const a of stored.attempts.filter((x) => x.jobId === job.id).sort((x, y) => x.attempt - y.attempt)) {
         const data = deps.logs.read(buildId, job.id, a.attempt);
-        if (data.length > 0) call.write({ platform: job.platform, agent: a.agent, mode: modeToWire(a.mode), data, attempt: a.attempt });
+        if (data.length > 0) call.write({ platform: job.platform, agent: a.agent, mode: modeToWire(a.mode), data, attempt: a.attempt, offset: 0 });
       }
     }
     if (!follow || !deps.builds.has(buildId) || TERMINAL_BUILD_STATES.has(deps.builds.get(buildId).state)) {

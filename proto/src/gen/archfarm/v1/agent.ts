@@ -35,8 +35,9 @@ export interface AgentMessage {
   msg:
     | { $case: "hello"; value: Hello }
     | { $case: "heartbeat"; value: Heartbeat }
-    | { $case: "accepted"; value: JobAccepted }
-    | { $case: "rejected"; value: JobRejected }
+    | //
+    /** 3 was JobAccepted: it changed nothing (an assignment is held from the moment it is sent). */
+    { $case: "rejected"; value: JobRejected }
     | { $case: "started"; value: JobStarted }
     | { $case: "finished"; value: JobFinished }
     | { $case: "capabilities"; value: Capabilities }
@@ -73,13 +74,14 @@ export interface RunningJob {
   leaseId: number;
 }
 
+/**
+ * Sent at the interval Welcome sets, on its own timer: it renews the leases of the attempts it
+ * lists, and only those. An attempt listed here that the coordinator no longer grants (it
+ * moved to another agent while this one was frozen) is answered with Cancel.
+ */
 export interface Heartbeat {
-  freeSlots: number;
-}
-
-export interface JobAccepted {
-  jobId: string;
-  attempt: number;
+  /** Every attempt the agent holds: running, or finished with a result not yet delivered. */
+  held: RunningJob[];
 }
 
 export interface JobRejected {
@@ -136,6 +138,7 @@ export interface Assign {
   spec: JobSpec | undefined;
 }
 
+/** Stop this attempt: the engine's work ends, the slot is freed, its pending log upload is dropped. */
 export interface Cancel {
   jobId: string;
   attempt: number;
@@ -264,9 +267,6 @@ export const AgentMessage: MessageFns<AgentMessage> = {
       case "heartbeat":
         Heartbeat.encode(message.msg.value, writer.uint32(18).fork()).join();
         break;
-      case "accepted":
-        JobAccepted.encode(message.msg.value, writer.uint32(26).fork()).join();
-        break;
       case "rejected":
         JobRejected.encode(message.msg.value, writer.uint32(34).fork()).join();
         break;
@@ -310,14 +310,6 @@ export const AgentMessage: MessageFns<AgentMessage> = {
             }
 
             message.msg = { $case: "heartbeat", value: Heartbeat.decode(reader, reader.uint32()) };
-            continue;
-          }
-          case 3: {
-            if (tag !== 26) {
-              break;
-            }
-
-            message.msg = { $case: "accepted", value: JobAccepted.decode(reader, reader.uint32()) };
             continue;
           }
           case 4: {
@@ -370,8 +362,6 @@ export const AgentMessage: MessageFns<AgentMessage> = {
         ? { $case: "hello", value: Hello.fromJSON(object.hello) }
         : isSet(object.heartbeat)
         ? { $case: "heartbeat", value: Heartbeat.fromJSON(object.heartbeat) }
-        : isSet(object.accepted)
-        ? { $case: "accepted", value: JobAccepted.fromJSON(object.accepted) }
         : isSet(object.rejected)
         ? { $case: "rejected", value: JobRejected.fromJSON(object.rejected) }
         : isSet(object.started)
@@ -390,8 +380,6 @@ export const AgentMessage: MessageFns<AgentMessage> = {
       obj.hello = Hello.toJSON(message.msg.value);
     } else if (message.msg?.$case === "heartbeat") {
       obj.heartbeat = Heartbeat.toJSON(message.msg.value);
-    } else if (message.msg?.$case === "accepted") {
-      obj.accepted = JobAccepted.toJSON(message.msg.value);
     } else if (message.msg?.$case === "rejected") {
       obj.rejected = JobRejected.toJSON(message.msg.value);
     } else if (message.msg?.$case === "started") {
@@ -419,12 +407,6 @@ export const AgentMessage: MessageFns<AgentMessage> = {
       case "heartbeat": {
         if (object.msg?.value !== undefined && object.msg?.value !== null) {
           message.msg = { $case: "heartbeat", value: Heartbeat.fromPartial(object.msg.value) };
-        }
-        break;
-      }
-      case "accepted": {
-        if (object.msg?.value !== undefined && object.msg?.value !== null) {
-          message.msg = { $case: "accepted", value: JobAccepted.fromPartial(object.msg.value) };
         }
         break;
       }
@@ -940,13 +922,13 @@ export const RunningJob: MessageFns<RunningJob> = {
 };
 
 function createBaseHeartbeat(): Heartbeat {
-  return { freeSlots: 0 };
+  return { held: [] };
 }
 
 export const Heartbeat: MessageFns<Heartbeat> = {
   encode(message: Heartbeat, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.freeSlots !== 0) {
-      writer.uint32(8).uint32(message.freeSlots);
+    for (const v of message.held) {
+      RunningJob.encode(v!, writer.uint32(18).fork()).join();
     }
     return writer;
   },
@@ -964,12 +946,12 @@ export const Heartbeat: MessageFns<Heartbeat> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 8) {
+          case 2: {
+            if (tag !== 18) {
               break;
             }
 
-            message.freeSlots = reader.uint32();
+            message.held.push(RunningJob.decode(reader, reader.uint32()));
             continue;
           }
         }
@@ -985,19 +967,13 @@ export const Heartbeat: MessageFns<Heartbeat> = {
   },
 
   fromJSON(object: any): Heartbeat {
-    return {
-      freeSlots: isSet(object.freeSlots)
-        ? globalThis.Number(object.freeSlots)
-        : isSet(object.free_slots)
-        ? globalThis.Number(object.free_slots)
-        : 0,
-    };
+    return { held: globalThis.Array.isArray(object?.held) ? object.held.map((e: any) => RunningJob.fromJSON(e)) : [] };
   },
 
   toJSON(message: Heartbeat): unknown {
     const obj: any = {};
-    if (message.freeSlots !== 0) {
-      obj.freeSlots = Math.round(message.freeSlots);
+    if (message.held?.length) {
+      obj.held = message.held.map((e) => RunningJob.toJSON(e));
     }
     return obj;
   },
@@ -1007,96 +983,7 @@ export const Heartbeat: MessageFns<Heartbeat> = {
   },
   fromPartial(object: DeepPartial<Heartbeat>): Heartbeat {
     const message = createBaseHeartbeat();
-    message.freeSlots = object.freeSlots ?? 0;
-    return message;
-  },
-};
-
-function createBaseJobAccepted(): JobAccepted {
-  return { jobId: "", attempt: 0 };
-}
-
-export const JobAccepted: MessageFns<JobAccepted> = {
-  encode(message: JobAccepted, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
-    if (message.jobId !== "") {
-      writer.uint32(10).string(message.jobId);
-    }
-    if (message.attempt !== 0) {
-      writer.uint32(16).uint32(message.attempt);
-    }
-    return writer;
-  },
-
-  decode(input: BinaryReader | Uint8Array, length?: number): JobAccepted {
-    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
-    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
-    if (previousRecursionDepth >= 100) {
-      throw new globalThis.Error("protobuf decode recursion limit exceeded");
-    }
-    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
-    try {
-      const end = length === undefined ? reader.len : reader.pos + length;
-      const message = createBaseJobAccepted();
-      while (reader.pos < end) {
-        const tag = reader.uint32();
-        switch (tag >>> 3) {
-          case 1: {
-            if (tag !== 10) {
-              break;
-            }
-
-            message.jobId = reader.string();
-            continue;
-          }
-          case 2: {
-            if (tag !== 16) {
-              break;
-            }
-
-            message.attempt = reader.uint32();
-            continue;
-          }
-        }
-        if ((tag & 7) === 4 || tag === 0) {
-          break;
-        }
-        reader.skip(tag & 7);
-      }
-      return message;
-    } finally {
-      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
-    }
-  },
-
-  fromJSON(object: any): JobAccepted {
-    return {
-      jobId: isSet(object.jobId)
-        ? globalThis.String(object.jobId)
-        : isSet(object.job_id)
-        ? globalThis.String(object.job_id)
-        : "",
-      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
-    };
-  },
-
-  toJSON(message: JobAccepted): unknown {
-    const obj: any = {};
-    if (message.jobId !== "") {
-      obj.jobId = message.jobId;
-    }
-    if (message.attempt !== 0) {
-      obj.attempt = Math.round(message.attempt);
-    }
-    return obj;
-  },
-
-  create(base?: DeepPartial<JobAccepted>): JobAccepted {
-    return JobAccepted.fromPartial(base ?? {});
-  },
-  fromPartial(object: DeepPartial<JobAccepted>): JobAccepted {
-    const message = createBaseJobAccepted();
-    message.jobId = object.jobId ?? "";
-    message.attempt = object.attempt ?? 0;
+    message.held = object.held?.map((e) => RunningJob.fromPartial(e)) || [];
     return message;
   },
 };

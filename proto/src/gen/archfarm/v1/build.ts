@@ -152,6 +152,20 @@ export interface SubmitBuildResponse {
 
 export interface WatchBuildRequest {
   buildId: string;
+  /**
+   * Re-attaching after a dropped stream: the log bytes the client already has, per attempt.
+   * With resume set, logs are replayed from the coordinator's log files from these offsets
+   * (0 for attempts not listed), not from memory, so a coordinator restart loses no line.
+   */
+  resume: boolean;
+  logs: LogPosition[];
+}
+
+/** How many bytes of one attempt's log a client holds. */
+export interface LogPosition {
+  platform: string;
+  attempt: number;
+  offset: number;
 }
 
 export interface BuildEvent {
@@ -184,6 +198,8 @@ export interface JobLog {
   mode: BuildMode;
   data: Buffer;
   attempt: number;
+  /** Byte offset of `data` in this attempt's log: a re-attaching client resumes from here. */
+  offset: number;
 }
 
 /** A platform has no eligible agent; `reason` says what it waits for. */
@@ -281,6 +297,8 @@ export interface StreamLogsRequest {
   /** Only this platform; empty for all. */
   platform: string;
   follow: boolean;
+  /** Re-attaching `logs -f`: the bytes already shown, per attempt (see WatchBuildRequest.logs). */
+  logs: LogPosition[];
 }
 
 export interface CancelBuildRequest {
@@ -288,6 +306,11 @@ export interface CancelBuildRequest {
 }
 
 export interface CancelBuildResponse {
+  /**
+   * The build's state once the cancel took effect: CANCELLED; PUBLISHED when the index was
+   * already written (a cancel during publish that came too late); FAILED when it had failed.
+   */
+  state: BuildState;
 }
 
 export interface ListAgentsRequest {
@@ -1837,13 +1860,19 @@ export const SubmitBuildResponse: MessageFns<SubmitBuildResponse> = {
 };
 
 function createBaseWatchBuildRequest(): WatchBuildRequest {
-  return { buildId: "" };
+  return { buildId: "", resume: false, logs: [] };
 }
 
 export const WatchBuildRequest: MessageFns<WatchBuildRequest> = {
   encode(message: WatchBuildRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.buildId !== "") {
       writer.uint32(10).string(message.buildId);
+    }
+    if (message.resume !== false) {
+      writer.uint32(16).bool(message.resume);
+    }
+    for (const v of message.logs) {
+      LogPosition.encode(v!, writer.uint32(26).fork()).join();
     }
     return writer;
   },
@@ -1869,6 +1898,22 @@ export const WatchBuildRequest: MessageFns<WatchBuildRequest> = {
             message.buildId = reader.string();
             continue;
           }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.resume = reader.bool();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.logs.push(LogPosition.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1888,6 +1933,8 @@ export const WatchBuildRequest: MessageFns<WatchBuildRequest> = {
         : isSet(object.build_id)
         ? globalThis.String(object.build_id)
         : "",
+      resume: isSet(object.resume) ? globalThis.Boolean(object.resume) : false,
+      logs: globalThis.Array.isArray(object?.logs) ? object.logs.map((e: any) => LogPosition.fromJSON(e)) : [],
     };
   },
 
@@ -1895,6 +1942,12 @@ export const WatchBuildRequest: MessageFns<WatchBuildRequest> = {
     const obj: any = {};
     if (message.buildId !== "") {
       obj.buildId = message.buildId;
+    }
+    if (message.resume !== false) {
+      obj.resume = message.resume;
+    }
+    if (message.logs?.length) {
+      obj.logs = message.logs.map((e) => LogPosition.toJSON(e));
     }
     return obj;
   },
@@ -1905,6 +1958,109 @@ export const WatchBuildRequest: MessageFns<WatchBuildRequest> = {
   fromPartial(object: DeepPartial<WatchBuildRequest>): WatchBuildRequest {
     const message = createBaseWatchBuildRequest();
     message.buildId = object.buildId ?? "";
+    message.resume = object.resume ?? false;
+    message.logs = object.logs?.map((e) => LogPosition.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseLogPosition(): LogPosition {
+  return { platform: "", attempt: 0, offset: 0 };
+}
+
+export const LogPosition: MessageFns<LogPosition> = {
+  encode(message: LogPosition, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.platform !== "") {
+      writer.uint32(10).string(message.platform);
+    }
+    if (message.attempt !== 0) {
+      writer.uint32(16).uint32(message.attempt);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(24).uint64(message.offset);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): LogPosition {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseLogPosition();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.platform = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 16) {
+              break;
+            }
+
+            message.attempt = reader.uint32();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): LogPosition {
+    return {
+      platform: isSet(object.platform) ? globalThis.String(object.platform) : "",
+      attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
+    };
+  },
+
+  toJSON(message: LogPosition): unknown {
+    const obj: any = {};
+    if (message.platform !== "") {
+      obj.platform = message.platform;
+    }
+    if (message.attempt !== 0) {
+      obj.attempt = Math.round(message.attempt);
+    }
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<LogPosition>): LogPosition {
+    return LogPosition.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<LogPosition>): LogPosition {
+    const message = createBaseLogPosition();
+    message.platform = object.platform ?? "";
+    message.attempt = object.attempt ?? 0;
+    message.offset = object.offset ?? 0;
     return message;
   },
 };
@@ -2260,7 +2416,7 @@ export const JobUpdate: MessageFns<JobUpdate> = {
 };
 
 function createBaseJobLog(): JobLog {
-  return { platform: "", agent: "", mode: 0, data: Buffer.alloc(0), attempt: 0 };
+  return { platform: "", agent: "", mode: 0, data: Buffer.alloc(0), attempt: 0, offset: 0 };
 }
 
 export const JobLog: MessageFns<JobLog> = {
@@ -2279,6 +2435,9 @@ export const JobLog: MessageFns<JobLog> = {
     }
     if (message.attempt !== 0) {
       writer.uint32(40).uint32(message.attempt);
+    }
+    if (message.offset !== 0) {
+      writer.uint32(48).uint64(message.offset);
     }
     return writer;
   },
@@ -2336,6 +2495,14 @@ export const JobLog: MessageFns<JobLog> = {
             message.attempt = reader.uint32();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.offset = longToNumber(reader.uint64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -2355,6 +2522,7 @@ export const JobLog: MessageFns<JobLog> = {
       mode: isSet(object.mode) ? buildModeFromJSON(object.mode) : 0,
       data: isSet(object.data) ? Buffer.from(bytesFromBase64(object.data)) : Buffer.alloc(0),
       attempt: isSet(object.attempt) ? globalThis.Number(object.attempt) : 0,
+      offset: isSet(object.offset) ? globalThis.Number(object.offset) : 0,
     };
   },
 
@@ -2375,6 +2543,9 @@ export const JobLog: MessageFns<JobLog> = {
     if (message.attempt !== 0) {
       obj.attempt = Math.round(message.attempt);
     }
+    if (message.offset !== 0) {
+      obj.offset = Math.round(message.offset);
+    }
     return obj;
   },
 
@@ -2388,6 +2559,7 @@ export const JobLog: MessageFns<JobLog> = {
     message.mode = object.mode ?? 0;
     message.data = object.data ?? Buffer.alloc(0);
     message.attempt = object.attempt ?? 0;
+    message.offset = object.offset ?? 0;
     return message;
   },
 };
@@ -3771,7 +3943,7 @@ export const ListBuildsResponse: MessageFns<ListBuildsResponse> = {
 };
 
 function createBaseStreamLogsRequest(): StreamLogsRequest {
-  return { buildId: "", platform: "", follow: false };
+  return { buildId: "", platform: "", follow: false, logs: [] };
 }
 
 export const StreamLogsRequest: MessageFns<StreamLogsRequest> = {
@@ -3784,6 +3956,9 @@ export const StreamLogsRequest: MessageFns<StreamLogsRequest> = {
     }
     if (message.follow !== false) {
       writer.uint32(24).bool(message.follow);
+    }
+    for (const v of message.logs) {
+      LogPosition.encode(v!, writer.uint32(34).fork()).join();
     }
     return writer;
   },
@@ -3825,6 +4000,14 @@ export const StreamLogsRequest: MessageFns<StreamLogsRequest> = {
             message.follow = reader.bool();
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.logs.push(LogPosition.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3846,6 +4029,7 @@ export const StreamLogsRequest: MessageFns<StreamLogsRequest> = {
         : "",
       platform: isSet(object.platform) ? globalThis.String(object.platform) : "",
       follow: isSet(object.follow) ? globalThis.Boolean(object.follow) : false,
+      logs: globalThis.Array.isArray(object?.logs) ? object.logs.map((e: any) => LogPosition.fromJSON(e)) : [],
     };
   },
 
@@ -3860,6 +4044,9 @@ export const StreamLogsRequest: MessageFns<StreamLogsRequest> = {
     if (message.follow !== false) {
       obj.follow = message.follow;
     }
+    if (message.logs?.length) {
+      obj.logs = message.logs.map((e) => LogPosition.toJSON(e));
+    }
     return obj;
   },
 
@@ -3871,6 +4058,7 @@ export const StreamLogsRequest: MessageFns<StreamLogsRequest> = {
     message.buildId = object.buildId ?? "";
     message.platform = object.platform ?? "";
     message.follow = object.follow ?? false;
+    message.logs = object.logs?.map((e) => LogPosition.fromPartial(e)) || [];
     return message;
   },
 };
@@ -3949,11 +4137,14 @@ export const CancelBuildRequest: MessageFns<CancelBuildRequest> = {
 };
 
 function createBaseCancelBuildResponse(): CancelBuildResponse {
-  return {};
+  return { state: 0 };
 }
 
 export const CancelBuildResponse: MessageFns<CancelBuildResponse> = {
-  encode(_: CancelBuildResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+  encode(message: CancelBuildResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.state !== 0) {
+      writer.uint32(8).int32(message.state);
+    }
     return writer;
   },
 
@@ -3970,6 +4161,14 @@ export const CancelBuildResponse: MessageFns<CancelBuildResponse> = {
       while (reader.pos < end) {
         const tag = reader.uint32();
         switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.state = reader.int32() as any;
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3982,20 +4181,24 @@ export const CancelBuildResponse: MessageFns<CancelBuildResponse> = {
     }
   },
 
-  fromJSON(_: any): CancelBuildResponse {
-    return {};
+  fromJSON(object: any): CancelBuildResponse {
+    return { state: isSet(object.state) ? buildStateFromJSON(object.state) : 0 };
   },
 
-  toJSON(_: CancelBuildResponse): unknown {
+  toJSON(message: CancelBuildResponse): unknown {
     const obj: any = {};
+    if (message.state !== 0) {
+      obj.state = buildStateToJSON(message.state);
+    }
     return obj;
   },
 
   create(base?: DeepPartial<CancelBuildResponse>): CancelBuildResponse {
     return CancelBuildResponse.fromPartial(base ?? {});
   },
-  fromPartial(_: DeepPartial<CancelBuildResponse>): CancelBuildResponse {
+  fromPartial(object: DeepPartial<CancelBuildResponse>): CancelBuildResponse {
     const message = createBaseCancelBuildResponse();
+    message.state = object.state ?? 0;
     return message;
   },
 };
