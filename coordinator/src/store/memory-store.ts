@@ -1,4 +1,5 @@
 import { StoreClosedError, StoreConflictError, StoreRecordNotFoundError } from './errors';
+import { InvalidInputError } from '@archfarm/common';
 import { ATTEMPT_FIELDS, BUILD_FIELDS, JOB_FIELDS, applyPatch, checkAgent, checkCount, checkJobsOfBuild, checkLimit, checkLogBytes, checkSpec, normaliseAttempt, withSpecDefaults } from './record-rules';
 import { checkAgentName, checkRegistryCredential, checkToken, normaliseToken, redeemJoinToken } from './security-rules';
 import type { AgentRecord, AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, JobPatch, JobRecord, Store, StoredBuild } from './store';
@@ -18,6 +19,7 @@ export class MemoryStore implements Store {
   private readonly tokens = new Map<string, TokenRecord>();
   private readonly revoked = new Map<string, number>();
   private readonly credentials = new Map<string, RegistryCredentialRecord>();
+  private readonly buildCredentials = new Map<string, Buffer>();
   private lease = 0;
   /** Lease ids of stored attempts. */
   private readonly leases = new Set<number>();
@@ -210,6 +212,24 @@ export class MemoryStore implements Store {
   async listRegistries(): Promise<string[]> {
     this.check();
     return [...this.credentials.keys()].sort(byCodeUnit);
+  }
+
+  async putBuildCredential(buildId: string, ciphertext: Buffer): Promise<void> {
+    this.check();
+    if (ciphertext.length === 0) throw new InvalidInputError('ciphertext', 'must not be empty');
+    if (!this.builds.has(buildId)) throw new StoreRecordNotFoundError('build', buildId);
+    this.buildCredentials.set(buildId, Buffer.from(ciphertext));
+  }
+
+  async getBuildCredential(buildId: string): Promise<Buffer | undefined> {
+    this.check();
+    const found = this.buildCredentials.get(buildId);
+    return found && Buffer.from(found);
+  }
+
+  async deleteBuildCredential(buildId: string): Promise<void> {
+    this.check();
+    this.buildCredentials.delete(buildId);
   }
 
   async close(): Promise<void> {

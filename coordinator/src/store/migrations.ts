@@ -152,6 +152,17 @@ ALTER TABLE builds ADD COLUMN index_size INTEGER;
 ALTER TABLE attempts ADD COLUMN bases TEXT CHECK (bases IS NULL OR json_valid(bases));
 `;
 
+/*
+ * The registry credentials a build was submitted with, sealed (SecretBox), kept while the
+ * build runs so a restarted coordinator resumes it authenticated; deleted when it ends.
+ */
+const V7 = `
+CREATE TABLE build_credentials (
+  build_id TEXT PRIMARY KEY REFERENCES builds (id) ON DELETE CASCADE,
+  secret BLOB NOT NULL
+) STRICT;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'builds, jobs, attempts, lease counter', up: (db) => db.exec(V1) },
   { version: 2, description: 'agents, attempt log index', up: (db) => db.exec(V2) },
@@ -159,6 +170,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 4, description: 'tokens, revoked agents, registry credentials', up: (db) => db.exec(V4) },
   { version: 5, description: 'agent Node.js version', up: (db) => db.exec(V5) },
   { version: 6, description: 'published index descriptor, attempt base images', up: (db) => db.exec(V6) },
+  { version: 7, description: 'sealed credentials of running builds', up: (db) => db.exec(V7) },
 ];
 
 export function schemaVersion(db: Database.Database): number {

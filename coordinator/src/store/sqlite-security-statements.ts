@@ -18,6 +18,9 @@ export class SqliteSecurityStatements {
   readonly putCredential: Statement<RegistryCredentialRow>;
   readonly getCredential: Statement<[string], Pick<RegistryCredentialRow, 'username' | 'secret'>>;
   readonly listRegistries: Statement<[], string>;
+  readonly putBuildCredential: Statement<[string, Buffer]>;
+  readonly getBuildCredential: Statement<[string], Buffer>;
+  readonly deleteBuildCredential: Statement<[string]>;
 
   constructor(db: Database.Database) {
     this.insertToken = db.prepare<TokenRow>(`INSERT INTO tokens (${TOKEN_COLUMNS}) VALUES (${params(TOKEN_COLUMNS)})`);
@@ -36,5 +39,11 @@ export class SqliteSecurityStatements {
     );
     this.getCredential = db.prepare<[string], Pick<RegistryCredentialRow, 'username' | 'secret'>>(`SELECT username, secret FROM registry_credentials WHERE registry = ?`);
     this.listRegistries = db.prepare<[], string>(`SELECT registry FROM registry_credentials ORDER BY registry`).pluck();
+
+    this.putBuildCredential = db.prepare<[string, Buffer]>(
+      `INSERT INTO build_credentials (build_id, secret) VALUES (?, ?) ON CONFLICT (build_id) DO UPDATE SET secret = excluded.secret`,
+    );
+    this.getBuildCredential = db.prepare<[string], Buffer>(`SELECT secret FROM build_credentials WHERE build_id = ?`).pluck();
+    this.deleteBuildCredential = db.prepare<[string]>(`DELETE FROM build_credentials WHERE build_id = ?`);
   }
 }

@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { InvalidInputError } from '@archfarm/common';
 import { StoreClosedError, StoreDataError, StoreRecordNotFoundError } from './errors';
 import { GroupCommit } from './sqlite-group-commit';
 import { checkVersion, migrate } from './migrations';
@@ -220,6 +221,22 @@ export class SqliteStore implements Store {
 
   async listRegistries(): Promise<string[]> {
     return this.read(() => this.sec.listRegistries.all());
+  }
+
+  async putBuildCredential(buildId: string, ciphertext: Buffer): Promise<void> {
+    if (ciphertext.length === 0) throw new InvalidInputError('ciphertext', 'must not be empty');
+    await this.write(`putBuildCredential ${buildId}`, () => {
+      if (!this.sql.getBuild.get(buildId)) throw new StoreRecordNotFoundError('build', buildId);
+      this.sec.putBuildCredential.run(buildId, ciphertext);
+    });
+  }
+
+  async getBuildCredential(buildId: string): Promise<Buffer | undefined> {
+    return this.read(() => this.sec.getBuildCredential.get(buildId));
+  }
+
+  async deleteBuildCredential(buildId: string): Promise<void> {
+    await this.write(`deleteBuildCredential ${buildId}`, () => void this.sec.deleteBuildCredential.run(buildId));
   }
 
   async close(): Promise<void> {

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { InvalidInputError } from '@archfarm/common';
-import { StoreClosedError } from './errors';
-import { sampleToken, type WithStore } from './store-fixtures';
+import { StoreClosedError, StoreRecordNotFoundError } from './errors';
+import { sampleBuild, sampleJobs, sampleToken, type WithStore } from './store-fixtures';
 
 /** Revoked agents and registry credentials: part of storeContract (./store-contract). */
 export function accessContract(withStore: WithStore): void {
@@ -43,6 +43,25 @@ export function accessContract(withStore: WithStore): void {
     assert.deepEqual(await store.getRegistryCredential('registry.local:5000'), { username: 'deploy', ciphertext: Buffer.from([7]) });
     assert.deepEqual(await store.listRegistries(), ['ghcr.io', 'registry.local:5000']);
     assert.equal(await store.getRegistryCredential('registry.local'), undefined);
+  });
+
+  withStore('a build keeps its sealed credentials until they are deleted; only for a build that exists', async (store) => {
+    await assert.rejects(store.putBuildCredential('nobuild', Buffer.from([1])), StoreRecordNotFoundError);
+    const build = sampleBuild('bc1');
+    await store.createBuild(build, sampleJobs(build));
+    assert.equal(await store.getBuildCredential('bc1'), undefined);
+    const sealed = Buffer.from([4, 5, 6]);
+    await store.putBuildCredential('bc1', sealed);
+    sealed[0] = 0;
+    const got = await store.getBuildCredential('bc1');
+    assert.ok(got && Buffer.isBuffer(got));
+    assert.deepEqual(got, Buffer.from([4, 5, 6]));
+    await store.putBuildCredential('bc1', Buffer.from([7]));
+    assert.deepEqual(await store.getBuildCredential('bc1'), Buffer.from([7]));
+    await assert.rejects(store.putBuildCredential('bc1', Buffer.alloc(0)), InvalidInputError);
+    await store.deleteBuildCredential('bc1');
+    await store.deleteBuildCredential('bc1');
+    assert.equal(await store.getBuildCredential('bc1'), undefined);
   });
 
   withStore('putRegistryCredential refuses an empty registry or ciphertext and writes nothing', async (store) => {

@@ -75,4 +75,14 @@ export interface SecurityStore {
   getRegistryCredential(registry: string): Promise<RegistryCredentialRecord | undefined>;
   /** The registries that have a login, by name. */
   listRegistries(): Promise<string[]>;
+  /**
+   * Keeps the credentials one build was submitted with (the CLI's own, sealed by the caller)
+   * for that build's life, so a restarted coordinator can resume it. Replaces an earlier one.
+   * The build must exist (StoreRecordNotFoundError otherwise).
+   */
+  putBuildCredential(buildId: string, ciphertext: Buffer): Promise<void>;
+  /** The build's sealed credentials (a copy), or undefined. */
+  getBuildCredential(buildId: string): Promise<Buffer | undefined>;
+  /** Forgets a build's credentials (it ended); nothing happens when there are none. */
+  deleteBuildCredential(buildId: string): Promise<void>;
 }
