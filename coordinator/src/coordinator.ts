@@ -22,6 +22,9 @@ import { SecretBox } from './security/secret-box';
 import { loadOrCreateTls, type TlsMaterial } from './security/tls-setup';
 import { AgentAdmin } from './services/agent-admin';
 import { isCrossCompiling } from './cross-compile';
+import { SealedBuildCredentials } from './build-credentials';
+import { HeldCredentials } from './held-credentials';
+import { specResolver } from './resolve-spec';
 import { DurationHistory } from './scheduling/history';
 import { DEFAULT_PLACEMENT } from './scheduling/placement';
 import { buildService } from './services/build-service';
@@ -55,16 +58,19 @@ export class Coordinator {
     const fleet = await trackAgents(new Fleet(), store, logger);
     const history = await loadHistory(store);
     const crossCompile = (digest: string, dockerfile: string) => isCrossCompiling(contexts, digest, dockerfile, logger);
+    const secrets = await SecretBox.open(options.dataDir);
+    const resolveSpec = specResolver({ contexts, held: new HeldCredentials(store, secrets, registries, logger), crossCompile });
     const builds = new BuildManager({
-      fleet,
+      agents: fleet,
       store,
       logs,
       logger,
       history,
-      crossCompile,
+      resolveSpec,
+      credentials: new SealedBuildCredentials(store, secrets, logger),
       settings: { maxAttempts: options.maxAttempts, leaseTtlMs: options.leaseTtlMs, retryBaseMs: options.retryBaseDelayMs },
       jobSpec: (build, job) => jobSpecFor(registries, build, job),
-      publish: (build, jobs) => publishBuild(registries, build, jobs, { attempts: options.publishAttempts, baseDelayMs: options.retryBaseDelayMs / 2 }, logger),
+      publish: (build, jobs, stop) => publishBuild(registries, build, jobs, { attempts: options.publishAttempts, baseDelayMs: options.retryBaseDelayMs / 2, stop }, logger),
     });
     const restored = await builds.restore();
     if (restored > 0) logger.info({ builds: restored }, 'resumed unfinished builds');
@@ -77,13 +83,12 @@ export class Coordinator {
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.max_receive_message_length': GRPC_MAX_MESSAGE_BYTES,
     });
-    const secrets = await SecretBox.open(options.dataDir);
     const tls = await setUpSecurity(options, store, logger);
     const guard = (definition: ServiceDefinition, impl: UntypedServiceImplementation, rules: Record<string, Requirement>) =>
       tls ? secure(definition, impl, rules, { store, logger }) : impl;
-    const agents = new AgentAdmin(fleet, store);
+    const agents = new AgentAdmin(fleet, store, builds.holdings);
     server.addService(AgentServiceService, guard(AgentServiceService, agentService({ fleet, builds, contexts, heartbeatIntervalMs: options.heartbeatIntervalMs, leaseTtlMs: options.leaseTtlMs, logger }), AGENT_RULES));
-    server.addService(BuildServiceService, guard(BuildServiceService, buildService({ agents, dispatcher, crossCompile, builds, store, logs, contexts, registries, secrets, maxPendingBuilds: options.maxPendingBuilds, logger }), BUILD_RULES));
+    server.addService(BuildServiceService, guard(BuildServiceService, buildService({ agents, dispatcher, crossCompile, resolveSpec, builds, store, logs, contexts, maxPendingBuilds: options.maxPendingBuilds, logger }), BUILD_RULES));
     if (tls) server.addService(AuthServiceService, guard(AuthServiceService, authService({ store, fleet, tls, secrets, agentCertTtlMs: options.agentCertTtlMs, logger }), AUTH_RULES));
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${options.host}:${options.port}`, serverCredentials(tls), (err, bound) => (err ? reject(err) : resolve(bound))),
@@ -130,7 +135,7 @@ async function trackAgents(fleet: Fleet, store: Store, logger: Logger): Promise<
   await store.markAllDisconnected(Date.now());
   for (const agent of await store.listAgents()) if (agent.drained) fleet.setDrained(agent.name, true);
   fleet.on('lost', (agent) => {
-    logger.info({ agent: agent.name, jobs: agent.jobs.size }, 'agent disconnected');
+    logger.info({ agent: agent.name }, 'agent disconnected');
     store.setAgentConnected(agent.name, false, Date.now()).catch(warn);
   });
   fleet.on('joined', (agent) => {

@@ -160,3 +160,21 @@ export class SecretsNotKeptError extends ArchfarmError {
     super(`build ${buildId} uses --secret ${secretIds.join(', ')}, whose values are kept in memory only and were lost when the coordinator restarted; submit the build again`);
   }
 }
+
+/**
+ * The build lifecycle was asked for a change its table does not allow (e.g. `started` for a
+ * job that already finished, or `published` for a build that is not publishing). Refused and
+ * logged; the build is unchanged. A bug or a misbehaving agent, never patched around.
+ */
+export class IllegalTransitionError extends ArchfarmError {
+  readonly code = 'ILLEGAL_TRANSITION';
+  readonly kind = 'infrastructure';
+  constructor(
+    readonly event: string,
+    readonly subject: string,
+    readonly state: string,
+  ) {
+    super(`${event} is not allowed for ${subject} in state ${state}`);
+  }
+}
+

@@ -20,8 +20,6 @@ export interface ConnectedAgent extends AgentProfile {
   connectedAt: number;
   /** Last message from it (heartbeats included). */
   lastSeen: number;
-  /** Job ids assigned to this agent and not finished. */
-  jobs: Set<string>;
   send(message: CoordinatorMessage): void;
   /** Ends the stream (e.g. another connection took the name). */
   close(reason: string): void;
@@ -70,6 +68,13 @@ export class Fleet extends EventEmitter<{ changed: []; joined: [ConnectedAgent];
     agent.platforms = platforms;
     this.emit('joined', agent);
     this.emit('changed');
+  }
+
+  /** Sends to the agent's current connection (AgentPort); false when it is not connected. */
+  send(name: string, message: CoordinatorMessage): boolean {
+    const agent = this.agents.get(name);
+    agent?.send(message);
+    return agent !== undefined;
   }
 
   get(name: string): ConnectedAgent | undefined {

@@ -21,7 +21,7 @@ function buildOf(repository: string, over: Partial<BuildSpec>, jobs: Array<Pick<
   };
   const id = randomBytes(6).toString('hex');
   const full = jobs.map((j, i) => ({ ...j, id: `${id}-${i}`, buildId: id, state: 'succeeded' as const, attempt: 1, queuedAt: 0, failedOn: new Set<string>() }));
-  return { id, spec, state: 'publishing', jobs: full, events: [], createdAt: 0 };
+  return { id, spec, state: 'publishing', jobs: full, createdAt: 0 };
 }
 
 test('every tag gets the same index, with annotations at their levels and the farm record in the index only', async (t) => {

@@ -8,6 +8,8 @@ export interface PublishSettings {
   /** Tries of the whole check-and-merge when the registry is unreachable or answers 5xx. */
   attempts: number;
   baseDelayMs: number;
+  /** A cancel: the publish stops if no tag was written yet (PublishStoppedError). */
+  stop?: AbortSignal;
 }
 
 /** The published index, as BuildFinished describes it. */
@@ -33,7 +35,7 @@ export async function publishBuild(registries: RegistryAccess, build: Build, job
   const written = new Set<string>();
   const moreTags = build.spec.tags.flatMap((t) => (t.tag && t.toString() !== target.toString() ? [t.tag] : []));
   const publish = () =>
-    publishIndex({ client: registries.client(target, build.spec.credentials), target, moreTags, images, annotations: indexAnnotations(build), written, logger: log });
+    publishIndex({ client: registries.client(target, build.spec.credentials), target, moreTags, images, annotations: indexAnnotations(build), written, stop: settings.stop, logger: log });
   const result = await withRetries(publish, {
     attempts: settings.attempts,
     baseMs: settings.baseDelayMs,

@@ -10,11 +10,19 @@ type Listener = (event: BuildEvent) => void;
  */
 export class BuildEvents {
   private readonly listeners = new Map<string, Set<Listener>>();
+  /** Every event of each build in memory, replayed to each new watcher. */
+  private readonly history = new Map<string, BuildEvent[]>();
 
   /** Replays `build`'s events to `listener`, then follows; returns an unsubscribe. */
   watch(build: Build, listener: Listener): () => void {
-    for (const event of build.events) listener(event);
+    for (const event of this.history.get(build.id) ?? []) listener(event);
     return this.follow(build, listener);
+  }
+
+  /** Drops a build's history (it left memory). */
+  forget(buildId: string): void {
+    this.history.delete(buildId);
+    this.listeners.delete(buildId);
   }
 
   /** Live events only. A finished build has none: the listener is not kept. */
@@ -79,7 +87,9 @@ export class BuildEvents {
 
   private emit(build: Build, event: NonNullable<BuildEvent['event']>): void {
     const full: BuildEvent = { buildId: build.id, timeMs: Date.now(), event };
-    build.events.push(full);
+    let events = this.history.get(build.id);
+    if (!events) this.history.set(build.id, (events = []));
+    events.push(full);
     for (const listener of this.listeners.get(build.id) ?? []) listener(full);
   }
 }

@@ -1,44 +1,52 @@
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
 import { type ArchfarmError, errorMessage, type Logger } from '@archfarm/common';
-import { modeToWire, toErrorInfo, type BuildEvent, type ErrorInfo, type JobSpec, type ResumeDecision, type RunningJob } from '@archfarm/proto';
-import { AgentLostError, BuildCancelledError, BuildNotFoundError, SecretsNotKeptError, StaleAttemptError } from '../errors';
-import type { ConnectedAgent, Fleet } from '../fleet';
+import { modeToWire, toErrorInfo, type BuildEvent, type CoordinatorMessage, type ErrorInfo, type JobFinished, type JobSpec, type RegistryAuth, type ResumeDecision, type RunningJob } from '@archfarm/proto';
+import { AgentLostError, BuildNotFoundError, SecretsNotKeptError, StaleAttemptError } from '../errors';
+import { PublishStoppedError } from '../publish';
 import type { Store } from '../store';
-import { TERMINAL_BUILD_STATES, TERMINAL_JOB_STATES, type BaseImageRef, type Build, type BuildSpec, type Job } from './build';
+import { TERMINAL_BUILD_STATES, type Build, type BuildSpec, type BuildStateName, type Job } from './build';
 import { BuildEvents } from './build-events';
 import { buildFromRecords, buildRecord, jobRecord } from './build-records';
+import { Holdings } from './holdings';
+import { secretsMissing, transition, type Effect, type LifecycleEvent, type LifecycleSettings } from './lifecycle';
 import { LogFiles } from './log-files';
-import { retryDelay } from './retry';
 import type { DurationHistory } from '../scheduling/history';
 
+/** Agents back off up to 15 s between reconnects: after a restart they get that on top of a lease. */
 const RECONNECT_GRACE_MS = 15_000;
-
-/** The build asked for secrets whose values this process does not have (restored after a restart). */
-function secretsLost(build: Build): boolean {
-  return build.spec.secretIds.length > 0 && build.spec.secrets === undefined;
-}
 /** How long a finished build's events stay in memory for `archfarm build` to replay. */
 const FORGET_AFTER_MS = 10 * 60_000;
 
 /** Publishes the given jobs' images under the build's tags; returns the index's descriptor. */
-export type Publish = (build: Build, jobs: Job[]) => Promise<{ digest: string; mediaType: string; size: number }>;
+export type Publish = (build: Build, jobs: Job[], stop: AbortSignal) => Promise<{ digest: string; mediaType: string; size: number }>;
 
-export interface BuildSettings {
-  /** Attempts per job before an infrastructure failure fails the build. */
-  maxAttempts: number;
-  /** A job whose agent has not renewed its lease for this long goes back to the queue. */
-  leaseTtlMs: number;
-  /** First retry delay; doubles per attempt, with full jitter. */
-  retryBaseMs: number;
+export type BuildSettings = LifecycleSettings;
+
+/** The one way messages reach agents: by name, false when the agent is not connected. */
+export interface AgentPort {
+  send(agent: string, message: CoordinatorMessage): boolean;
 }
 
+/** The credentials a build was submitted with, kept sealed for its life (./build-credentials). */
+export interface KeptCredentials {
+  keep(buildId: string, auth: RegistryAuth): void;
+  recall(buildId: string): Promise<RegistryAuth | undefined>;
+  forget(buildId: string): void;
+}
+
+/**
+ * Completes a validated spec: registry credentials (those given with the build, else the
+ * coordinator's own), credentials for the FROM images' registries, the cross-compile
+ * analysis. Submit and restore both go through it, so a resumed build is the build submitted.
+ */
+export type ResolveSpec = (spec: BuildSpec, given: RegistryAuth | undefined) => Promise<BuildSpec>;
+
 export interface BuildManagerDeps {
-  fleet: Fleet;
+  agents: AgentPort;
   /** Learns how long builds take per agent, platform and repository. */
   history: DurationHistory;
-  /** Whether a stored build's Dockerfile cross-compiles (re-read after a restart). */
-  crossCompile: (contextDigest: string, dockerfile: string) => Promise<boolean>;
+  resolveSpec: ResolveSpec;
+  credentials: KeptCredentials;
   store: Store;
   logs: LogFiles;
   /** Publishes with its own retries; a rejection ends the build. */
@@ -49,20 +57,61 @@ export interface BuildManagerDeps {
   settings: BuildSettings;
 }
 
+/** What the dispatcher needs: the queue, placement's effects, and time-driven failures. */
+export interface DispatchSide {
+  active(): Build[];
+  job(jobId: string): Job | undefined;
+  assign(jobId: string, agent: string, mode: 'native' | 'emulated', reason: string): void;
+  emitWaiting(jobId: string, reason: string): void;
+  failBuild(buildId: string, err: ArchfarmError, platform?: string): void;
+  expireLeases(now: number): void;
+  readonly holdings: Holdings;
+  onQueueChanged: () => void;
+}
+
+/** What the agents' service needs: their reports, fenced by attempt. */
+export interface AgentSide {
+  connected(agent: string, running: RunningJob[]): ResumeDecision[];
+  heartbeat(agent: string, held: RunningJob[]): void;
+  started(agent: string, jobId: string, attempt: number): void;
+  rejected(agent: string, jobId: string, attempt: number, reason: string): void;
+  finished(agent: string, result: JobFinished): void;
+  appendLog(jobId: string, attempt: number, offset: number, data: Buffer): number;
+  logOffset(jobId: string, attempt: number): number;
+}
+
+/** What the operators' service needs. */
+export interface BuildSide {
+  submit(spec: BuildSpec, given: RegistryAuth | undefined, owner?: string): Promise<Build>;
+  has(id: string): boolean;
+  get(id: string): Build;
+  active(): Build[];
+  watch(id: string, listener: (event: BuildEvent) => void): () => void;
+  follow(id: string, listener: (event: BuildEvent) => void): () => void;
+  cancel(id: string): Promise<BuildStateName>;
+}
+
 /**
- * Owns builds and their jobs. Every state change goes through here, is fenced by the job's
- * current attempt and agent, is written to the store, and becomes an event watchers replay.
+ * Executes the build lifecycle (./lifecycle decides): applies each transition's effects in
+ * order — the store first, then watchers, agents and the dispatcher — and keeps builds in
+ * memory while they run and a while after for late watchers.
  */
-export class BuildManager {
+export class BuildManager implements DispatchSide, AgentSide, BuildSide {
   private readonly builds = new Map<string, Build>();
-  /** Builds not yet finished (running or publishing): the dispatcher's scans skip the ended ones kept for late watchers. */
-  private readonly unfinished = new Map<string, Build>();
-  private readonly jobs = new Map<string, Job>();
+  /** Builds not yet finished (running or publishing), oldest first. */
+  private readonly unfinished = new Set<string>();
+  /** Job id -> build id. */
+  private readonly jobIndex = new Map<string, string>();
   private readonly events = new BuildEvents();
+  readonly holdings = new Holdings();
+  /** Publishes in flight, to stop one when a cancel arrives in time. */
+  private readonly publishing = new Map<string, AbortController>();
+  /** Resolved when the build ends: a cancel during publish answers with the outcome. */
+  private readonly endings = new Map<string, Array<(state: BuildStateName) => void>>();
   /**
    * The last lease id handed out. Seeded from the store by restore(), then counted here:
-   * an assignment's startAttempt must be called in the same tick as the job changes in
-   * memory (writes land in call order), so it cannot wait for the store to count.
+   * an assignment's start-attempt write must be issued in the same tick as the job changes
+   * in memory (writes land in call order), so it cannot wait for the store to count.
    */
   private lastLease: number | undefined;
   /** Called when queued work or free slots may have changed. */
@@ -76,24 +125,28 @@ export class BuildManager {
     this.lastLease = (await this.deps.store.nextLeaseId()) - 1;
     const unfinished = await this.deps.store.unfinishedBuilds();
     for (const records of unfinished) {
-      // Agents back off up to 15 s between reconnects: give them that on top of a lease.
-      const cross = await this.deps.crossCompile(records.build.spec.contextDigest, records.build.spec.dockerfile);
-      const build = buildFromRecords(records, this.deps.settings.leaseTtlMs + RECONNECT_GRACE_MS, now, cross);
+      const stored = buildFromRecords(records, this.deps.settings.leaseTtlMs + RECONNECT_GRACE_MS, now);
+      const given = await this.deps.credentials.recall(stored.id).catch((err: unknown) => {
+        this.deps.logger.warn({ buildId: stored.id, err: errorMessage(err) }, 'the build\'s kept credentials cannot be read; resuming with the coordinator\'s own');
+        return undefined;
+      });
+      const build = { ...stored, spec: await this.deps.resolveSpec(stored.spec, given) };
       this.track(build);
       for (const job of build.jobs) this.events.job(build, job);
-      if (build.state === 'publishing') this.maybeFinish(build, true);
-      else this.refuseLostSecrets(build);
+      if (build.state === 'publishing') this.startPublish(build, build.jobs.filter((j) => j.state === 'succeeded'));
+      else if (secretsMissing(build)) this.apply(build.id, { type: 'secrets-lost', error: toErrorInfo(new SecretsNotKeptError(build.id, build.spec.secretIds)) });
     }
     this.onQueueChanged();
     return unfinished.length;
   }
 
-  async submit(spec: BuildSpec, owner?: string): Promise<Build> {
+  async submit(spec: BuildSpec, given: RegistryAuth | undefined, owner?: string): Promise<Build> {
     const id = randomBytes(6).toString('hex');
     const now = Date.now();
-    const build: Build = { id, spec, state: 'running', jobs: [], events: [], createdAt: now, owner };
-    build.jobs = spec.platforms.map((platform, i) => ({ id: `${id}-${i}`, buildId: id, platform, state: 'queued', attempt: 0, queuedAt: now, failedOn: new Set<string>() }));
-    await this.deps.store.createBuild(buildRecord(build), build.jobs.map(jobRecord));
+    const jobs: Job[] = spec.platforms.map((platform, i) => ({ id: `${id}-${i}`, buildId: id, platform, state: 'queued', attempt: 0, queuedAt: now, failedOn: new Set<string>() }));
+    const build: Build = { id, spec, state: 'running', jobs, createdAt: now, owner };
+    await this.deps.store.createBuild(buildRecord(build), jobs.map(jobRecord));
+    if (given) this.deps.credentials.keep(id, given);
     this.track(build);
     for (const job of build.jobs) this.events.job(build, job);
     this.deps.logger.info({ buildId: id, tags: spec.tags.map(String), platforms: spec.platforms.map(String) }, 'build submitted');
@@ -111,9 +164,14 @@ export class BuildManager {
     return this.builds.has(id);
   }
 
+  job(jobId: string): Job | undefined {
+    const buildId = this.jobIndex.get(jobId);
+    return buildId === undefined ? undefined : this.builds.get(buildId)?.jobs.find((j) => j.id === jobId);
+  }
+
   /** Builds still running, oldest first: the dispatcher serves them in this order. */
   active(): Build[] {
-    return [...this.unfinished.values()].filter((b) => b.state === 'running');
+    return [...this.unfinished].map((id) => this.builds.get(id)!).filter((b) => b.state === 'running');
   }
 
   /** Replays the build's events to `listener`, then follows; returns an unsubscribe. */
@@ -126,136 +184,88 @@ export class BuildManager {
     return this.events.follow(this.get(id), listener);
   }
 
-  cancel(id: string): void {
+  /**
+   * Cancels a running build at once. During publish the cancel wins only if the index is not
+   * written yet: the answer is the state the build ended in (cancelled or published).
+   */
+  async cancel(id: string): Promise<BuildStateName> {
     const build = this.get(id);
-    if (build.state !== 'running') return;
-    this.endBuild(build, 'cancelled', toErrorInfo(new BuildCancelledError(id)));
+    if (TERMINAL_BUILD_STATES.has(build.state)) return build.state;
+    const ended = new Promise<BuildStateName>((resolve) => {
+      const waiting = this.endings.get(id) ?? [];
+      waiting.push(resolve);
+      this.endings.set(id, waiting);
+    });
+    this.apply(id, { type: 'cancel' });
+    return ended;
   }
 
-  /** Hands `job` to `agent`: a new attempt with a new lease, stored before the agent hears of it. */
-  async assign(job: Job, agent: ConnectedAgent, mode: 'native' | 'emulated', reason: string): Promise<void> {
-    const build = this.get(job.buildId);
-    const now = Date.now();
-    Object.assign(job, { attempt: job.attempt + 1, state: 'assigned', agent: agent.name, mode, reason, startedAt: now, error: undefined, notBefore: undefined });
-    job.leaseExpiresAt = now + this.deps.settings.leaseTtlMs;
-    agent.jobs.add(job.id);
-    const attempt = job.attempt;
-    const leaseId = this.newLeaseId();
-    job.leaseId = leaseId;
-    // Called before any await, so no later write of this job (a cancel, say) lands before it;
-    // the agent hears of the attempt only once it is on disk.
-    await this.deps.store.startAttempt(
-      { jobId: job.id, attempt, leaseId, agent: agent.name, mode, startedAt: now, outcome: 'running', reason, logPath: join('logs', LogFiles.relative(job.buildId, job.id, attempt)) },
-      { state: 'assigned', attempt, agent: agent.name, mode, error: undefined, notBefore: undefined },
-    );
-    if (this.current(agent.name, job.id, attempt) !== job) return; // cancelled meanwhile
-    const spec = this.deps.jobSpec(build, job);
-    agent.send({ msg: { $case: 'assign', value: { jobId: job.id, attempt, leaseId, mode: modeToWire(mode), spec } } });
-    this.deps.logger.info({ buildId: build.id, jobId: job.id, agent: agent.name, mode, attempt, reason }, 'job assigned');
-    this.events.job(build, job);
-  }
-
-  /** The job if `agent` holds its current attempt, else undefined (a stale message). */
-  current(agent: string, jobId: string, attempt: number): Job | undefined {
-    const job = this.jobs.get(jobId);
-    if (!job || job.agent !== agent || job.attempt !== attempt || TERMINAL_JOB_STATES.has(job.state) || job.state === 'queued') return undefined;
-    return job;
-  }
-
-  markRunning(job: Job): void {
-    job.state = 'running';
-    this.persist((s) => s.updateJob(job.id, { state: 'running' }));
-    this.events.job(this.get(job.buildId), job);
-  }
-
-  /** A heartbeat: every lease the agent holds runs for another TTL. */
-  renewLeases(agent: ConnectedAgent): void {
-    const until = Date.now() + this.deps.settings.leaseTtlMs;
-    for (const id of agent.jobs) {
-      const job = this.jobs.get(id);
-      if (job && job.agent === agent.name && (job.state === 'assigned' || job.state === 'running')) job.leaseExpiresAt = until;
-    }
+  /** Hands the job to `agent`: a new attempt with a new lease, stored before the agent hears of it. */
+  assign(jobId: string, agent: string, mode: 'native' | 'emulated', reason: string): void {
+    const buildId = this.jobIndex.get(jobId);
+    if (buildId === undefined) return;
+    this.apply(buildId, { type: 'assign', jobId, agent, mode, reason, leaseId: this.newLeaseId() });
   }
 
   /**
-   * An agent (re)connected and listed the jobs it still runs: each current one continues
-   * on the new connection; stale ones must stop; jobs the agent held but no longer has are lost.
+   * An agent (re)connected and listed the attempts it still runs: each current one continues
+   * on the new connection; stale ones must stop; attempts it held here but did not list are lost.
    */
-  resume(agent: ConnectedAgent, running: RunningJob[]): ResumeDecision[] {
-    const decisions = running.map((r) => {
-      const job = this.current(agent.name, r.jobId, r.attempt);
-      if (job) agent.jobs.add(job.id);
-      return { jobId: r.jobId, attempt: r.attempt, resume: job !== undefined };
-    });
-    this.renewLeases(agent);
-    for (const job of this.jobs.values()) {
-      const held = job.agent === agent.name && (job.state === 'assigned' || job.state === 'running');
-      if (held && !agent.jobs.has(job.id)) this.fail(job, toErrorInfo(new AgentLostError(agent.name)), 'lost');
+  connected(agent: string, running: RunningJob[]): ResumeDecision[] {
+    const decisions = running.map((r) => ({ jobId: r.jobId, attempt: r.attempt, resume: this.isCurrent(agent, r.jobId, r.attempt) }));
+    for (const d of decisions) if (d.resume) this.attemptEvent(d.jobId, { type: 'renew', jobId: d.jobId, attempt: d.attempt, agent });
+    for (const held of this.holdings.of(agent)) {
+      if (!running.some((r) => r.jobId === held.jobId && r.attempt === held.attempt)) {
+        this.attemptEvent(held.jobId, { type: 'lost', jobId: held.jobId, attempt: held.attempt, error: toErrorInfo(new AgentLostError(agent)) });
+      }
     }
     return decisions;
   }
 
-  /** Jobs whose lease ran out go back to the queue (another agent preferred). */
+  /**
+   * A heartbeat renews the leases of the attempts it lists, and only those: an attempt the
+   * agent no longer lists runs out. One it lists that is not current here (it moved while
+   * the agent was frozen) is answered with Cancel.
+   */
+  heartbeat(agent: string, held: RunningJob[]): void {
+    for (const h of held) this.attemptEvent(h.jobId, { type: 'renew', jobId: h.jobId, attempt: h.attempt, agent }, agent);
+  }
+
+  started(agent: string, jobId: string, attempt: number): void {
+    this.attemptEvent(jobId, { type: 'started', jobId, attempt, agent }, agent);
+  }
+
+  rejected(agent: string, jobId: string, attempt: number, reason: string): void {
+    const error: ErrorInfo = { code: 'JOB_REJECTED', message: `agent ${agent} rejected the job: ${reason}`, kind: 'infrastructure' };
+    this.attemptEvent(jobId, { type: 'failed', jobId, attempt, agent, error });
+  }
+
+  finished(agent: string, result: JobFinished): void {
+    const { jobId, attempt } = result;
+    if (result.error) this.attemptEvent(jobId, { type: 'failed', jobId, attempt, agent, error: result.error });
+    else this.attemptEvent(jobId, { type: 'succeeded', jobId, attempt, agent, digest: result.digest, bases: result.bases });
+  }
+
+  /** Attempts whose lease ran out go back to the queue (another agent preferred). */
   expireLeases(now: number): void {
-    for (const job of this.jobs.values()) {
-      if ((job.state === 'assigned' || job.state === 'running') && job.leaseExpiresAt !== undefined && job.leaseExpiresAt < now) {
-        this.deps.logger.warn({ jobId: job.id, agent: job.agent }, 'lease expired');
-        this.fail(job, toErrorInfo(new AgentLostError(job.agent ?? 'unknown')), 'lost');
+    for (const id of this.unfinished) {
+      for (const job of this.builds.get(id)?.jobs ?? []) {
+        if ((job.state === 'assigned' || job.state === 'running') && job.leaseExpiresAt !== undefined && job.leaseExpiresAt < now) {
+          this.deps.logger.warn({ jobId: job.id, agent: job.agent, attempt: job.attempt }, 'lease expired');
+          this.apply(id, { type: 'lost', jobId: job.id, attempt: job.attempt, error: toErrorInfo(new AgentLostError(job.agent ?? 'unknown')) });
+        }
       }
     }
   }
 
-  /** The current attempt pushed `digest`, built from the FROM images `bases`. */
-  succeed(job: Job, digest: string, bases: BaseImageRef[] = []): void {
-    const build = this.get(job.buildId);
-    if (job.agent && job.startedAt) this.deps.history.record(job.agent, job.platform.toString(), build.spec.tag.name, Date.now() - job.startedAt, job.mode);
-    this.endAttempt(job, 'succeeded', bases.length > 0 ? { digest, bases } : { digest });
-    job.state = 'succeeded';
-    job.digest = digest;
-    job.bases = bases;
-    this.persist((s) => s.updateJob(job.id, { state: 'succeeded', digest }));
-    this.events.job(build, job);
-    this.maybeFinish(build);
-  }
-
-  /** A failed attempt: infrastructure failures retry with backoff up to the budget; others fail the job. */
-  fail(job: Job, error: ErrorInfo, outcome: 'failed' | 'lost' = 'failed'): void {
-    const build = this.get(job.buildId);
-    const agent = job.agent;
-    this.endAttempt(job, outcome, { error });
-    job.error = error;
-    if (error.kind === 'infrastructure' && secretsLost(build)) {
-      // A retry would run without the build's secrets: end here, saying why.
-      error = toErrorInfo(new SecretsNotKeptError(build.id, build.spec.secretIds));
-      job.error = error;
-    }
-    if (error.kind === 'infrastructure' && job.attempt < this.deps.settings.maxAttempts && build.state === 'running') {
-      if (agent) job.failedOn.add(agent);
-      job.state = 'queued';
-      job.queuedAt = Date.now();
-      job.notBefore = job.queuedAt + retryDelay(job.attempt, this.deps.settings.retryBaseMs);
-      this.deps.logger.warn({ buildId: build.id, jobId: job.id, agent, error, retryAt: job.notBefore }, 'job attempt failed, queued again');
-      this.persist((s) => s.updateJob(job.id, { state: 'queued', error, queuedAt: job.queuedAt, failedOn: [...job.failedOn], notBefore: job.notBefore }));
-      this.events.job(build, job);
-      this.onQueueChanged();
-      return;
-    }
-    if (error.kind === 'infrastructure') job.error = { ...error, message: `${error.message} (after ${job.attempt} attempts)` };
-    job.state = 'failed';
-    this.persist((s) => s.updateJob(job.id, { state: 'failed', error: job.error }));
-    this.events.job(build, job);
-    if (build.spec.allowPartial) this.maybeFinish(build);
-    else this.endBuild(build, 'failed', job.error!, job.platform.toString());
-  }
-
-  /** Fails a build for a reason outside any one attempt (--wait-timeout, --timeout). */
-  failBuild(build: Build, err: ArchfarmError, platform?: string): void {
-    this.endBuild(build, 'failed', toErrorInfo(err), platform);
+  /** Fails a build for a reason outside any one attempt (--wait-timeout, --timeout, no eligible agent). */
+  failBuild(buildId: string, err: ArchfarmError, platform?: string): void {
+    this.apply(buildId, { type: 'fail', error: toErrorInfo(err), platform });
   }
 
   /** Writes a log chunk of the job's current attempt; see LogFiles.append. Returns the committed offset. */
   appendLog(jobId: string, attempt: number, offset: number, data: Buffer): number {
-    const job = this.jobs.get(jobId);
+    const job = this.job(jobId);
     if (!job || job.attempt !== attempt) throw new StaleAttemptError(jobId, attempt);
     const { kept, at, committed } = this.deps.logs.append(job.buildId, jobId, attempt, offset, data);
     if (kept.length > 0) this.events.log(this.get(job.buildId), job, kept, at);
@@ -263,35 +273,141 @@ export class BuildManager {
   }
 
   logOffset(jobId: string, attempt: number): number {
-    const job = this.jobs.get(jobId);
-    if (!job) throw new StaleAttemptError(jobId, attempt);
+    const job = this.job(jobId);
+    if (!job || job.attempt !== attempt) throw new StaleAttemptError(jobId, attempt);
     return this.deps.logs.size(job.buildId, jobId, attempt);
   }
 
-  emitWaiting(job: Job, reason: string): void {
-    if (job.waitingReason === reason) return;
-    job.waitingReason = reason;
-    this.events.waiting(this.get(job.buildId), job, reason);
+  emitWaiting(jobId: string, reason: string): void {
+    const job = this.job(jobId);
+    if (!job || job.waitingReason === reason) return;
+    const build = this.get(job.buildId);
+    const waiting = { ...job, waitingReason: reason };
+    this.replace({ ...build, jobs: build.jobs.map((j) => (j.id === jobId ? waiting : j)) });
+    this.events.waiting(build, waiting, reason);
   }
 
-  /**
-   * A restored build whose --secret values were lost with the old process: its queued jobs
-   * cannot run as asked, so they fail now (jobs an agent still runs keep going: that agent
-   * has the values). Without allowPartial that ends the build.
-   */
-  private refuseLostSecrets(build: Build): void {
-    if (!secretsLost(build)) return;
-    const queued = build.jobs.filter((j) => j.state === 'queued');
-    if (queued.length === 0) return;
-    const error = toErrorInfo(new SecretsNotKeptError(build.id, build.spec.secretIds));
-    for (const job of queued) {
-      Object.assign(job, { state: 'failed', error });
-      this.persist((s) => s.updateJob(job.id, { state: 'failed', error }));
-      this.events.job(build, job);
+  private isCurrent(agent: string, jobId: string, attempt: number): boolean {
+    const job = this.job(jobId);
+    return job !== undefined && job.agent === agent && job.attempt === attempt && (job.state === 'assigned' || job.state === 'running');
+  }
+
+  /** An event about one attempt; for a job no longer in memory, the agent (if named) is told to stop. */
+  private attemptEvent(jobId: string, event: LifecycleEvent, stopAgent?: string): void {
+    const buildId = this.jobIndex.get(jobId);
+    if (buildId !== undefined) {
+      this.apply(buildId, event);
+      return;
     }
-    this.deps.logger.warn({ buildId: build.id, secrets: build.spec.secretIds, jobs: queued.length }, 'build restored without its secret values');
-    if (build.spec.allowPartial) this.maybeFinish(build);
-    else this.endBuild(build, 'failed', error, queued[0]!.platform.toString());
+    if (stopAgent && 'attempt' in event) this.stopAttempt(stopAgent, jobId, event.attempt, 'attempt is no longer current');
+  }
+
+  /** Runs one transition and applies its effects; an illegal one is logged and changes nothing. */
+  private apply(buildId: string, event: LifecycleEvent): void {
+    const build = this.builds.get(buildId);
+    if (!build) return;
+    let result;
+    try {
+      result = transition(build, event, Date.now(), this.deps.settings);
+    } catch (err) {
+      this.deps.logger.warn({ buildId, event: event.type, err: errorMessage(err) }, 'transition refused');
+      return;
+    }
+    if (result.stale) this.deps.logger.warn({ buildId, event: event.type, ...('attempt' in event ? { jobId: event.jobId, attempt: event.attempt } : {}) }, 'stale attempt refused');
+    if (result.build !== build) this.replace(result.build);
+    this.run(result.build.id, result.effects);
+  }
+
+  private replace(next: Build): void {
+    const before = this.builds.get(next.id);
+    this.builds.set(next.id, next);
+    for (const job of next.jobs) {
+      const old = before?.jobs.find((j) => j.id === job.id);
+      if (old !== job) this.holdings.update(old, job);
+    }
+  }
+
+  /** Applies effects in order. After a start-attempt, the rest waits until it is on disk. */
+  private run(buildId: string, effects: Effect[]): void {
+    for (let i = 0; i < effects.length; i++) {
+      const effect = effects[i]!;
+      if (effect.type === 'start-attempt') {
+        const durable = this.deps.store.startAttempt(effect.record, effect.job);
+        const rest = effects.slice(i + 1);
+        durable.then(
+          () => this.run(buildId, rest),
+          (err: unknown) => this.deps.logger.error({ jobId: effect.record.jobId, err: errorMessage(err) }, 'attempt not stored; not sent'),
+        );
+        return;
+      }
+      this.effect(buildId, effect);
+    }
+  }
+
+  private effect(buildId: string, effect: Exclude<Effect, { type: 'start-attempt' }>): void {
+    const build = this.builds.get(buildId);
+    if (!build) return;
+    const job = 'jobId' in effect ? build.jobs.find((j) => j.id === effect.jobId) : undefined;
+    switch (effect.type) {
+      case 'send-assign': {
+        // Cancelled (or reassigned) while the attempt was being stored: nothing to send.
+        if (!job || job.attempt !== effect.attempt || job.agent !== effect.agent || job.state !== 'assigned') return;
+        const spec = this.deps.jobSpec(build, job);
+        this.deps.agents.send(effect.agent, { msg: { $case: 'assign', value: { jobId: job.id, attempt: job.attempt, leaseId: job.leaseId ?? 0, mode: modeToWire(job.mode ?? 'native'), spec } } });
+        return;
+      }
+      case 'end-attempt': {
+        this.deps.logs.close(effect.jobId, effect.attempt);
+        const logBytes = this.deps.logs.size(buildId, effect.jobId, effect.attempt);
+        return this.persist((s) => s.endAttempt(effect.jobId, effect.attempt, { endedAt: Date.now(), outcome: effect.outcome, logBytes, ...effect.patch }, effect.job));
+      }
+      case 'persist-job':
+        return this.persist((s) => s.updateJob(effect.jobId, effect.patch));
+      case 'persist-build':
+        return this.persist((s) => s.updateBuild(buildId, effect.patch));
+      case 'notify-job':
+        if (job) this.events.job(build, job);
+        return;
+      case 'stop-attempt':
+        return this.stopAttempt(effect.agent, effect.jobId, effect.attempt, effect.reason);
+      case 'record-duration':
+        if (job) this.deps.history.record(effect.agent, job.platform.toString(), build.spec.tag.name, effect.ms, effect.mode);
+        return;
+      case 'queue-changed':
+        return this.onQueueChanged();
+      case 'publish':
+        return this.startPublish(build, build.jobs.filter((j) => effect.jobIds.includes(j.id)));
+      case 'stop-publish':
+        this.publishing.get(buildId)?.abort();
+        return;
+      case 'ended':
+        return this.ended(build);
+      case 'log':
+        this.deps.logger[effect.level](effect.fields, effect.msg);
+        return;
+    }
+  }
+
+  private stopAttempt(agent: string, jobId: string, attempt: number, reason: string): void {
+    this.deps.agents.send(agent, { msg: { $case: 'cancel', value: { jobId, attempt, reason } } });
+  }
+
+  private startPublish(build: Build, jobs: Job[]): void {
+    const stop = new AbortController();
+    if (build.stopRequested) stop.abort();
+    this.publishing.set(build.id, stop);
+    this.deps.publish(build, jobs, stop.signal).then(
+      ({ digest, mediaType, size }) => {
+        this.publishing.delete(build.id);
+        this.apply(build.id, { type: 'published', digest, mediaType, size });
+      },
+      (err: unknown) => {
+        this.publishing.delete(build.id);
+        if (err instanceof PublishStoppedError) return this.apply(build.id, { type: 'publish-stopped' });
+        this.deps.logger.error({ buildId: build.id, err: errorMessage(err) }, 'publish failed');
+        this.apply(build.id, { type: 'publish-failed', error: toErrorInfo(err) });
+      },
+    );
   }
 
   private newLeaseId(): number {
@@ -300,80 +416,25 @@ export class BuildManager {
   }
 
   private track(build: Build): void {
-    this.builds.set(build.id, build);
-    this.unfinished.set(build.id, build);
-    for (const job of build.jobs) this.jobs.set(job.id, job);
-  }
-
-  private endAttempt(job: Job, outcome: 'succeeded' | 'failed' | 'cancelled' | 'lost', patch: { digest?: string; error?: ErrorInfo; bases?: BaseImageRef[] }): void {
-    if (job.agent) this.deps.fleet.get(job.agent)?.jobs.delete(job.id);
-    job.leaseExpiresAt = undefined;
-    const attempt = job.attempt;
-    this.deps.logs.close(job.id, attempt);
-    const logBytes = this.deps.logs.size(job.buildId, job.id, attempt);
-    this.persist((s) => s.endAttempt(job.id, attempt, { endedAt: Date.now(), outcome, logBytes, ...patch }));
-    this.onQueueChanged();
-  }
-
-  /** Publishes once every job is done: all of them, or with allowPartial those that succeeded. */
-  private maybeFinish(build: Build, force = false): void {
-    if (!force && (build.state !== 'running' || !build.jobs.every((j) => TERMINAL_JOB_STATES.has(j.state)))) return;
-    const good = build.jobs.filter((j) => j.state === 'succeeded');
-    if (good.length === 0) {
-      const first = build.jobs.find((j) => j.error);
-      this.endBuild(build, 'failed', first?.error ?? { code: 'NOTHING_BUILT', message: 'no platform succeeded', kind: 'build' }, first?.platform.toString());
-      return;
-    }
-    build.leftOut = build.jobs.filter((j) => j.state !== 'succeeded').map((j) => ({ platform: j.platform.toString(), error: j.error }));
-    void this.publish(build, good);
-  }
-
-  private async publish(build: Build, jobs: Job[]): Promise<void> {
-    build.state = 'publishing';
-    this.persist((s) => s.updateBuild(build.id, { state: 'publishing' }));
-    try {
-      const { digest, mediaType, size } = await this.deps.publish(build, jobs);
-      if (build.state !== 'publishing') return;
-      Object.assign(build, { digest, indexMediaType: mediaType, indexSize: size, state: 'published', finishedAt: Date.now() });
-      this.persist((s) => s.updateBuild(build.id, { state: 'published', digest, indexMediaType: mediaType, indexSize: size, finishedAt: build.finishedAt }));
-      this.deps.logger.info({ buildId: build.id, digest, tags: build.spec.tags.map(String) }, 'build published');
-      this.finished(build);
-    } catch (err) {
-      this.deps.logger.error({ buildId: build.id, err: errorMessage(err) }, 'publish failed');
-      build.state = 'running';
-      this.endBuild(build, 'failed', toErrorInfo(err));
-    }
-  }
-
-  private endBuild(build: Build, state: 'failed' | 'cancelled', error: ErrorInfo, platform?: string): void {
-    if (TERMINAL_BUILD_STATES.has(build.state) || build.state === 'publishing') return;
-    Object.assign(build, { state, error, failedPlatform: platform, finishedAt: Date.now() });
-    for (const job of build.jobs) {
-      if (TERMINAL_JOB_STATES.has(job.state)) continue;
-      const agent = job.agent ? this.deps.fleet.get(job.agent) : undefined;
-      if (agent && (job.state === 'assigned' || job.state === 'running')) {
-        agent.send({ msg: { $case: 'cancel', value: { jobId: job.id, attempt: job.attempt, reason: error.message } } });
-        this.endAttempt(job, 'cancelled', {});
-      }
-      job.state = 'cancelled';
-      this.persist((s) => s.updateJob(job.id, { state: 'cancelled' }));
-      this.events.job(build, job);
-    }
-    this.persist((s) => s.updateBuild(build.id, { state, error, failedPlatform: platform, finishedAt: build.finishedAt }));
-    this.deps.logger.info({ buildId: build.id, state, error }, 'build ended');
-    this.finished(build);
+    this.replace(build);
+    this.unfinished.add(build.id);
+    for (const job of build.jobs) this.jobIndex.set(job.id, build.id);
   }
 
   /**
    * The last event; the build stays in memory a while for late watchers, then only in the
    * store (and its logs on disk), so a long-running coordinator does not grow without end.
    */
-  private finished(build: Build): void {
+  private ended(build: Build): void {
     this.unfinished.delete(build.id);
+    this.deps.credentials.forget(build.id);
     this.events.finished(build);
+    for (const resolve of this.endings.get(build.id) ?? []) resolve(build.state);
+    this.endings.delete(build.id);
     setTimeout(() => {
       this.builds.delete(build.id);
-      for (const job of build.jobs) this.jobs.delete(job.id);
+      this.events.forget(build.id);
+      for (const job of build.jobs) this.jobIndex.delete(job.id);
     }, FORGET_AFTER_MS).unref();
   }
 

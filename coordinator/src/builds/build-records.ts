@@ -64,7 +64,7 @@ export function jobRecord(j: Job, index: number): JobRecord {
  * A build loaded after a restart. Jobs an agent held keep a fresh lease: the agent has one
  * lease period to reconnect and say it still runs them, else they go back to the queue.
  */
-export function buildFromRecords(r: { build: BuildRecord; jobs: JobRecord[]; attempts: AttemptRecord[] }, leaseTtlMs: number, now: number, crossCompile: boolean): Build {
+export function buildFromRecords(r: { build: BuildRecord; jobs: JobRecord[]; attempts: AttemptRecord[] }, leaseTtlMs: number, now: number): Build {
   const spec = r.build.spec;
   const build: Build = {
     id: r.build.id,
@@ -81,7 +81,8 @@ export function buildFromRecords(r: { build: BuildRecord; jobs: JobRecord[]; att
       smokeCommand: spec.smokeCommand,
       emulation: spec.emulation,
       requireLabels: spec.requireLabels,
-      crossCompile,
+      // Derived, like the credentials: BuildManager.restore resolves the spec again.
+      crossCompile: false,
       tags: spec.tags.map((t) => ImageRef.parse(t)),
       labels: spec.labels,
       annotations: spec.annotations.map((a) => ({ level: a.level, key: a.key, value: a.value, ...(a.platform ? { platform: Platform.parse(a.platform) } : {}) })),
@@ -92,7 +93,6 @@ export function buildFromRecords(r: { build: BuildRecord; jobs: JobRecord[]; att
     },
     state: r.build.state,
     jobs: [],
-    events: [],
     createdAt: r.build.createdAt,
     digest: r.build.digest,
     indexMediaType: r.build.indexMediaType,

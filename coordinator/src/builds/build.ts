@@ -1,5 +1,5 @@
 import type { ImageRef, Platform, RegistryCredentials } from '@archfarm/common';
-import type { BuildEvent, ErrorInfo, ModeName } from '@archfarm/proto';
+import type { ErrorInfo, ModeName } from '@archfarm/proto';
 import type { EmulationPolicy } from '../scheduling/placement';
 
 export type JobStateName = 'queued' | 'assigned' | 'running' | 'succeeded' | 'failed' | 'cancelled';
@@ -110,8 +110,6 @@ export interface Build {
   spec: BuildSpec;
   state: BuildStateName;
   jobs: Job[];
-  /** Every event so far, replayed to each new watcher. */
-  events: BuildEvent[];
   createdAt: number;
   /** The published index: its digest, media type and size. */
   digest?: string;
@@ -124,6 +122,8 @@ export interface Build {
   owner?: string;
   /** With allowPartial: platforms left out of the published index. */
   leftOut?: Array<{ platform: string; error: ErrorInfo | undefined }>;
+  /** A cancel arrived while publishing: the publish stops if the index is not written yet. */
+  stopRequested?: boolean;
 }
 
 export const TERMINAL_JOB_STATES: ReadonlySet<JobStateName> = new Set(['succeeded', 'failed', 'cancelled']);

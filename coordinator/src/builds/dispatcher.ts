@@ -6,7 +6,7 @@ import type { DurationHistory } from '../scheduling/history';
 import { decide, type Decision, type JobView, type PlacementSettings } from '../scheduling/placement';
 import { PlacementPass } from '../scheduling/placement-pass';
 import type { Build, Job } from './build';
-import type { BuildManager } from './build-manager';
+import type { DispatchSide } from './build-manager';
 import { FleetViews } from './fleet-views';
 
 /**
@@ -20,13 +20,13 @@ export class Dispatcher {
   private readonly views: FleetViews;
 
   constructor(
-    private readonly builds: BuildManager,
+    private readonly builds: DispatchSide,
     private readonly fleet: Fleet,
     private readonly history: DurationHistory,
     private readonly settings: PlacementSettings,
     private readonly logger: Logger,
   ) {
-    this.views = new FleetViews(fleet);
+    this.views = new FleetViews(fleet, builds.holdings);
     builds.onQueueChanged = () => this.kick();
     fleet.on('changed', () => this.kick());
   }
@@ -78,16 +78,16 @@ export class Dispatcher {
     if (queued.length === 0) return;
     const pass = new PlacementPass(this.views, this.history, this.settings);
     for (const { build, job } of fairOrder(queued, running)) {
-      if (build.state !== 'running' || job.state !== 'queued') continue;
+      // Earlier decisions of this pass may have ended the build (no eligible agent).
+      if (this.builds.job(job.id)?.state !== 'queued') continue;
       const decision = pass.decide(jobView(build, job, now));
       if (decision.kind === 'place') {
-        const agent = this.fleet.get(decision.agent);
-        if (!agent) continue;
-        this.builds.assign(job, agent, decision.mode, decision.reason).catch((err: unknown) => this.logger.error({ jobId: job.id, err: String(err) }, 'assign failed'));
+        if (!this.fleet.get(decision.agent)) continue;
+        this.builds.assign(job.id, decision.agent, decision.mode, decision.reason);
       } else if (decision.kind === 'wait') {
-        this.builds.emitWaiting(job, decision.reason);
+        this.builds.emitWaiting(job.id, decision.reason);
       } else {
-        this.builds.failBuild(build, new NoEligibleAgentError(job.platform.toString(), decision.reason), job.platform.toString());
+        this.builds.failBuild(build.id, new NoEligibleAgentError(job.platform.toString(), decision.reason), job.platform.toString());
         pass.slotsFreed();
       }
     }
@@ -97,20 +97,21 @@ export class Dispatcher {
     for (const build of this.builds.active()) {
       const limit = build.spec.waitTimeoutSeconds * 1000;
       if (limit <= 0) continue;
-      // A job waiting out a retry backoff is not waiting for an agent.
-      const late = build.jobs.find((j) => j.state === 'queued' && j.attempt === 0 && now - j.queuedAt >= limit);
+      // Every wait counts, first attempt or retry, from when the job (re)entered the queue; a
+      // job still waiting out its retry backoff is not waiting for an agent yet.
+      const late = build.jobs.find((j) => j.state === 'queued' && (j.notBefore ?? 0) <= now && now - j.queuedAt >= limit);
       if (!late) continue;
       const decision = this.decide(build, late, now);
       const reason = late.waitingReason ?? (decision.kind === 'place' ? 'an agent was about to take it' : decision.reason);
       this.logger.warn({ buildId: build.id, platform: late.platform.toString() }, 'wait timeout');
-      this.builds.failBuild(build, new NoAgentError(late.platform.toString(), reason), late.platform.toString());
+      this.builds.failBuild(build.id, new NoAgentError(late.platform.toString(), reason), late.platform.toString());
     }
   }
 
   private enforceBuildTimeouts(now: number): void {
     for (const build of this.builds.active()) {
       const limit = build.spec.timeoutSeconds * 1000;
-      if (limit > 0 && now - build.createdAt >= limit) this.builds.failBuild(build, new BuildTimeoutError(build.id, build.spec.timeoutSeconds));
+      if (limit > 0 && now - build.createdAt >= limit) this.builds.failBuild(build.id, new BuildTimeoutError(build.id, build.spec.timeoutSeconds));
     }
   }
 }

@@ -1,4 +1,5 @@
 import type { ConnectedAgent, Fleet } from '../fleet';
+import type { Holdings } from './holdings';
 import type { FleetIndex } from '../scheduling/placement-pass';
 import type { AgentView } from '../scheduling/placement-types';
 
@@ -7,13 +8,16 @@ import type { AgentView } from '../scheduling/placement-types';
  * agent joins, leaves, changes capabilities or is drained. With thousands of agents,
  * listing, sorting and copying them for every pass (several a second while jobs finish)
  * cost more than placing. A view's `busy` reads the agent's live job count, so views stay
- * right as jobs are assigned and finish.
+ * right as jobs are assigned and finish (./holdings).
  */
 export class FleetViews implements FleetIndex {
   private everyone: AgentView[] | undefined;
   private byPlatform: Map<string, AgentView[]> | undefined;
 
-  constructor(private readonly fleet: Fleet) {
+  constructor(
+    private readonly fleet: Fleet,
+    private readonly holdings: Pick<Holdings, 'count'>,
+  ) {
     fleet.on('changed', () => {
       this.everyone = undefined;
       this.byPlatform = undefined;
@@ -21,7 +25,7 @@ export class FleetViews implements FleetIndex {
   }
 
   all(): readonly AgentView[] {
-    this.everyone ??= this.fleet.list().map((a) => view(a, this.fleet.isDrained(a.name)));
+    this.everyone ??= this.fleet.list().map((a) => view(a, this.fleet.isDrained(a.name), this.holdings));
     return this.everyone;
   }
 
@@ -41,7 +45,7 @@ export class FleetViews implements FleetIndex {
   }
 }
 
-function view(agent: ConnectedAgent, drained: boolean): AgentView {
+function view(agent: ConnectedAgent, drained: boolean, holdings: Pick<Holdings, 'count'>): AgentView {
   return {
     name: agent.name,
     platforms: agent.platforms,
@@ -49,7 +53,7 @@ function view(agent: ConnectedAgent, drained: boolean): AgentView {
     labels: agent.labels,
     drained,
     get busy() {
-      return agent.jobs.size;
+      return holdings.count(agent.name);
     },
   };
 }

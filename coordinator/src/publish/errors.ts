@@ -51,3 +51,12 @@ export class UnsupportedManifestError extends ArchfarmError {
     super(`the ${platform.toString()} image ${repository}@${digest} (${mediaType}) cannot be published: ${detail}`);
   }
 }
+
+/** A cancel reached the publish before the index was written: no tag moved. Not retried. */
+export class PublishStoppedError extends ArchfarmError {
+  readonly code = 'PUBLISH_STOPPED';
+  readonly kind = 'input';
+  constructor(readonly target: string) {
+    super(`publishing ${target} was stopped by a cancel before the index was written; no tag moved`);
+  }
+}

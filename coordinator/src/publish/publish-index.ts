@@ -1,4 +1,5 @@
 import { InvalidInputError, isDigest, MediaType, sha256Digest, type ImageRef, type Logger, type Platform, type RegistryClient } from '@archfarm/common';
+import { PublishStoppedError } from './errors';
 import { buildImageIndex } from './image-index';
 import { resolvePlatformImage } from './resolve-platform-image';
 
@@ -19,6 +20,8 @@ export interface PublishIndexOptions {
    * tags are written, so a retry after a failure part-way writes each tag once.
    */
   written?: Set<string>;
+  /** Aborted by a cancel: checked before the first index PUT (after it, the publish finishes). */
+  stop?: AbortSignal;
   logger?: Logger;
 }
 
@@ -46,6 +49,8 @@ export async function publishIndex(opts: PublishIndexOptions): Promise<PublishIn
   const bytes = buildImageIndex(entries, opts.annotations);
   const digest = sha256Digest(bytes);
   const written = opts.written ?? new Set<string>();
+  // The last moment a cancel can win: once one tag moved, the others follow it.
+  if (opts.stop?.aborted && written.size === 0) throw new PublishStoppedError(target.toString());
   for (const tag of tags) {
     if (written.has(`${digest} ${tag}`)) continue;
     await client.putManifest(target.repository, tag, MediaType.OciIndex, bytes);

@@ -2,6 +2,7 @@ import { modeToWire, type AgentInfo } from '@archfarm/proto';
 import { AgentNotFoundError } from '../errors';
 import type { ConnectedAgent, Fleet } from '../fleet';
 import type { AgentRecord, Store } from '../store';
+import type { Holdings } from '../builds/holdings';
 
 /**
  * The fleet as operators see it: connected agents from memory, known-but-gone ones from
@@ -11,6 +12,7 @@ export class AgentAdmin {
   constructor(
     private readonly fleet: Fleet,
     private readonly store: Store,
+    private readonly holdings: Pick<Holdings, 'count'>,
   ) {}
 
   async list(all: boolean): Promise<AgentInfo[]> {
@@ -35,7 +37,7 @@ export class AgentAdmin {
       version: agent.version,
       platforms: agent.platforms.map((p) => ({ platform: p.platform.toString(), mode: modeToWire(p.mode) })),
       slots: agent.slots,
-      freeSlots: Math.max(0, agent.slots - agent.jobs.size),
+      freeSlots: Math.max(0, agent.slots - this.holdings.count(agent.name)),
       engine: agent.engine,
       connectedAtMs: agent.connectedAt,
       nodeVersion: agent.nodeVersion,
@@ -43,7 +45,7 @@ export class AgentAdmin {
       connected: true,
       drained: this.fleet.isDrained(agent.name),
       lastSeenMs: agent.lastSeen,
-      running: agent.jobs.size,
+      running: this.holdings.count(agent.name),
     };
   }
 }

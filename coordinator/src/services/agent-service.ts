@@ -12,7 +12,7 @@ import {
   type LogAck,
   type LogChunk,
 } from '@archfarm/proto';
-import type { BuildManager } from '../builds/build-manager';
+import type { AgentSide } from '../builds/build-manager';
 import type { ContextStore } from '../context-store';
 import { BadHelloError } from '../errors';
 import type { ConnectedAgent, Fleet } from '../fleet';
@@ -23,7 +23,7 @@ import { writeAll } from './stream-util';
 
 export interface AgentServiceDeps {
   fleet: Fleet;
-  builds: BuildManager;
+  builds: AgentSide;
   contexts: ContextStore;
   heartbeatIntervalMs: number;
   leaseTtlMs: number;
@@ -78,18 +78,17 @@ function onHello(deps: AgentServiceDeps, call: ServerDuplexStream<AgentMessage, 
     connectionId: randomBytes(6).toString('hex'),
     connectedAt: Date.now(),
     lastSeen: Date.now(),
-    jobs: new Set(),
     send: (m) => void call.write(m),
     close: () => call.end(),
   };
   deps.fleet.add(agent);
-  const resume = deps.builds.resume(agent, hello.running);
+  const resume = deps.builds.connected(agent.name, hello.running);
   call.write({ msg: { $case: 'welcome', value: { heartbeatIntervalMs: deps.heartbeatIntervalMs, leaseTtlMs: deps.leaseTtlMs, resume } } });
   deps.logger.info({ agent: agent.name, platforms: agent.platforms.map((p) => `${p.platform} ${p.mode}`), slots: agent.slots }, 'agent connected');
   return agent;
 }
 
-function profile(hello: Hello): Omit<ConnectedAgent, 'connectionId' | 'connectedAt' | 'lastSeen' | 'jobs' | 'send' | 'close'> {
+function profile(hello: Hello): Omit<ConnectedAgent, 'connectionId' | 'connectedAt' | 'lastSeen' | 'send' | 'close'> {
   checkAgentName(hello.name, 'hello.name');
   if (hello.slots < 1) throw new BadHelloError(`agent ${hello.name} offers ${hello.slots} slots; it needs at least 1`);
   return {
@@ -110,30 +109,21 @@ function platformsOf(list: Hello['platforms']): ConnectedAgent['platforms'] {
 function onAgentMessage(deps: AgentServiceDeps, agent: ConnectedAgent, message: AgentMessage): void {
   const msg = message.msg;
   if (!msg || msg.$case === 'hello') return;
-  // Any message proves the agent alive: its leases run for another TTL.
   agent.lastSeen = Date.now();
-  deps.builds.renewLeases(agent);
-  if (msg.$case === 'heartbeat') return;
-  if (msg.$case === 'capabilities') {
-    deps.logger.info({ agent: agent.name, platforms: msg.value.platforms.map((p) => p.platform) }, 'agent capabilities changed');
-    return deps.fleet.update(agent, platformsOf(msg.value.platforms));
-  }
-  const { jobId, attempt } = msg.value;
-  const job = deps.builds.current(agent.name, jobId, attempt);
-  if (!job) {
-    // Fencing: this attempt is not the job's current one here; the agent must stop it.
-    deps.logger.warn({ agent: agent.name, jobId, attempt, message: msg.$case }, 'stale attempt refused');
-    if (msg.$case !== 'finished') agent.send({ msg: { $case: 'cancel', value: { jobId, attempt, reason: 'attempt is no longer current' } } });
-    return;
-  }
+  // Each report is fenced by its attempt in the build lifecycle: a stale one changes nothing
+  // and, where the agent may still be working on it, is answered with Cancel.
   switch (msg.$case) {
+    case 'heartbeat':
+      return deps.builds.heartbeat(agent.name, msg.value.held);
+    case 'capabilities':
+      deps.logger.info({ agent: agent.name, platforms: msg.value.platforms.map((p) => p.platform) }, 'agent capabilities changed');
+      return deps.fleet.update(agent, platformsOf(msg.value.platforms));
     case 'rejected':
-      return deps.builds.fail(job, { code: 'JOB_REJECTED', message: `agent ${agent.name} rejected the job: ${msg.value.reason}`, kind: 'infrastructure' });
+      return deps.builds.rejected(agent.name, msg.value.jobId, msg.value.attempt, msg.value.reason);
     case 'started':
-      return deps.builds.markRunning(job);
+      return deps.builds.started(agent.name, msg.value.jobId, msg.value.attempt);
     case 'finished':
-      if (msg.value.error) return deps.builds.fail(job, msg.value.error);
-      return deps.builds.succeed(job, msg.value.digest, msg.value.bases);
+      return deps.builds.finished(agent.name, msg.value);
   }
 }
 

@@ -1,44 +1,39 @@
 import type { ServerReadableStream, ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
-import { InvalidInputError, type ImageRef, type Logger, type RegistryCredentials } from '@archfarm/common';
+import { InvalidInputError, type Logger } from '@archfarm/common';
 import {
   type BuildEvent,
-  type RegistryAuth,
   type BuildServiceServer,
   type UploadContextRequest,
   type UploadContextResponse,
   type WatchBuildRequest,
 } from '@archfarm/proto';
-import type { BuildManager } from '../builds/build-manager';
+import type { BuildSide, ResolveSpec } from '../builds/build-manager';
 import type { ContextStore } from '../context-store';
 import { BuildNotFoundError, ContextNotFoundError, TooManyBuildsError } from '../errors';
 import { identityOf } from '../security/authorizer';
 import { checkSubmitLimits } from '../security/limits';
-import type { SecretBox } from '../security/secret-box';
 import type { LogFiles } from '../builds/log-files';
 import type { Store } from '../store';
 import { buildDetails } from './build-details';
+import { buildStateToWire } from '../builds/wire-state';
 import { streamLogs } from './stream-logs';
-import type { RegistryAccess } from '../registry-access';
 import { toServiceError } from './grpc-errors';
 import { unary } from './unary';
 import type { AgentAdmin } from './agent-admin';
 import type { Dispatcher } from '../builds/dispatcher';
 import { planBuild } from './plan-build';
 import { validateBuild } from './validate-build';
-import { fromRegistries } from '../base-images';
-import type { BuildSpec } from '../builds/build';
-import { HeldCredentials } from '../held-credentials';
 
 export interface BuildServiceDeps {
   agents: AgentAdmin;
   dispatcher: Dispatcher;
   crossCompile: (contextDigest: string, dockerfile: string) => Promise<boolean>;
-  builds: BuildManager;
+  builds: BuildSide;
   store: Store;
   logs: LogFiles;
   contexts: ContextStore;
-  registries: RegistryAccess;
-  secrets: SecretBox;
+  /** Completes a validated spec (credentials, cross-compile analysis): the step restore uses too. */
+  resolveSpec: ResolveSpec;
   /** Running builds one operator token may have at once. */
   maxPendingBuilds: number;
   logger: Logger;
@@ -46,7 +41,6 @@ export interface BuildServiceDeps {
 
 /** The operators' API behind the `archfarm` CLI. */
 export function buildService(deps: BuildServiceDeps): BuildServiceServer {
-  const held = new HeldCredentials(deps.store, deps.secrets, deps.registries, deps.logger);
   return {
     uploadContext: (call, callback) => void uploadContext(deps, call, callback),
     hasContext: unary(async (req) => ({ present: await deps.contexts.has(req.digest) })),
@@ -61,17 +55,18 @@ export function buildService(deps: BuildServiceDeps): BuildServiceServer {
       if (!(await deps.contexts.readFile(spec.contextDigest, spec.dockerfile, 1))) {
         throw new InvalidInputError('file', `the context has no ${spec.dockerfile}; give -f with a path inside the context`);
       }
-      spec.credentials = await registryCredentials(deps, held, spec.tag, req.registryAuth);
-      spec.pullCredentials = await pullCredentials(deps, held, spec);
-      spec.crossCompile = await deps.crossCompile(spec.contextDigest, spec.dockerfile);
-      return { buildId: (await deps.builds.submit(spec, owner)).id };
+      const resolved = await deps.resolveSpec(spec, req.registryAuth);
+      return { buildId: (await deps.builds.submit(resolved, req.registryAuth, owner)).id };
     }),
     watchBuild: (call) => watchBuild(deps, call),
+    // Answers with the state the build ended in: a cancel during publish waits for the
+    // publish to stop before its index PUT (cancelled) or to finish (published).
     cancelBuild: unary(async (req) => {
+      if (deps.builds.has(req.buildId)) return { state: buildStateToWire(await deps.builds.cancel(req.buildId)) };
       // A build no longer in memory has ended: cancelling it changes nothing.
-      if (deps.builds.has(req.buildId)) deps.builds.cancel(req.buildId);
-      else if (!(await deps.store.getBuild(req.buildId))) throw new BuildNotFoundError(req.buildId);
-      return { state: 0 };
+      const stored = await deps.store.getBuild(req.buildId);
+      if (!stored) throw new BuildNotFoundError(req.buildId);
+      return { state: buildStateToWire(stored.build.state) };
     }),
     listAgents: unary(async (req) => ({ agents: await deps.agents.list(req.all) })),
     drainAgent: unary((req) => deps.agents.setDrained(req.name, true)),
@@ -166,20 +161,4 @@ async function replayFinished(deps: BuildServiceDeps, call: ServerWritableStream
 function ownerOf(call: object): string | undefined {
   const who = identityOf(call);
   return who.kind === 'operator' ? who.tokenId : undefined;
-}
-
-/**
- * Credentials for the tag's registry, for this build only: the operator's own (from their
- * Docker config, sent with the request), else those the coordinator holds.
- */
-async function registryCredentials(deps: BuildServiceDeps, held: HeldCredentials, tag: ImageRef, given: RegistryAuth | undefined): Promise<RegistryCredentials | undefined> {
-  if (given && given.registry === tag.registry && given.username) return { username: given.username, password: given.password };
-  return held.lookup(tag.registry);
-}
-
-/** What the coordinator holds for the registries of the Dockerfile's FROM images (a private base image). */
-async function pullCredentials(deps: BuildServiceDeps, held: HeldCredentials, spec: BuildSpec): Promise<Map<string, RegistryCredentials>> {
-  const dockerfile = await deps.contexts.readFile(spec.contextDigest, spec.dockerfile);
-  if (!dockerfile) return new Map();
-  return held.forPulling(fromRegistries(dockerfile.toString('utf8'), spec.buildArgs), spec.tag.registry);
 }

@@ -2,14 +2,14 @@ import type { ServerWritableStream } from '@grpc/grpc-js';
 import { Platform } from '@archfarm/common';
 import { modeToWire, type JobLog, type StreamLogsRequest } from '@archfarm/proto';
 import { TERMINAL_BUILD_STATES } from '../builds/build';
-import type { BuildManager } from '../builds/build-manager';
+import type { BuildSide } from '../builds/build-manager';
 import type { LogFiles } from '../builds/log-files';
 import { BuildNotFoundError } from '../errors';
 import type { Store } from '../store';
 import { toServiceError } from './grpc-errors';
 
 export interface StreamLogsDeps {
-  builds: BuildManager;
+  builds: BuildSide;
   store: Store;
   logs: LogFiles;
 }
