@@ -6,7 +6,7 @@ import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import pino from 'pino';
 import { create as createTar } from 'tar';
 import { REDACT_PATHS, type Logger } from '@archfarm/common';
-import { AgentServiceClient, BuildMode, BuildServiceClient, type AgentMessage, type Assign, type CoordinatorMessage, type SubmitBuildRequest } from '@archfarm/proto';
+import { AgentServiceClient, BuildMode, BuildServiceClient, type AgentMessage, type Assign, type Cancel, type CoordinatorMessage, type SubmitBuildRequest } from '@archfarm/proto';
 import { Coordinator } from '../coordinator';
 import type { CoordinatorOptions } from '../options';
 
@@ -58,23 +58,43 @@ export function submitRequest(contextDigest: string, over: Partial<SubmitBuildRe
 /** An agent on the Connect stream that does what the test tells it. */
 export class ScriptedAgent {
   readonly assigns: Assign[] = [];
+  readonly cancels: Cancel[] = [];
   private readonly stream: ClientDuplexStream<AgentMessage, CoordinatorMessage>;
   private waiters: Array<() => void> = [];
 
-  constructor(port: number, name: string, platforms: string[], slots = 4) {
+  /** `running`: attempts this agent says in its Hello it still runs (a reconnect). */
+  constructor(port: number, name: string, platforms: string[], slots = 4, running: Assign[] = []) {
     const client = new AgentServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
     this.stream = client.connect();
     this.stream.on('data', (m: CoordinatorMessage) => {
       if (m.msg?.$case === 'assign') this.assigns.push(m.msg.value);
+      if (m.msg?.$case === 'cancel') this.cancels.push(m.msg.value);
       for (const w of this.waiters.splice(0)) w();
     });
     this.stream.on('error', () => {});
-    const hello = { name, version: 'test', nodeVersion: process.version, engine: 'scripted', labels: {}, slots, running: [] };
+    const hello = { name, version: 'test', nodeVersion: process.version, engine: 'scripted', labels: {}, slots, running: running.map((a) => ({ jobId: a.jobId, attempt: a.attempt, leaseId: a.leaseId })) };
     this.send({ $case: 'hello', value: { ...hello, platforms: platforms.map((platform) => ({ platform, mode: BuildMode.BUILD_MODE_NATIVE })) } });
   }
 
   send(msg: NonNullable<AgentMessage['msg']>): void {
     this.stream.write({ msg });
+  }
+
+  /** A heartbeat listing these attempts as held. */
+  heartbeat(held: Assign[]): void {
+    this.send({ $case: 'heartbeat', value: { held: held.map((a) => ({ jobId: a.jobId, attempt: a.attempt, leaseId: a.leaseId })) } });
+  }
+
+  /** Waits until `test` holds, re-checking on each message and every 200 ms. */
+  async until(what: string, test: () => boolean, timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!test()) {
+      if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+      await new Promise<void>((resolve) => {
+        this.waiters.push(resolve);
+        setTimeout(resolve, 200);
+      });
+    }
   }
 
   /** Waits until `count` jobs were assigned to this agent. */
