@@ -135,6 +135,15 @@ export class BuildCancelledError extends ArchfarmError {
   }
 }
 
+/** `archfarm cancel` came too late: the build's index was already written under its tags. */
+export class BuildAlreadyPublishedError extends ArchfarmError {
+  readonly code = 'BUILD_ALREADY_PUBLISHED';
+  readonly kind = 'input';
+  constructor(readonly buildId: string) {
+    super(`build ${buildId} was already published when the cancel arrived; nothing was cancelled and its tags stay (\`archfarm builds inspect ${buildId}\` shows the digest)`);
+  }
+}
+
 /** This process got SIGINT/SIGTERM and stopped (cancelling its build, if it had one). */
 export class InterruptedError extends ArchfarmError {
   readonly code = 'INTERRUPTED';

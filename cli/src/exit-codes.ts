@@ -18,6 +18,8 @@ export const ExitCode = {
    * submitting a build), or the coordinator could not prove it is the one this CLI trusts.
    */
   notAllowed: 5,
+  /** `cancel` of a build whose index was already written: nothing was cancelled. */
+  alreadyPublished: 6,
 } as const;
 
 /**
@@ -41,6 +43,7 @@ const BY_CODE: Readonly<Record<string, number>> = {
   CA_FINGERPRINT_MISMATCH: ExitCode.notAllowed,
   CA_CHAIN_INVALID: ExitCode.notAllowed,
   PUBLISHED_PARTIALLY: ExitCode.publishedPartially,
+  BUILD_ALREADY_PUBLISHED: ExitCode.alreadyPublished,
 };
 
 /** The exit status for anything a command threw. */

@@ -4,6 +4,7 @@ import { runCli } from '../cli';
 import { details } from '../testing/details';
 import { FakeCoordinator } from '../testing/fake-coordinator';
 import { testIo } from '../testing/io';
+import { BuildState } from '@archfarm/proto';
 
 test('archfarm cancel ID: CancelBuild, a note on stderr, nothing on stdout, exit 0', async (t) => {
   const fake = await FakeCoordinator.start();
@@ -14,6 +15,22 @@ test('archfarm cancel ID: CancelBuild, a note on stderr, nothing on stdout, exit
   assert.deepEqual(fake.cancelled, ['b7']);
   assert.equal(io.stdout.text, '');
   assert.equal(io.stderr.text, 'cancelled b7\n');
+});
+
+test('a cancel that came too late: the build was published, exit 6, never called cancelled', async (t) => {
+  const fake = await FakeCoordinator.start();
+  t.after(() => fake.stop());
+  fake.builds.set('b8', details.build({ buildId: 'b8' }));
+  fake.cancelAnswer = BuildState.BUILD_STATE_PUBLISHED;
+  const io = testIo('/');
+  assert.equal(await runCli(['cancel', 'b8', '--coordinator', fake.address], io), 6, io.stderr.text);
+  assert.equal(io.stdout.text, '');
+  assert.doesNotMatch(io.stderr.text, /^cancelled/m);
+  assert.match(io.stderr.text, /already published/);
+  fake.cancelAnswer = BuildState.BUILD_STATE_FAILED;
+  const again = testIo('/');
+  assert.equal(await runCli(['cancel', 'b8', '--coordinator', fake.address], again), 0);
+  assert.equal(again.stderr.text, 'build b8 had already failed; nothing to cancel\n');
 });
 
 test('cancelling an unknown build is exit 1 with a clear message', async (t) => {

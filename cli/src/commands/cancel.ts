@@ -6,14 +6,20 @@ import type { ConnectionFlags } from '../connection-settings';
 import { writeLine } from '../io';
 import { unary } from '../rpc';
 import { asBuildNotFound, parseBuildId } from './build-id';
+import { BuildState } from '@archfarm/proto';
+import { BuildAlreadyPublishedError } from '../errors';
 
 const EXAMPLES = `
 Examples:
   archfarm cancel b7
   id=$(archfarm build --detach -t reg.example/app:1.4 .) && archfarm cancel "$id"
 
-Every platform's job is stopped on its agent and nothing is published. stdout stays empty;
-exit status 0 once the coordinator has accepted the cancel, 1 if it knows no such build.`;
+Every platform's job is stopped on its agent and nothing is published. A build that is
+publishing is stopped only if its index is not written yet; the answer waits for that.
+stdout stays empty. Exit status:
+  0  cancelled (or it had already ended without publishing: the note says so)
+  1  the coordinator knows no such build
+  6  too late: the build was already published, its tags stay`;
 
 type CancelFlags = ConnectionFlags;
 
@@ -32,13 +38,16 @@ export async function runCancel(idArg: string, flags: CancelFlags, ctx: CommandC
   const conn = await connect(flags, ctx);
   const { address } = conn;
   const client = connectBuildService(conn);
+  let state: BuildState;
   try {
-    await unary(address, 'CancelBuild', client.cancelBuild.bind(client), { buildId });
+    ({ state } = await unary(address, 'CancelBuild', client.cancelBuild.bind(client), { buildId }));
   } catch (err) {
     throw asBuildNotFound(err, buildId, address);
   } finally {
     client.close();
   }
+  // Never call a published build cancelled: the registry has its index.
+  if (state === BuildState.BUILD_STATE_PUBLISHED) throw new BuildAlreadyPublishedError(buildId);
   // A note, not a result: stdout stays empty so scripts need not discard it.
-  writeLine(ctx.io.stderr, `cancelled ${buildId}`);
+  writeLine(ctx.io.stderr, state === BuildState.BUILD_STATE_FAILED ? `build ${buildId} had already failed; nothing to cancel` : `cancelled ${buildId}`);
 }

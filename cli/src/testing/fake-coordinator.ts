@@ -63,6 +63,8 @@ export class FakeCoordinator {
   /** Open WatchBuild calls, so a CancelBuild can finish them. */
   readonly watchers: ServerWritableStream<WatchBuildRequest, BuildEvent>[] = [];
   onCancel: (buildId: string, fake: FakeCoordinator) => void = () => {};
+  /** What CancelBuild answers the build's state is. */
+  cancelAnswer: BuildState = BuildState.BUILD_STATE_CANCELLED;
   /** What InspectBuild and ListBuilds know, in ListBuilds' order; other ids are NOT_FOUND. */
   readonly builds = new Map<string, BuildDetails>();
   readonly listLimits: number[] = [];
@@ -160,7 +162,7 @@ export class FakeCoordinator {
         if (!this.knows(buildId)) return callback(notFound(`build ${buildId}`));
         this.cancelled.push(buildId);
         this.onCancel(buildId, this);
-        callback(null, { state: BuildState.BUILD_STATE_CANCELLED });
+        callback(null, { state: this.cancelAnswer });
       },
       listAgents: (call, callback) => {
         this.agentRequests.push(call.request);
