@@ -44,7 +44,7 @@ wrote ($ARCHFARM_CONFIG or ~/.config/archfarm/config.json):
 Exit status: 0 ok, 1 failed (the build, or the coordinator answered an error), 2 bad input,
 3 coordinator unreachable, 4 published without some platforms, 5 not allowed (token
 unknown or expired, role not permitted, or the coordinator failed the TLS check),
-130 interrupted.`;
+6 cancel too late (the build was already published), 130 interrupted.`;
 
 /**
  * The `archfarm` program. Each command lives in its own file under commands/ and is
