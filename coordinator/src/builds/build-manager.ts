@@ -212,8 +212,8 @@ export class BuildManager implements DispatchSide, AgentSide, BuildSide {
    * on the new connection; stale ones must stop; attempts it held here but did not list are lost.
    */
   connected(agent: string, running: RunningJob[]): ResumeDecision[] {
-    const decisions = running.map((r) => ({ jobId: r.jobId, attempt: r.attempt, resume: this.isCurrent(agent, r.jobId, r.attempt) }));
-    for (const d of decisions) if (d.resume) this.attemptEvent(d.jobId, { type: 'renew', jobId: d.jobId, attempt: d.attempt, agent });
+    const decisions = running.map((r) => ({ jobId: r.jobId, attempt: r.attempt, resume: this.isCurrent(agent, r) }));
+    for (const [i, d] of decisions.entries()) if (d.resume) this.attemptEvent(d.jobId, { type: 'renew', jobId: d.jobId, attempt: d.attempt, agent, leaseId: running[i]!.leaseId });
     for (const held of this.holdings.of(agent)) {
       if (!running.some((r) => r.jobId === held.jobId && r.attempt === held.attempt)) {
         this.attemptEvent(held.jobId, { type: 'lost', jobId: held.jobId, attempt: held.attempt, error: toErrorInfo(new AgentLostError(agent)) });
@@ -228,7 +228,7 @@ export class BuildManager implements DispatchSide, AgentSide, BuildSide {
    * the agent was frozen) is answered with Cancel.
    */
   heartbeat(agent: string, held: RunningJob[]): void {
-    for (const h of held) this.attemptEvent(h.jobId, { type: 'renew', jobId: h.jobId, attempt: h.attempt, agent }, agent);
+    for (const h of held) this.attemptEvent(h.jobId, { type: 'renew', jobId: h.jobId, attempt: h.attempt, agent, leaseId: h.leaseId }, agent);
   }
 
   started(agent: string, jobId: string, attempt: number): void {
@@ -287,9 +287,11 @@ export class BuildManager implements DispatchSide, AgentSide, BuildSide {
     this.events.waiting(build, waiting, reason);
   }
 
-  private isCurrent(agent: string, jobId: string, attempt: number): boolean {
-    const job = this.job(jobId);
-    return job !== undefined && job.agent === agent && job.attempt === attempt && (job.state === 'assigned' || job.state === 'running');
+  /** Whether `agent` holds this attempt under this lease (a lease id of 0 is not checked). */
+  private isCurrent(agent: string, held: RunningJob): boolean {
+    const job = this.job(held.jobId);
+    const lease = held.leaseId === 0 || job?.leaseId === undefined || job.leaseId === held.leaseId;
+    return job !== undefined && lease && job.agent === agent && job.attempt === held.attempt && (job.state === 'assigned' || job.state === 'running');
   }
 
   /** An event about one attempt; for a job no longer in memory, the agent (if named) is told to stop. */

@@ -61,7 +61,7 @@ const types = (effects: Effect[]) => effects.map((e) => e.type);
 const sample: Record<LifecycleEventType, LifecycleEvent> = {
   assign: { type: 'assign', jobId: 'b-0', agent: 'pi', mode: 'native', reason: 'native', leaseId: 8 },
   started: { type: 'started', jobId: 'b-0', attempt: 1, agent: 'pi' },
-  renew: { type: 'renew', jobId: 'b-0', attempt: 1, agent: 'pi' },
+  renew: { type: 'renew', jobId: 'b-0', attempt: 1, agent: 'pi', leaseId: 7 },
   succeeded: { type: 'succeeded', jobId: 'b-0', attempt: 1, agent: 'pi', digest: `sha256:${'2'.repeat(64)}`, bases: [] },
   failed: { type: 'failed', jobId: 'b-0', attempt: 1, agent: 'pi', error: own },
   lost: { type: 'lost', jobId: 'b-0', attempt: 1, error: infra },
@@ -101,6 +101,7 @@ test('a report of an attempt that is not current is fenced: nothing changes; sta
     { name: 'older attempt', jobs: [job(0, 'running', { attempt: 2 }), job(1, 'queued')], event: sample.started, stop: true },
     { name: 'other agent', jobs: [job(0, 'running', { agent: 'other' }), job(1, 'queued')], event: sample.renew, stop: true },
     { name: 'job requeued', jobs: [job(0, 'queued', { attempt: 1 }), job(1, 'queued')], event: sample.renew, stop: true },
+    { name: 'another lease', jobs: [job(0, 'running', { leaseId: 9 }), job(1, 'queued')], event: sample.renew, stop: true },
     { name: 'job finished', jobs: [job(0, 'succeeded'), job(1, 'queued')], event: sample.succeeded, stop: false },
     { name: 'unknown job', jobs: [job(0, 'running'), job(1, 'queued')], event: { ...sample.failed, jobId: 'b-9' } as LifecycleEvent, stop: false },
     { name: 'lost after requeue', jobs: [job(0, 'queued', { attempt: 1 }), job(1, 'queued')], event: sample.lost, stop: false },

@@ -17,7 +17,8 @@ import { retryDelay } from './retry';
 export type LifecycleEvent =
   | { type: 'assign'; jobId: string; agent: string; mode: ModeName; reason: string; leaseId: number }
   | { type: 'started'; jobId: string; attempt: number; agent: string }
-  | { type: 'renew'; jobId: string; attempt: number; agent: string }
+  /** `leaseId`: the lease the agent says it holds (0 when it does not say); a different one is stale. */
+  | { type: 'renew'; jobId: string; attempt: number; agent: string; leaseId: number }
   | { type: 'succeeded'; jobId: string; attempt: number; agent: string; digest: string; bases: BaseImageRef[] }
   | { type: 'failed'; jobId: string; attempt: number; agent: string; error: ErrorInfo }
   /** The attempt's agent is gone (its lease ran out, or it came back without the job). */
@@ -131,7 +132,8 @@ type AttemptEvent = Extract<LifecycleEvent, { attempt: number }>;
 function fence(build: Build, event: AttemptEvent): Transition | undefined {
   const job = build.jobs.find((j) => j.id === event.jobId);
   const agent = 'agent' in event ? event.agent : job?.agent;
-  const current = job && job.attempt === event.attempt && job.agent === agent && (job.state === 'assigned' || job.state === 'running');
+  const lease = event.type === 'renew' && event.leaseId !== 0 && job?.leaseId !== undefined ? event.leaseId === job.leaseId : true;
+  const current = job && lease && job.attempt === event.attempt && job.agent === agent && (job.state === 'assigned' || job.state === 'running');
   if (current) return undefined;
   // A finished attempt has nothing left to stop; a lost one's agent is gone.
   const tell = event.type === 'started' || event.type === 'renew';
