@@ -9,6 +9,10 @@ import type { Build, Job } from './build';
 import type { DispatchSide } from './build-manager';
 import { FleetViews } from './fleet-views';
 
+const TICK_MS = 500;
+/** A tick this much later than the last one means the process itself did not run. */
+const STALL_MS = 4 * TICK_MS;
+
 /**
  * Places queued jobs on agents with free slots, fairly between builds, and enforces each
  * build's timeouts. Runs whenever the queue or the fleet changes; work is coalesced into one
@@ -17,6 +21,7 @@ import { FleetViews } from './fleet-views';
 export class Dispatcher {
   private scheduled = false;
   private timer: NodeJS.Timeout | undefined;
+  private lastTick = Date.now();
   private readonly views: FleetViews;
 
   constructor(
@@ -32,7 +37,8 @@ export class Dispatcher {
   }
 
   start(): void {
-    this.timer = setInterval(() => this.tick(), 500);
+    this.lastTick = Date.now();
+    this.timer = setInterval(() => this.tick(), TICK_MS);
     this.timer.unref();
   }
 
@@ -60,11 +66,20 @@ export class Dispatcher {
 
   /** Time-driven work: leases that ran out, timeouts, retries whose backoff has passed, native waits. */
   private tick(): void {
-    const now = Date.now();
-    this.builds.expireLeases(now);
-    this.enforceWaitTimeouts(now);
-    this.enforceBuildTimeouts(now);
-    this.kick();
+    const sinceLast = Date.now() - this.lastTick;
+    this.lastTick = Date.now();
+    // Timers run before the event loop reads its sockets: after a stall, heartbeats that
+    // arrived meanwhile are still unread. Decide after the I/O phase (setImmediate), and not
+    // at all on the tick that ends a stall of this process, so a lease runs out for an agent
+    // that went quiet, never for one the coordinator was too busy to hear.
+    setImmediate(() => {
+      const now = Date.now();
+      if (sinceLast > STALL_MS) this.logger.warn({ stalledMs: sinceLast }, 'coordinator was stalled; leases are checked on the next tick');
+      else this.builds.expireLeases(now);
+      this.enforceWaitTimeouts(now);
+      this.enforceBuildTimeouts(now);
+      this.kick();
+    });
   }
 
   private dispatch(): void {
