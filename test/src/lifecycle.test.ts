@@ -1,0 +1,237 @@
+import { after, afterEach, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { readdir, readFile, rm, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { TestFleet } from './support/fleet';
+import { AuthRegistry } from './support/auth-registry';
+import { baseImage, makeContext } from './support/context';
+import { waitFor, type Inspected } from './support/builds';
+import { testRegistry, uniqueRepository } from './support/registry';
+import { DelayProxy } from './support/delay-proxy';
+import { coordinatorTail, dockerConfigFor, ended, indexPlatforms, logsContain, manifestDigest, skopeoRaw, slowContext } from './support/lifecycle';
+
+// End-to-end tests of issue 14's build lifecycle: real dockerd, real registries (one with
+// htpasswd auth), real coordinator and agent processes.
+
+const PLATFORMS = ['linux/amd64', 'linux/s390x'];
+
+async function submit(fleet: TestFleet, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const res = await fleet.cli(['build', '--detach', ...args], env);
+  if (res.code !== 0) throw new Error(`build --detach failed (${res.code}): ${res.stderr}\n${coordinatorTail(fleet)}`);
+  return res.stdout.trim();
+}
+
+/** Every file under `root` as text, to look for a credential in the clear. */
+async function allFiles(root: string): Promise<Array<[string, string]>> {
+  const out: Array<[string, string]> = [];
+  for (const entry of await readdir(root, { recursive: true })) {
+    const path = join(root, entry);
+    if ((await stat(path)).isFile()) out.push([path, await readFile(path, 'latin1')]);
+  }
+  return out;
+}
+
+describe('a restarted coordinator resumes a build for a registry that needs a login', () => {
+  const password = `pw-${randomBytes(12).toString('hex')}`;
+  let registry: AuthRegistry;
+  let fleet: TestFleet | undefined;
+  let configDir: string | undefined;
+  before(async () => {
+    registry = await AuthRegistry.start('keeper', password);
+  });
+  afterEach(async () => {
+    await fleet?.stop();
+    fleet = undefined;
+    if (configDir) await rm(configDir, { recursive: true, force: true });
+    configDir = undefined;
+  });
+  after(() => registry?.stop());
+
+  /**
+   * Two platforms on one agent, kill -9 of the coordinator while both RUN steps sleep, a
+   * restart on the same data dir and port: the build must publish to the htpasswd registry
+   * with each job run once and the index written once.
+   */
+  async function killMidBuild(credentials: 'stored' | 'docker-config'): Promise<void> {
+    // A lease that outlasts the restart, so the agent keeps its jobs and resumes them.
+    fleet = await TestFleet.start([{ name: 'keeper', platforms: PLATFORMS.join(','), slots: 2 }], {
+      coordinatorArgs: ['--lease-ttl', '15000', '--retry-base-delay', '1000'],
+      fixedPort: true,
+    });
+    let env: NodeJS.ProcessEnv = {};
+    let flags: string[] = [];
+    if (credentials === 'stored') {
+      const login = await fleet.cli(['registry', 'login', registry.address, '-u', 'keeper', '--password-stdin'], {}, `${password}\n`);
+      assert.equal(login.code, 0, login.stderr);
+      flags = ['--no-docker-config'];
+    } else {
+      configDir = await dockerConfigFor(registry.address, 'keeper', password);
+      env = { DOCKER_CONFIG: configDir };
+    }
+    const marker = randomBytes(4).toString('hex');
+    const tag = `${registry.address}/${uniqueRepository(`restart-${credentials}`)}:1`;
+    const id = await submit(fleet, ['--platform', PLATFORMS.join(','), '-t', tag, ...flags, await slowContext(marker, 8)], env);
+    for (const p of PLATFORMS) await logsContain(fleet, id, `${marker}-start`, p);
+    const sofar = await fleet.cli(['logs', id]);
+    assert.ok(!sofar.stdout.includes(`${marker}-done`), `the kill must land mid-build, yet a RUN step already ended:\n${sofar.stdout}`);
+    await fleet.killCoordinator();
+    await new Promise((r) => setTimeout(r, 1500));
+    await fleet.restartCoordinator();
+    const done = await waitFor(fleet, id, ended, 120_000, 'the build to end after the coordinator restarted');
+    assert.equal(done.state, 'published', `build ${id} ${done.state}: ${JSON.stringify(done.error)}\n${coordinatorTail(fleet)}`);
+    for (const p of done.platforms) {
+      assert.deepEqual(p.attempts.map((a) => a.outcome), ['succeeded'], `${p.platform} ran once (its agent resumed it): ${JSON.stringify(p.attempts)}`);
+    }
+    assert.equal(fleet.coordinatorLines('build published').length, 1, `published exactly once\n${coordinatorTail(fleet)}`);
+    for (const p of PLATFORMS) assert.match((await fleet.cli(['logs', id, '--platform', p])).stdout, new RegExp(`${marker}-done`), `${p}: the resumed job's log reached its end`);
+    const raw = await skopeoRaw(tag, `keeper:${password}`);
+    assert.equal(raw.code, 0, raw.stderr);
+    assert.deepEqual(indexPlatforms(raw.stdout).filter((p) => !p.startsWith('unknown/')), PLATFORMS, raw.stdout);
+    assert.equal(manifestDigest(raw.stdout), done.digest, 'the tag holds the index the build reports');
+    assert.notEqual((await skopeoRaw(tag)).code, 0, 'the registry really demands a login');
+    // The CLI's credentials outlive the restart only sealed: never in the clear on disk.
+    for (const [path, text] of await allFiles(fleet.dir)) assert.ok(!text.includes(password), `the password is not in ${path}`);
+  }
+
+  test('credentials from `archfarm registry login`: kill -9 mid-build, restart; published once, each job ran once', { timeout: 180_000 }, () => killMidBuild('stored'));
+
+  test("credentials only in the CLI's docker config: kill -9 mid-build, restart; published once, each job ran once", { timeout: 180_000 }, () =>
+    killMidBuild('docker-config'));
+});
+
+describe('--wait-timeout bounds a retry', () => {
+  let fleet: TestFleet | undefined;
+  after(() => fleet?.stop());
+
+  test('the only s390x agent is killed mid-job: the build fails within --wait-timeout plus the lease, naming the platform', { timeout: 180_000 }, async (t) => {
+    const leaseMs = 6000;
+    const waitTimeoutMs = 20_000;
+    fleet = await TestFleet.start([{ name: 'lonely', platforms: 'linux/s390x', slots: 1 }], {
+      coordinatorArgs: ['--lease-ttl', String(leaseMs), '--heartbeat-interval', '1000', '--retry-base-delay', '500'],
+    });
+    const marker = randomBytes(4).toString('hex');
+    const tag = `${testRegistry()}/${uniqueRepository('waittimeout')}:1`;
+    // Attached, so its own answer is checked too; the build id comes from `builds`.
+    const building = fleet.cli(['build', '--progress', 'plain', '--platform', 'linux/s390x', '--wait-timeout', '20s', '-t', tag, await slowContext(marker, 120)]);
+    const id = await onlyBuildId(fleet);
+    await logsContain(fleet, id, `${marker}-start`);
+    await fleet.killAgent('lonely', 'SIGKILL');
+    const killedAt = Date.now();
+    // An elapsed-time bound, allowed here because it is the timeout feature under test: the
+    // lease runs out (6 s), the job is queued again, and --wait-timeout (20 s) must then end
+    // it. 15 s of slack for polling and a loaded 2-core machine; not a performance claim.
+    const boundMs = waitTimeoutMs + leaseMs + 15_000;
+    const done = await waitFor(fleet, id, ended, boundMs, `the build to end within --wait-timeout + lease (${boundMs} ms) after its only agent died`);
+    const elapsed = Date.now() - killedAt;
+    t.diagnostic(`the build ended ${elapsed} ms after its agent was killed (bound ${boundMs} ms)`);
+    assert.equal(done.state, 'failed', `${JSON.stringify(done)}\n${coordinatorTail(fleet)}`);
+    assert.match(done.error?.message ?? '', /linux\/s390x/, `the error names the platform: ${JSON.stringify(done.error)}`);
+    assert.equal(done.error?.code, 'NO_AGENT', `the wait-timeout's error: ${JSON.stringify(done.error)}`);
+    const cli = await building;
+    assert.notEqual(cli.code, 0, cli.stderr);
+    assert.match(cli.stderr, /linux\/s390x/, `archfarm build names the platform:\n${cli.stderr.slice(-2000)}`);
+    assert.ok(elapsed >= waitTimeoutMs - 1000, `it waited for --wait-timeout first (${elapsed} ms)`);
+  });
+});
+
+/** Polls `archfarm builds` until the fleet has exactly one build, and returns its id. */
+async function onlyBuildId(fleet: TestFleet, timeoutMs = 60_000): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const res = await fleet.cli(['builds', '--output', 'json']);
+    const builds = res.code === 0 ? (JSON.parse(res.stdout) as Array<{ buildId: string }>) : [];
+    if (builds.length === 1) return builds[0]!.buildId;
+    if (Date.now() > deadline) throw new Error(`no build appeared: ${res.stderr}\n${coordinatorTail(fleet)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+/** When, around the end of a build, a round fires `archfarm cancel`. */
+type Moment = 'publish-get' | 'index-put' | 'after-success' | 'inspect-publishing' | 'after-publish-get' | 'after-published';
+const MOMENTS: Moment[] = ['publish-get', 'index-put', 'after-success', 'inspect-publishing', 'after-publish-get', 'after-published'];
+/** How long the proxy holds the publish's manifest GETs and the index PUT: a window another process can hit. */
+const HOLD_MS = 1500;
+
+describe('cancel racing publish', () => {
+  let fleet: TestFleet | undefined;
+  let proxy: DelayProxy | undefined;
+  after(async () => {
+    await fleet?.stop();
+    await proxy?.stop();
+  });
+
+  test("the CLI's answer matches the registry: the tag is there iff it says published", { timeout: 240_000 }, async (t) => {
+    const [host, port] = testRegistry().split(':') as [string, string];
+    proxy = new DelayProxy({ host, port: Number(port) }, [
+      { match: /^GET \/v2\/test\/race-\S+\/manifests\/sha256:/, delayMs: HOLD_MS },
+      { match: /^PUT \/v2\/test\/race-\S+\/manifests\/1 /, delayMs: HOLD_MS },
+    ]);
+    await proxy.start();
+    fleet = await TestFleet.start([{ name: 'racer', platforms: 'linux/amd64', slots: 1 }]);
+    // Cached after the first round: the job is over in a second or two and the race is at the publish.
+    const ctx = await makeContext({ Dockerfile: `FROM ${baseImage()}\nRUN echo cancel-race\n` });
+    const sides = { cancelled: 0, published: 0, landedWhilePublishing: 0 };
+    for (const [round, moment] of MOMENTS.entries()) {
+      const outcome = await raceRound(fleet, proxy, ctx, moment);
+      sides[outcome.side]++;
+      if (outcome.whilePublishing) sides.landedWhilePublishing++;
+      t.diagnostic(`round ${round} (${moment}): ${outcome.side}${outcome.whilePublishing ? ', the cancel arrived while publishing' : ''}`);
+    }
+    t.diagnostic(`sides: ${JSON.stringify(sides)}`);
+    if (process.env.ARCHFARM_TEST_VERBOSE) t.diagnostic(proxy.seen.map((r) => `${r.at} ${r.forwardedAt ?? '-'} ${r.line}`).join('\n'));
+    assert.ok(sides.landedWhilePublishing >= 1, `at least one cancel arrived while the build was publishing: ${JSON.stringify(sides)}\n${coordinatorTail(fleet)}`);
+  });
+});
+
+/** One build, one cancel at `moment`; checks that the CLI's answer and the registry agree. */
+async function raceRound(fleet: TestFleet, proxy: DelayProxy, ctx: string, moment: Moment): Promise<{ side: 'cancelled' | 'published'; whilePublishing: boolean }> {
+  const repo = uniqueRepository('race');
+  const id = await submit(fleet, ['--platform', 'linux/amd64', '-t', `${proxy.address}/${repo}:1`, ctx]);
+  await reach(fleet, proxy, id, repo, moment);
+  const answer = await fleet.cli(['cancel', id]);
+  const done = await waitFor(fleet, id, ended, 60_000, `build ${id} to end after the cancel`);
+  // Straight to the registry, past the proxy: what a user pulling the tag would see.
+  const raw = await skopeoRaw(`${testRegistry()}/${repo}:1`);
+  const whilePublishing = fleet.coordinatorLines('cancel requested while publishing').some((l) => l.buildId === id);
+  const what = `${moment}: cancel exited ${answer.code}, said ${JSON.stringify(answer.stderr.trim())}; build ${done.state}; skopeo exited ${raw.code}`;
+  if (answer.code === 0) {
+    assert.match(answer.stderr, new RegExp(`cancelled ${id}`), `${what}\n${coordinatorTail(fleet)}`);
+    assert.notEqual(raw.code, 0, `said cancelled, yet the tag is in the registry (${what})\n${coordinatorTail(fleet)}`);
+    assert.equal(done.state, 'cancelled', what);
+    return { side: 'cancelled', whilePublishing };
+  }
+  assert.match(answer.stderr, /already published/, `a failed cancel must say the build was published (${what})\n${coordinatorTail(fleet)}`);
+  assert.equal(raw.code, 0, `said published, yet no tag (${what}): ${raw.stderr}`);
+  assert.equal(done.state, 'published', what);
+  assert.equal(manifestDigest(raw.stdout), done.digest, `the tag holds the build's index (${what})`);
+  return { side: 'published', whilePublishing };
+}
+
+/** Waits for `moment` of build `id`, whose tag is `repo`:1 behind `proxy`. */
+async function reach(fleet: TestFleet, proxy: DelayProxy, id: string, repo: string, moment: Moment): Promise<void> {
+  const escaped = repo.replace(/[/.-]/g, (c) => `\\${c}`);
+  const publishGet = new RegExp(`^GET /v2/${escaped}/manifests/sha256:`);
+  const random = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.floor(Math.random() * ms)));
+  const jobDone = (b: Inspected) => ended(b) || b.state === 'publishing' || b.platforms.every((p) => p.state === 'succeeded');
+  switch (moment) {
+    case 'publish-get':
+      await proxy.next(publishGet);
+      return;
+    case 'index-put':
+      await proxy.next(new RegExp(`^PUT /v2/${escaped}/manifests/1 `));
+      return;
+    case 'after-success':
+      await waitFor(fleet, id, jobDone, 60_000, `the job of ${id} to succeed`);
+      return random(3 * HOLD_MS);
+    case 'inspect-publishing':
+      await waitFor(fleet, id, (b) => b.state !== 'running', 60_000, `build ${id} to publish`);
+      return;
+    case 'after-publish-get':
+      await proxy.next(publishGet);
+      return random(2 * HOLD_MS);
+    case 'after-published':
+      await waitFor(fleet, id, ended, 60_000, `build ${id} to be published`);
+      return;
+  }
+}
