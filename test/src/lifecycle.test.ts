@@ -3,24 +3,21 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ChildProcess } from 'node:child_process';
 import { TestFleet } from './support/fleet';
 import { AuthRegistry } from './support/auth-registry';
 import { baseImage, makeContext } from './support/context';
-import { waitFor, type Inspected } from './support/builds';
+import { waitFor } from './support/builds';
 import { testRegistry, uniqueRepository } from './support/registry';
 import { DelayProxy } from './support/delay-proxy';
-import { coordinatorTail, dockerConfigFor, ended, indexPlatforms, logsContain, manifestDigest, skopeoRaw, slowContext } from './support/lifecycle';
+import { collect } from './support/processes';
+import { coordinatorTail, dockerConfigFor, ended, indexPlatforms, logsContain, manifestDigest, skopeoRaw, slowContext, submit } from './support/lifecycle';
+import { HOLD_MS, MOMENTS, raceRound } from './support/cancel-race';
 
 // End-to-end tests of issue 14's build lifecycle: real dockerd, real registries (one with
 // htpasswd auth), real coordinator and agent processes.
 
 const PLATFORMS = ['linux/amd64', 'linux/s390x'];
-
-async function submit(fleet: TestFleet, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
-  const res = await fleet.cli(['build', '--detach', ...args], env);
-  if (res.code !== 0) throw new Error(`build --detach failed (${res.code}): ${res.stderr}\n${coordinatorTail(fleet)}`);
-  return res.stdout.trim();
-}
 
 /** Every file under `root` as text, to look for a credential in the clear. */
 async function allFiles(root: string): Promise<Array<[string, string]>> {
@@ -102,7 +99,12 @@ describe('a restarted coordinator resumes a build for a registry that needs a lo
 
 describe('--wait-timeout bounds a retry', () => {
   let fleet: TestFleet | undefined;
-  after(() => fleet?.stop());
+  let building: ChildProcess | undefined;
+  after(async () => {
+    // A CLI that re-attaches until its build ends would outlive a failed test and hold the run open.
+    if (building && building.exitCode === null && building.signalCode === null) building.kill('SIGKILL');
+    await fleet?.stop();
+  });
 
   test('the only s390x agent is killed mid-job: the build fails within --wait-timeout plus the lease, naming the platform', { timeout: 180_000 }, async (t) => {
     const leaseMs = 6000;
@@ -113,7 +115,8 @@ describe('--wait-timeout bounds a retry', () => {
     const marker = randomBytes(4).toString('hex');
     const tag = `${testRegistry()}/${uniqueRepository('waittimeout')}:1`;
     // Attached, so its own answer is checked too; the build id comes from `builds`.
-    const building = fleet.cli(['build', '--progress', 'plain', '--platform', 'linux/s390x', '--wait-timeout', '20s', '-t', tag, await slowContext(marker, 120)]);
+    building = fleet.spawnCli(['build', '--progress', 'plain', '--platform', 'linux/s390x', '--wait-timeout', '20s', '-t', tag, await slowContext(marker, 120)]);
+    const answer = collect(building);
     const id = await onlyBuildId(fleet);
     await logsContain(fleet, id, `${marker}-start`);
     await fleet.killAgent('lonely', 'SIGKILL');
@@ -128,7 +131,8 @@ describe('--wait-timeout bounds a retry', () => {
     assert.equal(done.state, 'failed', `${JSON.stringify(done)}\n${coordinatorTail(fleet)}`);
     assert.match(done.error?.message ?? '', /linux\/s390x/, `the error names the platform: ${JSON.stringify(done.error)}`);
     assert.equal(done.error?.code, 'NO_AGENT', `the wait-timeout's error: ${JSON.stringify(done.error)}`);
-    const cli = await building;
+    const cli = await answer;
+    t.diagnostic(`archfarm build exited ${cli.code}: ${cli.stderr.trim().split('\n').slice(-2).join(' | ')}`);
     assert.notEqual(cli.code, 0, cli.stderr);
     assert.match(cli.stderr, /linux\/s390x/, `archfarm build names the platform:\n${cli.stderr.slice(-2000)}`);
     assert.ok(elapsed >= waitTimeoutMs - 1000, `it waited for --wait-timeout first (${elapsed} ms)`);
@@ -146,12 +150,6 @@ async function onlyBuildId(fleet: TestFleet, timeoutMs = 60_000): Promise<string
     await new Promise((r) => setTimeout(r, 250));
   }
 }
-
-/** When, around the end of a build, a round fires `archfarm cancel`. */
-type Moment = 'publish-get' | 'index-put' | 'after-success' | 'inspect-publishing' | 'after-publish-get' | 'after-published';
-const MOMENTS: Moment[] = ['publish-get', 'index-put', 'after-success', 'inspect-publishing', 'after-publish-get', 'after-published'];
-/** How long the proxy holds the publish's manifest GETs and the index PUT: a window another process can hit. */
-const HOLD_MS = 1500;
 
 describe('cancel racing publish', () => {
   let fleet: TestFleet | undefined;
@@ -183,55 +181,3 @@ describe('cancel racing publish', () => {
     assert.ok(sides.landedWhilePublishing >= 1, `at least one cancel arrived while the build was publishing: ${JSON.stringify(sides)}\n${coordinatorTail(fleet)}`);
   });
 });
-
-/** One build, one cancel at `moment`; checks that the CLI's answer and the registry agree. */
-async function raceRound(fleet: TestFleet, proxy: DelayProxy, ctx: string, moment: Moment): Promise<{ side: 'cancelled' | 'published'; whilePublishing: boolean }> {
-  const repo = uniqueRepository('race');
-  const id = await submit(fleet, ['--platform', 'linux/amd64', '-t', `${proxy.address}/${repo}:1`, ctx]);
-  await reach(fleet, proxy, id, repo, moment);
-  const answer = await fleet.cli(['cancel', id]);
-  const done = await waitFor(fleet, id, ended, 60_000, `build ${id} to end after the cancel`);
-  // Straight to the registry, past the proxy: what a user pulling the tag would see.
-  const raw = await skopeoRaw(`${testRegistry()}/${repo}:1`);
-  const whilePublishing = fleet.coordinatorLines('cancel requested while publishing').some((l) => l.buildId === id);
-  const what = `${moment}: cancel exited ${answer.code}, said ${JSON.stringify(answer.stderr.trim())}; build ${done.state}; skopeo exited ${raw.code}`;
-  if (answer.code === 0) {
-    assert.match(answer.stderr, new RegExp(`cancelled ${id}`), `${what}\n${coordinatorTail(fleet)}`);
-    assert.notEqual(raw.code, 0, `said cancelled, yet the tag is in the registry (${what})\n${coordinatorTail(fleet)}`);
-    assert.equal(done.state, 'cancelled', what);
-    return { side: 'cancelled', whilePublishing };
-  }
-  assert.match(answer.stderr, /already published/, `a failed cancel must say the build was published (${what})\n${coordinatorTail(fleet)}`);
-  assert.equal(raw.code, 0, `said published, yet no tag (${what}): ${raw.stderr}`);
-  assert.equal(done.state, 'published', what);
-  assert.equal(manifestDigest(raw.stdout), done.digest, `the tag holds the build's index (${what})`);
-  return { side: 'published', whilePublishing };
-}
-
-/** Waits for `moment` of build `id`, whose tag is `repo`:1 behind `proxy`. */
-async function reach(fleet: TestFleet, proxy: DelayProxy, id: string, repo: string, moment: Moment): Promise<void> {
-  const escaped = repo.replace(/[/.-]/g, (c) => `\\${c}`);
-  const publishGet = new RegExp(`^GET /v2/${escaped}/manifests/sha256:`);
-  const random = (ms: number) => new Promise<void>((r) => setTimeout(r, Math.floor(Math.random() * ms)));
-  const jobDone = (b: Inspected) => ended(b) || b.state === 'publishing' || b.platforms.every((p) => p.state === 'succeeded');
-  switch (moment) {
-    case 'publish-get':
-      await proxy.next(publishGet);
-      return;
-    case 'index-put':
-      await proxy.next(new RegExp(`^PUT /v2/${escaped}/manifests/1 `));
-      return;
-    case 'after-success':
-      await waitFor(fleet, id, jobDone, 60_000, `the job of ${id} to succeed`);
-      return random(3 * HOLD_MS);
-    case 'inspect-publishing':
-      await waitFor(fleet, id, (b) => b.state !== 'running', 60_000, `build ${id} to publish`);
-      return;
-    case 'after-publish-get':
-      await proxy.next(publishGet);
-      return random(2 * HOLD_MS);
-    case 'after-published':
-      await waitFor(fleet, id, ended, 60_000, `build ${id} to be published`);
-      return;
-  }
-}

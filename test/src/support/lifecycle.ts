@@ -60,3 +60,10 @@ export function indexPlatforms(raw: string): string[] {
     .flatMap((m) => (m.platform ? [[m.platform.os, m.platform.architecture, m.platform.variant].filter(Boolean).join('/')] : []))
     .sort();
 }
+
+/** `archfarm build --detach ARGS` with `env` added to the CLI's; returns the build id. */
+export async function submit(fleet: TestFleet, args: string[], env: NodeJS.ProcessEnv = {}): Promise<string> {
+  const res = await fleet.cli(['build', '--detach', ...args], env);
+  if (res.code !== 0) throw new Error(`build --detach failed (${res.code}): ${res.stderr}\n${coordinatorTail(fleet)}`);
+  return res.stdout.trim();
+}
