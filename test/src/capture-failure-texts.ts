@@ -28,6 +28,8 @@ interface Captured {
   errorClass?: string;
   code?: string;
   message?: string;
+  /** The engine's own words, before the agent's classification put a cause in front. */
+  engineText?: string;
   causeCode?: string;
   causeMessage?: string;
 }
@@ -63,7 +65,7 @@ async function build(engine: CaptureEngine, scenario: string, dockerfile: string
     await engine.engine.removeImage(req.tag).catch(() => undefined);
     return { ...base, outcome: 'built', seconds: (Date.now() - started) / 1000 };
   } catch (err) {
-    const e = err as Error & { code?: string; cause?: Error & { code?: string } };
+    const e = err as Error & { code?: string; detail?: unknown; cause?: Error & { code?: string } };
     const hung = req.signal?.aborted === true;
     return {
       ...base,
@@ -72,6 +74,7 @@ async function build(engine: CaptureEngine, scenario: string, dockerfile: string
       errorClass: e.constructor.name,
       code: e.code,
       message: e.message,
+      engineText: typeof e.detail === 'string' ? e.detail : undefined,
       causeCode: e.cause?.code,
       causeMessage: e.cause?.message,
     };
@@ -177,6 +180,18 @@ export const SCENARIOS: Scenario[] = [
       } finally {
         await proxy.stop();
       }
+    },
+  },
+  {
+    // The engine itself stops mid-RUN (Podman's service, ours to stop; dockerd is the host's).
+    name: 'engine-stopped-mid-build',
+    run: async (engine) => {
+      const stop = engine.stopEngine?.bind(engine);
+      if (!stop) return { engine: engine.name, version: engine.version, scenario: 'engine-stopped-mid-build', outcome: 'not-captured', seconds: 0 };
+      return build(engine, 'engine-stopped-mid-build', `FROM ${baseImage()}\nRUN echo go-${randomBytes(3).toString('hex')} && sleep 20\n`, {}, async (lines) => {
+        await waitFor(lines, /go-[0-9a-f]{6}$/);
+        await stop();
+      });
     },
   },
 ];

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { buildkit } from '@archfarm/proto';
 import { readBuildStream } from './build-stream';
-import { BuildFailedError, EngineUnavailableError } from './errors';
+import { BaseImageUnreachableError, BuildFailedError, EngineUnavailableError } from './errors';
 
 const at = (s: number) => ({ seconds: 1_700_000_000 + s, nanos: 0 });
 
@@ -40,14 +40,22 @@ test('decodes BuildKit status into lines and returns the image id', async () => 
   assert.deepEqual(lines, ['#1 [builder 1/2] FROM 127.0.0.1:5000/archfarm/base:1@sha256:' + 'ab'.repeat(32), '#2 [2/2] RUN uname -m', '#2 1.000 s390x', '#2 DONE 2.0s', 'Successfully tagged x:1']);
 });
 
-test('an error record fails the build with the engine\'s message', async () => {
+test('an error record fails the build with the engine\'s message, its cause named in front', async () => {
   const lines: string[] = [];
   const message = 'executor failed running [/bin/sh -c exit 3]: exit code: 3';
   await assert.rejects(
     readBuildStream(answer([trace({ vertexes: [run] }), JSON.stringify({ errorDetail: { message }, error: message })]), (l) => lines.push(l)),
-    (err: unknown) => err instanceof BuildFailedError && err.message === message && err.kind === 'build',
+    (err: unknown) => err instanceof BuildFailedError && err.detail === message && err.message === `a build step failed: ${message}` && err.kind === 'build',
   );
   assert.deepEqual(lines, ['#1 [2/2] RUN uname -m']);
+});
+
+test('a registry fault while resolving FROM is infrastructure (BASE_IMAGE_UNREACHABLE), so the job is retried', async () => {
+  const message = 'failed to solve with frontend dockerfile.v0: failed to create LLB definition: failed to do request: Head "http://127.0.0.1:41903/v2/archfarm/base/manifests/1": dial tcp 127.0.0.1:41903: connect: connection refused';
+  await assert.rejects(
+    readBuildStream(answer([JSON.stringify({ errorDetail: { message }, error: message })]), () => undefined),
+    (err: unknown) => err instanceof BaseImageUnreachableError && err.kind === 'infrastructure' && err.registry === '127.0.0.1:41903',
+  );
 });
 
 test('an answer without id or error means the engine went away', async () => {

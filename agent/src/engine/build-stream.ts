@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
 import { buildkit } from '@archfarm/proto';
 import { BuildkitProgress } from './buildkit-progress';
-import { BuildFailedError, EngineUnavailableError } from './errors';
+import { EngineUnavailableError } from './errors';
+import { failureError } from './failure-error';
 import type { BaseImage } from './engine';
 
 /** One JSON message of the engine's /build response (the fields archfarm reads). */
@@ -19,10 +20,15 @@ interface BuildMessage {
  * (`{"id":"moby.buildkit.trace","aux":"<base64 StatusResponse>"}`) become readable lines,
  * `{"aux":{"ID":...}}` gives the image id and `{"error":...}` fails the build.
  * Resolves to the image id and the FROM images BuildKit resolved (its FROM steps are named
- * `[stage 1/3] FROM ref@sha256:...`); rejects with BuildFailedError, or EngineUnavailableError
- * when the answer ends without either (the engine went away mid-build).
+ * `[stage 1/3] FROM ref@sha256:...`); rejects with what `failed` makes of the engine's error
+ * text (by default its classification, see failure-cause.ts), or EngineUnavailableError when
+ * the answer ends without either (the engine went away mid-build).
  */
-export async function readBuildStream(stream: Readable, onLog: (line: string) => void): Promise<{ imageId: string; bases: BaseImage[] }> {
+export async function readBuildStream(
+  stream: Readable,
+  onLog: (line: string) => void,
+  failed: (engineText: string) => Promise<Error> = (text) => Promise.resolve(failureError({ text }, { stage: 'build' })),
+): Promise<{ imageId: string; bases: BaseImage[] }> {
   const progress = new BuildkitProgress(onLog);
   const state: StreamState = { bases: new Map() };
   stream.setEncoding('utf8');
@@ -37,7 +43,7 @@ export async function readBuildStream(stream: Readable, onLog: (line: string) =>
   } finally {
     progress.end();
   }
-  if (state.error !== undefined) throw new BuildFailedError(state.error);
+  if (state.error !== undefined) throw await failed(state.error);
   if (state.imageId === undefined) throw new EngineUnavailableError('the engine ended the build without an image id or an error', undefined);
   return { imageId: state.imageId, bases: [...state.bases].map(([ref, digest]) => ({ ref, digest })) };
 }

@@ -9,6 +9,7 @@ import { engineIdentity, localImageName, type EngineIdentity, type EngineProduct
 import { runContainer } from './docker-run';
 import type { BaseImage, BuildRequest, Engine, EngineInfo, RegistryLogin, RunRequest } from './engine';
 import { BuildCancelledError, EngineUnavailableError, SecretsUnsupportedError } from './errors';
+import { failureError } from './failure-error';
 import { openSession, type HostLogin } from './session/session';
 
 /** Options of {@link DockerEngine}. */
@@ -79,11 +80,24 @@ export class DockerEngine implements Engine {
       // Podman 4.3 ignores the closed socket: its build runs on and commits (named archfarm-job/...,
       // so the agent's start-up cleanup finds it); stopping the service is the only way to end it.
       if (signal) addAbortSignal(signal, response);
-      return await readBuildStream(response, req.onLog);
+      return await readBuildStream(response, req.onLog, (text) => this.buildFailure(text));
     } catch (err) {
       if (signal?.aborted) throw new BuildCancelledError('build cancelled', { cause: signal.reason });
       throw engineError(err, 'build');
     }
+  }
+
+  /**
+   * The engine's error text as a typed error. An engine that is stopping kills the step it runs
+   * and may report that like a failing RUN (Podman: "exit status 1"), so it is asked whether it
+   * is still there before the text is believed.
+   */
+  private async buildFailure(text: string): Promise<Error> {
+    const engineAnswers = await this.quick('engine ping', (abortSignal) => (this.docker.ping as WithSignal<unknown>).call(this.docker, { abortSignal })).then(
+      () => true,
+      () => false,
+    );
+    return failureError({ text }, { stage: 'build', engineAnswers });
   }
 
   /**

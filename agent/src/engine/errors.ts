@@ -1,15 +1,32 @@
 import { ArchfarmError } from '@archfarm/common';
 
+/** Causes that are the build's own, and what each says before the engine's text. */
+export type BuildFailureReason = 'build-step' | 'missing-file' | 'dockerfile-invalid' | 'build-other';
+
+const BUILD_FAILURE_SAYS: Readonly<Record<BuildFailureReason, string>> = {
+  'build-step': 'a build step failed: ',
+  'missing-file': 'a file the Dockerfile copies is not in the build context (check the path and .dockerignore): ',
+  'dockerfile-invalid': 'the Dockerfile is not valid: ',
+  'build-other': '',
+};
+
 /**
- * The build itself failed: the Dockerfile, a RUN step, a missing FROM image. Retrying on
- * another agent would fail the same way, so the coordinator does not retry it.
+ * The build itself failed: a RUN step, a COPY of a missing file, a Dockerfile error. Retrying
+ * on another agent would fail the same way, so the coordinator does not retry it.
  */
 export class BuildFailedError extends ArchfarmError {
   readonly code = 'BUILD_FAILED';
   readonly kind = 'build';
-  /** `message` is the engine's own error text, e.g. "executor failed running [...]: exit code: 1". */
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+  /**
+   * `detail` is the engine's own error text, e.g. "executor failed running [...]: exit code: 1";
+   * the message puts what it means (`reason`) in front.
+   */
+  constructor(
+    readonly detail: string,
+    readonly reason: BuildFailureReason = 'build-other',
+    options?: { cause?: unknown },
+  ) {
+    super(`${BUILD_FAILURE_SAYS[reason]}${detail}`, options);
   }
 }
 
@@ -156,5 +173,85 @@ export class SecretsUnsupportedError extends ArchfarmError {
   readonly kind = 'build';
   constructor(readonly ids: string[]) {
     super(`this agent's engine (Podman) cannot take --secret (${ids.join(', ')}): it serves no BuildKit session; build on agents with dockerd (--require-label)`);
+  }
+}
+
+/** Where a registry fault happened, for messages: the FROM image's registry, named when the engine's text names it. */
+function fromRegistry(registry: string | undefined): string {
+  return registry === undefined ? 'the registry of a FROM image' : `the FROM image's registry ${registry}`;
+}
+
+const RETRIED = 'archfarm retries the job with backoff';
+
+/** The FROM image's registry refused or dropped the connection (down, restarting, unreachable from the engine). */
+export class BaseImageUnreachableError extends ArchfarmError {
+  readonly code = 'BASE_IMAGE_UNREACHABLE';
+  readonly kind = 'infrastructure';
+  constructor(
+    readonly registry: string | undefined,
+    /** The engine's own words. */
+    readonly detail: string,
+  ) {
+    super(`${fromRegistry(registry)} cannot be reached (${detail}); ${RETRIED}; if it persists, check that the registry runs and that this agent's engine can reach it`);
+  }
+}
+
+/** The FROM image's registry did not answer in time (the engine gave up waiting). */
+export class BaseImageTimeoutError extends ArchfarmError {
+  readonly code = 'BASE_IMAGE_TIMEOUT';
+  readonly kind = 'infrastructure';
+  constructor(
+    readonly registry: string | undefined,
+    readonly detail: string,
+  ) {
+    super(`${fromRegistry(registry)} did not answer in time (${detail}); ${RETRIED}; if it persists, check the registry's load and the network between it and this agent`);
+  }
+}
+
+/** The FROM image's registry answered 429 or 5xx: rate-limited or overloaded. */
+export class BaseImageRegistryOverloadedError extends ArchfarmError {
+  readonly code = 'BASE_IMAGE_REGISTRY_OVERLOADED';
+  readonly kind = 'infrastructure';
+  constructor(
+    readonly registry: string | undefined,
+    readonly detail: string,
+  ) {
+    super(`${fromRegistry(registry)} is rate-limiting or overloaded (${detail}); ${RETRIED}; if it persists, log in for a higher pull limit or use a mirror`);
+  }
+}
+
+/** The FROM image's registry refused access (401/403): credentials are missing or not allowed to pull. Retrying will not help. */
+export class BaseImageDeniedError extends ArchfarmError {
+  readonly code = 'BASE_IMAGE_DENIED';
+  readonly kind = 'input';
+  constructor(
+    readonly registry: string | undefined,
+    readonly detail: string,
+  ) {
+    const login = registry === undefined ? '`archfarm registry login REGISTRY`' : `\`archfarm registry login ${registry}\``;
+    super(`${fromRegistry(registry)} refused to let this build pull (${detail}); give credentials that may pull there (${login}, or a docker config with them)`);
+  }
+}
+
+/** The FROM image is not in its registry (no such repository or tag): the Dockerfile's to fix. */
+export class BaseImageNotFoundError extends ArchfarmError {
+  readonly code = 'BASE_IMAGE_NOT_FOUND';
+  readonly kind = 'build';
+  constructor(readonly detail: string) {
+    super(`a FROM image does not exist (${detail}); check its name and tag in the Dockerfile, or push it first`);
+  }
+}
+
+/** A disk the build writes to is full: the engine's image store, or the agent's state dir. Another agent may have room. */
+export class DiskFullError extends ArchfarmError {
+  readonly code = 'DISK_FULL';
+  readonly kind = 'infrastructure';
+  constructor(
+    /** Which disk: "the engine's image store" or "the agent's state dir". */
+    readonly where: string,
+    readonly detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${where} is full (${detail}); ${RETRIED}, maybe elsewhere; free space on that machine (e.g. \`docker system prune\`, \`podman system prune\`)`, options);
   }
 }

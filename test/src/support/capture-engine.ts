@@ -23,6 +23,8 @@ export interface CaptureEngine {
    * Podman only: keeps the image store on a tmpfs of `sizeMb` for `body` (a full disk, without
    * filling a real one). dockerd's store is the host's, shared: undefined there.
    */
+  /** Podman only: stops the engine itself (SIGTERM to the service); the next ready() starts it again. */
+  stopEngine?(): Promise<void>;
   onSmallDisk?<T>(sizeMb: number, body: () => Promise<T>): Promise<T>;
   stop(): Promise<void>;
 }
@@ -72,6 +74,12 @@ class PodmanCapture implements CaptureEngine {
     this.engine = new DockerEngine({ host: { kind: 'unix', socketPath: this.socketPath } });
     this.version = (await this.engine.info()).description;
     this.stale = false;
+  }
+
+  async stopEngine(): Promise<void> {
+    await this.service?.stop();
+    this.service = undefined;
+    this.stale = true;
   }
 
   async onSmallDisk<T>(sizeMb: number, body: () => Promise<T>): Promise<T> {
