@@ -11,8 +11,11 @@ import {
   type Manifest,
   type Platform,
   type RegistryClient,
+  errorMessage,
   sha256Digest,
 } from '@archfarm/common';
+import { classify } from '../engine/failure-cause';
+import { classifyThrown, failureError } from '../engine/failure-error';
 import { SavedImageInvalidError } from './errors';
 import { prepareLayer, type LayerPlan, type PreparedLayer } from './prepare-layer';
 import { readSavedImage, type SavedImage } from './saved-image';
@@ -64,7 +67,9 @@ export async function pushSavedImage(tarStream: Readable, opts: PushSavedImageOp
   try {
     const imageDir = join(scratch, 'image');
     await mkdir(imageDir);
-    await pipeline(tarStream, extractTar({ cwd: imageDir, strict: true, preserveOwner: false }));
+    await pipeline(tarStream, extractTar({ cwd: imageDir, strict: true, preserveOwner: false })).catch((err: unknown) => {
+      throw savedStreamError(err);
+    });
     const image = await readSavedImage(imageDir, { platform: opts.platform });
     const layers = await pushLayers(image, scratch, opts);
     const configBytes = opts.epoch === undefined ? image.configBytes : clampConfig(image.configBytes, layers.map((l) => l.diffId), opts.epoch);
@@ -76,9 +81,23 @@ export async function pushSavedImage(tarStream: Readable, opts: PushSavedImageOp
     opts.onProgress?.(`pushed ${platform} image ${opts.client.registry}/${opts.repository}@${digest}`);
     opts.logger?.info({ repository: opts.repository, digest, platform, layout: image.layout, epoch: opts.epoch }, 'pushed image by digest');
     return { digest, mediaType: MediaType.OciManifest, size: bytes.length, platform: image.platform, configDigest: config.digest };
+  } catch (err) {
+    throw classifyThrown(err); // the work dir's disk may fill at any layer
   } finally {
     await rm(scratch, { recursive: true, force: true });
   }
+}
+
+/**
+ * A failure while reading the engine's `docker save` stream into the work dir, by its errno
+ * (the engine went away, the disk is full); the tar parser's own complaints pass unchanged.
+ */
+function savedStreamError(err: unknown): unknown {
+  const { code, syscall } = (err ?? {}) as { code?: unknown; syscall?: unknown };
+  if (typeof code !== 'string' || !/^E[A-Z]+$/.test(code)) return err;
+  const failure = { text: errorMessage(err), errno: code, ...(typeof syscall === 'string' ? { syscall } : {}) };
+  const kind = classify(failure, { stage: 'push' }).kind;
+  return kind === 'infrastructure' ? failureError(failure, { stage: 'push' }, { cause: err }) : err;
 }
 
 /** The manifest; annotations sorted by key, so the same set always gives the same bytes. */
