@@ -178,3 +178,15 @@ export class IllegalTransitionError extends ArchfarmError {
   }
 }
 
+
+/**
+ * A build the store says is unfinished is not in memory: the coordinator is still restoring
+ * it after a restart. Infrastructure (UNAVAILABLE): a watcher re-attaches in a moment.
+ */
+export class BuildNotRestoredError extends ArchfarmError {
+  readonly code = 'BUILD_NOT_RESTORED';
+  readonly kind = 'infrastructure';
+  constructor(readonly buildId: string) {
+    super(`build ${buildId} is not resumed yet (the coordinator is restarting); try again in a moment`);
+  }
+}

@@ -1,11 +1,9 @@
-import type { ServerReadableStream, ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
+import type { ServerReadableStream, sendUnaryData } from '@grpc/grpc-js';
 import { InvalidInputError, type Logger } from '@archfarm/common';
 import {
-  type BuildEvent,
   type BuildServiceServer,
   type UploadContextRequest,
   type UploadContextResponse,
-  type WatchBuildRequest,
 } from '@archfarm/proto';
 import type { BuildSide, ResolveSpec } from '../builds/build-manager';
 import type { ContextStore } from '../context-store';
@@ -17,6 +15,7 @@ import type { Store } from '../store';
 import { buildDetails } from './build-details';
 import { buildStateToWire } from '../builds/wire-state';
 import { streamLogs } from './stream-logs';
+import { watchBuild } from './watch-build';
 import { toServiceError } from './grpc-errors';
 import { unary } from './unary';
 import type { AgentAdmin } from './agent-admin';
@@ -113,47 +112,6 @@ async function uploadContext(
     callback(null, { digest, size });
   } catch (err) {
     callback(toServiceError(err));
-  }
-}
-
-function watchBuild(deps: BuildServiceDeps, call: ServerWritableStream<WatchBuildRequest, BuildEvent>): void {
-  if (!deps.builds.has(call.request.buildId)) {
-    void replayFinished(deps, call);
-    return;
-  }
-  let ended = false;
-  const unsubscribe = deps.builds.watch(call.request.buildId, (event) => {
-    if (ended) return;
-    call.write(event);
-    if (event.event?.$case === 'finished') {
-      ended = true;
-      call.end();
-    }
-  });
-  if (ended) unsubscribe();
-  call.on('cancelled', () => unsubscribe());
-  call.on('close', () => unsubscribe());
-}
-
-/** A build that ended long ago (or before a restart): its outcome, from the store. */
-async function replayFinished(deps: BuildServiceDeps, call: ServerWritableStream<WatchBuildRequest, BuildEvent>): Promise<void> {
-  try {
-    const stored = await deps.store.getBuild(call.request.buildId);
-    if (!stored) throw new BuildNotFoundError(call.request.buildId);
-    const details = buildDetails(stored);
-    const platforms = details.platforms.map((p) => {
-      const last = p.attempts.at(-1);
-      return { platform: p.platform, digest: p.digest, agent: last?.agent ?? '', mode: last?.mode ?? 0, bases: p.bases };
-    });
-    const { indexMediaType = '', indexSize = 0 } = stored.build;
-    const finished = {
-      ...{ state: details.state, digest: details.digest, tag: details.tag, platforms, error: details.error, failedPlatform: details.failedPlatform, leftOut: [] },
-      ...{ tags: details.tags, mediaType: indexMediaType, size: indexSize },
-    };
-    call.write({ buildId: details.buildId, timeMs: details.finishedMs, event: { $case: 'finished', value: finished } });
-    call.end();
-  } catch (err) {
-    call.emit('error', toServiceError(err));
   }
 }
 

@@ -1,0 +1,79 @@
+import { modeToWire, type JobLog, type LogPosition, type ModeName } from '@archfarm/proto';
+import type { Build } from '../builds/build';
+import type { LogFiles } from '../builds/log-files';
+import type { StoredBuild } from '../store';
+
+/** Stored logs go out in pieces of at most this size: a whole 16 MiB file would pass the client's 4 MiB message limit. */
+export const REPLAY_CHUNK_BYTES = 1024 * 1024;
+
+/** One attempt whose log a client may be owed. */
+export interface AttemptLog {
+  jobId: string;
+  platform: string;
+  attempt: number;
+  agent: string;
+  mode: ModeName;
+}
+
+/**
+ * Every attempt of a build, by job (platform order) and attempt number. The store lists the
+ * attempts; the build in memory adds a current attempt whose start is not yet written there
+ * (store writes are not awaited), so its first bytes are not missed.
+ */
+export function attemptsOf(stored: StoredBuild, live?: Build): Map<string, AttemptLog[]> {
+  const byJob = new Map<string, AttemptLog[]>();
+  for (const job of [...stored.jobs].sort((a, b) => a.index - b.index)) {
+    const attempts: AttemptLog[] = stored.attempts
+      .filter((a) => a.jobId === job.id)
+      .map((a) => ({ jobId: job.id, platform: job.platform, attempt: a.attempt, agent: a.agent, mode: a.mode }));
+    const current = live?.jobs.find((j) => j.id === job.id);
+    if (current && current.attempt > 0 && !attempts.some((a) => a.attempt === current.attempt)) {
+      attempts.push({ jobId: job.id, platform: job.platform, attempt: current.attempt, agent: current.agent ?? '', mode: current.mode ?? 'emulated' });
+    }
+    byJob.set(job.id, attempts.sort((x, y) => x.attempt - y.attempt));
+  }
+  return byJob;
+}
+
+/**
+ * How many bytes of each attempt's log a client holds: what it said it had when it
+ * re-attached, then everything sent since. Nothing below that is sent again, from a file
+ * or from a live event, so each byte reaches the client once.
+ */
+export class LogCursor {
+  private readonly held = new Map<string, number>();
+
+  constructor(positions: readonly LogPosition[] = []) {
+    for (const p of positions) this.advance(p.platform, p.attempt, p.offset);
+  }
+
+  /** The attempt's stored bytes past what the client holds, as JobLogs with true offsets. */
+  fromFile(logs: LogFiles, buildId: string, a: AttemptLog): JobLog[] {
+    const data = logs.read(buildId, a.jobId, a.attempt);
+    const out: JobLog[] = [];
+    for (let at = this.position(a.platform, a.attempt); at < data.length; at += REPLAY_CHUNK_BYTES) {
+      const piece = data.subarray(at, Math.min(data.length, at + REPLAY_CHUNK_BYTES));
+      out.push({ platform: a.platform, agent: a.agent, mode: modeToWire(a.mode), data: piece, attempt: a.attempt, offset: at });
+    }
+    this.advance(a.platform, a.attempt, data.length);
+    return out;
+  }
+
+  /** A live chunk cut to the bytes the client lacks; undefined when it holds them all. */
+  live(log: JobLog): JobLog | undefined {
+    const have = this.position(log.platform, log.attempt);
+    const end = log.offset + log.data.length;
+    if (end <= have) return undefined;
+    this.advance(log.platform, log.attempt, end);
+    return log.offset >= have ? log : { ...log, data: log.data.subarray(have - log.offset), offset: have };
+  }
+
+  private position(platform: string, attempt: number): number {
+    return this.held.get(`${platform}\0${attempt}`) ?? 0;
+  }
+
+  private advance(platform: string, attempt: number, to: number): void {
+    const key = `${platform}\0${attempt}`;
+    this.held.set(key, Math.max(this.held.get(key) ?? 0, to));
+  }
+}
