@@ -1,10 +1,13 @@
 import { afterEach, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
+import { Platform } from '@archfarm/common';
+import { BaseImageTimeoutError, DockerEngine } from '@archfarm/agent';
 import { inspect, submitDetached, waitFor, type Inspected } from './support/builds';
 import { baseImage, makeContext } from './support/context';
 import { DOCKER26_HOST, requireDocker26 } from './support/docker26';
-import { requireDocker } from './support/docker';
+import { contextOf, DOCKER_SOCKET, requireDocker } from './support/docker';
+import { silentRegistry } from './support/fault-registry';
 import { TestFleet } from './support/fleet';
 import { coordinatorTail, ended } from './support/lifecycle';
 import { PlainRegistry } from './support/plain-registry';
@@ -97,4 +100,32 @@ test('dockerd 20.10: the base image registry stopped for 20 s while the job reso
 test('dockerd 26: the same outage, the same retry', async () => {
   await requireDocker26();
   await outage('outage-d26', DOCKER26_HOST);
+});
+
+test('dockerd 20.10: a base image registry that takes the connection and never answers is BASE_IMAGE_TIMEOUT after the deadline, not a build that waits forever', async () => {
+  await requireDocker();
+  const silent = await silentRegistry();
+  cleanup.push(() => silent.stop());
+  // dockerd 20.10 itself never gives up here (seen: still waiting after 150 s).
+  const engine = new DockerEngine({ host: { kind: 'unix', socketPath: DOCKER_SOCKET }, resolveTimeoutMs: 5000 });
+  const started = Date.now();
+  await assert.rejects(
+    engine.build({
+      context: contextOf([{ path: 'Dockerfile', data: `FROM ${silent.address}/archfarm/base:1\nRUN true\n` }]),
+      contextKey: `base-outage-${randomBytes(4).toString('hex')}`,
+      platform: Platform.parse('linux/amd64'),
+      buildArgs: {},
+      tag: `archfarm-test/base-outage:${randomBytes(4).toString('hex')}`,
+      labels: {},
+      onLog: () => undefined,
+    }),
+    (err: unknown) => {
+      assert.ok(err instanceof BaseImageTimeoutError, String(err));
+      assert.equal(err.kind, 'infrastructure');
+      assert.equal(err.registry, silent.address);
+      return true;
+    },
+  );
+  const seconds = (Date.now() - started) / 1000;
+  assert.ok(seconds >= 5 && seconds < 15, `gave up after ${seconds} s`);
 });

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { Readable } from 'node:stream';
 import { buildkit } from '@archfarm/proto';
 import { readBuildStream } from './build-stream';
-import { BaseImageUnreachableError, BuildFailedError, EngineUnavailableError } from './errors';
+import { BaseImageTimeoutError, BaseImageUnreachableError, BuildFailedError, EngineUnavailableError } from './errors';
 
 const at = (s: number) => ({ seconds: 1_700_000_000 + s, nanos: 0 });
 
@@ -69,4 +69,48 @@ test('never forwards what it cannot read', async () => {
     (l) => lines.push(l),
   );
   assert.deepEqual(lines, ['(unreadable engine output, 20 bytes)', '(undecodable BuildKit status, 4 bytes)']);
+});
+
+/** An answer that sends `lines` and then nothing more, never ending (a registry that never answers the engine). */
+function stalled(lines: string[]): Readable {
+  let sent = false;
+  return new Readable({
+    read() {
+      if (sent) return;
+      sent = true;
+      this.push(lines.map((l) => `${l}\r\n`).join(''));
+    },
+  });
+}
+
+test('a FROM lookup left unanswered past the deadline fails the build as BASE_IMAGE_TIMEOUT and closes the answer', async () => {
+  const lookup = { ...run, digest: 'sha256:m', name: '[internal] load metadata for 127.0.0.1:40783/archfarm/base:1' };
+  const answer = stalled([trace({ vertexes: [lookup] })]);
+  const started = Date.now();
+  await assert.rejects(readBuildStream(answer, () => undefined, { resolveTimeoutMs: 300 }), (err: unknown) => {
+    assert.ok(err instanceof BaseImageTimeoutError, String(err));
+    assert.equal(err.registry, '127.0.0.1:40783');
+    assert.match(err.message, /^the FROM image's registry 127\.0\.0\.1:40783 did not answer in time \(no answer to the lookup of 127\.0\.0\.1:40783\/archfarm\/base:1 within 0.3 s\)/);
+    return true;
+  });
+  assert.ok(Date.now() - started < 2000);
+  assert.ok(answer.destroyed, 'the request is closed, which stops the engine\'s build');
+});
+
+test('Podman\'s "Trying to pull" with nothing after it is the same timeout', async () => {
+  const answer = stalled([JSON.stringify({ stream: 'STEP 1/2: FROM 127.0.0.1:1234/archfarm/base:1\n' }), JSON.stringify({ stream: 'Trying to pull 127.0.0.1:1234/archfarm/base:1...\n' })]);
+  await assert.rejects(readBuildStream(answer, () => undefined, { resolveTimeoutMs: 300 }), BaseImageTimeoutError);
+});
+
+test('a lookup that completes, and a slow RUN after it, are not timed out', async () => {
+  const lookup = { ...run, digest: 'sha256:m', name: '[internal] load metadata for 127.0.0.1:5000/archfarm/base:1' };
+  const chunks = [trace({ vertexes: [lookup] }), trace({ vertexes: [{ ...lookup, completed: at(1) }, run] })];
+  const slow = new Readable({ read() {} });
+  for (const c of chunks) slow.push(`${c}\r\n`);
+  setTimeout(() => {
+    slow.push(`${JSON.stringify({ aux: { ID: 'sha256:1' } })}\r\n`);
+    slow.push(null);
+  }, 700);
+  const { imageId } = await readBuildStream(slow, () => undefined, { resolveTimeoutMs: 300 });
+  assert.equal(imageId, 'sha256:1');
 });

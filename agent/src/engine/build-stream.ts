@@ -3,6 +3,7 @@ import { buildkit } from '@archfarm/proto';
 import { BuildkitProgress } from './buildkit-progress';
 import { EngineUnavailableError } from './errors';
 import { failureError } from './failure-error';
+import { ResolveWatch } from './resolve-watch';
 import type { BaseImage } from './engine';
 
 /** One JSON message of the engine's /build response (the fields archfarm reads). */
@@ -24,13 +25,16 @@ interface BuildMessage {
  * text (by default its classification, see failure-cause.ts), or EngineUnavailableError when
  * the answer ends without either (the engine went away mid-build).
  */
-export async function readBuildStream(
-  stream: Readable,
-  onLog: (line: string) => void,
-  failed: (engineText: string) => Promise<Error> = (text) => Promise.resolve(failureError({ text }, { stage: 'build' })),
-): Promise<{ imageId: string; bases: BaseImage[] }> {
+export async function readBuildStream(stream: Readable, onLog: (line: string) => void, options: ReadBuildOptions = {}): Promise<{ imageId: string; bases: BaseImage[] }> {
+  const failed = options.failed ?? ((text: string) => Promise.resolve(failureError({ text }, { stage: 'build' })));
   const progress = new BuildkitProgress(onLog);
-  const state: StreamState = { bases: new Map() };
+  const watch = new ResolveWatch(options.resolveTimeoutMs ?? DEFAULT_RESOLVE_TIMEOUT_MS);
+  const state: StreamState = { bases: new Map(), watch };
+  // Closing the answer is what stops the engine's build (as for a cancel).
+  const timer = setInterval(() => {
+    const overdue = watch.overdue();
+    if (overdue) stream.destroy(overdue);
+  }, Math.min(1000, options.resolveTimeoutMs ?? 1000));
   stream.setEncoding('utf8');
   let pending = '';
   try {
@@ -41,6 +45,7 @@ export async function readBuildStream(
     }
     handleLine(pending, progress, onLog, state);
   } finally {
+    clearInterval(timer);
     progress.end();
   }
   if (state.error !== undefined) throw await failed(state.error);
@@ -48,10 +53,21 @@ export async function readBuildStream(
   return { imageId: state.imageId, bases: [...state.bases].map(([ref, digest]) => ({ ref, digest })) };
 }
 
+/** How long a FROM image's lookup may go unanswered before the build is given up as BASE_IMAGE_TIMEOUT. */
+export const DEFAULT_RESOLVE_TIMEOUT_MS = 60_000;
+
+export interface ReadBuildOptions {
+  /** Makes the engine's error text a typed error; default its classification (failure-cause.ts). */
+  failed?: (engineText: string) => Promise<Error>;
+  /** Default DEFAULT_RESOLVE_TIMEOUT_MS. */
+  resolveTimeoutMs?: number;
+}
+
 interface StreamState {
   imageId?: string;
   error?: string;
   bases: Map<string, string>;
+  watch: ResolveWatch;
 }
 
 const FROM_STEP = /(?:^|\] )FROM (\S+)@(sha256:[0-9a-f]{64})/;
@@ -81,7 +97,11 @@ function handleLine(raw: string, progress: BuildkitProgress, onLog: (line: strin
     return;
   }
   const text = msg.stream ?? (msg.status !== undefined ? (msg.id ? `${msg.id}: ${msg.status}` : msg.status) : undefined);
-  for (const part of text?.split('\n') ?? []) if (part.trim() !== '') onLog(part.replace(/\r$/, ''));
+  for (const part of text?.split('\n') ?? []) {
+    if (part.trim() === '') continue;
+    state.watch.line(part);
+    onLog(part.replace(/\r$/, ''));
+  }
 }
 
 function writeStatus(base64: string, progress: BuildkitProgress, onLog: (line: string) => void, state: StreamState): void {
@@ -93,6 +113,7 @@ function writeStatus(base64: string, progress: BuildkitProgress, onLog: (line: s
     return;
   }
   for (const v of status.vertexes) {
+    state.watch.vertex(v);
     const from = FROM_STEP.exec(v.name);
     if (from) state.bases.set(from[1]!, from[2]!);
   }

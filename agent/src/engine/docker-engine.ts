@@ -18,6 +18,8 @@ export interface DockerEngineOptions {
   host?: DockerHost;
   /** How long a short request (info, list, remove) may take; default 30 s. Builds and runs are not limited by it. */
   requestTimeoutMs?: number;
+  /** How long a FROM image's registry may leave a lookup unanswered before the build fails as BASE_IMAGE_TIMEOUT; default 60 s. */
+  resolveTimeoutMs?: number;
 }
 
 /** dockerode's code takes an abort signal on info() and version(); its type declarations do not say so. */
@@ -40,6 +42,7 @@ const DOCKER_HUB_NAMES = new Set(['docker.io', 'index.docker.io', 'registry-1.do
 export class DockerEngine implements Engine {
   private readonly docker: Docker;
   private readonly requestTimeoutMs: number;
+  private readonly resolveTimeoutMs: number | undefined;
   /** Asked once (and again after a failure): an engine does not change behind its socket. */
   private identity: Promise<EngineIdentity> | undefined;
   readonly host: DockerHost;
@@ -47,6 +50,7 @@ export class DockerEngine implements Engine {
   constructor(options: DockerEngineOptions = {}) {
     this.host = options.host ?? DEFAULT_DOCKER_HOST;
     this.requestTimeoutMs = options.requestTimeoutMs ?? 30_000;
+    this.resolveTimeoutMs = options.resolveTimeoutMs;
     this.docker =
       this.host.kind === 'unix'
         ? new Docker({ socketPath: this.host.socketPath })
@@ -80,7 +84,7 @@ export class DockerEngine implements Engine {
       // Podman 4.3 ignores the closed socket: its build runs on and commits (named archfarm-job/...,
       // so the agent's start-up cleanup finds it); stopping the service is the only way to end it.
       if (signal) addAbortSignal(signal, response);
-      return await readBuildStream(response, req.onLog, (text) => this.buildFailure(text));
+      return await readBuildStream(response, req.onLog, { failed: (text) => this.buildFailure(text), resolveTimeoutMs: this.resolveTimeoutMs });
     } catch (err) {
       if (signal?.aborted) throw new BuildCancelledError('build cancelled', { cause: signal.reason });
       throw engineError(err, 'build');

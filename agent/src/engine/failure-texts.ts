@@ -17,7 +17,8 @@ import type { Failure, FailureCause } from './failure-cause';
  * Not captured, and why:
  * - a silent registry on dockerd 20.10 and Podman 4.3: no text at all, the build waited (the
  *   capture gave up after 150 s); dockerd 26 tries HTTPS first and gives up after 10 s
- *   ("TLS handshake timeout").
+ *   ("TLS handshake timeout"). The agent now gives such a lookup a deadline of its own
+ *   (resolve-watch.ts: BASE_IMAGE_TIMEOUT after 60 s, seen on both engines).
  * - a layer fetch cut off on dockerd 20.10: its BuildKit retried and the build finished once
  *   the registry came back (76 s), so there was no failure to classify.
  * - a full disk on dockerd: its image store is the host's, shared by every test, so it was not
