@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { ImageRef, Platform, RegistryClient, errorMessage, type Logger } from '@archfarm/common';
 import { modeFromWire, toErrorInfo, type AgentServiceClient, type Assign, type JobFinished } from '@archfarm/proto';
 import type { ContextCache } from './context-cache';
-import { unpackedTree, type Engine } from './engine';
+import { classifyThrown, unpackedTree, type Engine } from './engine';
 import { SmokeTestFailedError } from './errors';
 import { LogShipper } from './log-shipper';
 import { pushSavedImage, sourceDateEpochOf } from './push';
@@ -83,7 +83,7 @@ export async function runJob(deps: JobRunnerDeps, assign: Assign, signal: AbortS
     log.line(`archfarm: built in ${seconds(buildEnd - buildStart)} (context ${seconds(buildStart - fetchStart)}, push ${seconds(Date.now() - pushStart)})`);
     result = { ...base, ...pushed, bases };
   } catch (err) {
-    const error = toErrorInfo(err);
+    const error = toErrorInfo(classifyThrown(err)); // e.g. the agent's own full disk: DISK_FULL, retried
     logger.warn({ error }, 'job failed');
     log.line(`archfarm: ERROR: ${error.message}`);
     result = { ...base, error };
