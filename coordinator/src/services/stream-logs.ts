@@ -1,23 +1,25 @@
 import type { ServerWritableStream } from '@grpc/grpc-js';
 import { Platform } from '@archfarm/common';
-import { modeToWire, type JobLog, type StreamLogsRequest } from '@archfarm/proto';
+import type { JobLog, StreamLogsRequest } from '@archfarm/proto';
 import { TERMINAL_BUILD_STATES } from '../builds/build';
 import type { BuildSide } from '../builds/build-manager';
 import type { LogFiles } from '../builds/log-files';
-import { BuildNotFoundError } from '../errors';
+import { BuildNotFoundError, BuildNotRestoredError } from '../errors';
 import type { Store } from '../store';
 import { toServiceError } from './grpc-errors';
+import { attemptsOf, LogCursor } from './log-replay';
 
 export interface StreamLogsDeps {
   builds: BuildSide;
-  store: Store;
+  store: Pick<Store, 'getBuild'>;
   logs: LogFiles;
 }
 
 /**
- * `archfarm logs`: every attempt's stored log, oldest first, then (with follow) new output.
+ * `archfarm logs`: every attempt's stored log, oldest first, from the offsets the client
+ * already holds (`logs`, when `logs -f` re-attaches), then (with follow) new output.
  * Files are read synchronously and the live subscription starts in the same tick, so no
- * chunk can fall between the two or be sent twice.
+ * chunk can fall between the two; the cursor drops any byte sent already.
  */
 export async function streamLogs(deps: StreamLogsDeps, call: ServerWritableStream<StreamLogsRequest, JobLog>): Promise<void> {
   try {
@@ -25,20 +27,25 @@ export async function streamLogs(deps: StreamLogsDeps, call: ServerWritableStrea
     const only = call.request.platform ? Platform.parse(call.request.platform).toString() : undefined;
     const stored = await deps.store.getBuild(buildId);
     if (!stored) throw new BuildNotFoundError(buildId);
-    for (const job of [...stored.jobs].sort((a, b) => a.index - b.index)) {
-      if (only && job.platform !== only) continue;
-      for (const a of stored.attempts.filter((x) => x.jobId === job.id).sort((x, y) => x.attempt - y.attempt)) {
-        const data = deps.logs.read(buildId, job.id, a.attempt);
-        if (data.length > 0) call.write({ platform: job.platform, agent: a.agent, mode: modeToWire(a.mode), data, attempt: a.attempt, offset: 0 });
-      }
+    const inMemory = deps.builds.has(buildId);
+    // Unfinished but not in memory: a restarted coordinator has not restored it yet.
+    if (follow && !inMemory && !TERMINAL_BUILD_STATES.has(stored.build.state)) throw new BuildNotRestoredError(buildId);
+    const live = inMemory ? deps.builds.get(buildId) : undefined;
+    const cursor = new LogCursor(call.request.logs);
+    for (const attempts of attemptsOf(stored, live).values()) {
+      for (const a of attempts) if (!only || a.platform === only) for (const log of cursor.fromFile(deps.logs, buildId, a)) call.write(log);
     }
-    if (!follow || !deps.builds.has(buildId) || TERMINAL_BUILD_STATES.has(deps.builds.get(buildId).state)) {
+    if (!follow || !live || TERMINAL_BUILD_STATES.has(live.state)) {
       call.end();
       return;
     }
     const stop = deps.builds.follow(buildId, (event) => {
-      if (event.event?.$case === 'log' && (!only || event.event.value.platform === only)) call.write(event.event.value);
-      if (event.event?.$case === 'finished') call.end();
+      const e = event.event;
+      if (e?.$case === 'log' && (!only || e.value.platform === only)) {
+        const fresh = cursor.live(e.value);
+        if (fresh) call.write(fresh);
+      }
+      if (e?.$case === 'finished') call.end();
     });
     call.on('close', stop);
     call.on('cancelled', stop);
