@@ -80,7 +80,8 @@ before(async () => {
   const name = `archfarm-fixture/tar-timestamps:${process.pid}`;
   const long = 'n'.repeat(120);
   const run = `echo made > /made.txt && mkdir -p /d && echo x > /d/${long} && touch -d '2300-01-01 00:00:00' /d/future && echo u > /d/ünï && ln -s made.txt /link`;
-  await build(DOCKER_20, { Dockerfile: `FROM ${BASE_IMAGE}\nRUN ${run}\n` }, name);
+  // noCache: a layer cached by an earlier run (over an hour ago) would be older than the epoch.
+  await build(DOCKER_20, { Dockerfile: `FROM ${BASE_IMAGE}\nRUN ${run}\n` }, name, { noCache: true });
   await saveTo(DOCKER_20, name, join(dir, 'saved.tar'));
   await removeImage(DOCKER_20, name);
   await pipeline(createReadStream(join(dir, 'saved.tar')), extractTar({ cwd: dir }));

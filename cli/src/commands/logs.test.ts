@@ -37,7 +37,7 @@ test("--platform: that platform's log byte for byte on stdout, nothing else", as
   assert.equal(await runCli(args('b7', '--platform', 'linux/aarch64'), io), 0, io.stderr.text);
   assert.ok(io.stdout.bytes.equals(ARM_LOG), io.stdout.text);
   assert.equal(io.stderr.text, '');
-  assert.deepEqual(fake.logRequests, [{ buildId: 'b7', platform: 'linux/arm64', follow: false }]);
+  assert.deepEqual(fake.logRequests, [{ buildId: 'b7', platform: 'linux/arm64', follow: false, logs: [] }]);
 });
 
 test('a single-platform build is raw without --platform; several platforms are prefixed per line', async (t) => {
@@ -73,7 +73,7 @@ test('-f asks the coordinator to follow; Ctrl-C stops following and exits 130', 
   assert.equal(await run, 130);
   assert.equal(io.stdout.text, 'still building\n');
   assert.equal(io.stderr.text, 'error: interrupted (SIGINT)\n');
-  assert.deepEqual(fake.logRequests, [{ buildId: 'b8', platform: '', follow: true }]);
+  assert.deepEqual(fake.logRequests, [{ buildId: 'b8', platform: '', follow: true, logs: [] }]);
   while (!cancelled) await sleep(5);
   assert.equal(io.signals.listenerCount('SIGINT'), 0, 'handlers removed');
 });
