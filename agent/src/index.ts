@@ -3,3 +3,4 @@ export { Agent, DEFAULT_CANDIDATES } from './agent';
 export { compileAgentOptions, type AgentOptions } from './options';
 export * from './engine';
 export * from './push';
+export { LogShipper } from './log-shipper';
