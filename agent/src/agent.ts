@@ -8,7 +8,7 @@ import { channelCredentials, ensureEnrolled, type AgentIdentity } from './enrolm
 import { renewIdentity } from './renewal';
 import { ContextCache } from './context-cache';
 import { probePlatforms, type Engine, type ProbedPlatform } from './engine';
-import { NothingToServeError } from './errors';
+import { AttemptDroppedError, NothingToServeError } from './errors';
 import { AGENT_LABEL, localRepository, runJob } from './job-runner';
 import type { CompiledAgentOptions } from './options';
 import { AGENT_VERSION } from './version';
@@ -17,6 +17,15 @@ import { AGENT_VERSION } from './version';
 export const DEFAULT_CANDIDATES = ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/arm/v6', 'linux/s390x', 'linux/ppc64le', 'linux/riscv64', 'linux/386'];
 
 type State = 'starting' | 'running' | 'stopping' | 'stopped';
+
+/** How often the watchdog looks at leases and at its own clock. */
+const WATCHDOG_MS = 1000;
+
+/** What an Agent can be given besides its options, engine and logger (tests set them). */
+export interface AgentDeps {
+  /** Wall-clock time in ms: it goes on while the process is stopped or the machine sleeps. */
+  clock?: () => number;
+}
 
 interface HeldJob {
   attempt: number;
@@ -41,12 +50,18 @@ export class Agent {
   private connection: Connection | undefined;
   private served: ProbedPlatform[] = [];
   private engineDescription = '';
+  private readonly clock: () => number;
+  /** When the watchdog last ran, by `clock`. */
+  private lastTick = 0;
 
   constructor(
     private readonly options: CompiledAgentOptions,
     private readonly engine: Engine,
     private readonly logger: Logger,
-  ) {}
+    deps: AgentDeps = {},
+  ) {
+    this.clock = deps.clock ?? Date.now;
+  }
 
   async start(): Promise<void> {
     await mkdir(this.options.stateDir, { recursive: true });
@@ -72,7 +87,8 @@ export class Agent {
     );
     this.connection.start();
     if (identity) this.scheduleRenewal(identity);
-    this.watchdog = setInterval(() => this.checkLeases(), 1000);
+    this.lastTick = this.clock();
+    this.watchdog = setInterval(() => this.checkLeases(), WATCHDOG_MS);
     this.reprobe = setInterval(() => void this.refreshCapabilities(), this.options.probeIntervalMs);
     this.reprobe.unref();
     this.state = 'running';
@@ -82,7 +98,7 @@ export class Agent {
   async stop(graceMs = 10_000): Promise<void> {
     if (this.state === 'stopping' || this.state === 'stopped') return;
     this.state = 'stopping';
-    for (const job of this.running.values()) job.abort.abort();
+    for (const job of this.running.values()) job.abort.abort(new Error('the agent is stopping'));
     const all = Promise.all([...this.running.values()].map((j) => j.done));
     await Promise.race([all, new Promise((resolve) => setTimeout(resolve, graceMs).unref())]);
     clearInterval(this.watchdog);
@@ -156,36 +172,50 @@ export class Agent {
     return [...this.running.entries()].map(([jobId, j]) => ({ jobId, attempt: j.attempt, leaseId: j.leaseId }));
   }
 
-  /** After a (re)connect: resumed jobs go on (and report a result they finished meanwhile); others stop. */
+  /**
+   * After a (re)connect: resumed jobs go on (and report a result they finished meanwhile).
+   * Every other held attempt stops: the Hello listed all of them, so one the Welcome does not
+   * resume is no longer this agent's.
+   */
   private onWelcome(welcome: Welcome): void {
     if (welcome.leaseTtlMs > 0) this.leaseTtlMs = welcome.leaseTtlMs;
-    for (const decision of welcome.resume) {
-      const job = this.running.get(decision.jobId);
-      if (!job || job.attempt !== decision.attempt) continue;
-      if (!decision.resume) {
-        this.logger.warn({ jobId: decision.jobId }, 'coordinator did not resume the job; stopping it');
-        this.drop(decision.jobId);
-      } else if (job.finished) {
-        this.report(decision.jobId);
-      }
+    for (const [jobId, job] of [...this.running.entries()]) {
+      const decision = welcome.resume.find((d) => d.jobId === jobId && d.attempt === job.attempt);
+      if (!decision?.resume) this.drop(jobId, job.attempt, 'the coordinator did not resume the attempt after the reconnect');
+      else if (job.finished) this.report(jobId);
     }
   }
 
   /**
-   * An agent that cannot reach the coordinator for a whole lease TTL stops its jobs by
-   * itself: by then the coordinator has handed them to another agent.
+   * Once a second. An agent that cannot reach the coordinator for a whole lease TTL stops its
+   * jobs by itself: by then the coordinator has handed them to another agent. So does one
+   * whose own clock jumped by more than a lease TTL between two ticks: the process was stopped
+   * (SIGSTOP, a suspended laptop, a VM paused) and kept its connection, but the coordinator
+   * has moved its attempts meanwhile.
    */
   private checkLeases(): void {
-    if (!this.connection || this.connection.downFor() <= this.leaseTtlMs) return;
-    for (const jobId of [...this.running.keys()]) {
-      this.logger.warn({ jobId }, 'lease ran out while the coordinator was unreachable; stopping the job');
-      this.drop(jobId);
+    const now = this.clock();
+    const gap = now - this.lastTick;
+    this.lastTick = now;
+    if (gap > this.leaseTtlMs) {
+      if (this.running.size > 0) this.logger.warn({ frozenForMs: gap, leaseTtlMs: this.leaseTtlMs }, 'the agent was stopped for longer than its lease; dropping every attempt it held');
+      for (const [jobId, job] of [...this.running.entries()]) this.drop(jobId, job.attempt, `the agent was stopped for ${Math.round(gap / 1000)} s, longer than its lease`);
+      return;
     }
+    if (!this.connection || this.connection.downFor() <= this.leaseTtlMs) return;
+    for (const [jobId, job] of [...this.running.entries()]) this.drop(jobId, job.attempt, 'the lease ran out while the coordinator was unreachable');
   }
 
-  private drop(jobId: string): void {
-    this.running.get(jobId)?.abort.abort();
+  /**
+   * Stops an attempt that is no longer this agent's: its engine work is aborted, its pending
+   * log uploads are dropped, and its slot is free at once; its result is never reported.
+   */
+  private drop(jobId: string, attempt: number, why: string): void {
+    const job = this.running.get(jobId);
+    if (!job || job.attempt !== attempt) return;
+    this.logger.warn({ jobId, attempt, why }, 'dropping the attempt');
     this.running.delete(jobId);
+    job.abort.abort(new AttemptDroppedError(jobId, attempt, why));
   }
 
   /** Sends a finished job's result if connected; otherwise it waits for the next Welcome. */
@@ -205,21 +235,20 @@ export class Agent {
     const abort = new AbortController();
     const deps = { agentName: this.options.name, engine: this.engine, contexts: this.contexts(), client: () => this.connection!.client, stateDir: this.options.stateDir, logger: this.logger };
     const held: HeldJob = { attempt, leaseId: assign.leaseId, abort, done: Promise.resolve() };
-    held.done = runJob(deps, assign, abort.signal, () => send({ msg: { $case: 'started', value: { jobId, attempt } } }))
-      .then((finished) => {
-        if (this.running.get(jobId) !== held) return; // dropped meanwhile
-        held.finished = finished;
-        this.report(jobId);
-      })
-      .catch((err: unknown) => this.logger.error({ jobId, err: errorMessage(err) }, 'job runner crashed'));
+    const events = {
+      started: () => void send({ msg: { $case: 'started', value: { jobId, attempt } } }),
+      stale: () => this.drop(jobId, attempt, 'the coordinator refused its log as a stale attempt'),
+    };
+    held.done = runJob(deps, assign, abort.signal, events).then((finished) => {
+      if (this.running.get(jobId) !== held) return; // dropped meanwhile: never reported
+      held.finished = finished;
+      this.report(jobId);
+    });
     this.running.set(jobId, held);
   }
 
   private onCancel(cancel: Cancel): void {
-    const job = this.running.get(cancel.jobId);
-    if (!job || job.attempt !== cancel.attempt) return;
-    this.logger.info({ jobId: cancel.jobId, reason: cancel.reason }, 'cancelling job');
-    this.drop(cancel.jobId);
+    this.drop(cancel.jobId, cancel.attempt, `cancelled by the coordinator: ${cancel.reason}`);
   }
 
   /** Jobs still using a slot (a finished job waiting to report holds none). */

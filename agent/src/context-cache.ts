@@ -1,8 +1,9 @@
-import { createHash } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { finished } from 'node:stream/promises';
+import { pipeline } from 'node:stream/promises';
+import { DigestStream } from '@archfarm/common';
 import type { AgentServiceClient, DataChunk } from '@archfarm/proto';
 import { ContextCorruptError } from './errors';
 
@@ -16,12 +17,28 @@ export class ContextCache {
     private readonly client: () => AgentServiceClient,
   ) {}
 
-  /** The path of the context's tar, fetched and verified if it is not here yet. */
-  async get(digest: string): Promise<string> {
+  /** Fetches under way, by digest: two jobs of one build share one download. */
+  private readonly fetching = new Map<string, Promise<string>>();
+
+  /**
+   * The path of the context's tar, fetched and verified if it is not here yet. `signal` stops
+   * this caller's wait (a download another job shares goes on for that job).
+   */
+  async get(digest: string, signal?: AbortSignal): Promise<string> {
     const path = join(this.dir, digest.replace(':', '-') + '.tar');
     if (await exists(path)) return path;
+    signal?.throwIfAborted();
+    let fetch = this.fetching.get(digest);
+    if (!fetch) {
+      fetch = this.fetch(digest, path).finally(() => this.fetching.delete(digest));
+      this.fetching.set(digest, fetch);
+    }
+    return abortable(fetch, signal);
+  }
+
+  private async fetch(digest: string, path: string): Promise<string> {
     await mkdir(this.dir, { recursive: true });
-    const tmp = `${path}.${process.pid}.${Date.now()}.part`;
+    const tmp = `${path}.${process.pid}.${randomBytes(6).toString('hex')}.part`;
     try {
       const actual = await this.download(digest, tmp);
       if (actual !== digest) throw new ContextCorruptError(digest, actual);
@@ -33,17 +50,25 @@ export class ContextCache {
   }
 
   private async download(digest: string, to: string): Promise<string> {
-    const hash = createHash('sha256');
-    const out = createWriteStream(to);
-    const call = this.client().fetchContext({ digest });
-    for await (const chunk of call as AsyncIterable<DataChunk>) {
-      hash.update(chunk.data);
-      if (!out.write(chunk.data)) await new Promise<void>((resolve) => out.once('drain', () => resolve()));
-    }
-    out.end();
-    await finished(out);
-    return `sha256:${hash.digest('hex')}`;
+    const hash = new DigestStream();
+    // pipeline: a write error (a full or read-only state dir) rejects here instead of going unhandled.
+    await pipeline(this.client().fetchContext({ digest }), dataOf, hash, createWriteStream(to));
+    return hash.digest();
   }
+}
+
+/** The promise, or an AbortError as soon as `signal` aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (!signal) return promise;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}
+
+async function* dataOf(chunks: AsyncIterable<DataChunk>): AsyncGenerator<Buffer> {
+  for await (const chunk of chunks) yield Buffer.from(chunk.data);
 }
 
 async function exists(path: string): Promise<boolean> {

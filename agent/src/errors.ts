@@ -36,3 +36,17 @@ export class SmokeTestFailedError extends ArchfarmError {
     super(`smoke test \`${command.join(' ')}\` exited ${exitCode} on ${platform}; the image was not published`);
   }
 }
+
+/** The reason a dropped attempt's work was aborted with: it is no longer this agent's. */
+export class AttemptDroppedError extends ArchfarmError {
+  readonly code = 'ATTEMPT_DROPPED';
+  // Never reported (the coordinator has moved the attempt), so its kind only matters in logs.
+  readonly kind = 'infrastructure';
+  constructor(
+    readonly jobId: string,
+    readonly attempt: number,
+    readonly why: string,
+  ) {
+    super(`job ${jobId} attempt ${attempt} dropped: ${why}`);
+  }
+}

@@ -255,3 +255,24 @@ export class DiskFullError extends ArchfarmError {
     super(`${where} is full (${detail}); ${RETRIED}, maybe elsewhere; free space on that machine (e.g. \`docker system prune\`, \`podman system prune\`)`, options);
   }
 }
+
+/**
+ * The agent could not write in its own state dir (log spool, contexts, push scratch): a
+ * read-only remount after a disk error, a wrong owner, a path that is not a directory. Not the
+ * build's fault: another attempt, maybe on another agent, may succeed.
+ */
+export class StateDirUnwritableError extends ArchfarmError {
+  readonly code = 'STATE_DIR_UNWRITABLE';
+  readonly kind = 'infrastructure';
+  constructor(
+    readonly stateDir: string,
+    /** The file or directory the agent was writing. */
+    readonly path: string,
+    /** Node's errno code, e.g. EROFS, EACCES, ENOTDIR. */
+    readonly errno: string,
+    readonly detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`the agent's state dir ${stateDir} is not writable (${errno}: ${detail}, writing ${path}); ${RETRIED}, maybe elsewhere; check that machine's disk and mounts`, options);
+  }
+}

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { classify, registryOf } from './failure-cause';
 import { classifyThrown, failureError } from './failure-error';
 import { FAILURE_TEXTS } from './failure-texts';
-import { BaseImageUnreachableError, BuildFailedError, DiskFullError, EngineUnavailableError } from './errors';
+import { BaseImageUnreachableError, BuildFailedError, DiskFullError, EngineUnavailableError, StateDirUnwritableError } from './errors';
 
 for (const row of FAILURE_TEXTS) {
   test(`${row.engine}, ${row.scenario}: ${row.cause}`, () => {
@@ -94,6 +94,25 @@ test('classifyThrown: the agent\'s own full disk is DISK_FULL; other values pass
   assert.match(disk.message, /^the agent's state dir is full/);
   const bug = new TypeError('x is undefined');
   assert.equal(classifyThrown(bug), bug);
+});
+
+test('classifyThrown with the state dir: a file there that cannot be written is STATE_DIR_UNWRITABLE, naming the dir, the file and the errno', () => {
+  const where = { stateDir: '/var/lib/agent' };
+  const erofs = Object.assign(new Error("EROFS: read-only file system, open '/var/lib/agent/logs/b-0.1.log'"), { code: 'EROFS', path: '/var/lib/agent/logs/b-0.1.log' });
+  const ro = classifyThrown(erofs, where);
+  assert.ok(ro instanceof StateDirUnwritableError && ro.kind === 'infrastructure' && ro.cause === erofs);
+  assert.equal(ro.message.split(';')[0], "the agent's state dir /var/lib/agent is not writable (EROFS: read-only file system, writing /var/lib/agent/logs/b-0.1.log)");
+  // A write on an open file has no path of its own: the caller names it.
+  const write = Object.assign(new Error('EACCES: permission denied, write'), { code: 'EACCES' });
+  const denied = classifyThrown(write, { ...where, path: '/var/lib/agent/logs/x.log' });
+  assert.ok(denied instanceof StateDirUnwritableError);
+  assert.match(denied.message, /\(EACCES: permission denied, writing \/var\/lib\/agent\/logs\/x\.log\)/);
+  const elsewhere = Object.assign(new Error("EACCES: permission denied, connect '/run/docker.sock'"), { code: 'EACCES', path: '/run/docker.sock' });
+  assert.equal(classifyThrown(elsewhere, where), elsewhere, 'EACCES outside the state dir is not its fault');
+  const full = classifyThrown(Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }), where);
+  assert.ok(full instanceof DiskFullError);
+  assert.match(full.message, /^the agent's state dir \/var\/lib\/agent is full/);
+  assert.equal(classifyThrown(erofs), erofs, 'without the state dir nothing is guessed');
 });
 
 test('registryOf reads the host the text quotes, not the image\'s', () => {

@@ -5,7 +5,7 @@
 export * from './engine';
 export * from './errors';
 export { classify, registryOf, type Classification, type Failure, type FailureCause, type FailureContext } from './failure-cause';
-export { failureError, classifyThrown } from './failure-error';
+export { failureError, classifyThrown, type StateDirContext } from './failure-error';
 export * from './docker-host';
 export { DockerEngine, type DockerEngineOptions } from './docker-engine';
 export { DEFAULT_RUN_TIMEOUT_MS } from './docker-run';

@@ -18,10 +18,10 @@ export interface CompressedLayer {
  * the same bytes on every CPU (see {@link DeterministicGzip}); node:zlib otherwise.
  * The caller knows the file is a plain tar (an already compressed layer is pushed as it is).
  */
-export async function compressLayer(source: string, dest: string, opts: { deterministic?: boolean } = {}): Promise<CompressedLayer> {
+export async function compressLayer(source: string, dest: string, opts: { deterministic?: boolean; signal?: AbortSignal } = {}): Promise<CompressedLayer> {
   const tarHash = new DigestStream();
   const gzipHash = new DigestStream();
   const gzip = opts.deterministic ? new DeterministicGzip() : createGzip({ level: GZIP_LEVEL });
-  await pipeline(createReadStream(source), tarHash, gzip, gzipHash, createWriteStream(dest));
+  await pipeline(createReadStream(source), tarHash, gzip, gzipHash, createWriteStream(dest), { signal: opts.signal });
   return { path: dest, digest: gzipHash.digest(), size: gzipHash.size, diffId: tarHash.digest() };
 }

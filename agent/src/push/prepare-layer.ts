@@ -17,6 +17,8 @@ export interface LayerPlan {
    * rewrite-timestamp keeps too, so they stay shared with the base image in the registry.
    */
   keepDiffIds?: ReadonlySet<string>;
+  /** Stops the push (the job was dropped): the layer's pipeline is torn down. */
+  signal?: AbortSignal;
 }
 
 /** A layer ready to upload: its manifest descriptor, its diff_id as pushed, its file. */
@@ -38,13 +40,13 @@ export interface PreparedLayer {
  */
 export async function prepareLayer(layer: SavedLayer, dest: string, plan: LayerPlan, step: string): Promise<PreparedLayer> {
   if (plan.epoch !== undefined && !plan.keepDiffIds?.has(layer.diffId)) {
-    const out = await rewriteLayer(layer.path, layer.compression, dest, plan.epoch);
+    const out = await rewriteLayer(layer.path, layer.compression, dest, plan.epoch, plan.signal);
     checkDiffId(out.originalDiffId, layer.diffId, step);
     const note = `${layer.compression === 'none' ? '' : `decompressed (${layer.compression}), `}${out.stats.clamped} timestamps of ${out.stats.entries} entries clamped to ${plan.epoch}, gzipped`;
     return { descriptor: { mediaType: MediaType.OciLayerGzip, digest: out.digest, size: out.size }, diffId: out.diffId, path: out.path, note };
   }
   if (layer.compression === 'none') {
-    const out = await compressLayer(layer.path, dest, { deterministic: plan.epoch !== undefined });
+    const out = await compressLayer(layer.path, dest, { deterministic: plan.epoch !== undefined, signal: plan.signal });
     // A layer that is not what the config says would give a broken image: never send it.
     checkDiffId(out.diffId, layer.diffId, step);
     return { descriptor: { mediaType: MediaType.OciLayerGzip, digest: out.digest, size: out.size }, diffId: out.diffId, path: out.path, note: 'gzipped' };

@@ -67,7 +67,7 @@ export async function pushSavedImage(tarStream: Readable, opts: PushSavedImageOp
   try {
     const imageDir = join(scratch, 'image');
     await mkdir(imageDir);
-    await pipeline(tarStream, extractTar({ cwd: imageDir, strict: true, preserveOwner: false })).catch((err: unknown) => {
+    await pipeline(tarStream, extractTar({ cwd: imageDir, strict: true, preserveOwner: false }), { signal: opts.signal }).catch((err: unknown) => {
       throw savedStreamError(err);
     });
     const image = await readSavedImage(imageDir, { platform: opts.platform });
@@ -117,6 +117,7 @@ async function pushLayers(image: SavedImage, scratch: string, opts: PushSavedIma
   const done = new Map<string, { prepared: PreparedLayer; savedDiffId: string }>();
   const out: PreparedLayer[] = [];
   for (const [i, layer] of image.layers.entries()) {
+    opts.signal?.throwIfAborted();
     const step = `layer ${i + 1}/${image.layers.length}`;
     const seen = done.get(layer.path);
     if (seen && seen.savedDiffId !== layer.diffId) {

@@ -20,13 +20,13 @@ export interface RewrittenLayer extends CompressedLayer {
  * gzips it deterministically to `dest`, in one streaming pass that hashes the tar before
  * (to check it against the config) and after (the new diff_id) the rewrite.
  */
-export async function rewriteLayer(source: string, compression: LayerCompression, dest: string, epoch: number): Promise<RewrittenLayer> {
+export async function rewriteLayer(source: string, compression: LayerCompression, dest: string, epoch: number, signal?: AbortSignal): Promise<RewrittenLayer> {
   const before = new DigestStream();
   const rewriter = new TarTimestampRewriter(epoch);
   const after = new DigestStream();
   const gzipHash = new DigestStream();
   const decompress: Transform[] = compression === 'gzip' ? [createGunzip()] : compression === 'zstd' ? [new ZstdDecompress()] : [];
-  await pipeline([createReadStream(source), ...decompress, before, rewriter, after, new DeterministicGzip(), gzipHash, createWriteStream(dest)]);
+  await pipeline([createReadStream(source), ...decompress, before, rewriter, after, new DeterministicGzip(), gzipHash, createWriteStream(dest)], { signal });
   return {
     path: dest,
     digest: gzipHash.digest(),
