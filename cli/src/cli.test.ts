@@ -158,7 +158,7 @@ test('the binary: --detach prints the id; a partial publish exits 4; logs are co
   const log = Buffer.concat([Buffer.from('naïve → ok\r\n'), Buffer.from([0xff, 0xfe]), Buffer.from('\nno newline')]);
   fake.builds.set('b1', details.build({ platforms: [details.platform('linux/arm/v7'), details.platform('linux/amd64')] }));
   fake.logs = (call) => {
-    for (let i = 0; i < log.length; i += 5) call.write(jobLog('linux/arm/v7', 'pi-1', BuildMode.BUILD_MODE_NATIVE, log.subarray(i, i + 5)));
+    for (let i = 0; i < log.length; i += 5) call.write(jobLog('linux/arm/v7', 'pi-1', BuildMode.BUILD_MODE_NATIVE, log.subarray(i, i + 5), 1, i));
     call.end();
   };
   const logs = await archfarm(['logs', 'b1', '--platform', 'linux/armhf', '--coordinator', fake.address], { cwd });

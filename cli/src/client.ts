@@ -9,15 +9,21 @@ import { COORDINATOR_TLS_NAME, InvalidInputError, discoverCa } from '@archfarm/c
 import { AuthServiceClient, BuildServiceClient } from '@archfarm/proto';
 import type { ConnectionSettings } from './connection-settings';
 import { isSchemeAddress } from './options';
+import { REATTACH } from './reattach';
 
 /**
  * Keepalive pings notice a dead coordinator during a long, silent WatchBuild. The
  * coordinator's minimum ping interval must stay below this (DESIGN: connection model).
+ * A re-attach after a coordinator restart (reattach.ts) fails at once while the channel
+ * waits out its own reconnect backoff: that backoff stops at REATTACH.maxDelayMs, not
+ * grpc-js's 2 minutes, so a coordinator that is back is found within seconds.
  */
 const CHANNEL_OPTIONS: ClientOptions = {
   'grpc.keepalive_time_ms': 30_000,
   'grpc.keepalive_timeout_ms': 10_000,
   'grpc.keepalive_permit_without_calls': 0,
+  'grpc.initial_reconnect_backoff_ms': REATTACH.firstDelayMs,
+  'grpc.max_reconnect_backoff_ms': REATTACH.maxDelayMs,
 };
 
 /**

@@ -258,3 +258,22 @@ export class ResultFileError extends ArchfarmError {
     super(`build ${buildId} was published (${digest}), but ${flag} ${file} could not be written: ${detail}`, options);
   }
 }
+
+/**
+ * A build's event or log stream was lost and no new one could be opened for the whole
+ * re-attach bound (REATTACH.giveUpAfterMs): the build itself may still be running.
+ */
+export class CoordinatorLostError extends ArchfarmError {
+  readonly code = 'COORDINATOR_LOST';
+  readonly kind = 'infrastructure';
+  constructor(
+    readonly address: string,
+    readonly buildId: string,
+    /** How long it tried. */
+    readonly triedMs: number,
+    options?: { cause?: unknown },
+  ) {
+    const tried = triedMs >= 60_000 ? `${Math.round(triedMs / 60_000)} minutes` : `${Math.round(triedMs / 1000)} s`;
+    super(`lost the coordinator at ${address} and could not re-attach for ${tried}; build ${buildId} may still be running (\`archfarm logs -f ${buildId}\` follows it)`, options);
+  }
+}

@@ -9,7 +9,7 @@ export const ExitCode = {
   failure: 1,
   /** Bad input: a flag, argument or file; nothing was (or should have been) started. */
   badInput: 2,
-  /** The coordinator could not be reached. */
+  /** The coordinator could not be reached (or, while following a build, not for 10 minutes). */
   unreachable: 3,
   /** The build was published without some platforms (`build --allow-partial`). */
   publishedPartially: 4,
@@ -37,6 +37,7 @@ const BY_CODE: Readonly<Record<string, number>> = {
   NO_TOKEN: ExitCode.badInput,
   PEM_INVALID: ExitCode.badInput,
   COORDINATOR_UNREACHABLE: ExitCode.unreachable,
+  COORDINATOR_LOST: ExitCode.unreachable,
   CA_DISCOVERY_FAILED: ExitCode.unreachable,
   NOT_ALLOWED: ExitCode.notAllowed,
   COORDINATOR_UNTRUSTED: ExitCode.notAllowed,

@@ -43,10 +43,10 @@ const TLS_FAILURE = /certificate|altnames|self[- ]signed|unable to (?:get|verify
  * since retrying cannot fix it. The coordinator's refusals of a token or role keep its words.
  */
 export function fromServiceError(err: ServiceError, rpc: string, address: string): ArchfarmError {
-  const remoteCode = trailer(err, ERROR_CODE_TRAILER);
+  const remoteCode = remoteCodeOf(err);
   const details = err.details || `${rpc} failed with ${status[err.code] ?? err.code}`;
   if (err.code === status.UNAVAILABLE && remoteCode === undefined) {
-    if (TLS_FAILURE.test(details)) return new CoordinatorUntrustedError(address, tlsDetail(details), { cause: err });
+    if (isTlsFailure(err)) return new CoordinatorUntrustedError(address, tlsDetail(details), { cause: err });
     return new CoordinatorUnreachableError(address, { cause: err });
   }
   if (err.code === status.UNAUTHENTICATED || err.code === status.PERMISSION_DENIED) {
@@ -67,16 +67,27 @@ export function fromServiceError(err: ServiceError, rpc: string, address: string
  * note: ...", with OpenSSL's "<hex>:error:<hex>:SSL routines:<fn>:<reason>:<file>:<line>:" cut to its reason.
  */
 export function tlsDetail(details: string): string {
-  const reason = details
-    .replace(/^[\s\S]*?Last error: (?:Error: )?/, '')
-    .replace(/\.?\s*Resolution note:[\s\S]*$/, '')
-    .trim();
+  const reason = lastError(details);
   const openssl = /SSL routines:[^:]*:([^:]+):/.exec(reason)?.[1];
   if (openssl === 'wrong version number') return 'it does not speak TLS';
   return openssl ?? reason;
 }
 
-function trailer(err: ServiceError, key: string): string | undefined {
-  const value = err.metadata?.get(key)[0];
+/** grpc-js's "No connection established. Last error: Error: <reason>. Resolution note: ..." cut to its reason. */
+export function lastError(details: string): string {
+  return details
+    .replace(/^[\s\S]*?Last error: (?:Error: )?/, '')
+    .replace(/\.?\s*Resolution note:[\s\S]*$/, '')
+    .trim();
+}
+
+/** The coordinator's stable error code (`archfarm-code` trailer), when it sent one. */
+export function remoteCodeOf(err: ServiceError): string | undefined {
+  const value = err.metadata?.get(ERROR_CODE_TRAILER)[0];
   return value === undefined ? undefined : String(value);
+}
+
+/** UNAVAILABLE because the TLS handshake, not the network, failed: no retry can fix it. */
+export function isTlsFailure(err: ServiceError): boolean {
+  return err.code === status.UNAVAILABLE && remoteCodeOf(err) === undefined && TLS_FAILURE.test(err.details ?? '');
 }

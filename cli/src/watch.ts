@@ -1,57 +1,46 @@
-import { status } from '@grpc/grpc-js';
 import type { BuildEvent, BuildFinished, BuildServiceClient } from '@archfarm/proto';
-import { ProtocolError } from './errors';
-import { fromServiceError, isServiceError } from './rpc';
+import { attach } from './attached-stream';
+import { LogPositions } from './log-positions';
+import type { ReattachNote, ReattachPolicy } from './reattach';
+import { fromServiceError } from './rpc';
 
-/** A running WatchBuild call. */
+/** A running WatchBuild follow. */
 export interface BuildWatch {
-  /** The build's outcome; rejects if the stream fails or ends without one. */
+  /** The build's outcome; rejects on a failure that re-attaching cannot fix, or when it gives up. */
   readonly finished: Promise<BuildFinished>;
   /** Ends the call; `finished` then never settles. */
   stop(): void;
 }
 
+export interface WatchOptions {
+  /** Sees every event once, log bytes included; returns the outcome for the final one. */
+  onEvent: (event: BuildEvent) => BuildFinished | undefined;
+  /** A lost stream and a re-attach, one note each. */
+  onNote: (note: ReattachNote) => void;
+  policy?: ReattachPolicy;
+}
+
 /**
- * Follows a build: the coordinator replays its events from the start, then streams new
- * ones, and ends after `finished`. `onEvent` sees every event and returns the outcome
- * when it recognises the final one.
+ * Follows a build to its end. The first call gets its events from the start, then new ones.
+ * When the stream is lost (a dropped connection, a coordinator restart) it re-attaches with
+ * `resume` and the log bytes held per attempt: the coordinator answers with each job's latest
+ * state and the bytes after those offsets, then follows. Bytes already held are cut here too,
+ * so `onEvent` sees each log byte once; repeated job states are its to ignore.
  */
-export function watchBuild(
-  client: BuildServiceClient,
-  address: string,
-  buildId: string,
-  onEvent: (event: BuildEvent) => BuildFinished | undefined,
-): BuildWatch {
-  const call = client.watchBuild({ buildId, resume: false, logs: [] });
-  let settled = false;
-  const finished = new Promise<BuildFinished>((resolve, reject) => {
-    const settle = (fn: () => void) => {
-      if (settled) return;
-      settled = true;
-      fn();
-    };
-    call.on('data', (event: BuildEvent) => {
-      if (settled) return;
-      try {
-        const outcome = onEvent(event);
-        if (outcome) settle(() => resolve(outcome));
-      } catch (err) {
-        settle(() => reject(err));
-        call.cancel();
-      }
-    });
-    call.on('error', (err: unknown) => {
-      settle(() => reject(isServiceError(err) && err.code !== status.CANCELLED ? fromServiceError(err, 'WatchBuild', address) : err));
-    });
-    call.on('end', () => {
-      settle(() => reject(new ProtocolError(`the coordinator ended the event stream of build ${buildId} before the build finished`)));
-    });
-  });
-  return {
-    finished,
-    stop: () => {
-      settled = true;
-      call.cancel();
+export function watchBuild(client: BuildServiceClient, address: string, buildId: string, options: WatchOptions): BuildWatch {
+  const positions = new LogPositions();
+  const attached = attach<BuildEvent, BuildFinished>(
+    {
+      open: (resume) => client.watchBuild({ buildId, resume, logs: resume ? positions.list() : [] }),
+      handle: (event) => {
+        if (event.event?.$case !== 'log') return options.onEvent(event);
+        const fresh = positions.take(event.event.value);
+        return fresh ? options.onEvent({ ...event, event: { $case: 'log', value: fresh } }) : undefined;
+      },
+      ended: () => undefined,
+      fatal: (err) => fromServiceError(err, 'WatchBuild', address),
     },
-  };
+    { address, buildId, reattach: true, onNote: options.onNote, policy: options.policy },
+  );
+  return { finished: attached.result, stop: attached.stop };
 }

@@ -67,9 +67,11 @@ even when a platform has no agent), or JSON (--output json); progress and logs g
 The first tag's registry credentials from your Docker config (\`docker login\`, or the
 credHelpers/credsStore helper it names) go with the build, for it alone, unless
 --no-docker-config; \`archfarm registry login\` stores them on the coordinator.
+A lost stream (a dropped connection, a coordinator restart) is re-attached with backoff, a
+line on stderr saying so, without a log line lost or shown twice.
 Exit status: 0 published, 1 build failed or cancelled (or published, but --metadata-file or
---iidfile could not be written), 2 bad input, 3 coordinator
-unreachable, 4 published without some platforms (--allow-partial), 5 not allowed (the
+--iidfile could not be written), 2 bad input, 3 coordinator unreachable (while following:
+for 10 minutes), 4 published without some platforms (--allow-partial), 5 not allowed (the
 token's role may not build), 130 interrupted (the build is cancelled).`;
 
 /** `archfarm build`: pack and upload the context, build every platform, publish the index. */
@@ -187,8 +189,9 @@ async function failedAttempts(client: BuildServiceClient, address: string, build
 }
 
 /**
- * Watches the build to its end. On a signal (even one that came during SubmitBuild)
- * cancels it, waits up to CANCEL_GRACE_MS for the final event, and throws InterruptedError.
+ * Watches the build to its end, re-attaching when its stream is lost. On a signal (even one
+ * that came during SubmitBuild) cancels it, waits up to CANCEL_GRACE_MS for the final event,
+ * and throws InterruptedError.
  */
 async function follow(
   client: BuildServiceClient,
@@ -198,7 +201,7 @@ async function follow(
   renderer: ProgressRenderer,
   interrupts: Interrupts,
 ): Promise<BuildFinished> {
-  const watch = watchBuild(client, address, buildId, (event) => monitor.handle(event));
+  const watch = watchBuild(client, address, buildId, { onEvent: (event) => monitor.handle(event), onNote: (note) => renderer.reattach(note) });
   try {
     const first = await Promise.race([watch.finished, interrupts.fired]);
     if (typeof first !== 'string') return first;

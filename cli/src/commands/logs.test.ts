@@ -24,8 +24,8 @@ async function setup(t: { after: (fn: () => unknown) => void }) {
     // Cut inside "ï" and inside a line, as the agent's upload chunks do.
     if (arm) call.write(jobLog('linux/arm64', 'pi-1', NATIVE, ARM_LOG.subarray(0, 35)));
     if (s390x) call.write(jobLog('linux/s390x', 'x86-1', NATIVE, 's390x 1\ns390x'));
-    if (arm) call.write(jobLog('linux/arm64', 'pi-1', NATIVE, ARM_LOG.subarray(35)));
-    if (s390x) call.write(jobLog('linux/s390x', 'x86-1', NATIVE, ' 2\n'));
+    if (arm) call.write(jobLog('linux/arm64', 'pi-1', NATIVE, ARM_LOG.subarray(35), 1, 35));
+    if (s390x) call.write(jobLog('linux/s390x', 'x86-1', NATIVE, ' 2\n', 1, 13));
     call.end();
   };
   return { fake, args: (...extra: string[]) => ['logs', '--coordinator', fake.address, ...extra] };

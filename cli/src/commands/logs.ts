@@ -3,14 +3,17 @@ import type { Command } from 'commander';
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import { InvalidInputError, Platform } from '@archfarm/common';
 import type { BuildDetails, BuildServiceClient, JobLog, StreamLogsRequest } from '@archfarm/proto';
+import { attach } from '../attached-stream';
 import { connectBuildService } from '../client';
 import type { CommandContext } from '../command-context';
 import { connect } from '../connection';
 import type { ConnectionFlags } from '../connection-settings';
 import { InterruptedError } from '../errors';
 import { Interrupts } from '../interrupts';
-import type { OutputSink } from '../io';
-import { fromServiceError, isServiceError } from '../rpc';
+import { writeLine, type OutputSink, type TextSink } from '../io';
+import { LogPositions } from '../log-positions';
+import { noteLine } from '../reattach';
+import { fromServiceError } from '../rpc';
 import { asBuildNotFound, inspectBuild, parseBuildId } from './build-id';
 import { LogsOutput } from './logs-output';
 
@@ -21,7 +24,8 @@ Examples:
   archfarm logs -f b7                                   # and follow it until the build ends
 
 The log of every attempt is shown; when a platform's job was retried, a line on stderr
-marks where the next attempt begins (--- linux/arm64 attempt 2 on builder-b ---).`;
+marks where the next attempt begins (--- linux/arm64 attempt 2 on builder-b ---). With -f, a
+lost stream (a coordinator restart) is re-attached where it left off, saying so on stderr.`;
 
 interface LogsFlags extends ConnectionFlags {
   platform?: string;
@@ -53,7 +57,7 @@ export async function runLogs(idArg: string, flags: LogsFlags, ctx: CommandConte
     const details = await inspectBuild(client, address, buildId);
     const platform = wanted === undefined ? '' : selectPlatform(details, wanted);
     const output = new LogsOutput(io.stdout, io.stderr, platform === '' && details.platforms.length !== 1);
-    await copyLogs(client, address, { buildId, platform, follow: flags.follow === true, logs: [] }, output, io.stdout, interrupts);
+    await copyLogs(client, address, { buildId, platform, follow: flags.follow === true, logs: [] }, output, io, interrupts);
   } finally {
     interrupts.dispose();
     client.close();
@@ -69,36 +73,40 @@ function selectPlatform(details: BuildDetails, wanted: Platform): string {
   return wanted.toString();
 }
 
-/** Streams the logs into `output` until the coordinator ends the stream or a signal comes. */
+/**
+ * Streams the logs into `output` until the coordinator ends the stream or a signal comes.
+ * Following (-f), a lost stream is re-attached from the bytes shown per attempt, so no byte
+ * is lost or shown twice.
+ */
 async function copyLogs(
   client: BuildServiceClient,
   address: string,
   request: StreamLogsRequest,
   output: LogsOutput,
-  stdout: OutputSink,
+  io: { stdout: OutputSink; stderr: TextSink },
   interrupts: Interrupts,
 ): Promise<void> {
-  const call = client.streamLogs(request);
-  const done = new Promise<void>((resolve, reject) => {
-    call.on('data', (log: JobLog) => {
-      // Only the platform asked for, even from a coordinator that sends more.
-      if (request.platform !== '' && log.platform !== request.platform) return;
-      if (!output.write(log)) pauseUntilDrained(call, stdout);
-    });
-    call.on('end', () => resolve());
-    call.on('error', (err: unknown) => {
-      reject(isServiceError(err) ? asBuildNotFound(fromServiceError(err, 'StreamLogs', address), request.buildId, address) : err);
-    });
-  });
+  const positions = new LogPositions();
+  const stream = attach<JobLog, true>(
+    {
+      open: () => client.streamLogs({ ...request, logs: positions.list() }),
+      handle: (log, call) => {
+        // Only the platform asked for, even from a coordinator that sends more.
+        if (request.platform !== '' && log.platform !== request.platform) return undefined;
+        const fresh = positions.take(log);
+        if (fresh && !output.write(fresh)) pauseUntilDrained(call, io.stdout);
+        return undefined;
+      },
+      ended: () => true,
+      fatal: (err) => asBuildNotFound(fromServiceError(err, 'StreamLogs', address), request.buildId, address),
+    },
+    { address, buildId: request.buildId, reattach: request.follow, onNote: (note) => writeLine(io.stderr, noteLine(note)) },
+  );
   try {
-    const first = await Promise.race([done, interrupts.fired]);
-    if (typeof first === 'string') {
-      // Cancelling fails `done` with CANCELLED; nobody waits for it any more.
-      done.catch(() => undefined);
-      call.cancel();
-      throw new InterruptedError(first);
-    }
+    const first = await Promise.race([stream.result, interrupts.fired]);
+    if (typeof first === 'string') throw new InterruptedError(first);
   } finally {
+    stream.stop();
     output.end();
   }
 }

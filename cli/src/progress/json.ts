@@ -1,6 +1,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import { BuildMode, type BuildEvent, type ErrorInfo } from '@archfarm/proto';
 import type { TextSink } from '../io';
+import type { ReattachNote } from '../reattach';
 import { buildStateName, jobStateName, modeName } from './format';
 import { emit, type ContextNote, type ProgressRenderer } from './renderer';
 
@@ -28,6 +29,10 @@ export class JsonRenderer implements ProgressRenderer {
 
   cancelling(buildId: string): void {
     this.write({ type: 'cancelling', buildId });
+  }
+
+  reattach(note: ReattachNote): void {
+    this.write(note.type === 'lost' ? { type: 'reattaching', reason: note.reason } : { type: 'reattached' });
   }
 
   failureLog(): void {}

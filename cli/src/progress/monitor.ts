@@ -1,4 +1,4 @@
-import { JobState, type BuildEvent, type BuildFinished, type BuildMode } from '@archfarm/proto';
+import { JobState, type BuildEvent, type BuildFinished, type BuildMode, type JobUpdate } from '@archfarm/proto';
 import { modeName } from './format';
 import { LogBook } from './log-book';
 import type { LogSource, ProgressRenderer } from './renderer';
@@ -8,12 +8,17 @@ const ENDED = new Set([JobState.JOB_STATE_SUCCEEDED, JobState.JOB_STATE_FAILED, 
 /**
  * Follows one build's events: feeds the renderer, splits logs into lines and keeps each
  * platform's last lines and current agent, whatever the renderer shows, so a failure can
- * always be reported with its log.
+ * always be reported with its log. A re-attached stream repeats each job's latest state
+ * (and its waiting reason): a state or reason the platform already has is passed over, so
+ * no renderer shows it twice.
  */
 export class BuildMonitor {
   readonly logs = new LogBook();
   private readonly sources = new Map<string, LogSource>();
   private readonly attempts = new Map<string, number>();
+  /** Per platform: its last job update, and the waiting reason given since. */
+  private readonly lastJob = new Map<string, string>();
+  private readonly lastWaiting = new Map<string, string>();
 
   constructor(private readonly renderer: ProgressRenderer) {}
 
@@ -29,9 +34,15 @@ export class BuildMonitor {
         return undefined;
       }
       case 'job':
+        if (!this.isNewJobState(e.value)) return undefined;
         this.note(e.value.platform, e.value.agent, e.value.mode);
         // A job's unfinished last line (often the error itself) belongs before its end.
         if (ENDED.has(e.value.state)) this.flush(e.value.platform);
+        this.renderer.event(event);
+        return undefined;
+      case 'waiting':
+        if (this.lastWaiting.get(e.value.platform) === e.value.reason) return undefined;
+        this.lastWaiting.set(e.value.platform, e.value.reason);
         this.renderer.event(event);
         return undefined;
       case 'finished':
@@ -52,6 +63,15 @@ export class BuildMonitor {
   /** Reports the failed platform's last lines through the renderer. */
   reportFailure(platform: string): void {
     this.renderer.failureLog(this.source(platform), this.logs.tail(platform));
+  }
+
+  private isNewJobState(job: JobUpdate): boolean {
+    const { platform, state, agent, mode, digest, error, reason } = job;
+    const key = JSON.stringify([state, agent, mode, digest, error?.code, error?.message, error?.kind, reason]);
+    if (this.lastJob.get(platform) === key) return false;
+    this.lastJob.set(platform, key);
+    this.lastWaiting.delete(platform);
+    return true;
   }
 
   private note(platform: string, agent: string, mode: BuildMode): LogSource {

@@ -1,5 +1,6 @@
 import { BuildState, JobState, type BuildEvent, type JobUpdate } from '@archfarm/proto';
 import type { TextSink } from '../io';
+import { noteLine, type ReattachNote } from '../reattach';
 import { formatBytes, modeName } from './format';
 import { emit, type ContextNote, type LogSource, type ProgressRenderer } from './renderer';
 
@@ -36,6 +37,10 @@ export class PlainRenderer implements ProgressRenderer {
 
   cancelling(buildId: string): void {
     emit(this.out, `cancelling build ${buildId}…`);
+  }
+
+  reattach(note: ReattachNote): void {
+    emit(this.out, noteLine(note));
   }
 
   failureLog(source: LogSource, lines: readonly string[]): void {

@@ -1,8 +1,12 @@
 import type { TextSink } from '../io';
+import { noteLine, type ReattachNote } from '../reattach';
 import { failureBlock } from './plain';
 import { emit, type LogSource, type ProgressRenderer } from './renderer';
 
-/** --progress quiet: nothing but the failed platform's last lines (errors come from main). */
+/**
+ * --progress quiet: nothing but the failed platform's last lines (errors come from main) and,
+ * as warnings are, a lost coordinator: a build that seems to hang should say why.
+ */
 export class QuietRenderer implements ProgressRenderer {
   constructor(private readonly out: TextSink) {}
 
@@ -11,6 +15,10 @@ export class QuietRenderer implements ProgressRenderer {
   event(): void {}
   lines(): void {}
   cancelling(): void {}
+
+  reattach(note: ReattachNote): void {
+    emit(this.out, noteLine(note));
+  }
 
   failureLog(source: LogSource, lines: readonly string[]): void {
     for (const line of failureBlock(source, lines)) emit(this.out, line);

@@ -1,5 +1,6 @@
 import type { BuildEvent, ModeName } from '@archfarm/proto';
 import type { TextSink } from '../io';
+import type { ReattachNote } from '../reattach';
 
 /** --progress: how a build's progress is shown on stderr ('auto' is plain for now). */
 export type ProgressMode = 'auto' | 'plain' | 'json' | 'quiet';
@@ -33,6 +34,8 @@ export interface ProgressRenderer {
   /** Complete log lines split out of `log` events (partial lines are held until complete). */
   lines(source: LogSource, lines: readonly string[]): void;
   cancelling(buildId: string): void;
+  /** The event stream was lost and is being re-attached, or was re-attached. */
+  reattach(note: ReattachNote): void;
   /** The last lines of the platform that failed the build. */
   failureLog(source: LogSource, lines: readonly string[]): void;
 }

@@ -6,8 +6,9 @@ export const ev = {
     const value: JobUpdate = { platform, state, agent: '', mode: BuildMode.BUILD_MODE_UNSPECIFIED, digest: '', error: undefined, reason: '', ...over };
     return { buildId: 'b1', timeMs: 1000, event: { $case: 'job', value } };
   },
-  log(platform: string, agent: string, mode: BuildMode, text: string | Buffer, attempt = 1): BuildEvent {
-    return { buildId: 'b1', timeMs: 1001, event: { $case: 'log', value: jobLog(platform, agent, mode, text, attempt) } };
+  /** `offset`: where `text` starts in the attempt's log (the CLI drops bytes it holds already). */
+  log(platform: string, agent: string, mode: BuildMode, text: string | Buffer, attempt = 1, offset = 0): BuildEvent {
+    return { buildId: 'b1', timeMs: 1001, event: { $case: 'log', value: jobLog(platform, agent, mode, text, attempt, offset) } };
   },
   waiting(platform: string, reason: string): BuildEvent {
     return { buildId: 'b1', timeMs: 1002, event: { $case: 'waiting', value: { platform, reason } } };
@@ -30,8 +31,8 @@ export const ev = {
   },
 };
 
-export function jobLog(platform: string, agent: string, mode: BuildMode, text: string | Buffer, attempt = 1): JobLog {
-  return { platform, agent, mode, data: typeof text === 'string' ? Buffer.from(text) : text, attempt, offset: 0 };
+export function jobLog(platform: string, agent: string, mode: BuildMode, text: string | Buffer, attempt = 1, offset = 0): JobLog {
+  return { platform, agent, mode, data: typeof text === 'string' ? Buffer.from(text) : text, attempt, offset };
 }
 
 /** A sink that keeps what was written, as text and as the exact bytes. */

@@ -60,7 +60,7 @@ export class FakeCoordinator {
   /** Thrown from SubmitBuild when set. */
   submitError: Partial<ServiceError> | undefined;
   watch: WatchScript = (call) => call.end();
-  /** Open WatchBuild calls, so a CancelBuild can finish them. */
+  /** Every WatchBuild call, in order (its request says whether it re-attached); CancelBuild can finish open ones. */
   readonly watchers: ServerWritableStream<WatchBuildRequest, BuildEvent>[] = [];
   onCancel: (buildId: string, fake: FakeCoordinator) => void = () => {};
   /** What CancelBuild answers the build's state is. */
@@ -76,7 +76,8 @@ export class FakeCoordinator {
   /** The CA its certificate chains to; undefined when it speaks plain text. */
   caPem: string | undefined;
 
-  static async start(tls: TlsFixture | 'insecure' = TEST_TLS): Promise<FakeCoordinator> {
+  /** `port`: a fixed one, to stand in for a coordinator restarted at the same address. */
+  static async start(tls: TlsFixture | 'insecure' = TEST_TLS, port = 0): Promise<FakeCoordinator> {
     const fake = new FakeCoordinator();
     fake.server.addService(BuildServiceService, guarded(fake.service(), fake.auth));
     fake.server.addService(AuthServiceService, guarded(fake.auth.service(), fake.auth));
@@ -84,10 +85,10 @@ export class FakeCoordinator {
       tls === 'insecure'
         ? ServerCredentials.createInsecure()
         : ServerCredentials.createSsl(null, [{ private_key: Buffer.from(tls.keyPem), cert_chain: Buffer.from(tls.certPem + tls.caPem) }], false);
-    const port = await new Promise<number>((resolve, reject) => {
-      fake.server.bindAsync('127.0.0.1:0', credentials, (err, p) => (err ? reject(err) : resolve(p)));
+    const bound = await new Promise<number>((resolve, reject) => {
+      fake.server.bindAsync(`127.0.0.1:${port}`, credentials, (err, p) => (err ? reject(err) : resolve(p)));
     });
-    fake.address = `127.0.0.1:${port}`;
+    fake.address = `127.0.0.1:${bound}`;
     fake.caPem = tls === 'insecure' ? undefined : tls.caPem;
     return fake;
   }
