@@ -21,9 +21,16 @@ const MAX_BACKOFF_MS = 15_000;
  * The agent's one long-lived Connect stream. Agents dial out (they sit behind NAT), say
  * Hello, heartbeat at the interval the coordinator's Welcome sets, and reconnect with
  * exponential backoff and full jitter so a restarted coordinator is not stampeded.
+ *
+ * Connect has a TCP connection of its own (`control`); log uploads and context fetches use
+ * `client`'s. HTTP/2 flow control is per stream, but all streams of one connection share its
+ * socket: a heartbeat queued behind megabytes of log on a slow link (a VM's user-mode
+ * network, a Pi on Wi-Fi) arrives late, and a lease must not run out for an agent that is busy.
  */
 export class Connection {
+  /** For bulk transfers: UploadLog, LogOffset, FetchContext. */
   client: AgentServiceClient;
+  private control: AgentServiceClient;
   private stream: ClientDuplexStream<AgentMessage, CoordinatorMessage> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private retry: NodeJS.Timeout | undefined;
@@ -40,20 +47,24 @@ export class Connection {
     private readonly logger: Logger,
   ) {
     this.client = this.makeClient();
+    this.control = this.makeClient(true);
   }
 
   /** A renewed certificate: reconnect with it (running jobs resume on the new stream). */
   replaceCredentials(credentials: ChannelCredentials): void {
-    const old = this.client;
+    const old = [this.client, this.control];
     this.credentials = credentials;
     this.client = this.makeClient();
+    this.control = this.makeClient(true);
     this.stream?.end();
-    setTimeout(() => old.close(), 30_000).unref();
+    setTimeout(() => old.forEach((c) => c.close()), 30_000).unref();
   }
 
-  private makeClient(): AgentServiceClient {
+  private makeClient(control = false): AgentServiceClient {
     return new AgentServiceClient(this.address, this.credentials, {
       ...TLS_CHANNEL_OPTIONS,
+      // Its own subchannel pool: a connection no other channel to the coordinator shares.
+      ...(control ? { 'grpc.use_local_subchannel_pool': 1 } : {}),
       // Pings keep NAT mappings open and find a dead coordinator; the server allows 10 s.
       'grpc.keepalive_time_ms': 20_000,
       'grpc.keepalive_timeout_ms': 10_000,
@@ -83,10 +94,11 @@ export class Connection {
     clearInterval(this.heartbeat);
     this.stream?.end();
     this.client.close();
+    this.control.close();
   }
 
   private open(): void {
-    const stream = this.client.connect();
+    const stream = this.control.connect();
     this.stream = stream;
     stream.write({ msg: { $case: 'hello', value: this.handlers.hello() } });
     stream.on('data', (message: CoordinatorMessage) => this.onMessage(message));

@@ -107,7 +107,8 @@ export class LogSpool {
     try {
       if (!this.file) {
         await mkdir(dirname(this.path), { recursive: true });
-        this.file = await open(this.path, 'a+');
+        // Truncated: a file left by an earlier run must not shift the offsets the coordinator is sent.
+        this.file = await open(this.path, 'w+');
       }
       // Everything queued goes to disk, also what came before a close(): close only stops new lines.
       while (this.chunks.length > 0) {

@@ -36,14 +36,24 @@ export async function readBuildStream(stream: Readable, onLog: (line: string) =>
     if (overdue) stream.destroy(overdue);
   }, Math.min(1000, options.resolveTimeoutMs ?? 1000));
   stream.setEncoding('utf8');
-  let pending = '';
+  // The start of a line not ended yet, in pieces: a status record of megabytes comes in many
+  // chunks, and joining them once (not at every chunk) keeps that linear.
+  const pending: string[] = [];
   try {
     for await (const chunk of stream as AsyncIterable<string>) {
-      const lines = (pending + chunk).split('\n');
-      pending = lines.pop() ?? '';
-      for (const line of lines) handleLine(line, progress, onLog, state);
+      let at = 0;
+      for (let nl = chunk.indexOf('\n'); nl !== -1; nl = chunk.indexOf('\n', at)) {
+        pending.push(chunk.slice(at, nl));
+        handleLine(pending.join(''), progress, onLog, state);
+        pending.length = 0;
+        at = nl + 1;
+      }
+      if (at < chunk.length) pending.push(chunk.slice(at));
+      // Buffered chunks are iterated without a turn of the event loop; a burst of output
+      // (the engine's answer piled up while the agent was busy) must not hold heartbeats.
+      await new Promise((resolve) => setImmediate(resolve));
     }
-    handleLine(pending, progress, onLog, state);
+    handleLine(pending.join(''), progress, onLog, state);
   } finally {
     clearInterval(timer);
     progress.end();
