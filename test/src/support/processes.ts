@@ -31,8 +31,15 @@ export async function collect(child: ChildProcess, input?: string): Promise<RunR
   let stderr = '';
   child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  // A child that exits before reading its stdin (truncate, mkfs) closes the pipe first: the
+  // EPIPE that the end of its input then gets is not the test's failure, its exit code is.
+  let stdinError: NodeJS.ErrnoException | undefined;
+  child.stdin?.on('error', (err: NodeJS.ErrnoException) => {
+    if (err.code !== 'EPIPE') stdinError = err;
+  });
   child.stdin?.end(input ?? '');
   const [code, signal] = (await once(child, 'close')) as [number | null, NodeJS.Signals | null];
+  if (stdinError) throw stdinError;
   return { code, signal, stdout, stderr };
 }
 
