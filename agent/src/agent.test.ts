@@ -54,7 +54,7 @@ async function start(opts: { leaseTtlMs?: number; slots?: number } = {}): Promis
 
 function assignment(r: Rig, jobId: string, attempt = 1): Assign {
   const spec = JobSpec.fromPartial({ buildId: 'b1', platform: 'linux/amd64', contextDigest: r.context, dockerfile: 'Dockerfile', repository: `${r.registry.host}/team/app`, insecureRegistry: true });
-  return { jobId, attempt, leaseId: attempt * 10, mode: BuildMode.BUILD_MODE_NATIVE, spec };
+  return { jobId, attempt, leaseId: attempt * 10, mode: BuildMode.BUILD_MODE_NATIVE, spec, tokens: [] };
 }
 
 const finishedOf = (r: Rig, jobId: string, attempt = 1) => () => r.coordinator.all('finished').find((f) => f.jobId === jobId && f.attempt === attempt);

@@ -7,7 +7,7 @@ import type { ContextCache } from './context-cache';
 import { StateDirUnwritableError, classifyThrown, unpackedTree, type Engine } from './engine';
 import { SmokeTestFailedError } from './errors';
 import { LogShipper } from './log-shipper';
-import { pushSavedImage, sourceDateEpochOf } from './push';
+import { pushAuth, pushSavedImage, sourceDateEpochOf } from './push';
 
 export interface JobRunnerDeps {
   agentName: string;
@@ -147,10 +147,9 @@ function spoolFailure(err: unknown, stateDir: string, path: string): ArchfarmErr
 async function push(deps: JobRunnerDeps, assign: Assign, imageId: string, { platform, epoch, signal }: { platform: Platform; epoch: number | undefined; signal: AbortSignal }, onProgress: (line: string) => void) {
   const spec = assign.spec!;
   const target = ImageRef.parse(spec.repository, 'repository');
-  const auth = spec.auths.find((a) => a.registry === target.registry);
   const client = new RegistryClient(target.registry, {
     insecure: spec.insecureRegistry,
-    credentials: auth && { username: auth.username, password: auth.password },
+    ...pushAuth(assign, target.registry, target.repository),
     logger: deps.logger,
     userAgent: 'archfarm-agent',
   });

@@ -25,6 +25,11 @@ export const REDACT_PATHS = [
   '*.spec.secrets',
   'msg.value.spec.secrets',
   '*.msg.value.spec.secrets',
+  // An Assign's push tokens (bearer tokens for one repository).
+  'tokens',
+  '*.tokens',
+  'msg.value.tokens',
+  '*.msg.value.tokens',
 ];
 
 /** JSON lines to stderr (stdout belongs to results), with credentials redacted. */

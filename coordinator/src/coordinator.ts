@@ -8,7 +8,7 @@ import { SqliteStore, type Store } from './store';
 import { Dispatcher } from './builds/dispatcher';
 import { ContextStore } from './context-store';
 import { Fleet } from './fleet';
-import { jobSpecFor } from './job-spec';
+import { jobAssignment } from './job-spec';
 import { compileOptions, type CompiledCoordinatorOptions, type CoordinatorOptions } from './options';
 import { publishBuild } from './publish-build';
 import { RegistryAccess } from './registry-access';
@@ -52,7 +52,7 @@ export class Coordinator {
     const options = compileOptions(input);
     const contexts = new ContextStore(join(options.dataDir, 'contexts'), options.maxContextBytes);
     await contexts.init();
-    const registries = new RegistryAccess(options.insecureRegistries, options.registryAuthFile, logger);
+    const registries = new RegistryAccess(options.insecureRegistries, { authFile: options.registryAuthFile, useHostDockerConfig: options.useHostDockerConfig }, logger);
     const store = await SqliteStore.open(join(options.dataDir, 'archfarm.db'));
     const logs = new LogFiles(join(options.dataDir, 'logs'), options.maxLogBytes);
     const fleet = await trackAgents(new Fleet(), store, logger);
@@ -69,7 +69,7 @@ export class Coordinator {
       resolveSpec,
       credentials: new SealedBuildCredentials(store, secrets, logger),
       settings: { maxAttempts: options.maxAttempts, leaseTtlMs: options.leaseTtlMs, retryBaseMs: options.retryBaseDelayMs },
-      jobSpec: (build, job) => jobSpecFor(registries, build, job),
+      jobSpec: (build, job) => jobAssignment(registries, build, job, logger),
       publish: (build, jobs, stop) => publishBuild(registries, build, jobs, { attempts: options.publishAttempts, baseDelayMs: options.retryBaseDelayMs / 2, stop }, logger),
     });
     const restored = await builds.restore();

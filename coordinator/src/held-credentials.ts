@@ -4,9 +4,10 @@ import type { SecretBox } from './security/secret-box';
 import type { Store } from './store';
 
 /**
- * The registry credentials the coordinator itself holds: those stored (encrypted) with
- * `archfarm registry login`, else the coordinator host's own Docker config (see
- * RegistryAccess.credentials). Read when a build is submitted, so a change applies to new builds.
+ * The registry credentials the coordinator itself holds: those an admin stored (encrypted)
+ * with `archfarm registry login`, else the coordinator host's own Docker config when it was
+ * asked for (--use-host-docker-config or --registry-auth-file; see RegistryAccess.credentials).
+ * Read when a build is submitted, so a change applies to new builds.
  */
 export class HeldCredentials {
   constructor(
@@ -28,11 +29,11 @@ export class HeldCredentials {
    * that fails (a broken helper, say) is logged and skipped: the pull may still work
    * anonymously, and if not the build says so.
    *
-   * These are the full credentials, as `docker login` stored them. Where a registry speaks
-   * token auth (WWW-Authenticate: Bearer), a repository:NAME:pull token would be narrower;
-   * archfarm does not mint one yet, because the agent's engine pulls through
-   * X-Registry-Config, which takes a user name and password (or an identity token), and a
-   * pull token expires within minutes while a job may wait in the queue for longer.
+   * These are the full credentials, as `docker login` stored them, for the job's life and in
+   * the agent's memory. The tag's registry gets a push token instead (./job-spec); for FROM
+   * registries a repository:NAME:pull token would be narrower, but the agent's engine pulls
+   * through X-Registry-Config or the session's Credentials, which take a user name and
+   * password; answering the session's FetchToken from the coordinator is the way there.
    */
   async forPulling(registries: readonly string[], except: string): Promise<Map<string, RegistryCredentials>> {
     const held = new Map<string, RegistryCredentials>();

@@ -11,7 +11,8 @@ const program = new Command('archfarm-coordinator')
   .option('--listen <host:port>', 'address of the gRPC API for agents and the CLI', '127.0.0.1:7420')
   .option('--data-dir <dir>', 'where build contexts and state are kept', '.archfarm/coordinator')
   .option('--insecure-registry <host:port>', 'registry to reach over plain HTTP (repeatable; loopback is always plain)', collect, [])
-  .option('--registry-auth-file <path>', 'Docker config.json holding registry credentials (default ~/.docker/config.json)')
+  .option('--registry-auth-file <path>', 'Docker config.json holding registry credentials (default: none; see --use-host-docker-config)')
+  .option('--use-host-docker-config', "read this host's own Docker config ($DOCKER_CONFIG or ~/.docker) for registry credentials; without it only `archfarm registry login` and builds' --forward-credentials supply any")
   .option('--tls-cert <file>', 'server certificate (PEM); default: one made in DATA/tls on first start')
   .option('--tls-key <file>', 'key of --tls-cert')
   .option('--client-ca <file>', 'CA that agent certificates must chain to (with --tls-cert)')
@@ -34,6 +35,7 @@ const program = new Command('archfarm-coordinator')
         dataDir: opts.dataDir as string,
         insecureRegistries: opts.insecureRegistry as string[],
         registryAuthFile: opts.registryAuthFile as string | undefined,
+        useHostDockerConfig: Boolean(opts.useHostDockerConfig),
         heartbeatIntervalMs: opts.heartbeatInterval as number,
         maxAttempts: opts.maxAttempts as number,
         leaseTtlMs: opts.leaseTtl as number,

@@ -9,8 +9,14 @@ export interface CoordinatorOptions {
   dataDir?: string;
   /** Registries (host:port) spoken to over plain HTTP, besides loopback ones. */
   insecureRegistries?: string[];
-  /** Docker config.json with registry credentials. Default $DOCKER_CONFIG/config.json or ~/.docker/config.json. */
+  /** Docker config.json with registry credentials, read because it is named. Default: none (see useHostDockerConfig). */
   registryAuthFile?: string;
+  /**
+   * Read this host's own Docker config ($DOCKER_CONFIG/config.json, else ~/.docker/config.json)
+   * for registry credentials when no --registry-auth-file is given. Default false: whatever the
+   * coordinator's user once `docker login`ed to is not lent to every builder by accident.
+   */
+  useHostDockerConfig?: boolean;
   /** How often agents send heartbeats. Default 5000 ms. */
   heartbeatIntervalMs?: number;
   /** Tries per job before an infrastructure failure fails the build. Default 3. */
@@ -70,6 +76,7 @@ export function compileOptions(options: CoordinatorOptions): CompiledCoordinator
     dataDir: resolve(options.dataDir ?? '.archfarm/coordinator'),
     insecureRegistries: options.insecureRegistries ?? [],
     registryAuthFile: options.registryAuthFile,
+    useHostDockerConfig: options.useHostDockerConfig ?? false,
     heartbeatIntervalMs: positive('--heartbeat-interval', options.heartbeatIntervalMs ?? 5000),
     maxAttempts: positive('--max-attempts', options.maxAttempts ?? 3),
     leaseTtlMs: positive('--lease-ttl', options.leaseTtlMs ?? 30_000),

@@ -46,7 +46,7 @@ test('every tag gets the same index, with annotations at their levels and the fa
       { platform: arm64, digest: d2, agent: 'pi-1', mode: 'emulated' },
     ],
   );
-  const published = await publishBuild(new RegistryAccess([], undefined, logger), build, build.jobs, { attempts: 1, baseDelayMs: 1 }, logger);
+  const published = await publishBuild(new RegistryAccess([], { authFile: undefined, useHostDockerConfig: false }, logger), build, build.jobs, { attempts: 1, baseDelayMs: 1 }, logger);
 
   assert.equal(published.mediaType, MediaType.OciIndex);
   const fetched = await Promise.all(tags.map((t) => client.getManifest(repository, t.tag!)));

@@ -18,26 +18,40 @@ export interface SpecResolverDeps {
  * ResolveSpec): what is derived or held in memory only is worked out here, never stored.
  */
 export function specResolver(deps: SpecResolverDeps): ResolveSpec {
-  return async (spec, given) => ({
-    ...spec,
-    credentials: await registryCredentials(deps.held, spec.tag, given),
-    pullCredentials: await pullCredentials(deps, spec),
-    crossCompile: await deps.crossCompile(spec.contextDigest, spec.dockerfile),
-  });
+  return async (spec, given) => {
+    const credentials = await registryCredentials(deps.held, spec.tag, given);
+    return {
+      ...spec,
+      credentials,
+      pullCredentials: await pullCredentials(deps, spec, credentials),
+      crossCompile: await deps.crossCompile(spec.contextDigest, spec.dockerfile),
+    };
+  };
 }
 
 /**
- * Credentials for the tag's registry, for this build only: the operator's own (from their
- * Docker config, sent with the request), else those the coordinator holds.
+ * Credentials for the tag's registry, for this build only: those the operator forwarded
+ * (`archfarm build --forward-credentials`), else those the coordinator holds: an admin's
+ * `archfarm registry login` for that registry, else (only with --use-host-docker-config or
+ * --registry-auth-file) its Docker config. Any builder's build may push with a stored login:
+ * that is what it is for, the organisation's account for the farm, which only admins set.
+ * Agents never get these as such where the registry speaks token auth (./job-spec).
  */
 async function registryCredentials(held: HeldCredentials, tag: ImageRef, given: RegistryAuth | undefined): Promise<RegistryCredentials | undefined> {
   if (given && given.registry === tag.registry && given.username) return { username: given.username, password: given.password };
   return held.lookup(tag.registry);
 }
 
-/** What the coordinator holds for the registries of the Dockerfile's FROM images (a private base image). */
-async function pullCredentials(deps: SpecResolverDeps, spec: BuildSpec): Promise<Map<string, RegistryCredentials>> {
+/**
+ * What the coordinator holds for the registries of the Dockerfile's FROM images (a private
+ * base image), and the tag's own credentials when a FROM image is in the tag's registry: a
+ * push token covers only the tag's repository, so pulling a base from a sibling one needs them.
+ */
+async function pullCredentials(deps: SpecResolverDeps, spec: BuildSpec, tagCredentials: RegistryCredentials | undefined): Promise<Map<string, RegistryCredentials>> {
   const dockerfile = await deps.contexts.readFile(spec.contextDigest, spec.dockerfile);
   if (!dockerfile) return new Map();
-  return deps.held.forPulling(fromRegistries(dockerfile.toString('utf8'), spec.buildArgs), spec.tag.registry);
+  const registries = fromRegistries(dockerfile.toString('utf8'), spec.buildArgs);
+  const held = await deps.held.forPulling(registries, spec.tag.registry);
+  if (tagCredentials && registries.includes(spec.tag.registry)) held.set(spec.tag.registry, tagCredentials);
+  return held;
 }

@@ -2,3 +2,4 @@
 export * from './errors';
 export * from './push-saved-image';
 export { SOURCE_DATE_EPOCH, sourceDateEpochOf } from './source-date-epoch';
+export { pushAuth } from './push-auth';

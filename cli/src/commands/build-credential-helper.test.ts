@@ -31,7 +31,8 @@ async function setup(t: { after: (fn: () => unknown) => void }, config: object) 
   return { fake, io: () => testIo(dir, env) };
 }
 
-const build = (tag: string) => ['build', '--platform', 'linux/amd64', '-t', tag, '--progress', 'quiet', '.'];
+// The helper is run only when the operator asks for their login to be forwarded.
+const build = (tag: string) => ['build', '--platform', 'linux/amd64', '-t', tag, '--progress', 'quiet', '--forward-credentials', '.'];
 
 test("credHelpers' helper supplies the tag's registry credentials; a host it lacks sends none", async (t) => {
   const { fake, io } = await setup(t, { credHelpers: { '127.0.0.1:5000': 'test', 'other.example': 'test' } });

@@ -46,6 +46,8 @@ export interface BuildFlags extends ConnectionFlags {
   plan?: boolean;
   /** false with --no-docker-config. */
   dockerConfig?: boolean;
+  /** --forward-credentials: send the tag's registry credentials from the Docker config. */
+  forwardCredentials?: boolean;
 }
 
 /**
@@ -118,8 +120,8 @@ export interface BuildOptions {
   /** Ask where each platform would run (PlanBuild) instead of building. */
   plan: boolean;
   /**
-   * The tag's registry credentials from the user's Docker config (unless --no-docker-config),
-   * sent with SubmitBuild only. Secret: never printed.
+   * The tag's registry credentials from the user's Docker config, only with
+   * --forward-credentials; sent with SubmitBuild only. Secret: never printed.
    */
   registryAuth: RegistryAuth | undefined;
 }
@@ -146,7 +148,7 @@ export async function compileBuildOptions(contextArg: string, flags: BuildFlags,
   const platforms = parsePlatforms(flags.platform, where.env, where.machine ?? machine());
   const tags = parseTags(flags.tag ?? [], names);
   const tag = tags[0]!;
-  const registryAuth = flags.dockerConfig === false ? undefined : dockerRegistryAuth(tag, where.env);
+  const registryAuth = forwardedAuth(flags, tag, where.env);
   const buildArgs = parseBuildArgs(flags.buildArg ?? [], where.env);
   const target = parseTarget(flags.target);
   const waitTimeoutSeconds = flags.waitTimeout === undefined ? 0 : parseDuration(flags.waitTimeout, '--wait-timeout');
@@ -162,6 +164,20 @@ export async function compileBuildOptions(contextArg: string, flags: BuildFlags,
   const secrets = await readSecrets(flags.secret ?? [], where.cwd, where.env);
   const request = { connection, coordinator, registryAuth, platforms, tag, tags, contextDir, dockerfile, buildArgs, target, waitTimeoutSeconds, timeoutSeconds, smokeCommand };
   return { ...request, ...image, ...placement, ...modes, secrets, resultFiles, progress, output };
+}
+
+/**
+ * The operator's own login goes to the coordinator only when asked for: without
+ * --forward-credentials the coordinator's stored logins (`archfarm registry login`) are used.
+ * --no-docker-config (the older way to send nothing) still means nothing, so the two together
+ * are a contradiction rather than a silent choice.
+ */
+function forwardedAuth(flags: BuildFlags, tag: ImageRef, env: BuildEnv['env']): RegistryAuth | undefined {
+  if (flags.forwardCredentials !== true) return undefined;
+  if (flags.dockerConfig === false) {
+    throw new InvalidInputError('--forward-credentials', 'sends the credentials in your Docker config, which --no-docker-config says not to read; drop one of them');
+  }
+  return dockerRegistryAuth(tag, env);
 }
 
 /** The flag, else BUILDKIT_PROGRESS (as buildx reads it), else auto. */

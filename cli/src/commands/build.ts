@@ -64,9 +64,11 @@ defaults of --progress and --platform, as with buildx.
 
 stdout holds only the result: the digest, the build id (--detach), the plan (--plan, exit 0
 even when a platform has no agent), or JSON (--output json); progress and logs go to stderr.
-The first tag's registry credentials from your Docker config (\`docker login\`, or the
-credHelpers/credsStore helper it names) go with the build, for it alone, unless
---no-docker-config; \`archfarm registry login\` stores them on the coordinator.
+Registry credentials: by default the build pushes with what an admin stored on the
+coordinator (\`archfarm registry login\`). --forward-credentials sends instead the first tag's
+credentials from your Docker config (\`docker login\`, or the credHelpers/credsStore helper
+it names), for this build alone; agents then get a token for the tag's repository only where
+the registry speaks token auth, else that login for their one job, in memory.
 A lost stream (a dropped connection, a coordinator restart) is re-attached with backoff, a
 line on stderr saying so, without a log line lost or shown twice.
 Exit status: 0 published, 1 build failed or cancelled (or published, but --metadata-file or
@@ -104,7 +106,8 @@ export function addBuildCommand(program: Command, ctx: CommandContext): void {
     .option('--emulation <policy>', 'prefer-native (emulate only when no native agent frees up soon), deny (never emulate) or allow (fastest expected) (default: prefer-native)')
     .option('--require-label <KEY=VALUE>', 'only agents with this label; repeatable', collect)
     .option('--plan', 'upload the context and print where each platform would run and why (PLATFORM AGENT MODE REASON); build nothing')
-    .option('--no-docker-config', "don't send the first tag's registry credentials from $DOCKER_CONFIG/config.json or ~/.docker/config.json")
+    .option('--no-docker-config', "don't read $DOCKER_CONFIG/config.json or ~/.docker/config.json (nothing is sent from it without --forward-credentials)")
+    .option('--forward-credentials', "send the first tag's registry credentials from your Docker config to the coordinator for this build (default: the coordinator's stored `registry login`)")
     .addHelpText('after', EXAMPLES)
     .action((contextDir: string, _flags: unknown, cmd: Command) => runBuild(contextDir, cmd.optsWithGlobals<BuildFlags>(), ctx));
 }

@@ -167,3 +167,22 @@ export class CredentialHelperError extends ArchfarmError {
     super(`${program} (named in ${configPath}) ${detail}`, options);
   }
 }
+
+/**
+ * A registry's Bearer challenge names a token realm archfarm will not fetch (./realm-policy):
+ * plain http for an https registry, a link-local or unspecified address. Names the realm's
+ * host, never its path or query (they may carry anything the registry chose).
+ */
+export class TokenRealmRefusedError extends ArchfarmError {
+  readonly code = 'TOKEN_REALM_REFUSED';
+  readonly kind = 'input';
+  readonly registry: string;
+  constructor(
+    target: RegistryTarget,
+    readonly realmHost: string,
+    readonly reason: string,
+  ) {
+    super(`registry ${where(target)} names the token server ${realmHost}, which archfarm will not ask: ${reason}`);
+    this.registry = target.registry;
+  }
+}

@@ -7,3 +7,4 @@ export * from './registry-auth';
 export * from './registry-client';
 export * from './docker-config';
 export * from './docker-credential-helper';
+export * from './realm-policy';

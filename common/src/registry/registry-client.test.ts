@@ -39,7 +39,7 @@ function logCapture(): { logger: pino.Logger; text: () => string } {
 const BASIC = `Basic ${Buffer.from('user:s3cret').toString('base64')}`;
 const DIGEST = sha256Digest(Buffer.from('x'));
 
-test('Bearer: anonymous first, token with basic credentials and pull,push scope, cached', async () => {
+test('Bearer: anonymous first, token with basic credentials and push,pull scope, cached', async () => {
   let host = '';
   const { host: h, seen } = await serve((req, _body, res) => {
     if (req.url!.startsWith('/token')) {
@@ -58,7 +58,7 @@ test('Bearer: anonymous first, token with basic credentials and pull,push scope,
   assert.equal(tokenCalls.length, 1, 'the token is cached for the scope');
   const url = new URL(tokenCalls[0]!.url, 'http://x');
   assert.equal(url.searchParams.get('service'), 'fake');
-  assert.equal(url.searchParams.get('scope'), 'repository:team/app:pull,push');
+  assert.equal(url.searchParams.get('scope'), 'repository:team/app:push,pull');
   assert.deepEqual(seen.map((s) => s.authorization === undefined), [true, false, false, false], 'anonymous only on the first try');
   assert.doesNotMatch(log.text(), /tok-SECRET|s3cret|dXNlcjpzM2NyZXQ/, 'no credential or token in the log');
   assert.match(log.text(), /registry token obtained/);

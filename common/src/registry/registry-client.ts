@@ -1,4 +1,4 @@
-import { InvalidInputError } from '../errors';
+import { errorMessage, InvalidInputError } from '../errors';
 import type { Logger } from '../logger';
 import { isDigest, sha256Digest } from './digest';
 import {
@@ -7,9 +7,11 @@ import {
   DigestMismatchError,
   ManifestNotFoundError,
   RegistryProtocolError,
+  RegistryUnavailableError,
 } from './errors';
 import { MANIFEST_MEDIA_TYPES, MediaType } from './oci';
-import { RegistryAuth, type RegistryCredentials } from './registry-auth';
+import { RegistryAuth, type RegistryCredentials, type ScopedToken } from './registry-auth';
+import type { ResolveHost } from './realm-policy';
 import { blobPath, checkDigest, checkReference, isLoopbackHost, manifestPath, repoPath } from './registry-names';
 import { drain, readCapped, RegistryTransport, type RequestBody } from './registry-transport';
 
@@ -19,6 +21,10 @@ export interface RegistryClientOptions {
   insecure?: boolean;
   /** Sent only when the registry asks (401). Default: anonymous. */
   credentials?: RegistryCredentials;
+  /** A bearer token fetched elsewhere for this client's one repository; see RegistryAuthOptions. */
+  bearerToken?: string;
+  /** How token realms' host names are resolved for the address check (tests). Default: dns.lookup. */
+  resolveHost?: ResolveHost;
   logger?: Logger;
   /** Default: "archfarm". */
   userAgent?: string;
@@ -45,6 +51,10 @@ const MAX_MANIFEST_BYTES = 4 * 1024 * 1024;
  */
 export class RegistryClient {
   private readonly transport: RegistryTransport;
+  private readonly auth: RegistryAuth;
+  private readonly base: URL;
+  private readonly userAgent: string;
+  private readonly timeoutMs: number;
 
   constructor(
     /** host[:port], as in ImageRef.registry. */
@@ -52,10 +62,33 @@ export class RegistryClient {
     options: RegistryClientOptions = {},
   ) {
     const insecure = options.insecure ?? isLoopbackHost(registry);
-    const userAgent = options.userAgent ?? 'archfarm';
-    const auth = new RegistryAuth(registry, options.credentials, userAgent, options.logger);
-    const base = new URL(`${insecure ? 'http' : 'https'}://${registry}`);
-    this.transport = new RegistryTransport(registry, base, auth, userAgent, options.timeoutMs ?? 120_000, options.logger);
+    const userAgent = (this.userAgent = options.userAgent ?? 'archfarm');
+    const { credentials, bearerToken, logger, resolveHost } = options;
+    const auth = (this.auth = new RegistryAuth(registry, { credentials, bearerToken, plainRegistry: insecure, userAgent, logger, resolveHost }));
+    const base = (this.base = new URL(`${insecure ? 'http' : 'https'}://${registry}`));
+    this.timeoutMs = options.timeoutMs ?? 120_000;
+    this.transport = new RegistryTransport(registry, base, auth, userAgent, this.timeoutMs, logger);
+  }
+
+  /**
+   * How the registry wants a job that pushes to `repository` to authenticate, asked with an
+   * anonymous GET /v2/: 'token' with a bearer token for exactly `repository:NAME:push,pull`
+   * fetched with this client's credentials (token auth), 'basic' when it wants the
+   * credentials themselves, 'open' when it wants nothing.
+   */
+  async pushAccess(repository: string): Promise<{ kind: 'open' } | { kind: 'basic' } | ({ kind: 'token' } & ScopedToken)> {
+    repoPath(repository);
+    let res: Response;
+    try {
+      res = await fetch(new URL('/v2/', this.base), { headers: { 'user-agent': this.userAgent }, redirect: 'manual', signal: AbortSignal.timeout(this.timeoutMs) });
+    } catch (err) {
+      throw new RegistryUnavailableError({ registry: this.registry, repository }, `GET /v2/ failed: ${errorMessage(err)}`, undefined, { cause: err });
+    }
+    await drain(res);
+    if (res.ok) return { kind: 'open' };
+    if (res.status !== 401) throw new RegistryUnavailableError({ registry: this.registry, repository }, `GET /v2/ answered HTTP ${res.status}`, res.status);
+    const token = await this.auth.scopedToken(res.headers.get('www-authenticate'), repository);
+    return token ? { kind: 'token', ...token } : { kind: 'basic' };
   }
 
   /** True when the repository holds the blob (HEAD 200), false on 404. */

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { type ArchfarmError, errorMessage, type Logger } from '@archfarm/common';
-import { modeToWire, toErrorInfo, type BuildEvent, type CoordinatorMessage, type ErrorInfo, type JobFinished, type JobSpec, type RegistryAuth, type ResumeDecision, type RunningJob } from '@archfarm/proto';
+import { modeToWire, toErrorInfo, type Assign, type BuildEvent, type CoordinatorMessage, type ErrorInfo, type JobFinished, type RegistryAuth, type ResumeDecision, type RunningJob } from '@archfarm/proto';
 import { AgentLostError, BuildNotFoundError, SecretsNotKeptError, StaleAttemptError } from '../errors';
 import { PublishStoppedError } from '../publish';
 import type { Store } from '../store';
@@ -16,6 +16,9 @@ import type { DurationHistory } from '../scheduling/history';
 const RECONNECT_GRACE_MS = 15_000;
 /** How long a finished build's events stay in memory for `archfarm build` to replay. */
 const FORGET_AFTER_MS = 10 * 60_000;
+
+/** What an Assign carries besides its ids: the spec and the attempt's registry tokens. */
+export type JobAssignment = Pick<Assign, 'spec' | 'tokens'>;
 
 /** Publishes the given jobs' images under the build's tags; returns the index's descriptor. */
 export type Publish = (build: Build, jobs: Job[], stop: AbortSignal) => Promise<{ digest: string; mediaType: string; size: number }>;
@@ -51,8 +54,8 @@ export interface BuildManagerDeps {
   logs: LogFiles;
   /** Publishes with its own retries; a rejection ends the build. */
   publish: Publish;
-  /** The job spec an agent receives, with per-job registry credentials. */
-  jobSpec: (build: Build, job: Job) => JobSpec;
+  /** The job spec an agent receives, with per-job registry credentials (and push tokens, fetched first). */
+  jobSpec: (build: Build, job: Job) => JobAssignment | Promise<JobAssignment>;
   logger: Logger;
   settings: BuildSettings;
 }
@@ -353,9 +356,16 @@ export class BuildManager implements DispatchSide, AgentSide, BuildSide {
     switch (effect.type) {
       case 'send-assign': {
         // Cancelled (or reassigned) while the attempt was being stored: nothing to send.
-        if (!job || job.attempt !== effect.attempt || job.agent !== effect.agent || job.state !== 'assigned') return;
-        const spec = this.deps.jobSpec(build, job);
-        this.deps.agents.send(effect.agent, { msg: { $case: 'assign', value: { jobId: job.id, attempt: job.attempt, leaseId: job.leaseId ?? 0, mode: modeToWire(job.mode ?? 'native'), spec } } });
+        const current = () => job !== undefined && job.attempt === effect.attempt && job.agent === effect.agent && job.state === 'assigned';
+        if (!job || !current()) return;
+        const send = (assignment: JobAssignment) => {
+          // A push token is fetched first (./job-spec): the attempt may have moved meanwhile.
+          if (!current()) return;
+          this.deps.agents.send(effect.agent, { msg: { $case: 'assign', value: { jobId: job.id, attempt: job.attempt, leaseId: job.leaseId ?? 0, mode: modeToWire(job.mode ?? 'native'), ...assignment } } });
+        };
+        const assignment = this.deps.jobSpec(build, job);
+        if (assignment instanceof Promise) assignment.then(send, (err: unknown) => this.deps.logger.error({ jobId: job.id, err: errorMessage(err) }, 'job spec not made; not sent'));
+        else send(assignment);
         return;
       }
       case 'end-attempt': {

@@ -57,7 +57,7 @@ export interface BuildSpec {
   credentials?: RegistryCredentials;
   /**
    * Credentials for the registries of the Dockerfile's FROM images that the coordinator holds,
-   * by registry host (the tag's registry excluded): sent to agents for pulling only. In memory only.
+   * by registry host (the tag's registry only when a FROM image is in it): sent to agents for pulling only. In memory only.
    */
   pullCredentials?: Map<string, RegistryCredentials>;
   /** `--label K=V`, into each image config. */

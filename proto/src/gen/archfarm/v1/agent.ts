@@ -135,7 +135,24 @@ export interface Assign {
   attempt: number;
   leaseId: number;
   mode: BuildMode;
-  spec: JobSpec | undefined;
+  spec:
+    | JobSpec
+    | undefined;
+  /**
+   * Bearer tokens the coordinator fetched for this attempt, for registries that speak token
+   * auth: the agent sends them as they are and gets no password for those registries
+   * (spec.auths then holds none for them). In memory only, never logged or written to disk.
+   */
+  tokens: RegistryToken[];
+}
+
+/** A token for exactly `repository:<name>:push,pull` (the job's repository), short-lived. */
+export interface RegistryToken {
+  registry: string;
+  repository: string;
+  token: string;
+  /** When the token server said it stops being good (epoch ms). */
+  expiresAtMs: number;
 }
 
 /** Stop this attempt: the engine's work ends, the slot is freed, its pending log upload is dropped. */
@@ -1694,7 +1711,7 @@ export const ResumeDecision: MessageFns<ResumeDecision> = {
 };
 
 function createBaseAssign(): Assign {
-  return { jobId: "", attempt: 0, leaseId: 0, mode: 0, spec: undefined };
+  return { jobId: "", attempt: 0, leaseId: 0, mode: 0, spec: undefined, tokens: [] };
 }
 
 export const Assign: MessageFns<Assign> = {
@@ -1713,6 +1730,9 @@ export const Assign: MessageFns<Assign> = {
     }
     if (message.spec !== undefined) {
       JobSpec.encode(message.spec, writer.uint32(42).fork()).join();
+    }
+    for (const v of message.tokens) {
+      RegistryToken.encode(v!, writer.uint32(50).fork()).join();
     }
     return writer;
   },
@@ -1770,6 +1790,14 @@ export const Assign: MessageFns<Assign> = {
             message.spec = JobSpec.decode(reader, reader.uint32());
             continue;
           }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            message.tokens.push(RegistryToken.decode(reader, reader.uint32()));
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1797,6 +1825,7 @@ export const Assign: MessageFns<Assign> = {
         : 0,
       mode: isSet(object.mode) ? buildModeFromJSON(object.mode) : 0,
       spec: isSet(object.spec) ? JobSpec.fromJSON(object.spec) : undefined,
+      tokens: globalThis.Array.isArray(object?.tokens) ? object.tokens.map((e: any) => RegistryToken.fromJSON(e)) : [],
     };
   },
 
@@ -1817,6 +1846,9 @@ export const Assign: MessageFns<Assign> = {
     if (message.spec !== undefined) {
       obj.spec = JobSpec.toJSON(message.spec);
     }
+    if (message.tokens?.length) {
+      obj.tokens = message.tokens.map((e) => RegistryToken.toJSON(e));
+    }
     return obj;
   },
 
@@ -1830,6 +1862,128 @@ export const Assign: MessageFns<Assign> = {
     message.leaseId = object.leaseId ?? 0;
     message.mode = object.mode ?? 0;
     message.spec = (object.spec !== undefined && object.spec !== null) ? JobSpec.fromPartial(object.spec) : undefined;
+    message.tokens = object.tokens?.map((e) => RegistryToken.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseRegistryToken(): RegistryToken {
+  return { registry: "", repository: "", token: "", expiresAtMs: 0 };
+}
+
+export const RegistryToken: MessageFns<RegistryToken> = {
+  encode(message: RegistryToken, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.registry !== "") {
+      writer.uint32(10).string(message.registry);
+    }
+    if (message.repository !== "") {
+      writer.uint32(18).string(message.repository);
+    }
+    if (message.token !== "") {
+      writer.uint32(26).string(message.token);
+    }
+    if (message.expiresAtMs !== 0) {
+      writer.uint32(32).uint64(message.expiresAtMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegistryToken {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegistryToken();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.registry = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.repository = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.token = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.expiresAtMs = longToNumber(reader.uint64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RegistryToken {
+    return {
+      registry: isSet(object.registry) ? globalThis.String(object.registry) : "",
+      repository: isSet(object.repository) ? globalThis.String(object.repository) : "",
+      token: isSet(object.token) ? globalThis.String(object.token) : "",
+      expiresAtMs: isSet(object.expiresAtMs)
+        ? globalThis.Number(object.expiresAtMs)
+        : isSet(object.expires_at_ms)
+        ? globalThis.Number(object.expires_at_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: RegistryToken): unknown {
+    const obj: any = {};
+    if (message.registry !== "") {
+      obj.registry = message.registry;
+    }
+    if (message.repository !== "") {
+      obj.repository = message.repository;
+    }
+    if (message.token !== "") {
+      obj.token = message.token;
+    }
+    if (message.expiresAtMs !== 0) {
+      obj.expiresAtMs = Math.round(message.expiresAtMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RegistryToken>): RegistryToken {
+    return RegistryToken.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RegistryToken>): RegistryToken {
+    const message = createBaseRegistryToken();
+    message.registry = object.registry ?? "";
+    message.repository = object.repository ?? "";
+    message.token = object.token ?? "";
+    message.expiresAtMs = object.expiresAtMs ?? 0;
     return message;
   },
 };
