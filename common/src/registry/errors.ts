@@ -42,8 +42,8 @@ export class RegistryAuthError extends ArchfarmError {
   ) {
     super(
       `registry ${target.registry} refused access to ${where(target)} (HTTP ${status}: ${detail}); ` +
-        `give credentials that may pull and push there: run \`docker login ${target.registry}\` ` +
-        `for the user the coordinator runs as, or point DOCKER_CONFIG at a directory whose config.json holds them`,
+        `give credentials that may pull and push there: an admin's \`archfarm registry login ${target.registry}\`, ` +
+        `or your own \`docker login ${target.registry}\` sent with \`archfarm build --forward-credentials\``,
       options,
     );
     this.registry = target.registry;

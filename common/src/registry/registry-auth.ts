@@ -86,9 +86,8 @@ export class RegistryAuth {
       this.basic = true;
       return this.basicHeader();
     }
-    // The schemes only: the header is the registry's text, and may be anything.
-    const schemes = challenges.map((c) => c.scheme).join(', ') || 'none';
-    throw new RegistryAuthError(target, 401, `no usable challenge in WWW-Authenticate (schemes: ${schemes})`);
+    // Not quoted: the header is the registry's text, and may be anything.
+    throw new RegistryAuthError(target, 401, 'no Basic or Bearer challenge in its WWW-Authenticate');
   }
 
   /**
