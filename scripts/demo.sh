@@ -14,7 +14,7 @@ export ARCHFARM_COORDINATOR=$listen ARCHFARM_LOG_LEVEL=${ARCHFARM_LOG_LEVEL:-war
 pids=()
 cleanup() { for pid in "${pids[@]}"; do kill "$pid" 2>/dev/null || true; done; wait 2>/dev/null || true; }
 trap cleanup EXIT
-# A fresh data dir each run: the coordinator prints its admin token only when it initialises one.
+# A fresh data dir each run: the coordinator writes DATA/admin-token (0600) when it initialises one.
 rm -rf "$state" && mkdir -p "$state"
 export ARCHFARM_CONFIG=$state/cli-config.json
 
@@ -24,7 +24,7 @@ say "starting a coordinator on $listen (state in $state)"
 ARCHFARM_LOG_LEVEL=info "$bin/archfarm-coordinator" --listen "$listen" --data-dir "$state/coordinator" 2>>"$state/coordinator.log" &
 pids+=($!)
 for _ in $(seq 1 100); do grep -q 'coordinator serving' "$state/coordinator.log" 2>/dev/null && break; sleep 0.2; done
-admin_token=$(sed -n 's/.*initial admin token[^:]*: \(\S*\).*/\1/p' "$state/coordinator.log")
+admin_token=$(cat "$state/coordinator/admin-token")
 fingerprint=$(grep -o 'sha256:[a-f0-9]\{64\}' "$state/coordinator.log" | head -n 1)
 say "logging in (CA $fingerprint) and enrolling a local agent with a one-time join token"
 "$bin/archfarm" login --coordinator "$listen" --ca-fingerprint "$fingerprint" --token-stdin <<<"$admin_token"

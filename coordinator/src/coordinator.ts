@@ -5,6 +5,7 @@ import { AgentServiceService, AuthServiceService, BuildServiceService } from '@a
 import { BuildManager } from './builds/build-manager';
 import { LogFiles } from './builds/log-files';
 import { SqliteStore, type Store } from './store';
+import { openDataDir, type DataDirLock } from './data-dir';
 import { Dispatcher } from './builds/dispatcher';
 import { ContextStore } from './context-store';
 import { Fleet } from './fleet';
@@ -46,10 +47,22 @@ export class Coordinator {
     private readonly store: Store,
     readonly port: number,
     private readonly logger: Logger,
+    private readonly dataDir: DataDirLock,
   ) {}
 
   static async start(input: CoordinatorOptions, logger = createLogger('archfarm-coordinator')): Promise<Coordinator> {
     const options = compileOptions(input);
+    // First of all: the data dir made private and locked, before anything in it is opened.
+    const dataDir = await openDataDir(options.dataDir, logger);
+    try {
+      return await Coordinator.serve(options, dataDir, logger);
+    } catch (err) {
+      dataDir.release();
+      throw err;
+    }
+  }
+
+  private static async serve(options: CompiledCoordinatorOptions, dataDir: DataDirLock, logger: Logger): Promise<Coordinator> {
     const contexts = new ContextStore(join(options.dataDir, 'contexts'), options.maxContextBytes);
     await contexts.init();
     const registries = new RegistryAccess(options.insecureRegistries, { authFile: options.registryAuthFile, useHostDockerConfig: options.useHostDockerConfig }, logger);
@@ -94,7 +107,7 @@ export class Coordinator {
       server.bindAsync(`${options.host}:${options.port}`, serverCredentials(tls), (err, bound) => (err ? reject(err) : resolve(bound))),
     );
     dispatcher.start();
-    const coordinator = new Coordinator(options, server, fleet, dispatcher, store, port, logger);
+    const coordinator = new Coordinator(options, server, fleet, dispatcher, store, port, logger, dataDir);
     coordinator.state = 'serving';
     logger.info({ listen: `${options.host}:${port}`, dataDir: options.dataDir }, 'coordinator serving');
     return coordinator;
@@ -121,6 +134,7 @@ export class Coordinator {
       });
     });
     await this.store.close();
+    this.dataDir.release();
     this.state = 'stopped';
     this.logger.info('coordinator stopped');
   }
@@ -170,7 +184,7 @@ async function setUpSecurity(options: CompiledCoordinatorOptions, store: Store, 
     return undefined;
   }
   const tls = await loadOrCreateTls(options.dataDir, { certFile: options.tlsCert || undefined, keyFile: options.tlsKey || undefined, clientCaFile: options.clientCa || undefined, sans: options.tlsSans }, options.host);
-  await ensureAdminToken(store);
+  await ensureAdminToken(store, options.dataDir, logger);
   logger.info({ caFingerprint: tls.fingerprint }, 'TLS ready; agents enrol with --ca-fingerprint');
   return tls;
 }

@@ -190,3 +190,25 @@ export class BuildNotRestoredError extends ArchfarmError {
     super(`build ${buildId} is not resumed yet (the coordinator is restarting); try again in a moment`);
   }
 }
+
+/** Another coordinator holds the data dir's lock: two on one database would corrupt each other's view. */
+export class DataDirLockedError extends ArchfarmError {
+  readonly code = 'DATA_DIR_LOCKED';
+  readonly kind = 'input';
+  constructor(
+    readonly dataDir: string,
+    readonly pid: number | undefined,
+  ) {
+    const who = pid === undefined ? 'another coordinator' : `another coordinator (pid ${pid})`;
+    super(`--data-dir ${dataDir} is in use by ${who}; stop it first, or give this one a --data-dir of its own`);
+  }
+}
+
+/** The data dir is a shared directory (sticky, like /tmp): the coordinator's secrets need one of their own. */
+export class DataDirSharedError extends ArchfarmError {
+  readonly code = 'DATA_DIR_SHARED';
+  readonly kind = 'input';
+  constructor(readonly dataDir: string) {
+    super(`--data-dir ${dataDir} is a shared directory (sticky bit, like /tmp); give the coordinator a directory of its own, e.g. ${dataDir}/archfarm`);
+  }
+}

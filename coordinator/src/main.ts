@@ -26,8 +26,10 @@ const program = new Command('archfarm-coordinator')
   .addOption(new Option('--lease-ttl <ms>', 'a job goes back to the queue this long after its agent\'s last heartbeat').default(30_000).argParser(Number))
   .addOption(new Option('--native-wait <ms>', 'how long a job waits for a busy native agent before an emulating one takes it').default(30_000).argParser(Number))
   .addOption(new Option('--retry-base-delay <ms>', 'first retry delay of a job or a publish (doubles, with jitter)').default(2000).argParser(Number))
-  .addHelpText('after', '\nExample:\n  archfarm-coordinator --listen 0.0.0.0:7420 --data-dir /var/lib/archfarm\n\nOn first start it makes its CA, prints the CA fingerprint (agents pin it) and an admin token (shown once).')
+  .addHelpText('after', '\nExample:\n  archfarm-coordinator --listen 0.0.0.0:7420 --data-dir /var/lib/archfarm\n\nOn first start it makes its CA, logs the CA fingerprint (agents pin it) and writes an admin token to DATA/admin-token (0600).')
   .action(async (opts: Record<string, unknown>) => {
+    // Everything the coordinator writes (database, keys, contexts, logs) is its own: 0600 files, 0700 dirs.
+    process.umask(0o077);
     const logger = createLogger('archfarm-coordinator');
     const coordinator = await Coordinator.start(
       {

@@ -1,4 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { BIN, waitForOutput } from '@archfarm/test';
 
 /** A coordinator process started by a benchmark with flags of its own. */
@@ -29,7 +30,9 @@ export async function startCoordinator(args: string[]): Promise<CoordinatorProce
   const text = await waitForOutput(child, 'stderr', (t) => t.includes('coordinator serving'), 30_000);
   const line = text.split('\n').find((l) => l.includes('coordinator serving'))!;
   const address = (JSON.parse(line) as { listen: string }).listen;
-  const adminToken = /initial admin token[^:]*: (\S+)/.exec(text)?.[1] ?? '';
+  // The first start writes DATA/admin-token (0600); the log only says where.
+  const adminFile = /"adminTokenFile":"([^"]+)"/.exec(text)?.[1];
+  const adminToken = adminFile ? readFileSync(adminFile, 'utf8').trim() : '';
   return {
     address,
     adminToken,

@@ -9,9 +9,10 @@ import { unary } from '../rpc';
 import { parseAgentName } from './agents-drain';
 
 const REVOKE_HELP = `
-Its stream to the coordinator closes at once and its certificate is refused from then on,
-so it cannot reconnect. To bring the machine back, enrol it again under a new name with a
-new join token. stdout stays empty. Needs an admin token.`;
+Its stream to the coordinator closes at once and the certificates of this enrolment are
+refused from then on, so it cannot reconnect. The name stays taken: enrolling it again is
+refused until \`archfarm agents forget NAME\` frees it (a later enrolment under the name is
+not affected by this revocation). stdout stays empty. Needs an admin token.`;
 
 /** `archfarm agents revoke NAME`. */
 export function addAgentRevokeCommand(agents: Command, ctx: CommandContext): void {

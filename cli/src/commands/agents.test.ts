@@ -120,5 +120,5 @@ test('bad --output is exit 2 before connecting; so is an unknown subcommand', as
   assert.equal(io.stderr.text, 'error: --output: "yaml" is not one of text, json\n');
   const typo = testIo('/');
   assert.equal(await runCli(['agents', 'dran', 'pi-1', '--coordinator', '127.0.0.1:1'], typo), 2);
-  assert.match(typo.stderr.text, /^error: unknown command 'agents dran'; use drain or resume\n/);
+  assert.match(typo.stderr.text, /^error: unknown command 'agents dran'; use drain, resume, revoke or forget\n/);
 });

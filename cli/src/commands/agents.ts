@@ -7,6 +7,7 @@ import { writeLine } from '../io';
 import { OUTPUT_CHOICES, parseChoice } from '../options';
 import { unary } from '../rpc';
 import { addAgentDrainCommands } from './agents-drain';
+import { addAgentForgetCommand } from './agents-forget';
 import { addAgentRevokeCommand } from './agents-revoke';
 import { agentJson, agentsTable } from './agents-table';
 
@@ -18,6 +19,7 @@ Examples:
   archfarm agents drain pi-1      # no new jobs; its running jobs finish
   archfarm agents resume pi-1
   archfarm agents revoke pi-1     # disconnect it; its certificate is refused from now on
+  archfarm agents forget pi-1     # free the name, so a new machine may enrol as pi-1
 
 STATUS is connected, drained (connected, takes no new jobs) or disconnected (--all only).
 PLATFORMS marks those built natively with *; the others are emulated. SLOTS is running/total.`;
@@ -34,18 +36,19 @@ interface AgentsFlags extends ConnectionFlags {
 export function addAgentsCommand(program: Command, ctx: CommandContext): void {
   const agents = program
     .command('agents')
-    .description('list agents: status, platforms (native marked *), slots in use, labels; drain, resume or revoke one')
+    .description('list agents: status, platforms (native marked *), slots in use, labels; drain, resume, revoke or forget one')
     .option('--all', 'also agents the coordinator knows but that are not connected now')
     .option('--output <format>', 'text (a table) or json (default: text)')
     // Checked in the action, to say "unknown command" rather than "too many arguments".
     .allowExcessArguments()
     .addHelpText('after', EXAMPLES)
     .action((_flags: unknown, cmd: Command) => {
-      if (cmd.args[0] !== undefined) cmd.error(`error: unknown command 'agents ${cmd.args[0]}'; use drain or resume`, { code: 'commander.unknownCommand' });
+      if (cmd.args[0] !== undefined) cmd.error(`error: unknown command 'agents ${cmd.args[0]}'; use drain, resume, revoke or forget`, { code: 'commander.unknownCommand' });
       return runAgents(cmd.optsWithGlobals<AgentsFlags>(), ctx);
     });
   addAgentDrainCommands(agents, ctx);
   addAgentRevokeCommand(agents, ctx);
+  addAgentForgetCommand(agents, ctx);
 }
 
 export async function runAgents(flags: AgentsFlags, ctx: CommandContext, now = Date.now): Promise<void> {

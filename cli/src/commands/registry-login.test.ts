@@ -57,3 +57,15 @@ test("registries are named as image references name them: Docker Hub's aliases a
   assert.equal(parseRegistry('[::1]:5000'), '[::1]:5000');
   assert.throws(() => parseRegistry(''), /REGISTRY: "" is not a registry/);
 });
+
+test('registry logout: RegistryLogout of the normalised host, says whether anything was removed', async (t) => {
+  const fake = await start(t);
+  fake.auth.registryLogins.push({ registry: '127.0.0.1:5000', username: 'ci', password: PASSWORD });
+  const io = testIo('/', { ARCHFARM_COORDINATOR: fake.address });
+  assert.equal(await runCli(['registry', 'logout', 'https://127.0.0.1:5000/v2/'], io), 0, io.stderr.text);
+  assert.deepEqual(fake.auth.registryLogouts, ['127.0.0.1:5000']);
+  assert.equal(io.stderr.text, `removed the credentials for 127.0.0.1:5000 from the coordinator at ${fake.address}\n`);
+  const none = testIo('/', { ARCHFARM_COORDINATOR: fake.address });
+  assert.equal(await runCli(['registry', 'logout', 'ghcr.io'], none), 0, none.stderr.text);
+  assert.match(none.stderr.text, /^no credentials were stored for ghcr.io/);
+});

@@ -12,10 +12,19 @@ const EXAMPLES = `
 Examples:
   archfarm registry login reg.example:5000 -u ci --password-stdin < registry.password
   echo "$REGISTRY_TOKEN" | archfarm registry login ghcr.io -u octocat --password-stdin
+  archfarm registry logout reg.example:5000
 
 The coordinator keeps the credentials encrypted and gives them to an agent only for a job
 that pushes to that registry. \`archfarm build\` also sends what \`docker login\` stored in
-your Docker config for the tag's registry. Needs an admin or builder token.`;
+your Docker config for the tag's registry. Needs an admin token: these are the
+organisation's logins, which a builder must not replace.`;
+
+const LOGOUT_HELP = `
+Examples:
+  archfarm registry logout reg.example:5000
+
+Deletes the credentials the coordinator keeps for the registry; builds pushing there then
+need credentials of their own. Says so when none were stored. Needs an admin token.`;
 
 /** Docker Hub's names, all meaning the registry ImageRef calls DOCKER_HUB. */
 const DOCKER_HUB_NAMES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
@@ -39,6 +48,25 @@ export function addRegistryCommand(program: Command, ctx: CommandContext): void 
     .option('-p, --password <password>', 'the password; visible to other users in the process list: prefer --password-stdin')
     .addHelpText('after', EXAMPLES)
     .action((registryArg: string, _flags: unknown, cmd: Command) => runRegistryLogin(registryArg, cmd.optsWithGlobals<LoginFlags>(), ctx));
+  registry
+    .command('logout')
+    .description('delete the registry credentials stored on the coordinator')
+    .argument('<REGISTRY>', 'the registry host[:port], as given to `registry login`')
+    .addHelpText('after', LOGOUT_HELP)
+    .action((registryArg: string, _flags: unknown, cmd: Command) => runRegistryLogout(registryArg, cmd.optsWithGlobals<ConnectionFlags>(), ctx));
+}
+
+export async function runRegistryLogout(registryArg: string, flags: ConnectionFlags, ctx: CommandContext): Promise<void> {
+  const registry = parseRegistry(registryArg);
+  const conn = await connect(flags, ctx);
+  const client = connectAuthService(conn);
+  let removed: boolean;
+  try {
+    ({ removed } = await unary(conn.address, 'RegistryLogout', client.registryLogout.bind(client), { registry }));
+  } finally {
+    client.close();
+  }
+  writeLine(ctx.io.stderr, removed ? `removed the credentials for ${registry} from the coordinator at ${conn.address}` : `no credentials were stored for ${registry} on the coordinator at ${conn.address}`);
 }
 
 export async function runRegistryLogin(registryArg: string, flags: LoginFlags, ctx: CommandContext): Promise<void> {

@@ -8,24 +8,30 @@ import type { ConnectionFlags } from '../connection-settings';
 import { writeLine } from '../io';
 import { OUTPUT_CHOICES, collect, parseChoice, parseDuration, parseKeyValues, type OutputFormat } from '../options';
 import { unary } from '../rpc';
+import { addTokensListCommands } from './tokens-list';
 
 const EXAMPLES = `
 Examples:
   archfarm tokens create                                   # a join token: one agent, within 1h
   archfarm tokens create --ttl 24h --uses 10 --label rack=pi-shelf
   archfarm tokens create --role builder --description "CI" --output json
-  archfarm tokens create --role viewer --ttl 720h
+  archfarm tokens create --role viewer --ttl 30d
+  archfarm tokens create --role admin --ttl never --description "break-glass"
 
 Without --role: a join token for agents (default --ttl 1h, --uses 1); the agents that join
-with it get its --label labels. With --role: an API token for \`archfarm login\` (admin may
-do everything, builder may build and cancel, viewer may only look; default: no expiry).
-stdout holds the token alone (or JSON: token, id, expiresAt); it is shown once, the
-coordinator keeps only its hash. Needs an admin token.`;
+with it get its --label labels, which outrank the labels an agent gives itself. With --role:
+an API token for \`archfarm login\` (admin may do everything, builder may build and cancel,
+viewer may only look); it expires after 90 days unless --ttl says otherwise (never: no
+expiry). stdout holds the token alone (or JSON: token, id, expiresAt); it is shown once, the
+coordinator keeps only its hash. \`archfarm tokens list\` shows them, \`archfarm tokens
+revoke ID\` refuses one from then on. Needs an admin token.`;
 
 /** Operator roles an API token may carry. */
 export const ROLES = ['admin', 'builder', 'viewer'] as const;
 const JOIN_TTL_SECONDS = 3600;
 const MAX_USES = 0xffff_ffff;
+/** CreateTokenRequest.ttl_seconds is a uint32. */
+const MAX_TTL_SECONDS = 0xffff_ffff;
 
 interface CreateFlags extends ConnectionFlags {
   ttl?: string;
@@ -38,11 +44,11 @@ interface CreateFlags extends ConnectionFlags {
 
 /** `archfarm tokens create`: join tokens for agents, API tokens for operators. */
 export function addTokensCommand(program: Command, ctx: CommandContext): void {
-  const tokens = program.command('tokens').description('create join tokens (for agents) and API tokens (for operators)');
+  const tokens = program.command('tokens').description('create, list and revoke join tokens (for agents) and API tokens (for operators)');
   tokens
     .command('create')
     .description('create a join token for agents or, with --role, an API token; prints it once')
-    .option('--ttl <duration>', 'how long it is valid: 90, 30s, 5m, 1h, 1h30m; 0 = no expiry (default: 1h for join tokens, none with --role)')
+    .option('--ttl <duration>', 'how long it is valid: 90, 30s, 5m, 12h, 30d, 1d12h; never = no expiry, --role only (default: 1h for join tokens, 90d with --role)')
     .option('--uses <n>', 'join tokens: how many agents may join with it (default: 1)')
     .option('--label <KEY=VALUE>', 'join tokens: a label every agent that joins with it gets; repeatable', collect)
     .option('--role <role>', 'an API token with this role instead of a join token: admin, builder or viewer')
@@ -50,6 +56,7 @@ export function addTokensCommand(program: Command, ctx: CommandContext): void {
     .option('--output <format>', 'text (the token alone) or json (default: text)')
     .addHelpText('after', EXAMPLES)
     .action((_flags: unknown, cmd: Command) => runCreateToken(cmd.optsWithGlobals<CreateFlags>(), ctx));
+  addTokensListCommands(tokens, ctx);
 }
 
 export async function runCreateToken(flags: CreateFlags, ctx: CommandContext): Promise<void> {
@@ -70,17 +77,31 @@ export async function runCreateToken(flags: CreateFlags, ctx: CommandContext): P
 /** The flags as a CreateToken request; --uses and --label make sense for join tokens only. */
 export function createRequest(flags: CreateFlags): CreateTokenRequest {
   const role = flags.role === undefined ? undefined : parseChoice(flags.role, ROLES, '--role');
-  const ttlSeconds = flags.ttl === undefined ? (role ? 0 : JOIN_TTL_SECONDS) : parseDuration(flags.ttl, '--ttl');
+  // Without --ttl a role token gets the coordinator's default lifetime (ttlSeconds 0).
+  const ttl = flags.ttl === undefined ? { ttlSeconds: role ? 0 : JOIN_TTL_SECONDS, neverExpires: false } : parseTokenTtl(flags.ttl);
   const description = flags.description?.trim() ?? '';
   if (role !== undefined) {
     for (const [given, field] of [[flags.uses, '--uses'], [flags.label, '--label']] as const) {
       if (given !== undefined) throw new InvalidInputError(field, `applies to join tokens only, not to a --role ${role} API token`);
     }
-    return { kind: role, ttlSeconds, uses: 0, labels: {}, description };
+    if (flags.ttl !== undefined && !ttl.neverExpires && ttl.ttlSeconds === 0) throw new InvalidInputError('--ttl', 'write --ttl never for a token that does not expire');
+    return { kind: role, ...ttl, uses: 0, labels: {}, description };
   }
-  if (ttlSeconds === 0) throw new InvalidInputError('--ttl', 'a join token must expire; give e.g. --ttl 1h');
+  if (ttl.neverExpires || ttl.ttlSeconds === 0) throw new InvalidInputError('--ttl', 'a join token must expire; give e.g. --ttl 1h');
   const labels = parseKeyValues(flags.label ?? [], '--label', 'rack=pi-shelf');
-  return { kind: 'join', ttlSeconds, uses: parseUses(flags.uses), labels, description };
+  return { kind: 'join', ...ttl, uses: parseUses(flags.uses), labels, description };
+}
+
+/** --ttl: `never`, or a duration that may start with days (30d, 1d12h), as API tokens live for weeks. */
+export function parseTokenTtl(text: string): { ttlSeconds: number; neverExpires: boolean } {
+  const trimmed = text.trim().toLowerCase();
+  if (trimmed === 'never') return { ttlSeconds: 0, neverExpires: true };
+  const days = /^(\d+)d(.*)$/.exec(trimmed);
+  if (!days) return { ttlSeconds: parseDuration(text, '--ttl'), neverExpires: false };
+  const rest = days[2] === '' ? 0 : parseDuration(days[2]!, '--ttl');
+  const ttlSeconds = Number(days[1]) * 86_400 + rest;
+  if (!Number.isSafeInteger(ttlSeconds) || ttlSeconds > MAX_TTL_SECONDS) throw new InvalidInputError('--ttl', `"${text}" is too long`);
+  return { ttlSeconds, neverExpires: false };
 }
 
 function parseUses(text: string | undefined): number {

@@ -1,5 +1,5 @@
 import { status, type Metadata, type ServiceError, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import type { AuthServiceServer, CreateTokenRequest, RegistryLoginRequest } from '@archfarm/proto';
+import type { AuthServiceServer, CreateTokenRequest, RegistryLoginRequest, TokenInfo } from '@archfarm/proto';
 import { TEST_TOKEN } from './tls';
 
 type Refusal = Partial<ServiceError> | undefined;
@@ -19,6 +19,11 @@ export class FakeAuth {
   readonly createdTokens: CreateTokenRequest[] = [];
   readonly revoked: string[] = [];
   readonly registryLogins: RegistryLoginRequest[] = [];
+  readonly registryLogouts: string[] = [];
+  readonly forgotten: string[] = [];
+  readonly revokedTokens: string[] = [];
+  /** What ListTokens answers. */
+  tokens: TokenInfo[] = [];
   /** What CreateToken answers. */
   created = { token: 'af_join_secret_token', id: 'tok-1', expiresMs: Date.UTC(2030, 0, 1) };
 
@@ -52,6 +57,21 @@ export class FakeAuth {
         if (call.request.name === 'nope') return callback({ code: status.NOT_FOUND, details: `agent ${call.request.name} not found` });
         this.revoked.push(call.request.name);
         callback(null, {});
+      },
+      forgetAgent: (call, callback) => {
+        if (call.request.name === 'nope') return callback({ code: status.NOT_FOUND, details: `agent ${call.request.name} is not known` });
+        this.forgotten.push(call.request.name);
+        callback(null, {});
+      },
+      listTokens: (_call, callback) => callback(null, { tokens: this.tokens }),
+      revokeToken: (call, callback) => {
+        if (!this.tokens.some((t) => t.id === call.request.id)) return callback({ code: status.NOT_FOUND, details: `no token has id ${call.request.id}` });
+        this.revokedTokens.push(call.request.id);
+        callback(null, {});
+      },
+      registryLogout: (call, callback) => {
+        this.registryLogouts.push(call.request.registry);
+        callback(null, { removed: this.registryLogins.some((l) => l.registry === call.request.registry) });
       },
       registryLogin: (call, callback) => {
         this.registryLogins.push(call.request);

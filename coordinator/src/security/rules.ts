@@ -31,6 +31,11 @@ export const AUTH_RULES: Record<string, Requirement> = {
   renewCertificate: 'agent',
   createToken: 'admin',
   revokeAgent: 'admin',
-  registryLogin: 'builder',
+  forgetAgent: 'admin',
+  listTokens: 'admin',
+  revokeToken: 'admin',
+  // The organisation's stored logins: a builder could otherwise overwrite them with its own.
+  registryLogin: 'admin',
+  registryLogout: 'admin',
   whoAmI: 'anyone-known',
 };

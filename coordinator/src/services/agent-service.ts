@@ -75,6 +75,8 @@ function onHello(deps: AgentServiceDeps, call: ServerDuplexStream<AgentMessage, 
   if (who.kind === 'agent' && who.name !== hello.name) throw new BadHelloError(`this certificate belongs to agent ${who.name}, not ${hello.name}`);
   const agent: ConnectedAgent = {
     ...profile(hello),
+    // The join token's labels outrank the agent's own, so --require-label is a boundary.
+    ...(who.kind === 'agent' ? { labels: { ...hello.labels, ...who.labels } } : {}),
     connectionId: randomBytes(6).toString('hex'),
     connectedAt: Date.now(),
     lastSeen: Date.now(),

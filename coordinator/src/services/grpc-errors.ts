@@ -13,10 +13,13 @@ export function toServiceError(err: unknown): Partial<ServiceError> {
 }
 
 /** Refusals of a credential: the caller is not who it needs to be. */
-const UNAUTHENTICATED_CODES = new Set(['TOKEN_EXPIRED', 'TOKEN_USED_UP', 'TOKEN_UNKNOWN']);
+const UNAUTHENTICATED_CODES = new Set(['TOKEN_EXPIRED', 'TOKEN_USED_UP', 'TOKEN_UNKNOWN', 'TOKEN_REVOKED']);
+/** Codes whose status is not their kind's. */
+const STATUS_BY_CODE: Record<string, status> = { AGENT_NAME_TAKEN: status.ALREADY_EXISTS, TOKEN_NOT_FOUND: status.NOT_FOUND };
 
 function statusFor(err: unknown): status {
   if (err instanceof ArchfarmError && UNAUTHENTICATED_CODES.has(err.code)) return status.UNAUTHENTICATED;
+  if (err instanceof ArchfarmError && STATUS_BY_CODE[err.code] !== undefined) return STATUS_BY_CODE[err.code]!;
   const grpc = (err as { code?: unknown } | null)?.code;
   if (typeof grpc === 'number') return grpc as status;
   if (err instanceof InvalidInputError) return status.INVALID_ARGUMENT;

@@ -100,3 +100,39 @@ export class TokenUsedUpError extends ArchfarmError {
     super(`join token ${tokenId} has no uses left; create a new one with 'archfarm tokens create' (--uses N allows more)`);
   }
 }
+
+/** An admin revoked the join token (`archfarm tokens revoke`). */
+export class TokenRevokedError extends ArchfarmError {
+  readonly code = 'TOKEN_REVOKED';
+  readonly kind = 'input';
+  constructor(readonly tokenId: string) {
+    super(`join token ${tokenId} was revoked; create a new one with 'archfarm tokens create'`);
+  }
+}
+
+/** No token has this id (`archfarm tokens revoke ID`). */
+export class TokenNotFoundError extends ArchfarmError {
+  readonly code = 'TOKEN_NOT_FOUND';
+  readonly kind = 'input';
+  constructor(readonly tokenId: string) {
+    super(`no token has id ${tokenId}; see 'archfarm tokens list'`);
+  }
+}
+
+/**
+ * The agent name is enrolled already (revoked or not): a second enrolment would take over
+ * its jobs and credentials. Only an admin frees a name.
+ */
+export class AgentNameTakenError extends ArchfarmError {
+  readonly code = 'AGENT_NAME_TAKEN';
+  readonly kind = 'input';
+  constructor(
+    readonly agentName: string,
+    revoked: boolean,
+  ) {
+    super(
+      `agent name ${agentName} is already enrolled${revoked ? ' (and revoked)' : ''}; enrol this machine under another name, ` +
+        `or, if it replaces the old one, have an admin run 'archfarm agents forget ${agentName}' first`,
+    );
+  }
+}

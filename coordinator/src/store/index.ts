@@ -5,3 +5,5 @@ export * from './errors';
 export { SqliteStore, type SqliteStoreOptions } from './sqlite-store';
 export { MemoryStore } from './memory-store';
 export { MIGRATIONS, type Migration } from './migrations';
+export * from './store-identities';
+export { redeemJoinToken, tokenUsable } from './security-rules';

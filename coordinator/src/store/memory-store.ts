@@ -1,9 +1,10 @@
-import { StoreClosedError, StoreConflictError, StoreRecordNotFoundError } from './errors';
+import { AgentNameTakenError, StoreClosedError, StoreConflictError, StoreRecordNotFoundError, TokenNotFoundError } from './errors';
 import { InvalidInputError } from '@archfarm/common';
 import { ATTEMPT_FIELDS, BUILD_FIELDS, JOB_FIELDS, applyPatch, checkAgent, checkCount, checkJobsOfBuild, checkLimit, checkLogBytes, checkSpec, normaliseAttempt, withSpecDefaults } from './record-rules';
-import { checkAgentName, checkRegistryCredential, checkToken, normaliseToken, redeemJoinToken } from './security-rules';
+import { byCreation, checkAgentName, checkCertificate, checkIdentity, checkRegistryCredential, checkToken, normaliseIdentity, normaliseToken, redeemJoinToken, tokenUsable } from './security-rules';
 import type { AgentRecord, AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, JobPatch, JobRecord, Store, StoredBuild } from './store';
-import type { RegistryCredentialRecord, RevokedAgentRecord, TokenRecord } from './store-security';
+import type { AgentCertificateRecord, AgentIdentityRecord } from './store-identities';
+import type { RegistryCredentialRecord, TokenRecord } from './store-security';
 
 /**
  * A Store in memory, for unit tests of coordinator logic. It keeps SqliteStore's rules
@@ -17,7 +18,9 @@ export class MemoryStore implements Store {
   private readonly agents = new Map<string, AgentRecord>();
   /** By id. */
   private readonly tokens = new Map<string, TokenRecord>();
-  private readonly revoked = new Map<string, number>();
+  /** By name; and certificate serial -> identity id with its notAfter. */
+  private readonly identities = new Map<string, AgentIdentityRecord>();
+  private readonly certificates = new Map<string, { identityId: string; notAfter: number }>();
   private readonly credentials = new Map<string, RegistryCredentialRecord>();
   private readonly buildCredentials = new Map<string, Buffer>();
   private lease = 0;
@@ -173,26 +176,81 @@ export class MemoryStore implements Store {
     return structuredClone(used);
   }
 
-  async hasAdminToken(): Promise<boolean> {
+  async hasAdminToken(now: number): Promise<boolean> {
     this.check();
-    return [...this.tokens.values()].some((t) => t.kind === 'admin');
+    return [...this.tokens.values()].some((t) => t.kind === 'admin' && tokenUsable(t, now));
   }
 
-  async revokeAgent(name: string, now: number): Promise<void> {
+  async listTokens(): Promise<TokenRecord[]> {
+    this.check();
+    return structuredClone([...this.tokens.values()].sort(byCreation));
+  }
+
+  async revokeToken(id: string, now: number): Promise<TokenRecord> {
+    this.check();
+    checkCount('now', now);
+    const token = this.tokens.get(id);
+    if (!token) throw new TokenNotFoundError(id);
+    const revoked = { ...token, revokedAt: token.revokedAt ?? now };
+    this.tokens.set(id, revoked);
+    return structuredClone(revoked);
+  }
+
+  async enrolAgent(identity: AgentIdentityRecord, certificate: AgentCertificateRecord, tokenHash: string, now: number): Promise<TokenRecord> {
+    this.check();
+    checkIdentity(identity, certificate);
+    const used = redeemJoinToken(this.tokenByHash(tokenHash), now);
+    const taken = this.identities.get(identity.name);
+    if (taken) throw new AgentNameTakenError(identity.name, taken.revokedAt !== undefined);
+    if (this.certificates.has(certificate.serial)) throw new StoreConflictError(`enrolAgent ${identity.name}`, `certificate ${certificate.serial} exists`);
+    this.identities.set(identity.name, normaliseIdentity(identity));
+    this.certificates.set(certificate.serial, { identityId: identity.id, notAfter: certificate.notAfter });
+    this.tokens.set(used.id, used);
+    return structuredClone(used);
+  }
+
+  async addAgentCertificate(identityId: string, certificate: AgentCertificateRecord, now: number): Promise<void> {
+    this.check();
+    checkCertificate(certificate);
+    if (![...this.identities.values()].some((i) => i.id === identityId)) throw new StoreRecordNotFoundError('agent', identityId);
+    if (this.certificates.has(certificate.serial)) throw new StoreConflictError(`addAgentCertificate ${identityId}`, `certificate ${certificate.serial} exists`);
+    for (const [serial, c] of this.certificates) if (c.identityId === identityId && c.notAfter < now) this.certificates.delete(serial);
+    this.certificates.set(certificate.serial, { identityId, notAfter: certificate.notAfter });
+  }
+
+  async agentIdentityByName(name: string): Promise<AgentIdentityRecord | undefined> {
+    this.check();
+    return structuredClone(this.identities.get(name));
+  }
+
+  async agentIdentityByCertificate(serial: string): Promise<AgentIdentityRecord | undefined> {
+    this.check();
+    const id = this.certificates.get(serial)?.identityId;
+    return structuredClone([...this.identities.values()].find((i) => i.id === id));
+  }
+
+  async listAgentIdentities(): Promise<AgentIdentityRecord[]> {
+    this.check();
+    return structuredClone([...this.identities.values()].sort((a, b) => byCodeUnit(a.name, b.name)));
+  }
+
+  async revokeAgent(name: string, now: number): Promise<AgentIdentityRecord> {
     this.check();
     checkAgentName(name);
     checkCount('now', now);
-    if (!this.revoked.has(name)) this.revoked.set(name, now);
+    const identity = this.identities.get(name);
+    if (!identity) throw new StoreRecordNotFoundError('agent', name);
+    const revoked = { ...identity, revokedAt: identity.revokedAt ?? now };
+    this.identities.set(name, revoked);
+    return structuredClone(revoked);
   }
 
-  async isRevoked(name: string): Promise<boolean> {
+  async forgetAgent(name: string): Promise<boolean> {
     this.check();
-    return this.revoked.has(name);
-  }
-
-  async listRevoked(): Promise<RevokedAgentRecord[]> {
-    this.check();
-    return [...this.revoked].sort(([a], [b]) => byCodeUnit(a, b)).map(([name, revokedAt]) => ({ name, revokedAt }));
+    const identity = this.identities.get(name);
+    if (identity) for (const [serial, c] of this.certificates) if (c.identityId === identity.id) this.certificates.delete(serial);
+    const had = this.identities.delete(name);
+    return this.agents.delete(name) || had;
   }
 
   async putRegistryCredential(registry: string, username: string, ciphertext: Buffer, now: number): Promise<void> {
@@ -212,6 +270,11 @@ export class MemoryStore implements Store {
   async listRegistries(): Promise<string[]> {
     this.check();
     return [...this.credentials.keys()].sort(byCodeUnit);
+  }
+
+  async deleteRegistryCredential(registry: string): Promise<boolean> {
+    this.check();
+    return this.credentials.delete(registry);
   }
 
   async putBuildCredential(buildId: string, ciphertext: Buffer): Promise<void> {

@@ -156,11 +156,10 @@ test('version 4 upgrades a version 3 file: rows stay; tokens, revocations and cr
   try {
     assert.deepEqual((await store.getBuild('b1'))?.build, sampleBuild('b1'));
     assert.deepEqual(await store.listAgents(), [sampleAgent('pi-1', 100, { nodeVersion: '' })]);
-    assert.equal(await store.hasAdminToken(), false);
-    assert.deepEqual(await store.listRevoked(), []);
+    assert.equal(await store.hasAdminToken(2_000), false);
     assert.deepEqual(await store.listRegistries(), []);
     await store.createToken(sampleToken('t1', { kind: 'admin' }));
-    assert.equal(await store.hasAdminToken(), true);
+    assert.equal(await store.hasAdminToken(2_000), true);
   } finally {
     await store.close();
   }
@@ -168,7 +167,7 @@ test('version 4 upgrades a version 3 file: rows stay; tokens, revocations and cr
   assert.equal(schemaVersion(raw), MIGRATIONS.length);
   assert.deepEqual(
     tables(raw).filter((t) => ['tokens', 'revoked_agents', 'registry_credentials'].includes(t as string)),
-    ['registry_credentials', 'revoked_agents', 'tokens'],
+    ['registry_credentials', 'tokens'],
   );
   raw.close();
 });
@@ -216,5 +215,30 @@ test('version 6 upgrades a version 5 file: old specs read with tags [tag], old b
   }
   const raw = new Database(db.name);
   assert.equal(schemaVersion(raw), MIGRATIONS.length);
+  raw.close();
+});
+
+test('version 8 upgrades a version 7 file: known and revoked agents become legacy enrolments holding their names', async () => {
+  const db = freshDb();
+  migrate(db, 'test.db', MIGRATIONS.slice(0, 7));
+  db.exec(`
+    INSERT INTO agents (name, version, engine, platforms, slots, labels, first_seen, last_seen, connected, drained)
+      VALUES ('pi-1', '0.1.0', 'docker 27.1', '[]', 2, '{}', 100, 150, 0, 0), ('pi-2', '0.1.0', 'docker 27.1', '[]', 2, '{}', 110, 150, 0, 0);
+    INSERT INTO revoked_agents (name, revoked_at) VALUES ('pi-2', 300), ('gone', 400);
+    INSERT INTO tokens (id, hash, kind, created_at, labels, description) VALUES ('a1', '${'a'.repeat(64)}', 'admin', 1, '{}', '');`);
+  db.close();
+  const before = Date.now();
+  const store = SqliteStore.open(db.name);
+  try {
+    const identities = await store.listAgentIdentities();
+    assert.deepEqual(identities.map((i) => [i.name, i.revokedAt]), [['gone', 400], ['pi-1', undefined], ['pi-2', 300]]);
+    for (const i of identities) assert.ok(i.legacyBefore !== undefined && i.legacyBefore >= before - 1000 && i.legacyBefore <= Date.now() + 1000, `${i.name}: legacyBefore is the migration time`);
+    assert.equal((await store.listTokens())[0]?.revokedAt, undefined);
+  } finally {
+    await store.close();
+  }
+  const raw = new Database(db.name);
+  assert.equal(schemaVersion(raw), 8);
+  assert.ok(!tables(raw).includes('revoked_agents'));
   raw.close();
 });

@@ -163,6 +163,42 @@ CREATE TABLE build_credentials (
 ) STRICT;
 `;
 
+/*
+ * Agent identities (issue 15): one per name until an admin forgets it, and the serials of the
+ * certificates issued to each, so a revocation is of one enrolment, not of a name. Agents the
+ * store knew, and names revoked before, become legacy identities: a certificate of that name
+ * issued before this migration still counts as the identity (it was issued under the old
+ * rules and renews into a recorded one). Tokens gain a revocation time.
+ */
+const NOW_MS = `CAST((julianday('now') - 2440587.5) * 86400000 AS INTEGER)`;
+const V8 = `
+ALTER TABLE tokens ADD COLUMN revoked_at INTEGER;
+
+CREATE TABLE agent_identities (
+  id TEXT PRIMARY KEY,
+  name TEXT NOT NULL UNIQUE,
+  enrolled_at INTEGER NOT NULL,
+  token_id TEXT NOT NULL,
+  labels TEXT NOT NULL CHECK (json_valid(labels)),
+  revoked_at INTEGER,
+  legacy_before INTEGER
+) STRICT;
+
+CREATE TABLE agent_certificates (
+  serial TEXT PRIMARY KEY,
+  identity_id TEXT NOT NULL REFERENCES agent_identities (id) ON DELETE CASCADE,
+  not_after INTEGER NOT NULL
+) STRICT;
+CREATE INDEX agent_certificates_identity ON agent_certificates (identity_id);
+
+INSERT INTO agent_identities (id, name, enrolled_at, token_id, labels, legacy_before)
+  SELECT 'legacy-' || name, name, first_seen, '', '{}', ${NOW_MS} FROM agents;
+INSERT INTO agent_identities (id, name, enrolled_at, token_id, labels, revoked_at, legacy_before)
+  SELECT 'legacy-' || name, name, revoked_at, '', '{}', revoked_at, ${NOW_MS} FROM revoked_agents WHERE true
+  ON CONFLICT (name) DO UPDATE SET revoked_at = excluded.revoked_at;
+DROP TABLE revoked_agents;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'builds, jobs, attempts, lease counter', up: (db) => db.exec(V1) },
   { version: 2, description: 'agents, attempt log index', up: (db) => db.exec(V2) },
@@ -171,6 +207,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 5, description: 'agent Node.js version', up: (db) => db.exec(V5) },
   { version: 6, description: 'published index descriptor, attempt base images', up: (db) => db.exec(V6) },
   { version: 7, description: 'sealed credentials of running builds', up: (db) => db.exec(V7) },
+  { version: 8, description: 'agent identities and their certificates, token revocation', up: (db) => db.exec(V8) },
 ];
 
 export function schemaVersion(db: Database.Database): number {

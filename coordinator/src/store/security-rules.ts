@@ -1,6 +1,7 @@
 import { InvalidInputError } from '@archfarm/common';
-import { TokenExpiredError, TokenUnknownError, TokenUsedUpError } from './errors';
+import { TokenExpiredError, TokenRevokedError, TokenUnknownError, TokenUsedUpError } from './errors';
 import { checkCount, isStringMap } from './record-rules';
+import type { AgentCertificateRecord, AgentIdentityRecord } from './store-identities';
 import type { TokenKind, TokenRecord } from './store-security';
 
 /* Rules both stores share for tokens, revocations and registry credentials (see ./record-rules). */
@@ -19,6 +20,7 @@ export function checkToken(token: TokenRecord): void {
   if (token.usesLeft !== undefined) checkCount('token.usesLeft', token.usesLeft);
   if (!isStringMap(token.labels)) throw new InvalidInputError('token.labels', 'must map label names to string values');
   if (typeof token.description !== 'string') throw new InvalidInputError('token.description', 'must be a string');
+  if (token.revokedAt !== undefined) checkCount('token.revokedAt', token.revokedAt);
 }
 
 /**
@@ -26,7 +28,7 @@ export function checkToken(token: TokenRecord): void {
  * `undefined`, so that a MemoryStore read equals a SqliteStore read. A copy.
  */
 export function normaliseToken(t: TokenRecord): TokenRecord {
-  const { id, hash, kind, createdAt, expiresAt, usesLeft, labels, description } = t;
+  const { id, hash, kind, createdAt, expiresAt, usesLeft, labels, description, revokedAt } = t;
   return {
     id,
     hash,
@@ -36,6 +38,7 @@ export function normaliseToken(t: TokenRecord): TokenRecord {
     ...(usesLeft === undefined ? {} : { usesLeft }),
     labels: { ...labels },
     description,
+    ...(revokedAt === undefined ? {} : { revokedAt }),
   };
 }
 
@@ -45,10 +48,11 @@ function checkTokenHash(hash: string): void {
 
 /**
  * The join token after one use at `now`, or the refusal: unknown (absent or not a join
- * token), expired (`now` at or past expiresAt), used up. Checked in that order.
+ * token), revoked, expired (`now` at or past expiresAt), used up. Checked in that order.
  */
 export function redeemJoinToken(token: TokenRecord | undefined, now: number): TokenRecord {
   if (!token || token.kind !== 'join') throw new TokenUnknownError();
+  if (token.revokedAt !== undefined) throw new TokenRevokedError(token.id);
   if (token.expiresAt !== undefined && now >= token.expiresAt) throw new TokenExpiredError(token.id, token.expiresAt);
   if (token.usesLeft === 0) throw new TokenUsedUpError(token.id);
   return token.usesLeft === undefined ? token : { ...token, usesLeft: token.usesLeft - 1 };
@@ -62,4 +66,44 @@ export function checkRegistryCredential(registry: string, username: string, ciph
   if (typeof registry !== 'string' || registry === '') throw new InvalidInputError('registry', 'must be a non-empty registry host');
   if (typeof username !== 'string') throw new InvalidInputError('username', 'must be a string');
   if (!Buffer.isBuffer(ciphertext) || ciphertext.length === 0) throw new InvalidInputError('ciphertext', 'must be a non-empty Buffer');
+}
+
+/** Whether a token works at `now`: not revoked, not expired (uses are a join token's own matter). */
+export function tokenUsable(token: TokenRecord, now: number): boolean {
+  return token.revokedAt === undefined && (token.expiresAt === undefined || now < token.expiresAt);
+}
+
+/** Tokens as listTokens orders them: oldest first, ties by id. */
+export function byCreation(a: TokenRecord, b: TokenRecord): number {
+  return a.createdAt - b.createdAt || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
+}
+
+export function checkIdentity(identity: AgentIdentityRecord, certificate: AgentCertificateRecord): void {
+  if (typeof identity.id !== 'string' || identity.id === '') throw new InvalidInputError('identity.id', 'must be a non-empty string');
+  checkAgentName(identity.name);
+  checkCount('identity.enrolledAt', identity.enrolledAt);
+  if (typeof identity.tokenId !== 'string') throw new InvalidInputError('identity.tokenId', 'must be a string');
+  if (!isStringMap(identity.labels)) throw new InvalidInputError('identity.labels', 'must map label names to string values');
+  if (identity.revokedAt !== undefined) checkCount('identity.revokedAt', identity.revokedAt);
+  if (identity.legacyBefore !== undefined) checkCount('identity.legacyBefore', identity.legacyBefore);
+  checkCertificate(certificate);
+}
+
+export function checkCertificate(certificate: AgentCertificateRecord): void {
+  if (typeof certificate.serial !== 'string' || !/^[0-9A-F]+$/.test(certificate.serial)) throw new InvalidInputError('certificate.serial', 'must be upper-case hex');
+  checkCount('certificate.notAfter', certificate.notAfter);
+}
+
+/** The identity as a store keeps it: optional fields absent rather than undefined; a copy. */
+export function normaliseIdentity(i: AgentIdentityRecord): AgentIdentityRecord {
+  const { id, name, enrolledAt, tokenId, labels, revokedAt, legacyBefore } = i;
+  return {
+    id,
+    name,
+    enrolledAt,
+    tokenId,
+    labels: { ...labels },
+    ...(revokedAt === undefined ? {} : { revokedAt }),
+    ...(legacyBefore === undefined ? {} : { legacyBefore }),
+  };
 }

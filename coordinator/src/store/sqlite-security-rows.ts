@@ -2,7 +2,8 @@ import { StoreDataError } from './errors';
 import { isStringMap } from './record-rules';
 import { TOKEN_KINDS } from './security-rules';
 import { dropNulls, oneOf, parse } from './sqlite-decode';
-import type { RevokedAgentRecord, TokenRecord } from './store-security';
+import type { AgentIdentityRecord } from './store-identities';
+import type { TokenRecord } from './store-security';
 
 /* Security records <-> SQLite rows: token labels are JSON text, absent limits are NULL. */
 
@@ -15,11 +16,17 @@ export interface TokenRow {
   uses_left: number | null;
   labels: string;
   description: string;
+  revoked_at: number | null;
 }
 
-export interface RevokedAgentRow {
+export interface AgentIdentityRow {
+  id: string;
   name: string;
-  revoked_at: number;
+  enrolled_at: number;
+  token_id: string;
+  labels: string;
+  revoked_at: number | null;
+  legacy_before: number | null;
 }
 
 export interface RegistryCredentialRow {
@@ -39,6 +46,7 @@ export function tokenToRow(t: TokenRecord): TokenRow {
     uses_left: t.usesLeft ?? null,
     labels: JSON.stringify(t.labels),
     description: t.description,
+    revoked_at: t.revokedAt ?? null,
   };
 }
 
@@ -56,9 +64,25 @@ export function tokenFromRow(r: TokenRow): TokenRecord {
     usesLeft: r.uses_left,
     labels,
     description: r.description,
+    revokedAt: r.revoked_at,
   });
 }
 
-export function revokedFromRow(r: RevokedAgentRow): RevokedAgentRecord {
-  return { name: r.name, revokedAt: r.revoked_at };
+export function identityToRow(i: AgentIdentityRecord): AgentIdentityRow {
+  return {
+    id: i.id,
+    name: i.name,
+    enrolled_at: i.enrolledAt,
+    token_id: i.tokenId,
+    labels: JSON.stringify(i.labels),
+    revoked_at: i.revokedAt ?? null,
+    legacy_before: i.legacyBefore ?? null,
+  };
+}
+
+export function identityFromRow(r: AgentIdentityRow): AgentIdentityRecord {
+  const what = `agent identity ${r.id}`;
+  const labels = parse<unknown>(r.labels, what);
+  if (!isStringMap(labels)) throw new StoreDataError(what, 'labels is not a map of strings');
+  return dropNulls({ id: r.id, name: r.name, enrolledAt: r.enrolled_at, tokenId: r.token_id, labels, revokedAt: r.revoked_at, legacyBefore: r.legacy_before });
 }

@@ -23,15 +23,16 @@ test('tokens, revocations and registry credentials survive a reopen', async () =
   await first.createToken(token);
   await first.useJoinToken(token.hash, 2_000);
   await first.createToken(sampleToken('a1', { kind: 'admin' }));
+  await first.enrolAgent({ id: 'i1', name: 'pi-1', enrolledAt: 100, tokenId: 't1', labels: {} }, { serial: 'AB', notAfter: 5000 }, token.hash, 100);
   await first.revokeAgent('pi-1', 100);
   await first.putRegistryCredential('registry.local:5000', 'ci', Buffer.from([1, 2, 3]), 100);
   await first.close();
 
   const second = SqliteStore.open(path);
   try {
-    assert.deepEqual(await second.findToken(token.hash), { ...token, usesLeft: 2 });
-    assert.equal(await second.hasAdminToken(), true);
-    assert.equal(await second.isRevoked('pi-1'), true);
+    assert.deepEqual(await second.findToken(token.hash), { ...token, usesLeft: 1 });
+    assert.equal(await second.hasAdminToken(2_000), true);
+    assert.equal((await second.agentIdentityByCertificate('AB'))?.revokedAt, 100);
     assert.deepEqual(await second.getRegistryCredential('registry.local:5000'), { username: 'ci', ciphertext: Buffer.from([1, 2, 3]) });
   } finally {
     await second.close();

@@ -1,17 +1,19 @@
+import { chmodSync, closeSync, existsSync, openSync } from 'node:fs';
 import Database from 'better-sqlite3';
 import { InvalidInputError } from '@archfarm/common';
-import { StoreClosedError, StoreDataError, StoreRecordNotFoundError } from './errors';
+import { AgentNameTakenError, StoreClosedError, StoreDataError, StoreRecordNotFoundError, TokenNotFoundError } from './errors';
 import { GroupCommit } from './sqlite-group-commit';
 import { checkVersion, migrate } from './migrations';
 import { ATTEMPT_FIELDS, BUILD_FIELDS, JOB_FIELDS, applyPatch, checkAgent, checkCount, checkJobsOfBuild, checkLimit, checkLogBytes, checkSpec } from './record-rules';
-import { checkAgentName, checkRegistryCredential, checkToken, redeemJoinToken } from './security-rules';
+import { checkAgentName, checkCertificate, checkIdentity, checkRegistryCredential, checkToken, redeemJoinToken } from './security-rules';
 import { agentFromRow, agentToRow } from './sqlite-agent-rows';
 import { SqliteSecurityStatements } from './sqlite-security-statements';
-import { revokedFromRow, tokenFromRow, tokenToRow } from './sqlite-security-rows';
+import { identityFromRow, identityToRow, tokenFromRow, tokenToRow } from './sqlite-security-rows';
 import { SqliteStatements } from './sqlite-statements';
 import * as rows from './sqlite-rows';
 import type { AgentRecord, AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, JobPatch, JobRecord, Store, StoredBuild } from './store';
-import type { RegistryCredentialRecord, RevokedAgentRecord, TokenRecord } from './store-security';
+import type { AgentCertificateRecord, AgentIdentityRecord } from './store-identities';
+import type { RegistryCredentialRecord, TokenRecord } from './store-security';
 
 export interface SqliteStoreOptions {
   /**
@@ -52,6 +54,7 @@ export class SqliteStore implements Store {
    * without writing to the file, when a newer archfarm wrote it.
    */
   static open(path: string, options: SqliteStoreOptions = {}): SqliteStore {
+    ownerOnly(path);
     const db = new Database(path, { timeout: options.busyTimeoutMs ?? 5000 });
     try {
       checkVersion(db, path);
@@ -188,22 +191,77 @@ export class SqliteStore implements Store {
     });
   }
 
-  async hasAdminToken(): Promise<boolean> {
-    return this.read(() => this.sec.hasAdmin.get() === 1);
+  async hasAdminToken(now: number): Promise<boolean> {
+    return this.read(() => this.sec.hasAdmin.get(now) === 1);
   }
 
-  async revokeAgent(name: string, now: number): Promise<void> {
+  async listTokens(): Promise<TokenRecord[]> {
+    return this.read(() => this.sec.listTokens.all().map(tokenFromRow));
+  }
+
+  async revokeToken(id: string, now: number): Promise<TokenRecord> {
+    checkCount('now', now);
+    return this.write(`revokeToken ${id}`, () => {
+      if (this.sec.revokeToken.run(now, id).changes === 0) throw new TokenNotFoundError(id);
+      return tokenFromRow(this.sec.tokenById.get(id)!);
+    });
+  }
+
+  async enrolAgent(identity: AgentIdentityRecord, certificate: AgentCertificateRecord, tokenHash: string, now: number): Promise<TokenRecord> {
+    checkIdentity(identity, certificate);
+    return this.write(`enrolAgent ${identity.name}`, () => {
+      const row = this.sec.tokenByHash.get(tokenHash);
+      const used = redeemJoinToken(row && tokenFromRow(row), now);
+      const taken = this.sec.identityByName.get(identity.name);
+      if (taken) throw new AgentNameTakenError(identity.name, taken.revoked_at !== null);
+      this.sec.insertIdentity.run(identityToRow(identity));
+      this.sec.insertCertificate.run(certificate.serial, identity.id, certificate.notAfter);
+      if (used.usesLeft !== undefined) this.sec.setUsesLeft.run(used.usesLeft, used.id);
+      return used;
+    });
+  }
+
+  async addAgentCertificate(identityId: string, certificate: AgentCertificateRecord, now: number): Promise<void> {
+    checkCertificate(certificate);
+    await this.write(`addAgentCertificate ${identityId}`, () => {
+      if (!this.sec.identityById.get(identityId)) throw new StoreRecordNotFoundError('agent', identityId);
+      this.sec.pruneCertificates.run(identityId, now);
+      this.sec.insertCertificate.run(certificate.serial, identityId, certificate.notAfter);
+    });
+  }
+
+  async agentIdentityByName(name: string): Promise<AgentIdentityRecord | undefined> {
+    return this.read(() => {
+      const row = this.sec.identityByName.get(name);
+      return row && identityFromRow(row);
+    });
+  }
+
+  async agentIdentityByCertificate(serial: string): Promise<AgentIdentityRecord | undefined> {
+    return this.read(() => {
+      const row = this.sec.identityByCertificate.get(serial);
+      return row && identityFromRow(row);
+    });
+  }
+
+  async listAgentIdentities(): Promise<AgentIdentityRecord[]> {
+    return this.read(() => this.sec.listIdentities.all().map(identityFromRow));
+  }
+
+  async revokeAgent(name: string, now: number): Promise<AgentIdentityRecord> {
     checkAgentName(name);
     checkCount('now', now);
-    await this.write(`revokeAgent ${name}`, () => this.sec.revokeAgent.run(name, now));
+    return this.write(`revokeAgent ${name}`, () => {
+      if (this.sec.revokeIdentity.run(now, name).changes === 0) throw new StoreRecordNotFoundError('agent', name);
+      return identityFromRow(this.sec.identityByName.get(name)!);
+    });
   }
 
-  async isRevoked(name: string): Promise<boolean> {
-    return this.read(() => this.sec.isRevoked.get(name) === 1);
-  }
-
-  async listRevoked(): Promise<RevokedAgentRecord[]> {
-    return this.read(() => this.sec.listRevoked.all().map(revokedFromRow));
+  async forgetAgent(name: string): Promise<boolean> {
+    return this.write(`forgetAgent ${name}`, () => {
+      const identities = this.sec.deleteIdentity.run(name).changes;
+      return identities + this.sec.deleteAgent.run(name).changes > 0;
+    });
   }
 
   async putRegistryCredential(registry: string, username: string, ciphertext: Buffer, now: number): Promise<void> {
@@ -221,6 +279,10 @@ export class SqliteStore implements Store {
 
   async listRegistries(): Promise<string[]> {
     return this.read(() => this.sec.listRegistries.all());
+  }
+
+  async deleteRegistryCredential(registry: string): Promise<boolean> {
+    return this.write(`deleteRegistryCredential ${registry}`, () => this.sec.deleteCredential.run(registry).changes > 0);
   }
 
   async putBuildCredential(buildId: string, ciphertext: Buffer): Promise<void> {
@@ -276,4 +338,16 @@ export class SqliteStore implements Store {
     if (!this.open) throw new StoreClosedError();
     return this.db.transaction(fn).deferred();
   }
+}
+
+/**
+ * The database holds token hashes, sealed credentials and every build's history: it is the
+ * coordinator's alone (0600), whatever the umask. SQLite gives its -wal and -shm files the
+ * database file's mode, so creating the file first is enough for them; an existing file (of
+ * an older archfarm, 0644) is narrowed.
+ */
+function ownerOnly(path: string): void {
+  if (path === ':memory:' || path === '') return;
+  if (!existsSync(path)) closeSync(openSync(path, 'a', 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
 }

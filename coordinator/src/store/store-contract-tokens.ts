@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { InvalidInputError } from '@archfarm/common';
-import { StoreConflictError, TokenExpiredError, TokenUnknownError, TokenUsedUpError } from './errors';
+import { StoreConflictError, TokenExpiredError, TokenNotFoundError, TokenRevokedError, TokenUnknownError, TokenUsedUpError } from './errors';
 import type { TokenRecord } from './store-security';
 import { sampleToken, sampleTokenText, sha256Hex, type WithStore } from './store-fixtures';
 
@@ -99,14 +99,31 @@ export function tokenContract(withStore: WithStore): void {
     assert.equal((await store.findToken(token.hash))?.usesLeft, 0);
   });
 
-  withStore('hasAdminToken is true once any admin token exists, expired or not', async (store) => {
-    assert.equal(await store.hasAdminToken(), false);
+  withStore('hasAdminToken is true while an admin token works: neither expired nor revoked', async (store) => {
+    assert.equal(await store.hasAdminToken(5), false);
     await store.createToken(sampleToken('j'));
     await store.createToken(sampleToken('b', { kind: 'builder' }));
     await store.createToken(sampleToken('v', { kind: 'viewer' }));
-    assert.equal(await store.hasAdminToken(), false);
-    await store.createToken(sampleToken('a', { kind: 'admin', expiresAt: 1 }));
-    assert.equal(await store.hasAdminToken(), true);
+    assert.equal(await store.hasAdminToken(5), false);
+    await store.createToken(sampleToken('a', { kind: 'admin', expiresAt: 10 }));
+    assert.equal(await store.hasAdminToken(5), true);
+    assert.equal(await store.hasAdminToken(10), false);
+    await store.createToken(unlimited(neverExpires(sampleToken('a2', { kind: 'admin' }))));
+    assert.equal(await store.hasAdminToken(10), true);
+    await store.revokeToken('a2', 6);
+    assert.equal(await store.hasAdminToken(10), false);
+  });
+
+  withStore('listTokens lists every token oldest first; revokeToken keeps the first time and refuses unknown ids', async (store) => {
+    await store.createToken(sampleToken('t2', { createdAt: 2 }));
+    await store.createToken(sampleToken('t1', { createdAt: 2 }));
+    await store.createToken(sampleToken('t0', { createdAt: 1, kind: 'viewer' }));
+    assert.deepEqual((await store.listTokens()).map((t) => t.id), ['t0', 't1', 't2']);
+    assert.deepEqual(await store.revokeToken('t1', 50), { ...sampleToken('t1', { createdAt: 2 }), revokedAt: 50 });
+    assert.equal((await store.revokeToken('t1', 60)).revokedAt, 50);
+    await assert.rejects(store.revokeToken('nope', 1), (err: unknown) => err instanceof TokenNotFoundError && err.code === 'TOKEN_NOT_FOUND');
+    assert.deepEqual(await store.findToken(sampleToken('t1').hash), { ...sampleToken('t1', { createdAt: 2 }), revokedAt: 50 });
+    await assert.rejects(store.useJoinToken(sampleToken('t1').hash, 3), (err: unknown) => err instanceof TokenRevokedError && err.code === 'TOKEN_REVOKED');
   });
 }
 

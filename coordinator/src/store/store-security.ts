@@ -1,3 +1,5 @@
+import type { AgentIdentityStore } from './store-identities';
+
 /*
  * Who may come in and with what: API and join tokens, revoked agents, registry credentials.
  * Part of Store (./store). Tokens are kept only as the sha256 of their text, credentials only
@@ -23,12 +25,8 @@ export interface TokenRecord {
   labels: Record<string, string>;
   /** Free text for people ("pi rack 2"); may be empty. */
   description: string;
-}
-
-/** An agent name refused for good: its stream is closed and it cannot reconnect. */
-export interface RevokedAgentRecord {
-  name: string;
-  revokedAt: number;
+  /** When an admin revoked it (`archfarm tokens revoke`); from then on it is refused. Absent: not revoked. */
+  revokedAt?: number;
 }
 
 /** A registry login as stored: the password (or token) only as the caller's ciphertext. */
@@ -38,7 +36,7 @@ export interface RegistryCredentialRecord {
 }
 
 /** The security part of Store; its methods follow Store's rules (one transaction each). */
-export interface SecurityStore {
+export interface SecurityStore extends AgentIdentityStore {
   /**
    * Stores a new token. A record that breaks TokenRecord's rules is refused
    * (InvalidInputError); a duplicate id or hash is a StoreConflictError. Neither error
@@ -55,19 +53,17 @@ export interface SecurityStore {
    */
   useJoinToken(hash: string, now: number): Promise<TokenRecord>;
   /**
-   * Whether any admin token exists, expired or not: a data directory that ever had one is
-   * initialised and must not mint a fresh first admin token.
+   * Whether an admin token that works at `now` exists (neither expired nor revoked): when
+   * none does, the coordinator mints a new first admin token into its data dir at start.
    */
-  hasAdminToken(): Promise<boolean>;
-
+  hasAdminToken(now: number): Promise<boolean>;
+  /** Every token, of any kind and state, oldest first (ties by id). */
+  listTokens(): Promise<TokenRecord[]>;
   /**
-   * Revokes an agent name, known to the store or not. Revoking again keeps the first
-   * `revokedAt`. There is no un-revoke: a replacement agent enrols under a new name.
+   * Revokes the token with this id (revoking again keeps the first `revokedAt`) and returns
+   * it. Rejects with TokenNotFoundError when there is none.
    */
-  revokeAgent(name: string, now: number): Promise<void>;
-  isRevoked(name: string): Promise<boolean>;
-  /** Every revoked name, by name. */
-  listRevoked(): Promise<RevokedAgentRecord[]>;
+  revokeToken(id: string, now: number): Promise<TokenRecord>;
 
   /** Inserts or replaces the login for `registry` (e.g. "registry.local:5000"). */
   putRegistryCredential(registry: string, username: string, ciphertext: Buffer, now: number): Promise<void>;
@@ -75,6 +71,8 @@ export interface SecurityStore {
   getRegistryCredential(registry: string): Promise<RegistryCredentialRecord | undefined>;
   /** The registries that have a login, by name. */
   listRegistries(): Promise<string[]>;
+  /** Forgets the login for `registry`; whether there was one. */
+  deleteRegistryCredential(registry: string): Promise<boolean>;
   /**
    * Keeps the credentials one build was submitted with (the CLI's own, sealed by the caller)
    * for that build's life, so a restarted coordinator can resume it. Replaces an earlier one.

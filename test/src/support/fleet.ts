@@ -1,5 +1,5 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { BIN, freePort, run, waitForOutput, type RunResult } from './processes';
@@ -149,7 +149,8 @@ export class TestFleet {
     const text = await waitForOutput(child, 'stderr', (t) => t.includes('coordinator serving'), 30_000);
     const line = text.split('\n').find((l) => l.includes('coordinator serving'))!;
     this.address = (JSON.parse(line) as { listen: string }).listen;
-    this.adminToken = /initial admin token[^:]*: (\S+)/.exec(text)?.[1] ?? this.adminToken;
+    // The first start writes DATA/admin-token (0600); the log only says where.
+    this.adminToken = (await readFile(join(this.dataDir, 'admin-token'), 'utf8').catch(() => this.adminToken)).trim();
     const tlsLine = text.split('\n').find((l) => l.includes('caFingerprint'));
     if (tlsLine) this.caFingerprint = (JSON.parse(tlsLine) as { caFingerprint: string }).caFingerprint;
   }

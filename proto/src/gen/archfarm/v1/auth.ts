@@ -45,6 +45,11 @@ export interface CreateTokenRequest {
   /** Join tokens: labels every agent that joins with it gets. */
   labels: { [key: string]: string };
   description: string;
+  /**
+   * Role tokens: never expire (`--ttl never`). Without it and without ttl_seconds, a role token
+   * expires after the coordinator's default (90 days). Join tokens always expire.
+   */
+  neverExpires: boolean;
 }
 
 export interface CreateTokenRequest_LabelsEntry {
@@ -64,6 +69,52 @@ export interface AgentRef {
 }
 
 export interface RevokeAgentResponse {
+}
+
+export interface ForgetAgentResponse {
+}
+
+export interface ListTokensRequest {
+}
+
+export interface TokenInfo {
+  id: string;
+  /** "join", "admin", "builder" or "viewer". */
+  kind: string;
+  createdMs: number;
+  /** 0: never expires. */
+  expiresMs: number;
+  /** Join tokens: enrolments left; -1: unlimited or not a join token. */
+  usesLeft: number;
+  labels: { [key: string]: string };
+  description: string;
+  /** 0: not revoked. */
+  revokedMs: number;
+}
+
+export interface TokenInfo_LabelsEntry {
+  key: string;
+  value: string;
+}
+
+export interface ListTokensResponse {
+  tokens: TokenInfo[];
+}
+
+export interface TokenRef {
+  id: string;
+}
+
+export interface RevokeTokenResponse {
+}
+
+export interface RegistryRef {
+  registry: string;
+}
+
+export interface RegistryLogoutResponse {
+  /** Whether credentials were stored for it. */
+  removed: boolean;
 }
 
 export interface RegistryLoginRequest {
@@ -380,7 +431,7 @@ export const RenewRequest: MessageFns<RenewRequest> = {
 };
 
 function createBaseCreateTokenRequest(): CreateTokenRequest {
-  return { kind: "", ttlSeconds: 0, uses: 0, labels: {}, description: "" };
+  return { kind: "", ttlSeconds: 0, uses: 0, labels: {}, description: "", neverExpires: false };
 }
 
 export const CreateTokenRequest: MessageFns<CreateTokenRequest> = {
@@ -399,6 +450,9 @@ export const CreateTokenRequest: MessageFns<CreateTokenRequest> = {
     });
     if (message.description !== "") {
       writer.uint32(42).string(message.description);
+    }
+    if (message.neverExpires !== false) {
+      writer.uint32(48).bool(message.neverExpires);
     }
     return writer;
   },
@@ -459,6 +513,14 @@ export const CreateTokenRequest: MessageFns<CreateTokenRequest> = {
             message.description = reader.string();
             continue;
           }
+          case 6: {
+            if (tag !== 48) {
+              break;
+            }
+
+            message.neverExpires = reader.bool();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -495,6 +557,11 @@ export const CreateTokenRequest: MessageFns<CreateTokenRequest> = {
         )
         : {},
       description: isSet(object.description) ? globalThis.String(object.description) : "",
+      neverExpires: isSet(object.neverExpires)
+        ? globalThis.Boolean(object.neverExpires)
+        : isSet(object.never_expires)
+        ? globalThis.Boolean(object.never_expires)
+        : false,
     };
   },
 
@@ -521,6 +588,9 @@ export const CreateTokenRequest: MessageFns<CreateTokenRequest> = {
     if (message.description !== "") {
       obj.description = message.description;
     }
+    if (message.neverExpires !== false) {
+      obj.neverExpires = message.neverExpires;
+    }
     return obj;
   },
 
@@ -542,6 +612,7 @@ export const CreateTokenRequest: MessageFns<CreateTokenRequest> = {
       {},
     );
     message.description = object.description ?? "";
+    message.neverExpires = object.neverExpires ?? false;
     return message;
   },
 };
@@ -851,6 +922,744 @@ export const RevokeAgentResponse: MessageFns<RevokeAgentResponse> = {
   },
   fromPartial(_: DeepPartial<RevokeAgentResponse>): RevokeAgentResponse {
     const message = createBaseRevokeAgentResponse();
+    return message;
+  },
+};
+
+function createBaseForgetAgentResponse(): ForgetAgentResponse {
+  return {};
+}
+
+export const ForgetAgentResponse: MessageFns<ForgetAgentResponse> = {
+  encode(_: ForgetAgentResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ForgetAgentResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseForgetAgentResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ForgetAgentResponse {
+    return {};
+  },
+
+  toJSON(_: ForgetAgentResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ForgetAgentResponse>): ForgetAgentResponse {
+    return ForgetAgentResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ForgetAgentResponse>): ForgetAgentResponse {
+    const message = createBaseForgetAgentResponse();
+    return message;
+  },
+};
+
+function createBaseListTokensRequest(): ListTokensRequest {
+  return {};
+}
+
+export const ListTokensRequest: MessageFns<ListTokensRequest> = {
+  encode(_: ListTokensRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListTokensRequest {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListTokensRequest();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): ListTokensRequest {
+    return {};
+  },
+
+  toJSON(_: ListTokensRequest): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListTokensRequest>): ListTokensRequest {
+    return ListTokensRequest.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<ListTokensRequest>): ListTokensRequest {
+    const message = createBaseListTokensRequest();
+    return message;
+  },
+};
+
+function createBaseTokenInfo(): TokenInfo {
+  return { id: "", kind: "", createdMs: 0, expiresMs: 0, usesLeft: 0, labels: {}, description: "", revokedMs: 0 };
+}
+
+export const TokenInfo: MessageFns<TokenInfo> = {
+  encode(message: TokenInfo, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    if (message.kind !== "") {
+      writer.uint32(18).string(message.kind);
+    }
+    if (message.createdMs !== 0) {
+      writer.uint32(24).int64(message.createdMs);
+    }
+    if (message.expiresMs !== 0) {
+      writer.uint32(32).int64(message.expiresMs);
+    }
+    if (message.usesLeft !== 0) {
+      writer.uint32(40).int64(message.usesLeft);
+    }
+    globalThis.Object.entries(message.labels).forEach(([key, value]: [string, string]) => {
+      TokenInfo_LabelsEntry.encode({ key: key as any, value }, writer.uint32(50).fork()).join();
+    });
+    if (message.description !== "") {
+      writer.uint32(58).string(message.description);
+    }
+    if (message.revokedMs !== 0) {
+      writer.uint32(64).int64(message.revokedMs);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TokenInfo {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTokenInfo();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.kind = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 24) {
+              break;
+            }
+
+            message.createdMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.expiresMs = longToNumber(reader.int64());
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.usesLeft = longToNumber(reader.int64());
+            continue;
+          }
+          case 6: {
+            if (tag !== 50) {
+              break;
+            }
+
+            const entry6 = TokenInfo_LabelsEntry.decode(reader, reader.uint32());
+            if (entry6.value !== undefined) {
+              message.labels[entry6.key] = entry6.value;
+            }
+            continue;
+          }
+          case 7: {
+            if (tag !== 58) {
+              break;
+            }
+
+            message.description = reader.string();
+            continue;
+          }
+          case 8: {
+            if (tag !== 64) {
+              break;
+            }
+
+            message.revokedMs = longToNumber(reader.int64());
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TokenInfo {
+    return {
+      id: isSet(object.id) ? globalThis.String(object.id) : "",
+      kind: isSet(object.kind) ? globalThis.String(object.kind) : "",
+      createdMs: isSet(object.createdMs)
+        ? globalThis.Number(object.createdMs)
+        : isSet(object.created_ms)
+        ? globalThis.Number(object.created_ms)
+        : 0,
+      expiresMs: isSet(object.expiresMs)
+        ? globalThis.Number(object.expiresMs)
+        : isSet(object.expires_ms)
+        ? globalThis.Number(object.expires_ms)
+        : 0,
+      usesLeft: isSet(object.usesLeft)
+        ? globalThis.Number(object.usesLeft)
+        : isSet(object.uses_left)
+        ? globalThis.Number(object.uses_left)
+        : 0,
+      labels: isObject(object.labels)
+        ? (globalThis.Object.entries(object.labels) as [string, any][]).reduce(
+          (acc: { [key: string]: string }, [key, value]: [string, any]) => {
+            globalThis.Object.defineProperty(acc, key, {
+              value: globalThis.String(value),
+              enumerable: true,
+              configurable: true,
+              writable: true,
+            });
+            return acc;
+          },
+          {},
+        )
+        : {},
+      description: isSet(object.description) ? globalThis.String(object.description) : "",
+      revokedMs: isSet(object.revokedMs)
+        ? globalThis.Number(object.revokedMs)
+        : isSet(object.revoked_ms)
+        ? globalThis.Number(object.revoked_ms)
+        : 0,
+    };
+  },
+
+  toJSON(message: TokenInfo): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    if (message.kind !== "") {
+      obj.kind = message.kind;
+    }
+    if (message.createdMs !== 0) {
+      obj.createdMs = Math.round(message.createdMs);
+    }
+    if (message.expiresMs !== 0) {
+      obj.expiresMs = Math.round(message.expiresMs);
+    }
+    if (message.usesLeft !== 0) {
+      obj.usesLeft = Math.round(message.usesLeft);
+    }
+    if (message.labels) {
+      const entries = globalThis.Object.entries(message.labels) as [string, string][];
+      if (entries.length > 0) {
+        obj.labels = {};
+        entries.forEach(([k, v]) => {
+          obj.labels[k] = v;
+        });
+      }
+    }
+    if (message.description !== "") {
+      obj.description = message.description;
+    }
+    if (message.revokedMs !== 0) {
+      obj.revokedMs = Math.round(message.revokedMs);
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TokenInfo>): TokenInfo {
+    return TokenInfo.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TokenInfo>): TokenInfo {
+    const message = createBaseTokenInfo();
+    message.id = object.id ?? "";
+    message.kind = object.kind ?? "";
+    message.createdMs = object.createdMs ?? 0;
+    message.expiresMs = object.expiresMs ?? 0;
+    message.usesLeft = object.usesLeft ?? 0;
+    message.labels = (globalThis.Object.entries(object.labels ?? {}) as [string, string][]).reduce(
+      (acc: { [key: string]: string }, [key, value]: [string, string]) => {
+        if (value !== undefined) {
+          acc[key] = globalThis.String(value);
+        }
+        return acc;
+      },
+      {},
+    );
+    message.description = object.description ?? "";
+    message.revokedMs = object.revokedMs ?? 0;
+    return message;
+  },
+};
+
+function createBaseTokenInfo_LabelsEntry(): TokenInfo_LabelsEntry {
+  return { key: "", value: "" };
+}
+
+export const TokenInfo_LabelsEntry: MessageFns<TokenInfo_LabelsEntry> = {
+  encode(message: TokenInfo_LabelsEntry, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.key !== "") {
+      writer.uint32(10).string(message.key);
+    }
+    if (message.value !== "") {
+      writer.uint32(18).string(message.value);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TokenInfo_LabelsEntry {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTokenInfo_LabelsEntry();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.key = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.value = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TokenInfo_LabelsEntry {
+    return {
+      key: isSet(object.key) ? globalThis.String(object.key) : "",
+      value: isSet(object.value) ? globalThis.String(object.value) : "",
+    };
+  },
+
+  toJSON(message: TokenInfo_LabelsEntry): unknown {
+    const obj: any = {};
+    if (message.key !== "") {
+      obj.key = message.key;
+    }
+    if (message.value !== "") {
+      obj.value = message.value;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TokenInfo_LabelsEntry>): TokenInfo_LabelsEntry {
+    return TokenInfo_LabelsEntry.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TokenInfo_LabelsEntry>): TokenInfo_LabelsEntry {
+    const message = createBaseTokenInfo_LabelsEntry();
+    message.key = object.key ?? "";
+    message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseListTokensResponse(): ListTokensResponse {
+  return { tokens: [] };
+}
+
+export const ListTokensResponse: MessageFns<ListTokensResponse> = {
+  encode(message: ListTokensResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    for (const v of message.tokens) {
+      TokenInfo.encode(v!, writer.uint32(10).fork()).join();
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): ListTokensResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseListTokensResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.tokens.push(TokenInfo.decode(reader, reader.uint32()));
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): ListTokensResponse {
+    return {
+      tokens: globalThis.Array.isArray(object?.tokens) ? object.tokens.map((e: any) => TokenInfo.fromJSON(e)) : [],
+    };
+  },
+
+  toJSON(message: ListTokensResponse): unknown {
+    const obj: any = {};
+    if (message.tokens?.length) {
+      obj.tokens = message.tokens.map((e) => TokenInfo.toJSON(e));
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<ListTokensResponse>): ListTokensResponse {
+    return ListTokensResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<ListTokensResponse>): ListTokensResponse {
+    const message = createBaseListTokensResponse();
+    message.tokens = object.tokens?.map((e) => TokenInfo.fromPartial(e)) || [];
+    return message;
+  },
+};
+
+function createBaseTokenRef(): TokenRef {
+  return { id: "" };
+}
+
+export const TokenRef: MessageFns<TokenRef> = {
+  encode(message: TokenRef, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.id !== "") {
+      writer.uint32(10).string(message.id);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): TokenRef {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseTokenRef();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.id = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): TokenRef {
+    return { id: isSet(object.id) ? globalThis.String(object.id) : "" };
+  },
+
+  toJSON(message: TokenRef): unknown {
+    const obj: any = {};
+    if (message.id !== "") {
+      obj.id = message.id;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<TokenRef>): TokenRef {
+    return TokenRef.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<TokenRef>): TokenRef {
+    const message = createBaseTokenRef();
+    message.id = object.id ?? "";
+    return message;
+  },
+};
+
+function createBaseRevokeTokenResponse(): RevokeTokenResponse {
+  return {};
+}
+
+export const RevokeTokenResponse: MessageFns<RevokeTokenResponse> = {
+  encode(_: RevokeTokenResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RevokeTokenResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRevokeTokenResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(_: any): RevokeTokenResponse {
+    return {};
+  },
+
+  toJSON(_: RevokeTokenResponse): unknown {
+    const obj: any = {};
+    return obj;
+  },
+
+  create(base?: DeepPartial<RevokeTokenResponse>): RevokeTokenResponse {
+    return RevokeTokenResponse.fromPartial(base ?? {});
+  },
+  fromPartial(_: DeepPartial<RevokeTokenResponse>): RevokeTokenResponse {
+    const message = createBaseRevokeTokenResponse();
+    return message;
+  },
+};
+
+function createBaseRegistryRef(): RegistryRef {
+  return { registry: "" };
+}
+
+export const RegistryRef: MessageFns<RegistryRef> = {
+  encode(message: RegistryRef, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.registry !== "") {
+      writer.uint32(10).string(message.registry);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegistryRef {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegistryRef();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.registry = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RegistryRef {
+    return { registry: isSet(object.registry) ? globalThis.String(object.registry) : "" };
+  },
+
+  toJSON(message: RegistryRef): unknown {
+    const obj: any = {};
+    if (message.registry !== "") {
+      obj.registry = message.registry;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RegistryRef>): RegistryRef {
+    return RegistryRef.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RegistryRef>): RegistryRef {
+    const message = createBaseRegistryRef();
+    message.registry = object.registry ?? "";
+    return message;
+  },
+};
+
+function createBaseRegistryLogoutResponse(): RegistryLogoutResponse {
+  return { removed: false };
+}
+
+export const RegistryLogoutResponse: MessageFns<RegistryLogoutResponse> = {
+  encode(message: RegistryLogoutResponse, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.removed !== false) {
+      writer.uint32(8).bool(message.removed);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): RegistryLogoutResponse {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseRegistryLogoutResponse();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 8) {
+              break;
+            }
+
+            message.removed = reader.bool();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): RegistryLogoutResponse {
+    return { removed: isSet(object.removed) ? globalThis.Boolean(object.removed) : false };
+  },
+
+  toJSON(message: RegistryLogoutResponse): unknown {
+    const obj: any = {};
+    if (message.removed !== false) {
+      obj.removed = message.removed;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<RegistryLogoutResponse>): RegistryLogoutResponse {
+    return RegistryLogoutResponse.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<RegistryLogoutResponse>): RegistryLogoutResponse {
+    const message = createBaseRegistryLogoutResponse();
+    message.removed = object.removed ?? false;
     return message;
   },
 };
@@ -1181,7 +1990,10 @@ export const AuthServiceService = {
     responseSerialize: (value: CreateTokenResponse): Buffer => Buffer.from(CreateTokenResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): CreateTokenResponse => CreateTokenResponse.decode(value),
   },
-  /** admin: the agent's stream closes at once and it can never reconnect with its certificate. */
+  /**
+   * admin: the agent's stream closes at once and this enrolment's certificates are refused from
+   * then on. The name stays taken (a re-enrolment is refused) until ForgetAgent.
+   */
   revokeAgent: {
     path: "/archfarm.v1.AuthService/RevokeAgent" as const,
     requestStream: false as const,
@@ -1191,7 +2003,40 @@ export const AuthServiceService = {
     responseSerialize: (value: RevokeAgentResponse): Buffer => Buffer.from(RevokeAgentResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RevokeAgentResponse => RevokeAgentResponse.decode(value),
   },
-  /** admin or builder: registry credentials kept by the coordinator, encrypted at rest. */
+  /**
+   * admin: frees an agent name: its enrolment, certificates and record are deleted (its stream
+   * closes), so a new machine may enrol under it. NOT_FOUND when the name is unknown.
+   */
+  forgetAgent: {
+    path: "/archfarm.v1.AuthService/ForgetAgent" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: AgentRef): Buffer => Buffer.from(AgentRef.encode(value).finish()),
+    requestDeserialize: (value: Buffer): AgentRef => AgentRef.decode(value),
+    responseSerialize: (value: ForgetAgentResponse): Buffer => Buffer.from(ForgetAgentResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ForgetAgentResponse => ForgetAgentResponse.decode(value),
+  },
+  /** admin: every token (never its secret or hash), with its state. */
+  listTokens: {
+    path: "/archfarm.v1.AuthService/ListTokens" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: ListTokensRequest): Buffer => Buffer.from(ListTokensRequest.encode(value).finish()),
+    requestDeserialize: (value: Buffer): ListTokensRequest => ListTokensRequest.decode(value),
+    responseSerialize: (value: ListTokensResponse): Buffer => Buffer.from(ListTokensResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): ListTokensResponse => ListTokensResponse.decode(value),
+  },
+  /** admin: a token is refused from now on. The last working admin token cannot be revoked. */
+  revokeToken: {
+    path: "/archfarm.v1.AuthService/RevokeToken" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: TokenRef): Buffer => Buffer.from(TokenRef.encode(value).finish()),
+    requestDeserialize: (value: Buffer): TokenRef => TokenRef.decode(value),
+    responseSerialize: (value: RevokeTokenResponse): Buffer => Buffer.from(RevokeTokenResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RevokeTokenResponse => RevokeTokenResponse.decode(value),
+  },
+  /** admin: registry credentials kept by the coordinator, encrypted at rest. */
   registryLogin: {
     path: "/archfarm.v1.AuthService/RegistryLogin" as const,
     requestStream: false as const,
@@ -1201,6 +2046,17 @@ export const AuthServiceService = {
     responseSerialize: (value: RegistryLoginResponse): Buffer =>
       Buffer.from(RegistryLoginResponse.encode(value).finish()),
     responseDeserialize: (value: Buffer): RegistryLoginResponse => RegistryLoginResponse.decode(value),
+  },
+  /** admin: forgets the stored credentials of one registry. */
+  registryLogout: {
+    path: "/archfarm.v1.AuthService/RegistryLogout" as const,
+    requestStream: false as const,
+    responseStream: false as const,
+    requestSerialize: (value: RegistryRef): Buffer => Buffer.from(RegistryRef.encode(value).finish()),
+    requestDeserialize: (value: Buffer): RegistryRef => RegistryRef.decode(value),
+    responseSerialize: (value: RegistryLogoutResponse): Buffer =>
+      Buffer.from(RegistryLogoutResponse.encode(value).finish()),
+    responseDeserialize: (value: Buffer): RegistryLogoutResponse => RegistryLogoutResponse.decode(value),
   },
   /** Who the caller is (for `archfarm login` to check a token). */
   whoAmI: {
@@ -1221,10 +2077,24 @@ export interface AuthServiceServer extends UntypedServiceImplementation {
   renewCertificate: handleUnaryCall<RenewRequest, EnrolResponse>;
   /** admin: a join token for agents, or an API token with a role for operators. */
   createToken: handleUnaryCall<CreateTokenRequest, CreateTokenResponse>;
-  /** admin: the agent's stream closes at once and it can never reconnect with its certificate. */
+  /**
+   * admin: the agent's stream closes at once and this enrolment's certificates are refused from
+   * then on. The name stays taken (a re-enrolment is refused) until ForgetAgent.
+   */
   revokeAgent: handleUnaryCall<AgentRef, RevokeAgentResponse>;
-  /** admin or builder: registry credentials kept by the coordinator, encrypted at rest. */
+  /**
+   * admin: frees an agent name: its enrolment, certificates and record are deleted (its stream
+   * closes), so a new machine may enrol under it. NOT_FOUND when the name is unknown.
+   */
+  forgetAgent: handleUnaryCall<AgentRef, ForgetAgentResponse>;
+  /** admin: every token (never its secret or hash), with its state. */
+  listTokens: handleUnaryCall<ListTokensRequest, ListTokensResponse>;
+  /** admin: a token is refused from now on. The last working admin token cannot be revoked. */
+  revokeToken: handleUnaryCall<TokenRef, RevokeTokenResponse>;
+  /** admin: registry credentials kept by the coordinator, encrypted at rest. */
   registryLogin: handleUnaryCall<RegistryLoginRequest, RegistryLoginResponse>;
+  /** admin: forgets the stored credentials of one registry. */
+  registryLogout: handleUnaryCall<RegistryRef, RegistryLogoutResponse>;
   /** Who the caller is (for `archfarm login` to check a token). */
   whoAmI: handleUnaryCall<WhoAmIRequest, WhoAmIResponse>;
 }
@@ -1278,7 +2148,10 @@ export interface AuthServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: CreateTokenResponse) => void,
   ): ClientUnaryCall;
-  /** admin: the agent's stream closes at once and it can never reconnect with its certificate. */
+  /**
+   * admin: the agent's stream closes at once and this enrolment's certificates are refused from
+   * then on. The name stays taken (a re-enrolment is refused) until ForgetAgent.
+   */
   revokeAgent(
     request: AgentRef,
     callback: (error: ServiceError | null, response: RevokeAgentResponse) => void,
@@ -1294,7 +2167,58 @@ export interface AuthServiceClient extends Client {
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RevokeAgentResponse) => void,
   ): ClientUnaryCall;
-  /** admin or builder: registry credentials kept by the coordinator, encrypted at rest. */
+  /**
+   * admin: frees an agent name: its enrolment, certificates and record are deleted (its stream
+   * closes), so a new machine may enrol under it. NOT_FOUND when the name is unknown.
+   */
+  forgetAgent(
+    request: AgentRef,
+    callback: (error: ServiceError | null, response: ForgetAgentResponse) => void,
+  ): ClientUnaryCall;
+  forgetAgent(
+    request: AgentRef,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ForgetAgentResponse) => void,
+  ): ClientUnaryCall;
+  forgetAgent(
+    request: AgentRef,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ForgetAgentResponse) => void,
+  ): ClientUnaryCall;
+  /** admin: every token (never its secret or hash), with its state. */
+  listTokens(
+    request: ListTokensRequest,
+    callback: (error: ServiceError | null, response: ListTokensResponse) => void,
+  ): ClientUnaryCall;
+  listTokens(
+    request: ListTokensRequest,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: ListTokensResponse) => void,
+  ): ClientUnaryCall;
+  listTokens(
+    request: ListTokensRequest,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: ListTokensResponse) => void,
+  ): ClientUnaryCall;
+  /** admin: a token is refused from now on. The last working admin token cannot be revoked. */
+  revokeToken(
+    request: TokenRef,
+    callback: (error: ServiceError | null, response: RevokeTokenResponse) => void,
+  ): ClientUnaryCall;
+  revokeToken(
+    request: TokenRef,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RevokeTokenResponse) => void,
+  ): ClientUnaryCall;
+  revokeToken(
+    request: TokenRef,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RevokeTokenResponse) => void,
+  ): ClientUnaryCall;
+  /** admin: registry credentials kept by the coordinator, encrypted at rest. */
   registryLogin(
     request: RegistryLoginRequest,
     callback: (error: ServiceError | null, response: RegistryLoginResponse) => void,
@@ -1309,6 +2233,22 @@ export interface AuthServiceClient extends Client {
     metadata: Metadata,
     options: Partial<CallOptions>,
     callback: (error: ServiceError | null, response: RegistryLoginResponse) => void,
+  ): ClientUnaryCall;
+  /** admin: forgets the stored credentials of one registry. */
+  registryLogout(
+    request: RegistryRef,
+    callback: (error: ServiceError | null, response: RegistryLogoutResponse) => void,
+  ): ClientUnaryCall;
+  registryLogout(
+    request: RegistryRef,
+    metadata: Metadata,
+    callback: (error: ServiceError | null, response: RegistryLogoutResponse) => void,
+  ): ClientUnaryCall;
+  registryLogout(
+    request: RegistryRef,
+    metadata: Metadata,
+    options: Partial<CallOptions>,
+    callback: (error: ServiceError | null, response: RegistryLogoutResponse) => void,
   ): ClientUnaryCall;
   /** Who the caller is (for `archfarm login` to check a token). */
   whoAmI(
