@@ -61,7 +61,7 @@ async function allFiles(root: string): Promise<Array<[string, string]>> {
 test('credHelpers names docker-credential-test, which supplies the password; the build publishes there', async () => {
   const tag = `${registry.address}/${uniqueRepository('helper')}:1`;
   const ctx = await makeContext({ Dockerfile: `FROM ${baseImage()}\nRUN echo helped build\n` });
-  const build = await fleet.cli(['build', '--platform', 'linux/amd64', '-t', tag, '--progress', 'plain', ctx], helperEnv());
+  const build = await fleet.cli(['build', '--platform', 'linux/amd64', '-t', tag, '--progress', 'plain', '--forward-credentials', ctx], helperEnv());
   assert.equal(build.code, 0, build.stderr);
   assert.deepEqual((await readFile(join(dir, 'asked.log'), 'utf8')).trim().split('\n'), [registry.address], 'the helper was asked for that registry, once');
   const inspected = await run('skopeo', ['inspect', '--tls-verify=false', '--raw', '--creds', `helped:${password}`, `docker://${tag}`]);
@@ -75,7 +75,7 @@ test('credHelpers names docker-credential-test, which supplies the password; the
 test('a helper the config names but PATH lacks: exit 2, naming docker-credential-NAME, before anything is sent', async () => {
   const tag = `${registry.address}/${uniqueRepository('nohelper')}:1`;
   const ctx = await makeContext({ Dockerfile: `FROM ${baseImage()}\n` });
-  const build = await fleet.cli(['build', '--platform', 'linux/amd64', '-t', tag, ctx], { DOCKER_CONFIG: join(dir, 'docker'), PATH: '/usr/bin:/bin' });
+  const build = await fleet.cli(['build', '--platform', 'linux/amd64', '-t', tag, '--forward-credentials', ctx], { DOCKER_CONFIG: join(dir, 'docker'), PATH: '/usr/bin:/bin' });
   assert.equal(build.code, 2, build.stderr);
   assert.match(build.stderr, /docker-credential-test \(named in .*config\.json\) is not on PATH/);
 });

@@ -15,6 +15,8 @@ export interface TokenRequest {
   passwordOk: boolean;
   scope: string;
   granted: boolean;
+  /** archfarm-coordinator or archfarm-agent (their RegistryClients say which). */
+  userAgent: string;
 }
 
 /** The claims of a token this server issued. */
@@ -68,7 +70,7 @@ export class TokenRegistry {
       const [user, pass] = basicOf(req.headers.authorization);
       const passwordOk = user === this.username && pass === this.password;
       const scope = url.searchParams.get('scope') ?? '';
-      this.requests.push({ user, passwordOk, scope, granted: passwordOk });
+      this.requests.push({ user, passwordOk, scope, granted: passwordOk, userAgent: req.headers['user-agent'] ?? '' });
       if (url.pathname !== '/token' || !passwordOk) {
         res.writeHead(401, { 'content-type': 'application/json' }).end('{"details":"bad credentials"}');
         return;
