@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { analyzeDockerfile } from './dockerfile-analysis';
+import { MAX_DOCKERFILE_ANALYSIS_BYTES } from '../security/limits';
+import { analyzeDockerfile, instructions } from './dockerfile-analysis';
 
 const lines = (...l: string[]) => l.join('\n');
 
@@ -67,4 +68,29 @@ test('tolerates odd input without throwing', () => {
     const r = analyzeDockerfile(text);
     assert.ok(r.buildPlatformRuns >= 0 && r.targetRuns >= 0);
   }
+});
+
+test('instructions() is linear: 1 MiB of continuation lines (threat 2 of issue 15) is read in well under a second', () => {
+  const text = `FROM alpine\nRUN ${'a \\\n'.repeat(262_144)}b`;
+  const started = performance.now();
+  const found = [...instructions(text)];
+  const ms = performance.now() - started;
+  assert.equal(found.length, 2);
+  assert.equal(found[1]!.args.length, 3 * 262_144 + 1, "each 'a \\' becomes 'a ' and a joining space");
+  assert.ok(ms < 1000, `took ${Math.round(ms)} ms`);
+});
+
+test('a blank or comment line inside a continuation is dropped and the instruction goes on', () => {
+  assert.deepEqual([...instructions('RUN a \\\n\n# note\n  b \\\nc\nRUN d \\')], [
+    { keyword: 'RUN', args: 'a    b  c' },
+    { keyword: 'RUN', args: 'd \\' },
+  ]);
+});
+
+test('a Dockerfile over the analysis cap is not analysed and counts as not cross-compiling, saying so', () => {
+  const big = `FROM --platform=$BUILDPLATFORM golang AS b\nRUN go build\n#${'x'.repeat(MAX_DOCKERFILE_ANALYSIS_BYTES)}`;
+  const result = analyzeDockerfile(big);
+  assert.equal(result.crossCompile, false);
+  assert.match(result.notAnalysed ?? '', /not analysed: over the 256 KiB/);
+  assert.equal(analyzeDockerfile(big.slice(0, 60)).notAnalysed, undefined);
 });

@@ -1,3 +1,5 @@
+import { MAX_DOCKERFILE_ANALYSIS_BYTES } from '../security/limits';
+
 /**
  * How much of a Dockerfile runs on the builder's own CPU. A stage `FROM
  * --platform=$BUILDPLATFORM` runs natively on every agent, even one emulating the target,
@@ -15,6 +17,8 @@ export interface DockerfileAnalysis {
   buildPlatformRuns: number;
   /** RUN instructions in stages on the target platform (emulated on a foreign agent). */
   targetRuns: number;
+  /** Why the Dockerfile was not analysed (over MAX_DOCKERFILE_ANALYSIS_BYTES); unset when it was. */
+  notAnalysed?: string;
 }
 
 export interface Instruction {
@@ -27,6 +31,11 @@ const HEREDOC = /(?<!<)<<(?!<)(-?)(["']?)([A-Za-z_][A-Za-z0-9_]*)\2/g;
 const BUILD_PLATFORM = /^\$\{?BUILDPLATFORM\}?$|^\$\{?BUILDOS\}?\/\$\{?BUILDARCH\}?/;
 
 export function analyzeDockerfile(text: string): DockerfileAnalysis {
+  const bytes = Buffer.byteLength(String(text));
+  if (bytes > MAX_DOCKERFILE_ANALYSIS_BYTES) {
+    const notAnalysed = `Dockerfile not analysed: over the ${MAX_DOCKERFILE_ANALYSIS_BYTES / 1024} KiB read for placement, so counted as not cross-compiling`;
+    return { crossCompile: false, buildPlatformRuns: 0, targetRuns: 0, notAnalysed };
+  }
   let buildPlatformRuns = 0;
   let targetRuns = 0;
   let current: boolean | undefined; // whether the current stage runs on the build platform
@@ -57,7 +66,12 @@ function stageOnBuildPlatform(args: string, stages: Map<string, boolean>): boole
   return onBuild;
 }
 
-/** Logical instructions: continuations joined, comments and heredoc bodies dropped (also read by ../base-images). */
+/**
+ * Logical instructions: continuations joined, comments and heredoc bodies dropped (also read by ../base-images).
+ * Linear in the text: each line is looked at once and a continued instruction is joined once
+ * at its end. (Joining as it went, and re-trimming the joined string per line, was quadratic:
+ * a 1 MiB file of `a \` lines held the coordinator's event loop for ~110 s.)
+ */
 export function* instructions(text: string): Generator<Instruction> {
   const lines = text.split(/\r?\n/);
   const escape = escapeChar(lines);
@@ -65,12 +79,19 @@ export function* instructions(text: string): Generator<Instruction> {
   while (i < lines.length) {
     const line = lines[i++]!;
     if (isBlankOrComment(line)) continue;
-    let joined = line;
-    while (endsWithEscape(joined, escape) && i < lines.length) {
+    const parts: string[] = [];
+    let tail = line; // the instruction's last line so far, not yet in parts
+    let continued = endsWithEscape(tail, escape); // once per line: blank lines do not re-trim the tail
+    while (continued && i < lines.length) {
       const next = lines[i++]!;
       // Docker drops comment and blank lines inside a continued instruction and goes on.
-      if (!isBlankOrComment(next)) joined = `${joined.trimEnd().slice(0, -1)} ${next}`;
+      if (isBlankOrComment(next)) continue;
+      parts.push(tail.trimEnd().slice(0, -1));
+      tail = next;
+      continued = endsWithEscape(tail, escape);
     }
+    parts.push(tail);
+    const joined = parts.join(' ');
     const match = /^\s*(\S+)\s*(.*)$/s.exec(joined);
     if (!match) continue;
     const keyword = match[1]!.toUpperCase();

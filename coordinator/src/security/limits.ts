@@ -85,3 +85,18 @@ function bytesAtMost(field: string, pairs: ReadonlyArray<readonly [string, strin
 function atMost(field: string, count: number, limit: number, what: string, fix: string): void {
   if (count > limit) throw new InvalidInputError(field, `${count} ${what}, over the limit of ${limit}; ${fix}`);
 }
+
+/**
+ * Bytes of a Dockerfile the coordinator analyses for placement (does it cross-compile?). The
+ * analysis is linear, but runs on the event loop for every build and `--plan`; a bigger
+ * Dockerfile is not analysed and the build counts as not cross-compiling (the safe
+ * assumption for placement), which the plan's reasons and the coordinator's log say.
+ */
+export const MAX_DOCKERFILE_ANALYSIS_BYTES = 256 * KiB;
+
+/**
+ * Entries of an uploaded context (files, directories, links). Each costs the scanner a map
+ * node and a few walk steps, so 100 000 (a big monorepo's sources with node_modules left in)
+ * scan in about a second; past it the upload is refused naming the entry and .dockerignore.
+ */
+export const MAX_CONTEXT_ENTRIES = 100_000;

@@ -1,6 +1,7 @@
 import { modeToWire, type BuildPlan, type SubmitBuildRequest } from '@archfarm/proto';
 import type { Dispatcher } from '../builds/dispatcher';
 import type { ContextStore } from '../context-store';
+import { notAnalysedReason } from '../cross-compile';
 import { ContextNotFoundError } from '../errors';
 import { validateBuild } from './validate-build';
 
@@ -12,6 +13,8 @@ export async function planBuild(req: SubmitBuildRequest, contexts: ContextStore,
   const spec = validateBuild(req);
   if (!(await contexts.has(spec.contextDigest))) throw new ContextNotFoundError(spec.contextDigest);
   spec.crossCompile = await crossCompile(spec.contextDigest, spec.dockerfile);
+  const note = await notAnalysedReason(contexts, spec.contextDigest, spec.dockerfile);
+  const why = (reason: string) => (note ? `${reason} (${note})` : reason);
   const now = Date.now();
   const build = { id: 'plan', spec, state: 'running' as const, jobs: [], events: [], createdAt: now };
   const planned = new Map<string, number>();
@@ -24,9 +27,9 @@ export async function planBuild(req: SubmitBuildRequest, contexts: ContextStore,
         const later = dispatcher.decide(build, job, now, planned, true);
         if (later.kind === 'place') decision = { ...later, reason: `waits for a free slot, then ${later.reason}` };
       }
-      if (decision.kind !== 'place') return { platform: platform.toString(), agent: '', mode: modeToWire('emulated'), reason: decision.reason };
+      if (decision.kind !== 'place') return { platform: platform.toString(), agent: '', mode: modeToWire('emulated'), reason: why(decision.reason) };
       planned.set(decision.agent, (planned.get(decision.agent) ?? 0) + 1);
-      return { platform: platform.toString(), agent: decision.agent, mode: modeToWire(decision.mode), reason: decision.reason };
+      return { platform: platform.toString(), agent: decision.agent, mode: modeToWire(decision.mode), reason: why(decision.reason) };
     }),
   };
 }
