@@ -36,28 +36,34 @@ async function ownerOnly(dir: string, logger: Logger): Promise<void> {
     return;
   }
   await chmod(dir, 0o700);
-  const narrowed = await narrowTree(dir, logger);
-  logger.info({ dataDir: dir, narrowed }, 'data dir made private (0700, files 0600)');
+  const opened: string[] = [];
+  await narrowTree(dir, opened, logger);
+  // Narrowing now does not undo what others could read before: say which files were open.
+  logger.warn(
+    { dataDir: dir, mode: (stat.mode & 0o777).toString(8), wereOpen: opened.slice(0, 20), count: opened.length },
+    'data dir was readable by other users; made it private (dirs 0700, files 0600): check who could have read the files listed',
+  );
 }
 
-/** Directories 0700, files 0600, below `dir`; symlinks are left alone (chmod would follow them). */
-async function narrowTree(dir: string, logger: Logger): Promise<number> {
-  let count = 0;
+/**
+ * Directories 0700, files 0600, below `dir`; symlinks are left alone (chmod would follow
+ * them). Files that group or others could read are added to `opened`.
+ */
+async function narrowTree(dir: string, opened: string[], logger: Logger): Promise<void> {
   for (const entry of await readdir(dir, { withFileTypes: true })) {
     const path = join(dir, entry.name);
     try {
       if (entry.isDirectory()) {
         await chmod(path, 0o700);
-        count += 1 + (await narrowTree(path, logger));
+        await narrowTree(path, opened, logger);
       } else if (entry.isFile()) {
+        if ((await lstat(path)).mode & 0o044) opened.push(path);
         await chmod(path, 0o600);
-        count += 1;
       }
     } catch (err) {
       logger.warn({ path, err: errorMessage(err) }, 'could not narrow the mode of a data dir entry');
     }
   }
-  return count;
 }
 
 /**

@@ -63,6 +63,8 @@ test("an older data dir (0755, files 0644) is narrowed on start, contents includ
   const second = await CoordinatorChild.start(data);
   try {
     assert.deepEqual(await tooOpen(data), []);
+    assert.match(second.output, /data dir was readable by other users; made it private/, 'the operator is told the files were open');
+    assert.ok(second.output.includes(join(data, 'archfarm.db')), 'the files that were open are named');
   } finally {
     await second.stop();
   }
