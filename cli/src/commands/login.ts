@@ -11,8 +11,8 @@ import { readSecret } from '../secret-input';
 
 const EXAMPLES = `
 Examples:
-  # The coordinator printed its CA fingerprint and the first admin token at its first start
-  archfarm login --coordinator 10.0.0.5:7420 --ca-fingerprint sha256:3f2a... --token-stdin < admin.token
+  # The coordinator logged its CA fingerprint and wrote the first admin token to DATA/admin-token
+  archfarm login --coordinator 10.0.0.5:7420 --ca-fingerprint sha256:3f2a... --token-stdin < admin-token
 
   # A new token for the same coordinator (its address and CA are already stored)
   archfarm login --token "$NEW_TOKEN"
@@ -64,7 +64,7 @@ async function loginToken(flags: LoginFlags, io: CliIo): Promise<string> {
   if (!token?.trim()) {
     throw new InvalidInputError(
       '--token',
-      'login needs a token: --token T, --token-stdin or ARCHFARM_TOKEN (the coordinator prints the first admin token at its first start; `archfarm tokens create --role ...` makes more)',
+      'login needs a token: --token T, --token-stdin or ARCHFARM_TOKEN (the coordinator writes the first admin token to DATA/admin-token on the coordinator host; `archfarm tokens create --role ...` makes more)',
     );
   }
   return token.trim();
