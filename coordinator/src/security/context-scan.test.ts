@@ -114,7 +114,7 @@ test('devices, FIFOs and unknown entry types are refused', async () => {
   await refused([['dev/null', '3']], 'dev/null', /"dev\/null" is a character device; a context holds only files, directories and links; remove it/);
   await refused([['sda', '4']], 'sda', /is a block device/);
   await refused([['pipe', '6']], 'pipe', /is a named pipe \(FIFO\)/);
-  await refused([['vol', 'V']], 'vol', /tar entry of type TapeVolumeHeader/);
+  await refused([['vol', 'V']], 'vol', /tar entry of type "V"/);
   await refused([pax('comment', 'x'.repeat(1024 * 1024)), ['f', '0']], 'PaxHeader/x', /too large to check/);
 });
 
@@ -164,4 +164,40 @@ test('garbage, compressed, truncated and corrupt tars are TarInvalidError', asyn
   corrupt[512 * 4] = 0x41; // the second header's name
   await assert.rejects(scan(corrupt), notATar(/checksum failure/));
   assert.equal((await scan(good)).entries, 2);
+});
+
+/** A pax header of `type` ('x' for the next entry, 'g' global) with these records. */
+function paxOf(type: 'x' | 'g', records: Record<string, string>): Entry {
+  const data = Object.entries(records)
+    .map(([key, value]) => {
+      const rest = ` ${key}=${value}\n`;
+      let len = Buffer.byteLength(rest) + 1;
+      while (Buffer.byteLength(`${len}${rest}`) !== len) len = Buffer.byteLength(`${len}${rest}`);
+      return `${len}${rest}`;
+    })
+    .join('');
+  return [type === 'g' ? 'pax_global_header' : 'PaxHeader/x', type, { data }];
+}
+
+test('a PAX global header is refused: its linkpath made an escaping symlink pass (threat 7 of issue 15)', async () => {
+  // node-tar gave "ok" the global linkpath "inside"; Go (Docker) ignores global headers and extracts "../../etc".
+  const entries: Entry[] = [paxOf('g', { linkpath: 'inside' }), ['inside', '0'], ['ok', '2', { linkpath: '../../etc' }]];
+  await refused(entries, 'pax_global_header', /"pax_global_header" is a PAX global header/);
+  await refused([paxOf('g', { comment: 'harmless' }), ['f', '0']], 'pax_global_header', /PAX global header/);
+});
+
+test('unknown PAX keywords, GNU sparse files and entries the two readings disagree on are refused', async () => {
+  await refused([paxOf('x', { 'GNU.sparse.map': '0,1' }), ['f', '0']], 'PaxHeader/x', /keyword "GNU\.sparse\.map"/);
+  // node-tar reads PAX records line by line; a newline in a value hides the record from it, not from Go.
+  await refused([paxOf('x', { linkpath: '../../etc\nx' }), ['l', '2', { linkpath: 'safe' }]], 'l', /link target of "\.\.\/\.\.\/etc\\nx" in its raw tar headers but "safe" as parsed/);
+  // A symlink with a size: node-tar reads a body Go does not, so they see different entries after it.
+  await refused([['l', '2', { linkpath: 'a', size: 512 }], ['f', '0']], 'l', /header-only entry \(type 2\) with a 512-byte body/);
+  // Type '0' with a trailing slash: node-tar makes it a directory without a body, Go a file with one.
+  await refused([['d/', '0', { data: 'x' }]], 'd/', /type of "0" in its raw tar headers but "5" as parsed/);
+});
+
+test('kept SCHILY.xattr records, GNU long names and a NUL-typed directory scan as before', async () => {
+  const long = `${'d'.repeat(120)}/file`;
+  const result = await scan(tarOf([paxOf('x', { 'SCHILY.xattr.user.x': '1', path: long }), ['short', '0', { data: 'x' }], ['l/', '\0'], ['././@LongLink', 'L', { data: `${long}2\0` }], ['cut', '0']]));
+  assert.deepEqual(result.files.sort(), [long, `${long}2`]);
 });

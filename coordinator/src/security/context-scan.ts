@@ -3,6 +3,8 @@ import { createReadStream } from 'node:fs';
 import { posix, win32 } from 'node:path';
 import { Parser, type ReadEntry } from 'tar';
 import { ArchfarmError } from '@archfarm/common';
+import { MAX_CONTEXT_ENTRIES } from './limits';
+import { RawTarReader, RawTarRefusal, type RawEntry } from './raw-tar';
 
 /** A build context holds an entry that must not reach an agent; `entry` is its path in the tar. */
 export class UnsafeContextError extends ArchfarmError {
@@ -29,7 +31,7 @@ export class TarInvalidError extends ArchfarmError {
 }
 
 export interface ScanOptions {
-  /** Most entries (files, directories, links); default 100 000. */
+  /** Most entries (files, directories, links); default MAX_CONTEXT_ENTRIES. */
   maxEntries?: number;
   /** Largest single entry, in bytes; default 1 GiB. */
   maxFileBytes?: number;
@@ -51,6 +53,8 @@ const MAX_NAME_BYTES = 4096; // PATH_MAX: a longer name could not be extracted a
 const MAX_LINK_HOPS = 40; // the kernel's MAXSYMLINKS
 const WALK_BUDGET = 20_000_000; // walk steps: ~1.5 s at worst; a 100 000-entry node_modules takes ~1M
 const ACCEPTED = new Set<string>(['File', 'OldFile', 'ContiguousFile', 'Directory', 'SymbolicLink', 'Link']);
+/** node-tar's entry types by the typeflag a raw header gives them. */
+const TYPEFLAG: Record<string, string> = { File: '0', OldFile: '0', ContiguousFile: '7', Link: '1', SymbolicLink: '2', CharacterDevice: '3', BlockDevice: '4', Directory: '5', FIFO: '6' };
 const SPECIAL: Record<string, string> = { CharacterDevice: 'a character device', BlockDevice: 'a block device', FIFO: 'a named pipe (FIFO)' };
 const COMPRESSED: [string, Buffer][] = [
   ['gzip', Buffer.from([0x1f, 0x8b])],
@@ -61,11 +65,13 @@ const COMPRESSED: [string, Buffer][] = [
  * Reads a context tar and refuses, with UnsafeContextError, anything an agent should not
  * extract: absolute or escaping paths, devices and FIFOs, links that resolve outside the
  * context (also through other symlinks, in archive order and in the final tree), oversize
- * entries and too many of them. A file that is not a whole plain tar gives TarInvalidError.
+ * entries and too many of them, PAX global headers and unknown PAX keywords and types, and
+ * any entry node-tar reads differently from its raw headers (./raw-tar says why both). A
+ * file that is not a whole plain tar gives TarInvalidError.
  */
 export async function scanContext(tarPath: string, opts: ScanOptions = {}): Promise<ContextScan> {
   const tree = new ContextTree({
-    maxEntries: opts.maxEntries ?? 100_000,
+    maxEntries: opts.maxEntries ?? MAX_CONTEXT_ENTRIES,
     maxFileBytes: opts.maxFileBytes ?? 1024 ** 3,
     maxTotalBytes: opts.maxTotalBytes ?? Number.POSITIVE_INFINITY,
   });
@@ -86,6 +92,9 @@ class ParseRun {
   // (preservePaths) belongs to extraction. strict turns every warning into 'error'.
   // Compressed input is refused before it, so no decompressor ever runs.
   private readonly parser = new Parser({ strict: true, brotli: false, zstd: false });
+  /** The same bytes read from their raw headers, as Docker's Go tar reads them; entries not yet matched. */
+  private readonly raw = new RawTarReader();
+  private readonly rawEntries: RawEntry[] = [];
   private failure: Error | undefined;
   private sawEndMarker = false;
   private readonly parsed: Promise<void>;
@@ -93,7 +102,10 @@ class ParseRun {
   constructor(tree: ContextTree) {
     this.parser.on('entry', (entry: ReadEntry) => {
       entry.resume(); // the body is not needed; this discards it
-      this.guard(() => tree.add(entry));
+      this.guard(() => {
+        agree(entry, this.rawEntries.shift());
+        tree.add(entry);
+      });
     });
     // Unknown types, and pax headers too big for node-tar to apply (other readers would).
     this.parser.on('ignoredEntry', (entry: ReadEntry) => this.guard(() => refuseType(entry)));
@@ -108,6 +120,9 @@ class ParseRun {
   }
 
   async write(chunk: Buffer): Promise<void> {
+    // The raw reading goes first, so an entry's raw header is always read before node-tar's entry event.
+    if (this.failure === undefined) this.guard(() => this.rawEntries.push(...this.raw.feed(chunk)));
+    if (this.failure !== undefined) throw this.failure;
     if (!this.parser.write(chunk) && this.failure === undefined) await once(this.parser, 'drain').catch(() => undefined);
     if (this.failure !== undefined) throw this.failure;
   }
@@ -116,16 +131,38 @@ class ParseRun {
     this.parser.end();
     await this.parsed;
     if (this.failure !== undefined) throw this.failure;
-    if (!this.sawEndMarker) throw new TarInvalidError('it ends before the end-of-archive marker, so it was cut short');
+    if (!this.sawEndMarker || !this.raw.ended) throw new TarInvalidError('it ends before the end-of-archive marker, so it was cut short');
+    const unread = this.rawEntries[0];
+    if (unread) throw refuse(unread.path, 'is in the raw tar headers but node-tar did not read it as an entry', REPACK);
   }
 
   private guard(check: () => void): void {
     try {
       if (this.failure === undefined) check();
     } catch (err) {
-      this.failure = err as Error;
+      this.failure = err instanceof RawTarRefusal ? fromRaw(err) : (err as Error);
     }
   }
+}
+
+/** node-tar's entry against the raw headers' reading of it: the same path, type, link and size, or refused. */
+function agree(entry: ReadEntry, raw: RawEntry | undefined): void {
+  if (raw === undefined) throw refuse(entry.path, 'is an entry node-tar reads where the raw tar headers have none (after the end of the archive?)', REPACK);
+  const parsed = { path: entry.path, type: TYPEFLAG[entry.type] ?? entry.type, linkpath: entry.linkpath ?? '', size: entry.size };
+  const fields = [
+    ['path', parsed.path, raw.path],
+    ['type', parsed.type, raw.typeflag],
+    ['link target', parsed.linkpath, raw.linkpath],
+    ['size', parsed.size, raw.size],
+  ] as const;
+  for (const [what, seen, written] of fields) {
+    if (seen !== written) throw refuse(raw.path, `has a ${what} of ${show(String(written))} in its raw tar headers but ${show(String(seen))} as parsed (tar readers would extract it differently)`, REPACK);
+  }
+}
+
+function fromRaw(err: RawTarRefusal): Error {
+  if (err.invalid) return new TarInvalidError(`entry ${show(err.entry)} ${err.problem}`);
+  return refuse(err.entry, err.problem, REPACK);
 }
 
 interface Link {
