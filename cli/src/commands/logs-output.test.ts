@@ -69,3 +69,30 @@ test("write() passes on stdout's backpressure", () => {
   assert.equal(log.write(arm('partial')), true, 'nothing written yet');
   assert.equal(log.write(arm(' line\n')), false);
 });
+
+const HOSTILE = 'title\u001b]0;pwned\u0007 red\u001b[31m C1\u009b2J tab\tok\r\n';
+const SHOWN = 'title\\x1b]0;pwned\\x07 red\\x1b[31m C1\\x9b2J tab\tok\\x0d\n';
+
+test('raw to a terminal, and prefixed: escape sequences are shown, not acted on (\\n and \\t kept); raw to a file stays exact', () => {
+  const bytes = Buffer.from(HOSTILE);
+  const tty = new Captured();
+  const toTerminal = new LogsOutput(tty, new Captured(), false, true);
+  // Cut inside the two-byte UTF-8 of U+009B: the decoder holds it for the next chunk.
+  const cut = bytes.indexOf(0xc2) + 1;
+  toTerminal.write(arm(bytes.subarray(0, cut)));
+  toTerminal.write(arm(bytes.subarray(cut)));
+  assert.equal(tty.text, SHOWN);
+  assert.doesNotMatch(tty.text, /[\u001b\u0007\u009b\r]/);
+
+  const prefixedOut = new Captured();
+  const prefixed = new LogsOutput(prefixedOut, new Captured(), true);
+  prefixed.write(arm(bytes));
+  prefixed.write(s390x('partial \u001b[2K'));
+  prefixed.end();
+  assert.equal(prefixedOut.text, `[linux/arm64] ${SHOWN}[linux/s390x] partial \\x1b[2K\n`);
+
+  const file = new Captured();
+  const toFile = new LogsOutput(file, new Captured(), false, false);
+  toFile.write(arm(bytes));
+  assert.ok(file.bytes.equals(bytes));
+});

@@ -4,6 +4,7 @@ import type { TextSink } from '../io';
 import type { ReattachNote } from '../reattach';
 import { buildStateName, jobStateName, modeName } from './format';
 import { emit, type ContextNote, type ProgressRenderer } from './renderer';
+import { jsonSafe } from './terminal-safe';
 
 /** One JSON object per line on stderr, for machines; log bytes become `text`. */
 export class JsonRenderer implements ProgressRenderer {
@@ -44,7 +45,7 @@ export class JsonRenderer implements ProgressRenderer {
   }
 
   private write(obj: object): void {
-    emit(this.out, JSON.stringify(obj));
+    emit(this.out, jsonSafe(JSON.stringify(obj)));
   }
 }
 

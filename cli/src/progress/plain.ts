@@ -2,7 +2,7 @@ import { BuildState, JobState, type BuildEvent, type JobUpdate } from '@archfarm
 import type { TextSink } from '../io';
 import { noteLine, type ReattachNote } from '../reattach';
 import { formatBytes, modeName } from './format';
-import { emit, type ContextNote, type LogSource, type ProgressRenderer } from './renderer';
+import { say, type ContextNote, type LogSource, type ProgressRenderer } from './renderer';
 
 /**
  * Plain lines for people: job state changes, waiting reasons (once per reason), and every
@@ -16,35 +16,35 @@ export class PlainRenderer implements ProgressRenderer {
   constructor(private readonly out: TextSink) {}
 
   context(note: ContextNote): void {
-    emit(this.out, note.uploading ? `uploading context ${formatBytes(note.size)}` : `context ${note.digest} already on the coordinator`);
+    say(this.out, note.uploading ? `uploading context ${formatBytes(note.size)}` : `context ${note.digest} already on the coordinator`);
   }
 
   submitted(buildId: string, platforms: readonly string[]): void {
-    emit(this.out, `build ${buildId}: ${platforms.join(', ')}`);
+    say(this.out, `build ${buildId}: ${platforms.join(', ')}`);
   }
 
   event(event: BuildEvent): void {
     const e = event.event;
     if (e?.$case === 'job') this.job(e.value);
     else if (e?.$case === 'waiting') this.waiting(e.value.platform, e.value.reason);
-    else if (e?.$case === 'finished' && e.value.state === BuildState.BUILD_STATE_PUBLISHED) emit(this.out, `published ${e.value.tag}`);
+    else if (e?.$case === 'finished' && e.value.state === BuildState.BUILD_STATE_PUBLISHED) say(this.out, `published ${e.value.tag}`);
   }
 
   lines(source: LogSource, lines: readonly string[]): void {
     const prefix = `[${[source.platform, source.agent, source.agent ? source.mode : ''].filter(Boolean).join(' ')}] `;
-    for (const line of lines) emit(this.out, prefix + line);
+    for (const line of lines) say(this.out, prefix + line);
   }
 
   cancelling(buildId: string): void {
-    emit(this.out, `cancelling build ${buildId}…`);
+    say(this.out, `cancelling build ${buildId}…`);
   }
 
   reattach(note: ReattachNote): void {
-    emit(this.out, noteLine(note));
+    say(this.out, noteLine(note));
   }
 
   failureLog(source: LogSource, lines: readonly string[]): void {
-    for (const line of failureBlock(source, lines)) emit(this.out, line);
+    for (const line of failureBlock(source, lines)) say(this.out, line);
   }
 
   private job(job: JobUpdate): void {
@@ -53,13 +53,13 @@ export class PlainRenderer implements ProgressRenderer {
     this.shownState.set(job.platform, key);
     // A job that moves on and later waits again for the same reason should say so again.
     this.shownReason.delete(job.platform);
-    emit(this.out, `[${job.platform}] ${describeJob(job)}`);
+    say(this.out, `[${job.platform}] ${describeJob(job)}`);
   }
 
   private waiting(platform: string, reason: string): void {
     if (this.shownReason.get(platform) === reason) return;
     this.shownReason.set(platform, reason);
-    emit(this.out, `[${platform}] waiting: ${reason}`);
+    say(this.out, `[${platform}] waiting: ${reason}`);
   }
 }
 

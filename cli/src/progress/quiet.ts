@@ -1,7 +1,7 @@
 import type { TextSink } from '../io';
 import { noteLine, type ReattachNote } from '../reattach';
 import { failureBlock } from './plain';
-import { emit, type LogSource, type ProgressRenderer } from './renderer';
+import { say, type LogSource, type ProgressRenderer } from './renderer';
 
 /**
  * --progress quiet: nothing but the failed platform's last lines (errors come from main) and,
@@ -17,10 +17,10 @@ export class QuietRenderer implements ProgressRenderer {
   cancelling(): void {}
 
   reattach(note: ReattachNote): void {
-    emit(this.out, noteLine(note));
+    say(this.out, noteLine(note));
   }
 
   failureLog(source: LogSource, lines: readonly string[]): void {
-    for (const line of failureBlock(source, lines)) emit(this.out, line);
+    for (const line of failureBlock(source, lines)) say(this.out, line);
   }
 }

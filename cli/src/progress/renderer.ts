@@ -1,6 +1,7 @@
 import type { BuildEvent, ModeName } from '@archfarm/proto';
 import type { TextSink } from '../io';
 import type { ReattachNote } from '../reattach';
+import { terminalSafe } from './terminal-safe';
 
 /** --progress: how a build's progress is shown on stderr ('auto' is plain for now). */
 export type ProgressMode = 'auto' | 'plain' | 'json' | 'quiet';
@@ -40,7 +41,15 @@ export interface ProgressRenderer {
   failureLog(source: LogSource, lines: readonly string[]): void;
 }
 
-/** Writes one line to `sink`. */
+/** Writes one line to `sink` as is (JSON lines, already safe: ./terminal-safe). */
 export function emit(sink: TextSink, line: string): void {
   sink.write(`${line}\n`);
+}
+
+/**
+ * Writes one line for people to `sink`, its control characters neutralised: log lines, agent
+ * names, reasons and errors all come from others (./terminal-safe).
+ */
+export function say(sink: TextSink, line: string): void {
+  emit(sink, terminalSafe(line));
 }
