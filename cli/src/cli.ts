@@ -16,6 +16,7 @@ import { PublishedPartiallyError } from './errors';
 import { ExitCode, exitCodeFor } from './exit-codes';
 import { writeLine, type CliIo } from './io';
 import { DEFAULT_COORDINATOR } from './options';
+import { jsonSafe, terminalSafe } from './progress/terminal-safe';
 
 const PROGRAM_EXAMPLES = `
 Examples:
@@ -102,17 +103,18 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
 /**
  * Prints a command's failure on stderr: `error: ...`, or one JSON line in JSON mode. A
  * partial publish is not a failure: it prints `warning: ...` lines (or a 'warning' object).
+ * Messages may quote an agent or a build (a job's error): control characters are neutralised.
  */
 export function reportError(err: unknown, exitCode: number, ctx: CommandContext): void {
   const { stderr, env } = ctx.io;
   const code = err instanceof ArchfarmError ? err.code : 'INTERNAL';
   if (err instanceof PublishedPartiallyError) {
-    if (ctx.errorFormat === 'text') for (const line of err.warnings()) writeLine(stderr, line);
-    else writeLine(stderr, JSON.stringify({ type: 'warning', code, message: err.message, leftOut: leftOutJson(err), exitCode }));
+    if (ctx.errorFormat === 'text') for (const line of err.warnings()) writeLine(stderr, terminalSafe(line));
+    else writeLine(stderr, jsonSafe(JSON.stringify({ type: 'warning', code, message: err.message, leftOut: leftOutJson(err), exitCode })));
   } else if (ctx.errorFormat === 'json') {
-    writeLine(stderr, JSON.stringify({ type: 'error', code, message: errorMessage(err), exitCode }));
+    writeLine(stderr, jsonSafe(JSON.stringify({ type: 'error', code, message: errorMessage(err), exitCode })));
   } else {
-    writeLine(stderr, `error: ${errorMessage(err)}`);
+    writeLine(stderr, terminalSafe(`error: ${errorMessage(err)}`));
   }
   if (env.ARCHFARM_DEBUG) {
     for (let e: unknown = err; e !== undefined; e = e instanceof Error ? e.cause : undefined) {
