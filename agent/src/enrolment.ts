@@ -1,17 +1,10 @@
-import { X509Certificate } from 'node:crypto';
-import { mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
 import { caFingerprint, COORDINATOR_TLS_NAME, createKeyAndCsr, discoverCa, InvalidInputError, type Logger } from '@archfarm/common';
 import { AuthServiceClient, type EnrolResponse } from '@archfarm/proto';
+import { loadIdentity, saveIdentity, type AgentIdentity, type SaveFault } from './identity-files';
 
-/** The agent's identity on disk: its own key (never sent anywhere), its certificate, the CA it trusts. */
-export interface AgentIdentity {
-  keyPem: string;
-  certPem: string;
-  caPem: string;
-  notAfter: Date;
-}
+export type { AgentIdentity } from './identity-files';
 
 /** Every coordinator certificate carries this name; agents dial by whatever address they were given. */
 export const TLS_CHANNEL_OPTIONS = { 'grpc.ssl_target_name_override': COORDINATOR_TLS_NAME, 'grpc.default_authority': COORDINATOR_TLS_NAME };
@@ -63,26 +56,13 @@ export function channelCredentials(identity: AgentIdentity): ChannelCredentials 
   return credentials.createSsl(Buffer.from(identity.caPem), Buffer.from(identity.keyPem), Buffer.from(identity.certPem));
 }
 
-/**
- * Writes a renewed identity (key mode 0600). cert.pem comes last and whole (renamed into
- * place): install-agent.sh stops the enrolling agent as soon as it sees cert.pem, and on a
- * slow machine it used to stop it before ca.pem was written.
- */
-export async function save(dir: string, identity: AgentIdentity): Promise<void> {
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeFile(join(dir, 'key.pem'), identity.keyPem, { mode: 0o600 });
-  await writeFile(join(dir, 'ca.pem'), identity.caPem);
-  await writeFile(join(dir, 'cert.pem.tmp'), identity.certPem);
-  await rename(join(dir, 'cert.pem.tmp'), join(dir, 'cert.pem'));
+/** Writes an identity crash-safely (see identity-files.ts). */
+export async function save(dir: string, identity: AgentIdentity, fault?: SaveFault): Promise<void> {
+  await saveIdentity(dir, identity, fault);
 }
 
 async function load(dir: string): Promise<AgentIdentity | undefined> {
-  try {
-    const [keyPem, certPem, caPem] = await Promise.all(['key.pem', 'cert.pem', 'ca.pem'].map((f) => readFile(join(dir, f), 'utf8')));
-    return { keyPem: keyPem!, certPem: certPem!, caPem: caPem!, notAfter: new Date(new X509Certificate(certPem!).validTo) };
-  } catch {
-    return undefined;
-  }
+  return loadIdentity(dir);
 }
 
 function splitHostPort(address: string): [string, number] {

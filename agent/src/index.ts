@@ -4,3 +4,6 @@ export { compileAgentOptions, type AgentOptions } from './options';
 export * from './engine';
 export * from './push';
 export { LogShipper } from './log-shipper';
+export { ensureEnrolled } from './enrolment';
+export { loadIdentity, saveIdentity, SAVE_STEPS, type AgentIdentity, type SaveStep } from './identity-files';
+export { ContextCache } from './context-cache';

@@ -3,18 +3,19 @@ import { createKeyAndCsr } from '@archfarm/common';
 import { AuthServiceClient, type EnrolResponse } from '@archfarm/proto';
 import type { Connection } from './connection';
 import { channelCredentials, save, TLS_CHANNEL_OPTIONS, type AgentIdentity } from './enrolment';
+import type { SaveFault } from './identity-files';
 
 /**
  * Trades the current certificate (over mutual TLS) for a new one with a new key, saves it,
  * and moves the connection over to it. Short-lived certificates limit what a stolen key is worth.
  */
-export async function renewIdentity(connection: Connection, current: AgentIdentity, name: string, stateDir: string): Promise<AgentIdentity> {
+export async function renewIdentity(connection: Connection, current: AgentIdentity, name: string, stateDir: string, fault?: SaveFault): Promise<AgentIdentity> {
   const { keyPem, csrPem } = await createKeyAndCsr(name);
   const client = new AuthServiceClient(connection.address, channelCredentials(current), TLS_CHANNEL_OPTIONS);
   try {
     const res = await new Promise<EnrolResponse>((resolve, reject) => client.renewCertificate({ csrPem }, (err, r) => (err ? reject(err) : resolve(r))));
     const renewed = { keyPem, certPem: res.certificatePem, caPem: current.caPem, notAfter: new Date(res.notAfterMs) };
-    await save(join(stateDir, 'tls'), renewed);
+    await save(join(stateDir, 'tls'), renewed, fault);
     connection.replaceCredentials(channelCredentials(renewed));
     return renewed;
   } finally {
