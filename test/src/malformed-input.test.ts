@@ -7,6 +7,7 @@ import { TestFleet } from './support/fleet';
 import { buildClient, operatorCredentials } from './support/grpc';
 import { baseImage, makeContext } from './support/context';
 import { testRegistry, uniqueRepository } from './support/registry';
+import { crafted, paxHeader } from './support/crafted-tar';
 import { sha256, tarEntry, tarOf } from './support/tar-headers';
 
 const DOCKERFILE = tarEntry('Dockerfile', { body: Buffer.from('FROM scratch\n') });
@@ -65,7 +66,7 @@ describe('bad input is refused and loses nothing', () => {
   let good: string;
 
   before(async () => {
-    fleet = await TestFleet.start([{ name: 'steadfast', platforms: 'linux/amd64' }], { coordinatorArgs: ['--max-context-size', String(2 * 1024 * 1024)] });
+    fleet = await TestFleet.start([{ name: 'steadfast', platforms: 'linux/amd64' }], { coordinatorArgs: ['--max-context-size', String(8 * 1024 * 1024)] });
     client = buildClient(fleet, operatorCredentials(fleet));
     const ok = tarOf(DOCKERFILE);
     assert.equal(await upload(client, ok), undefined);
@@ -83,8 +84,16 @@ describe('bad input is refused and loses nothing', () => {
     ['an entry with ..', () => tarOf(DOCKERFILE, tarEntry('../up.txt', { body: Buffer.from('x') })), /\.\.\/up\.txt|leaves/],
     ['an absolute path entry', () => tarOf(DOCKERFILE, tarEntry('/etc/cron.d/x', { body: Buffer.from('x') })), /absolute|\/etc\/cron\.d/],
     ['a device file', () => tarOf(DOCKERFILE, tarEntry('dev', { type: '3' })), /device|dev/],
-    ['a context over --max-context-size', () => tarOf(DOCKERFILE, tarEntry('huge.bin', { body: Buffer.alloc(3 * 1024 * 1024) })), /limit|max-context-size/],
+    ['a context over --max-context-size', () => tarOf(DOCKERFILE, tarEntry('huge.bin', { body: Buffer.alloc(9 * 1024 * 1024) })), /limit|max-context-size/],
     ['bytes that are not a tar', () => Buffer.from('this is not a tar archive at all, just words'.repeat(40)), /not a tar|tar/],
+    // Crafted tars (issue 15): each refusal names the entry.
+    ['a PAX global header', () => tarOf(paxHeader('g', { linkpath: 'Dockerfile' }), DOCKERFILE, crafted('up', { type: '2', link: '../../etc' })), /context entry "pax_global_header" is a PAX global header/],
+    ['a hard link to an absolute path', () => tarOf(DOCKERFILE, crafted('hard-abs', { type: '1', link: '/etc/shadow' })), /context entry "hard-abs" is a hard link to "\/etc\/shadow", an absolute path/],
+    ['a hard link climbing out', () => tarOf(DOCKERFILE, crafted('sub/hard-up', { type: '1', link: 'sub/../../secret' })), /context entry "sub\/hard-up" is a hard link to "sub\/\.\.\/\.\.\/secret", outside the context/],
+    ['a block device node', () => tarOf(DOCKERFILE, crafted('disk', { type: '4' })), /context entry "disk" is a block device/],
+    ['a character device node', () => tarOf(DOCKERFILE, crafted('dev/mem', { type: '3' })), /context entry "dev\/mem" is a character device/],
+    ['an absolute name from a PAX path', () => tarOf(DOCKERFILE, paxHeader('x', { path: '/etc/cron.d/job' }), crafted('job', { type: '0', body: Buffer.from('x') })), /context entry "\/etc\/cron\.d\/job" has an absolute path/],
+    ['an absolute directory name', () => tarOf(DOCKERFILE, crafted('/root/', { type: '5' })), /context entry "\/root\/" has an absolute path/],
   ];
   for (const [name, make, message] of contexts) {
     test(`context with ${name} is refused`, async () => {
@@ -94,6 +103,18 @@ describe('bad input is refused and loses nothing', () => {
       assert.match(err.details, message);
     });
   }
+
+  test('10,000 empty files are accepted (under MAX_CONTEXT_ENTRIES) without freezing the coordinator', async () => {
+    const files = Array.from({ length: 10_000 }, (_, i) => crafted(`files/${i}.txt`, { type: '0' }));
+    const data = tarOf(DOCKERFILE, ...files);
+    const started = Date.now();
+    const uploaded = upload(client, data);
+    // The coordinator answers other calls while it scans.
+    const agents = await new Promise<Error | null>((resolve) => client.listAgents({ all: false }, (err) => resolve(err)));
+    assert.equal(agents, null);
+    assert.equal(await uploaded, undefined);
+    assert.ok(Date.now() - started < 10_000, `took ${Date.now() - started} ms`);
+  });
 
   test('an upload whose bytes do not match its digest is refused', async () => {
     const data = tarOf(DOCKERFILE, tarEntry('a.txt', { body: Buffer.from('a') }));
