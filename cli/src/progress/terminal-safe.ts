@@ -5,12 +5,13 @@
  * What people read is neutralised here; what machines read stays exact (see jsonSafe).
  */
 
-// C0 controls but tab and newline, DEL, C1 controls (U+0080-U+009F: a UTF-8 CSI is U+009B).
-const CONTROL = /[\u0000-\u0008\u000b-\u001f\u007f-\u009f]/g;
+// C0 controls but tab and newline, DEL, C1 controls (U+0080-U+009F: a UTF-8 CSI is U+009B),
+// and a carriage return unless it ends a CRLF line (harmless there: nothing is overwritten).
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]|\r(?!\n)/g;
 // What JSON.stringify leaves raw that a terminal (or a JavaScript line reader) may act on.
 const JSON_UNSAFE = /[\u007f-\u009f\u2028\u2029]/g;
 
-/** The text with each control character but \n and \t shown as `\xNN`, so it prints and does nothing. */
+/** The text with each control character but \n, \t and a CRLF's \r shown as `\xNN`, so it prints and does nothing. */
 export function terminalSafe(text: string): string {
   return text.replace(CONTROL, (c) => `\\x${c.charCodeAt(0).toString(16).padStart(2, '0')}`);
 }
