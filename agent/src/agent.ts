@@ -1,6 +1,7 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Platform, errorMessage, type Logger } from '@archfarm/common';
+import { PRUNE_INTERVAL_MS, Platform, errorMessage, type Logger } from '@archfarm/common';
+import { AgentPruner } from './prune';
 import { modeToWire, type Assign, type Cancel, type Hello, type JobFinished, type RunningJob, type Welcome } from '@archfarm/proto';
 import { credentials } from '@grpc/grpc-js';
 import { Connection } from './connection';
@@ -33,6 +34,7 @@ interface HeldJob {
   abort: AbortController;
   done: Promise<void>;
   finished?: JobFinished;
+  contextDigest: string;
 }
 
 /**
@@ -47,6 +49,7 @@ export class Agent {
   private watchdog: NodeJS.Timeout | undefined;
   private reprobe: NodeJS.Timeout | undefined;
   private renewal: NodeJS.Timeout | undefined;
+  private pruning: NodeJS.Timeout | undefined;
   private connection: Connection | undefined;
   private served: ProbedPlatform[] = [];
   private engineDescription = '';
@@ -91,6 +94,9 @@ export class Agent {
     this.watchdog = setInterval(() => this.checkLeases(), WATCHDOG_MS);
     this.reprobe = setInterval(() => void this.refreshCapabilities(), this.options.probeIntervalMs);
     this.reprobe.unref();
+    this.pruning = setInterval(() => void this.prune(), PRUNE_INTERVAL_MS);
+    this.pruning.unref();
+    void this.prune();
     this.state = 'running';
   }
 
@@ -104,6 +110,7 @@ export class Agent {
     clearInterval(this.watchdog);
     clearInterval(this.reprobe);
     clearTimeout(this.renewal);
+    clearInterval(this.pruning);
     this.connection?.stop();
     this.state = 'stopped';
   }
@@ -234,7 +241,7 @@ export class Agent {
     }
     const abort = new AbortController();
     const deps = { agentName: this.options.name, engine: this.engine, contexts: this.contexts(), client: () => this.connection!.client, stateDir: this.options.stateDir, logger: this.logger };
-    const held: HeldJob = { attempt, leaseId: assign.leaseId, abort, done: Promise.resolve() };
+    const held: HeldJob = { attempt, leaseId: assign.leaseId, abort, done: Promise.resolve(), contextDigest: assign.spec.contextDigest };
     const events = {
       started: () => void send({ msg: { $case: 'started', value: { jobId, attempt } } }),
       stale: () => this.drop(jobId, attempt, 'the coordinator refused its log as a stale attempt'),
@@ -254,6 +261,16 @@ export class Agent {
   /** Jobs still using a slot (a finished job waiting to report holds none). */
   private busy(): number {
     return [...this.running.values()].filter((j) => !j.finished).length;
+  }
+
+  /** One pass of the pruner (--retention, --max-disk); what it deleted. Nothing a held attempt uses goes. */
+  async prune(): Promise<number> {
+    const held = () => {
+      const jobs = [...this.running.entries()];
+      return { jobIds: new Set(jobs.map(([id]) => id)), attempts: new Set(jobs.map(([id, j]) => `${id}.${j.attempt}`)), contexts: new Set(jobs.map(([, j]) => j.contextDigest)) };
+    };
+    const pruner = new AgentPruner({ stateDir: this.options.stateDir, imagePrefix: `${localRepository(this.options.name)}/`, engine: this.engine, contexts: this.contexts(), held, limits: this.options.retention, logger: this.logger, clock: this.clock });
+    return (await pruner.prune().catch((err: unknown) => (this.logger.warn({ err: errorMessage(err) }, 'pruning failed'), []))).length;
   }
 
   private cache: ContextCache | undefined;

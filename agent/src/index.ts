@@ -7,3 +7,4 @@ export { LogShipper } from './log-shipper';
 export { ensureEnrolled } from './enrolment';
 export { loadIdentity, saveIdentity, SAVE_STEPS, type AgentIdentity, type SaveStep } from './identity-files';
 export { ContextCache } from './context-cache';
+export { AgentPruner, type HeldWork } from './prune';

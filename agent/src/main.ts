@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { createLogger, errorMessage, InvalidInputError } from '@archfarm/common';
+import { createLogger, DEFAULT_MAX_DISK, DEFAULT_RETENTION, errorMessage, InvalidInputError } from '@archfarm/common';
 import { Agent, DEFAULT_CANDIDATES } from './agent';
 import { DockerEngine, parseDockerHost } from './engine';
 import { compileAgentOptions } from './options';
@@ -19,6 +19,8 @@ const program = new Command('archfarm-agent')
   .option('--join-token <token>', 'first start only: the join token from `archfarm tokens create` (or ARCHFARM_JOIN_TOKEN)')
   .option('--ca-fingerprint <sha256:hex>', "first start only: the coordinator CA's fingerprint, pinned before anything is sent")
   .option('--insecure', 'DEV MODE: plaintext, for a coordinator started with --insecure')
+  .option('--retention <duration>', `prune finished work (contexts, spool files, job images) older than this (default ${DEFAULT_RETENTION})`)
+  .option('--max-disk <size>', `prune the oldest finished work beyond this size (default ${DEFAULT_MAX_DISK})`)
   .option('--label <key=value>', 'label shown in `archfarm agents` (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
   .addHelpText('after', '\nExample (a Raspberry Pi, first start):\n  archfarm-agent --coordinator 192.168.1.10:7420 --name pi-1 --state-dir /var/lib/archfarm-agent \\\n      --join-token afj_... --ca-fingerprint sha256:...')
   .action(async (opts: Record<string, unknown>) => {
@@ -34,6 +36,8 @@ const program = new Command('archfarm-agent')
       joinToken: opts.joinToken as string | undefined,
       caFingerprint: opts.caFingerprint as string | undefined,
       insecure: Boolean(opts.insecure),
+      retention: opts.retention as string | undefined,
+      maxDisk: opts.maxDisk as string | undefined,
     });
     const logger = createLogger('archfarm-agent').child({ agent: options.name });
     const agent = new Agent(options, new DockerEngine({ host: parseDockerHost(options.dockerHost) }), logger);

@@ -1,6 +1,6 @@
 import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { InvalidInputError, Platform } from '@archfarm/common';
+import { DEFAULT_MAX_DISK, DEFAULT_RETENTION, InvalidInputError, parseDiskSize, parseRetention, Platform, type RetentionLimits } from '@archfarm/common';
 
 /** What an operator may set for an agent; every field has a documented default. */
 export interface AgentOptions {
@@ -26,6 +26,10 @@ export interface AgentOptions {
   caFingerprint?: string;
   /** Dev mode against a coordinator started with --insecure. */
   insecure?: boolean;
+  /** --retention: finished work (contexts, spool files, job images) older than this is pruned. Default DEFAULT_RETENTION (7d). */
+  retention?: string;
+  /** --max-disk: beyond this the oldest finished work is pruned. Default DEFAULT_MAX_DISK (20GiB). */
+  maxDisk?: string;
 }
 
 export interface CompiledAgentOptions {
@@ -40,6 +44,7 @@ export interface CompiledAgentOptions {
   joinToken: string | undefined;
   caFingerprint: string | undefined;
   insecure: boolean;
+  retention: RetentionLimits;
 }
 
 const HOST_PORT = /^[^\s:/]+(?::\d{1,5})?$|^\[[0-9a-fA-F:]+\](?::\d{1,5})?$/;
@@ -69,6 +74,7 @@ export function compileAgentOptions(options: AgentOptions, env: NodeJS.ProcessEn
     joinToken: options.joinToken ?? env.ARCHFARM_JOIN_TOKEN,
     caFingerprint: checkFingerprint(options.caFingerprint),
     insecure: options.insecure ?? false,
+    retention: { retentionMs: parseRetention(options.retention ?? DEFAULT_RETENTION), maxDiskBytes: parseDiskSize(options.maxDisk ?? DEFAULT_MAX_DISK) },
   };
 }
 

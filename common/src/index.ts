@@ -5,3 +5,4 @@ export * from './image-ref';
 export * from './logger';
 export * from './registry';
 export * from './pki';
+export * from './retention';

@@ -1,6 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream, createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, stat } from 'node:fs/promises';
+import { mkdir, readdir, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import { finished, pipeline } from 'node:stream/promises';
@@ -24,7 +24,7 @@ const FILE_CACHE_ENTRIES = 64;
  * upload never leaves a blob that looks complete.
  */
 export class ContextStore {
-  /** Digests known to be stored: a stored context is never removed or changed. */
+  /** Digests known to be stored: a stored context is never changed, and removed only by remove(). */
   private readonly present = new Set<string>();
   /**
    * Files read out of contexts, by digest and path, oldest first. Every build reads its
@@ -133,6 +133,24 @@ export class ContextStore {
       await rm(tmp, { force: true });
       throw err;
     }
+  }
+
+  /** Every stored context with its size and when it was stored (for the pruner). */
+  async list(): Promise<Array<{ digest: string; bytes: number; storedMs: number }>> {
+    const out: Array<{ digest: string; bytes: number; storedMs: number }> = [];
+    for (const hex of await readdir(join(this.dir, 'sha256'))) {
+      if (!/^[a-f0-9]{64}$/.test(hex)) continue;
+      const s = await stat(join(this.dir, 'sha256', hex)).catch(() => undefined);
+      if (s?.isFile()) out.push({ digest: `sha256:${hex}`, bytes: s.size, storedMs: s.mtimeMs });
+    }
+    return out;
+  }
+
+  /** Removes a stored context (the pruner's call, for one no unfinished build uses). */
+  async remove(digest: string): Promise<void> {
+    this.present.delete(digest);
+    for (const key of [...this.files.keys()]) if (key.startsWith(`${digest}\u0000`)) this.files.delete(key);
+    await rm(this.pathOf(digest), { force: true });
   }
 
   private pathOf(digest: string): string {

@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { experimental, Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { createLogger, errorMessage, ImageRef, staticCertificateProvider, type Logger } from '@archfarm/common';
+import { createLogger, errorMessage, ImageRef, PRUNE_INTERVAL_MS, staticCertificateProvider, type Logger } from '@archfarm/common';
+import { CoordinatorPruner } from './prune/coordinator-pruner';
 import { AgentServiceService, AuthServiceService, BuildServiceService } from '@archfarm/proto';
 import { BuildManager } from './builds/build-manager';
 import { LogFiles } from './builds/log-files';
@@ -38,6 +39,8 @@ type State = 'starting' | 'serving' | 'stopping' | 'stopped';
  */
 export class Coordinator {
   private state: State = 'starting';
+  private pruner: CoordinatorPruner | undefined;
+  private pruning: NodeJS.Timeout | undefined;
 
   private constructor(
     readonly options: CompiledCoordinatorOptions,
@@ -109,8 +112,23 @@ export class Coordinator {
     dispatcher.start();
     const coordinator = new Coordinator(options, server, fleet, dispatcher, store, port, logger, dataDir);
     coordinator.state = 'serving';
+    coordinator.pruner = new CoordinatorPruner({ store, contexts, logsDir: join(options.dataDir, 'logs'), limits: options.pruning, logger });
+    coordinator.pruning = setInterval(() => void coordinator.prune(), PRUNE_INTERVAL_MS);
+    coordinator.pruning.unref();
+    void coordinator.prune();
     logger.info({ listen: `${options.host}:${port}`, dataDir: options.dataDir }, 'coordinator serving');
     return coordinator;
+  }
+
+  /**
+   * One pass of the pruner (--retention, --max-disk): how many log folders and contexts went.
+   * `nowMs` lets a test look from the future.
+   */
+  async prune(nowMs?: number): Promise<number> {
+    const pruner = this.pruner;
+    if (!pruner) return 0;
+    const done = await pruner.prune(nowMs).catch((err: unknown) => (this.logger.warn({ err: errorMessage(err) }, 'pruning failed'), []));
+    return done.length;
   }
 
   get address(): string {
@@ -122,6 +140,7 @@ export class Coordinator {
     if (this.state !== 'serving') return;
     this.state = 'stopping';
     this.dispatcher.stop();
+    clearInterval(this.pruning);
     for (const agent of this.fleet.list()) agent.close('coordinator shutting down');
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {

@@ -1,5 +1,5 @@
 import { Command, Option } from 'commander';
-import { createLogger, errorMessage, InvalidInputError } from '@archfarm/common';
+import { createLogger, DEFAULT_MAX_DISK, DEFAULT_RETENTION, errorMessage, InvalidInputError } from '@archfarm/common';
 import { Coordinator } from './coordinator';
 
 /** Shown by --version. */
@@ -20,6 +20,8 @@ const program = new Command('archfarm-coordinator')
   .option('--insecure', 'DEV MODE: plaintext, no tokens; loopback only')
   .addOption(new Option('--agent-cert-ttl <ms>', 'lifetime of agent certificates (renewed at two thirds)').default(24 * 3600_000).argParser(Number))
   .addOption(new Option('--max-context-size <bytes>', 'largest build context accepted').default(2 * 1024 ** 3).argParser(Number))
+  .option('--retention <duration>', `prune finished builds' logs and contexts older than this (default ${DEFAULT_RETENTION})`)
+  .option('--max-disk <size>', `prune the oldest finished builds' logs and contexts beyond this size (default ${DEFAULT_MAX_DISK})`)
   .addOption(new Option('--max-pending-builds <n>', 'running builds per operator token').default(20).argParser(Number))
   .addOption(new Option('--heartbeat-interval <ms>', 'how often agents send heartbeats').default(5000).argParser(Number))
   .addOption(new Option('--max-attempts <n>', 'tries per job for infrastructure failures').default(3).argParser(Number))
@@ -51,6 +53,8 @@ const program = new Command('archfarm-coordinator')
         agentCertTtlMs: opts.agentCertTtl as number,
         maxPendingBuilds: opts.maxPendingBuilds as number,
         maxContextBytes: opts.maxContextSize as number,
+        retention: opts.retention as string | undefined,
+        maxDisk: opts.maxDisk as string | undefined,
       },
       logger,
     );

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { InvalidInputError } from '@archfarm/common';
+import { DEFAULT_MAX_DISK, DEFAULT_RETENTION, InvalidInputError, parseDiskSize, parseRetention, type RetentionLimits } from '@archfarm/common';
 
 /** What an operator may set; every field has a documented default. */
 export interface CoordinatorOptions {
@@ -45,10 +45,15 @@ export interface CoordinatorOptions {
   maxLogBytes?: number;
   /** Largest build context accepted. Default 2 GiB. */
   maxContextBytes?: number;
+  /** --retention: finished builds' logs and contexts older than this are pruned. Default DEFAULT_RETENTION (7d). */
+  retention?: string;
+  /** --max-disk: beyond this the oldest finished builds' logs and contexts are pruned. Default DEFAULT_MAX_DISK (20GiB). */
+  maxDisk?: string;
 }
 
-export type CompiledCoordinatorOptions = Required<Omit<CoordinatorOptions, 'registryAuthFile'>> & {
+export type CompiledCoordinatorOptions = Required<Omit<CoordinatorOptions, 'registryAuthFile' | 'retention' | 'maxDisk'>> & {
   registryAuthFile: string | undefined;
+  pruning: RetentionLimits;
   host: string;
   port: number;
 };
@@ -92,6 +97,7 @@ export function compileOptions(options: CoordinatorOptions): CompiledCoordinator
     maxPendingBuilds: positive('--max-pending-builds', options.maxPendingBuilds ?? 20),
     maxLogBytes: positive('--max-log-bytes', options.maxLogBytes ?? 16 * 1024 * 1024),
     maxContextBytes: positive('--max-context-size', options.maxContextBytes ?? 2 * 1024 * 1024 * 1024),
+    pruning: { retentionMs: parseRetention(options.retention ?? DEFAULT_RETENTION), maxDiskBytes: parseDiskSize(options.maxDisk ?? DEFAULT_MAX_DISK) },
   };
 }
 

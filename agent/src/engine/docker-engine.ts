@@ -7,7 +7,7 @@ import { DEFAULT_DOCKER_HOST, formatDockerHost, type DockerHost } from './docker
 import { engineError, ignoreGone, ignoreNotFound } from './docker-errors';
 import { engineIdentity, localImageName, type EngineIdentity, type EngineProduct, type VersionAnswer } from './engine-product';
 import { runContainer } from './docker-run';
-import type { BaseImage, BuildRequest, Engine, EngineInfo, RegistryLogin, RunRequest } from './engine';
+import type { BaseImage, BuildRequest, Engine, EngineInfo, LocalImage, RegistryLogin, RunRequest } from './engine';
 import { BuildCancelledError, EngineUnavailableError, SecretsUnsupportedError } from './errors';
 import { failureError } from './failure-error';
 import { openSession, type HostLogin } from './session/session';
@@ -194,6 +194,12 @@ export class DockerEngine implements Engine {
     const names = images.flatMap((i) => (i.RepoTags ?? []).filter((t) => t.startsWith(prefix)));
     for (const name of names) await this.removeImage(name);
     return names.length;
+  }
+
+  async listImages(imagePrefix: string): Promise<LocalImage[]> {
+    const prefix = localImageName(imagePrefix, await this.product());
+    const images = await this.quick(`list images ${imagePrefix}*`, (abortSignal) => this.docker.listImages({ abortSignal }));
+    return images.flatMap((i) => (i.RepoTags ?? []).filter((t) => t.startsWith(prefix)).map((ref) => ({ ref, createdMs: i.Created * 1000, bytes: i.Size })));
   }
 
   private engineIdentity(): Promise<EngineIdentity> {

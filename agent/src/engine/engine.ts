@@ -109,4 +109,14 @@ export interface Engine {
   run(req: RunRequest): Promise<{ exitCode: number }>;
   /** Removes the containers carrying the label (KEY=VALUE) and the images named under `imagePrefix` ("archfarm-job/pi-1/"); resolves to how many images went. */
   removeLeftovers(label: string, imagePrefix: string): Promise<number>;
+  /** The images named under `imagePrefix`, for the pruner. Optional: an engine without it is not pruned. */
+  listImages?(imagePrefix: string): Promise<LocalImage[]>;
+}
+
+/** An image the agent made, as the engine lists it. */
+export interface LocalImage {
+  /** The name it has ("archfarm-job/pi-1/<job>:<attempt>", perhaps with the engine's own prefix). */
+  ref: string;
+  createdMs: number;
+  bytes: number;
 }
