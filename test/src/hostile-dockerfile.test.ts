@@ -56,6 +56,17 @@ function request(contextDigest: string, n: number): SubmitBuildRequest {
   };
 }
 
+/** The promise's value, or undefined after `ms` (the timer cleared either way, so it holds nothing open). */
+async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>((r) => (timer = setTimeout(() => r(undefined), ms)));
+  try {
+    return await Promise.race([promise, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 async function until(what: string, check: () => boolean, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!check()) {
@@ -70,7 +81,7 @@ before(async () => {
   builds = new BuildServiceClient(coordinator.address, credentials.createInsecure());
   agents = new HeartbeatAgents(coordinator.address, AGENTS, 'linux/amd64', 1000);
   const small = await upload(tarOf(tarEntry('Dockerfile', { body: Buffer.from('FROM alpine\nRUN true\n') })));
-  for (let n = 0; n < HELD; n++) await unary(builds.submitBuild.bind(builds), request(small, n));
+  await Promise.all(Array.from({ length: HELD }, (_, n) => unary(builds.submitBuild.bind(builds), request(small, n))));
   await until(`${HELD} jobs assigned`, () => agents.leases === HELD, 20_000);
   await mkdir(join(dir, 'ctx'));
   await writeFile(join(dir, 'ctx', 'Dockerfile'), HOSTILE);
@@ -96,13 +107,13 @@ test('1 MiB of continuation lines planned 5 times with 200 agents heartbeating: 
   const answers: number[] = [];
   for (let i = 0; planning || i < 3; i++) {
     const started = Date.now();
-    const res = await Promise.race([cli(['agents', '--output', 'json']), new Promise<undefined>((r) => setTimeout(() => r(undefined), 10_000))]);
+    const res = await within(cli(['agents', '--output', 'json']), 10_000);
     assert.ok(res, '`archfarm agents` did not answer within 10 s while the Dockerfile was planned');
     assert.equal(res.code, 0, res.stderr);
     assert.equal((JSON.parse(res.stdout) as unknown[]).length, AGENTS);
     answers.push(Date.now() - started);
   }
-  const results = await Promise.race([done, new Promise<undefined>((r) => setTimeout(() => r(undefined), 30_000))]);
+  const results = await within(done, 30_000);
   assert.ok(results, 'the plans did not finish within 30 s');
   for (const res of results) {
     assert.equal(res.code, 0, res.stderr);
