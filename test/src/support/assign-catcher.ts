@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
@@ -17,6 +17,7 @@ export class AssignCatcher {
   readonly assigns: Assign[] = [];
   private constructor(
     readonly coordinator: Coordinator,
+    private readonly dataDir: string,
     readonly builds: BuildServiceClient,
     private readonly agent: AgentServiceClient,
     private readonly stream: ReturnType<AgentServiceClient['connect']>,
@@ -28,7 +29,7 @@ export class AssignCatcher {
     const address = `127.0.0.1:${coordinator.port}`;
     const agent = new AgentServiceClient(address, credentials.createInsecure());
     const stream = agent.connect();
-    const catcher = new AssignCatcher(coordinator, new BuildServiceClient(address, credentials.createInsecure()), agent, stream);
+    const catcher = new AssignCatcher(coordinator, dataDir, new BuildServiceClient(address, credentials.createInsecure()), agent, stream);
     stream.on('data', (m: CoordinatorMessage) => void (m.msg?.$case === 'assign' && catcher.assigns.push(m.msg.value)));
     stream.on('error', () => undefined);
     const hello = { name: 'catcher', version: 'test', nodeVersion: process.version, engine: 'none', labels: {}, slots: 8, running: [] };
@@ -59,6 +60,7 @@ export class AssignCatcher {
     this.agent.close();
     this.builds.close();
     await this.coordinator.stop(1000);
+    await rm(this.dataDir, { recursive: true, force: true });
   }
 
   private async upload(dockerfile: string): Promise<string> {
@@ -68,6 +70,8 @@ export class AssignCatcher {
     const made = await run('tar', ['--format=ustar', '-cf', tar, '-C', dir, 'Dockerfile']);
     if (made.code !== 0) throw new Error(`tar failed: ${made.stderr}`);
     const bytes = await readFile(tar);
+    await rm(dir, { recursive: true, force: true });
+    await rm(tar, { force: true });
     const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
     await new Promise<void>((resolve, reject) => {
       const upload = this.builds.uploadContext((err) => (err ? reject(err) : resolve()));
