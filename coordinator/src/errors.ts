@@ -212,3 +212,24 @@ export class DataDirSharedError extends ArchfarmError {
     super(`--data-dir ${dataDir} is a shared directory (sticky bit, like /tmp); give the coordinator a directory of its own, e.g. ${dataDir}/archfarm`);
   }
 }
+
+/** An agent wrote to, or asked about, an attempt (or a context) it does not hold. */
+export class AttemptNotHeldError extends ArchfarmError {
+  readonly code = 'ATTEMPT_NOT_HELD';
+  readonly kind = 'input';
+  constructor(
+    readonly agent: string,
+    readonly what: string,
+  ) {
+    super(`agent ${agent} does not hold ${what}; only the agent the attempt was assigned to may upload its log, read its offset or fetch its context`);
+  }
+}
+
+/** A client holds as many watches (WatchBuild, StreamLogs) as one token may. */
+export class TooManyWatchesError extends ArchfarmError {
+  readonly code = 'TOO_MANY_WATCHES';
+  readonly kind = 'input';
+  constructor(readonly limit: number) {
+    super(`this token already holds ${limit} watches (WatchBuild, StreamLogs), the most one token may hold; close some (Ctrl-C other \`archfarm build\`/\`archfarm logs -f\`) and try again`);
+  }
+}

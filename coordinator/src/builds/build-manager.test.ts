@@ -133,12 +133,12 @@ test('log chunks are appended at the committed offset: resends are dropped, gaps
   const { manager, j1, events } = await setup();
   manager.assign(j1, 'a', 'native', 'test');
   await settle();
-  assert.equal(manager.appendLog(j1, 1, 0, Buffer.from('abcd')), 4);
-  assert.equal(manager.appendLog(j1, 1, 2, Buffer.from('cdef')), 6, 'overlap: only "ef" is new');
-  assert.throws(() => manager.appendLog(j1, 1, 9, Buffer.from('x')), /resend from 6/);
-  assert.throws(() => manager.appendLog(j1, 2, 6, Buffer.from('x')), /not current/);
-  assert.equal(manager.appendLog(j1, 1, 6, Buffer.from('ghijkl')), 12, 'bytes past the cap count as committed');
-  assert.equal(manager.appendLog(j1, 1, 12, Buffer.from('mn')), 14);
+  assert.equal(manager.appendLog(undefined, j1, 1, 0, Buffer.from('abcd')), 4);
+  assert.equal(manager.appendLog(undefined, j1, 1, 2, Buffer.from('cdef')), 6, 'overlap: only "ef" is new');
+  assert.throws(() => manager.appendLog(undefined, j1, 1, 9, Buffer.from('x')), /resend from 6/);
+  assert.throws(() => manager.appendLog(undefined, j1, 2, 6, Buffer.from('x')), /not current/);
+  assert.equal(manager.appendLog(undefined, j1, 1, 6, Buffer.from('ghijkl')), 12, 'bytes past the cap count as committed');
+  assert.equal(manager.appendLog(undefined, j1, 1, 12, Buffer.from('mn')), 14);
   const logs = events.flatMap((e) => (e.event?.$case === 'log' ? [e.event.value] : []));
   assert.match(logs.map((l) => Buffer.from(l.data).toString()).join(''), /^abcdefghij\n\[archfarm: log truncated/);
   assert.deepEqual(logs.map((l) => l.offset), [0, 4, 6]);

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { type ArchfarmError, errorMessage, type Logger } from '@archfarm/common';
 import { modeToWire, toErrorInfo, type Assign, type BuildEvent, type CoordinatorMessage, type ErrorInfo, type JobFinished, type RegistryAuth, type ResumeDecision, type RunningJob } from '@archfarm/proto';
-import { AgentLostError, BuildNotFoundError, SecretsNotKeptError, StaleAttemptError } from '../errors';
+import { AgentLostError, AttemptNotHeldError, BuildNotFoundError, SecretsNotKeptError, StaleAttemptError } from '../errors';
 import { PublishStoppedError } from '../publish';
 import type { Store } from '../store';
 import { TERMINAL_BUILD_STATES, type Build, type BuildSpec, type BuildStateName, type Job } from './build';
@@ -79,8 +79,11 @@ export interface AgentSide {
   started(agent: string, jobId: string, attempt: number): void;
   rejected(agent: string, jobId: string, attempt: number, reason: string): void;
   finished(agent: string, result: JobFinished): void;
-  appendLog(jobId: string, attempt: number, offset: number, data: Buffer): number;
-  logOffset(jobId: string, attempt: number): number;
+  /** `agent`: the caller's certificate name; undefined only on a coordinator without TLS. */
+  appendLog(agent: string | undefined, jobId: string, attempt: number, offset: number, data: Buffer): number;
+  logOffset(agent: string | undefined, jobId: string, attempt: number): number;
+  /** Refuses unless `agent` holds an attempt of a build of this context. */
+  checkContextHeld(agent: string | undefined, digest: string): void;
 }
 
 /** What the operators' service needs. */
@@ -267,18 +270,36 @@ export class BuildManager implements DispatchSide, AgentSide, BuildSide {
   }
 
   /** Writes a log chunk of the job's current attempt; see LogFiles.append. Returns the committed offset. */
-  appendLog(jobId: string, attempt: number, offset: number, data: Buffer): number {
-    const job = this.job(jobId);
-    if (!job || job.attempt !== attempt) throw new StaleAttemptError(jobId, attempt);
+  appendLog(agent: string | undefined, jobId: string, attempt: number, offset: number, data: Buffer): number {
+    const job = this.heldAttempt(agent, jobId, attempt);
     const { kept, at, committed } = this.deps.logs.append(job.buildId, jobId, attempt, offset, data);
     if (kept.length > 0) this.events.log(this.get(job.buildId), job, kept, at);
     return committed;
   }
 
-  logOffset(jobId: string, attempt: number): number {
-    const job = this.job(jobId);
-    if (!job || job.attempt !== attempt) throw new StaleAttemptError(jobId, attempt);
+  logOffset(agent: string | undefined, jobId: string, attempt: number): number {
+    const job = this.heldAttempt(agent, jobId, attempt);
     return this.deps.logs.size(job.buildId, jobId, attempt);
+  }
+
+  checkContextHeld(agent: string | undefined, digest: string): void {
+    // Without TLS any caller may Connect under any name: there is no one to check.
+    if (agent === undefined) return;
+    if (this.holdings.of(agent).some((h) => this.builds.get(this.jobIndex.get(h.jobId) ?? '')?.spec.contextDigest === digest)) return;
+    throw new AttemptNotHeldError(agent, `an attempt of a build of context ${digest}`);
+  }
+
+  /**
+   * The job, when `agent` holds this attempt now (Holdings says who holds what). Its own
+   * attempt that ended or was superseded is stale (the agent stops that work); anything else
+   * is another agent's. Without TLS there is no caller name: the attempt must be held at all.
+   */
+  private heldAttempt(agent: string | undefined, jobId: string, attempt: number): Job {
+    const job = this.job(jobId);
+    const by = agent ?? job?.agent;
+    if (job && by !== undefined && this.holdings.of(by).some((h) => h.jobId === jobId && h.attempt === attempt)) return job;
+    if (agent === undefined || (job && (job.attempt > attempt || (job.attempt === attempt && job.agent === agent)))) throw new StaleAttemptError(jobId, attempt);
+    throw new AttemptNotHeldError(agent, `job ${jobId} attempt ${attempt}`);
   }
 
   emitWaiting(jobId: string, reason: string): void {

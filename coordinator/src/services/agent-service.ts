@@ -36,7 +36,7 @@ export function agentService(deps: AgentServiceDeps): AgentServiceServer {
     connect: (call) => handleConnect(deps, call),
     fetchContext: (call) => void fetchContext(deps, call),
     uploadLog: (call, callback) => void uploadLog(deps, call, callback),
-    logOffset: unary((req) => ({ committed: deps.builds.logOffset(req.jobId, req.attempt) })),
+    logOffset: unary((req, call) => ({ committed: deps.builds.logOffset(agentName(call), req.jobId, req.attempt) })),
   };
 }
 
@@ -131,6 +131,7 @@ function onAgentMessage(deps: AgentServiceDeps, agent: ConnectedAgent, message: 
 
 async function fetchContext(deps: AgentServiceDeps, call: ServerWritableStream<FetchContextRequest, DataChunk>): Promise<void> {
   try {
+    deps.builds.checkContextHeld(agentName(call), call.request.digest);
     const source = await deps.contexts.open(call.request.digest);
     await writeAll(call, source, (data: Buffer) => ({ data }));
     call.end();
@@ -141,12 +142,19 @@ async function fetchContext(deps: AgentServiceDeps, call: ServerWritableStream<F
 
 async function uploadLog(deps: AgentServiceDeps, call: ServerReadableStream<LogChunk, LogAck>, callback: sendUnaryData<LogAck>): Promise<void> {
   let committed = 0;
+  const agent = agentName(call);
   try {
     for await (const chunk of call as AsyncIterable<LogChunk>) {
-      committed = deps.builds.appendLog(chunk.jobId, chunk.attempt, chunk.offset, Buffer.from(chunk.data));
+      committed = deps.builds.appendLog(agent, chunk.jobId, chunk.attempt, chunk.offset, Buffer.from(chunk.data));
     }
     callback(null, { committed });
   } catch (err) {
     callback(toServiceError(err));
   }
+}
+
+/** The calling agent's certificate name; undefined only on a coordinator without TLS (no identities). */
+function agentName(call: object): string | undefined {
+  const who = identityOf(call);
+  return who.kind === 'agent' ? who.name : undefined;
 }

@@ -15,7 +15,14 @@ export function toServiceError(err: unknown): Partial<ServiceError> {
 /** Refusals of a credential: the caller is not who it needs to be. */
 const UNAUTHENTICATED_CODES = new Set(['TOKEN_EXPIRED', 'TOKEN_USED_UP', 'TOKEN_UNKNOWN', 'TOKEN_REVOKED']);
 /** Codes whose status is not their kind's. */
-const STATUS_BY_CODE: Record<string, status> = { AGENT_NAME_TAKEN: status.ALREADY_EXISTS, TOKEN_NOT_FOUND: status.NOT_FOUND };
+const STATUS_BY_CODE: Record<string, status> = {
+  AGENT_NAME_TAKEN: status.ALREADY_EXISTS,
+  TOKEN_NOT_FOUND: status.NOT_FOUND,
+  ATTEMPT_NOT_HELD: status.PERMISSION_DENIED,
+  // Not transient: the attempt ended or was superseded (the agent reads the code trailer).
+  STALE_ATTEMPT: status.FAILED_PRECONDITION,
+  TOO_MANY_WATCHES: status.RESOURCE_EXHAUSTED,
+};
 
 function statusFor(err: unknown): status {
   if (err instanceof ArchfarmError && UNAUTHENTICATED_CODES.has(err.code)) return status.UNAUTHENTICATED;
