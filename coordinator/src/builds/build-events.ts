@@ -7,11 +7,16 @@ type Listener = (event: BuildEvent) => void;
 /**
  * Every build's event history and its live watchers. A watcher first gets the history (so
  * `archfarm build` after a reconnect, or a second terminal, sees the whole build), then follows.
+ * The history holds no log bytes (they are in the log files): a log event is kept as a marker
+ * (its data empty) saying where that attempt's output comes between the other events, one per
+ * attempt between two other events, so a build's history stays small however much it prints.
  */
 export class BuildEvents {
   private readonly listeners = new Map<string, Set<Listener>>();
   /** Every event of each build in memory, replayed to each new watcher. */
   private readonly history = new Map<string, BuildEvent[]>();
+  /** Per build, the attempts (platform and attempt) with a log marker since the last other event. */
+  private readonly marked = new Map<string, Set<string>>();
 
   /** Replays `build`'s events to `listener`, then follows; returns an unsubscribe. */
   watch(build: Build, listener: Listener): () => void {
@@ -22,6 +27,7 @@ export class BuildEvents {
   /** Drops a build's history (it left memory). */
   forget(buildId: string): void {
     this.history.delete(buildId);
+    this.marked.delete(buildId);
     this.listeners.delete(buildId);
   }
 
@@ -85,11 +91,26 @@ export class BuildEvents {
     this.listeners.delete(build.id);
   }
 
+  /** What the history keeps of `event`: itself, an empty-data log marker, or nothing. */
+  private marker(buildId: string, event: NonNullable<BuildEvent['event']>): NonNullable<BuildEvent['event']> | undefined {
+    let marked = this.marked.get(buildId);
+    if (!marked) this.marked.set(buildId, (marked = new Set()));
+    if (event.$case !== 'log') {
+      marked.clear();
+      return event;
+    }
+    const key = `${event.value.platform}\0${event.value.attempt}`;
+    if (marked.has(key)) return undefined;
+    marked.add(key);
+    return { $case: 'log', value: { ...event.value, data: Buffer.alloc(0) } };
+  }
+
   private emit(build: Build, event: NonNullable<BuildEvent['event']>): void {
     const full: BuildEvent = { buildId: build.id, timeMs: Date.now(), event };
     let events = this.history.get(build.id);
     if (!events) this.history.set(build.id, (events = []));
-    events.push(full);
+    const marker = this.marker(build.id, event);
+    if (marker) events.push({ ...full, event: marker });
     for (const listener of this.listeners.get(build.id) ?? []) listener(full);
   }
 }

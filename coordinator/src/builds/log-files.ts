@@ -1,4 +1,5 @@
 import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LogGapError } from '../errors';
 
@@ -48,6 +49,23 @@ export class LogFiles {
       return readFileSync(this.path(buildId, jobId, attempt));
     } catch {
       return Buffer.alloc(0);
+    }
+  }
+
+  /** At most `max` bytes of the attempt's log from byte `at`; empty at (or past) its end or when there is no file. */
+  async readRange(buildId: string, jobId: string, attempt: number, at: number, max: number): Promise<Buffer> {
+    let file;
+    try {
+      file = await open(this.path(buildId, jobId, attempt), 'r');
+    } catch {
+      return Buffer.alloc(0);
+    }
+    try {
+      const buffer = Buffer.alloc(max);
+      const { bytesRead } = await file.read(buffer, 0, max, at);
+      return buffer.subarray(0, bytesRead);
+    } finally {
+      await file.close();
     }
   }
 

@@ -100,3 +100,12 @@ export const MAX_DOCKERFILE_ANALYSIS_BYTES = 256 * KiB;
  * scan in about a second; past it the upload is refused naming the entry and .dockerignore.
  */
 export const MAX_CONTEXT_ENTRIES = 100_000;
+
+/**
+ * Watches (WatchBuild, StreamLogs) one token (or agent, or, without TLS, all callers) may hold
+ * at once: each holds a stream and a file reader on the coordinator.
+ */
+export const MAX_WATCHES_PER_TOKEN = 64;
+
+/** Largest piece of a stored log read and sent at once (a watcher never holds more of a log). */
+export const LOG_READ_CHUNK_BYTES = 256 * KiB;

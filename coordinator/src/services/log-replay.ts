@@ -1,4 +1,4 @@
-import { modeToWire, type JobLog, type LogPosition, type ModeName } from '@archfarm/proto';
+import { modeFromWire, modeToWire, type JobLog, type LogPosition, type ModeName } from '@archfarm/proto';
 import type { Build } from '../builds/build';
 import type { LogFiles } from '../builds/log-files';
 import type { StoredBuild } from '../store';
@@ -35,6 +35,12 @@ export function attemptsOf(stored: StoredBuild, live?: Build): Map<string, Attem
   return byJob;
 }
 
+/** The attempt a live log chunk of `build` belongs to; undefined for a platform it lacks. */
+export function attemptOfLog(build: Build, log: JobLog): AttemptLog | undefined {
+  const job = build.jobs.find((j) => j.platform.toString() === log.platform);
+  return job && { jobId: job.id, platform: log.platform, attempt: log.attempt, agent: log.agent, mode: modeFromWire(log.mode) };
+}
+
 /**
  * How many bytes of each attempt's log a client holds: what it said it had when it
  * re-attached, then everything sent since. Nothing below that is sent again, from a file
@@ -68,11 +74,11 @@ export class LogCursor {
     return log.offset >= have ? log : { ...log, data: log.data.subarray(have - log.offset), offset: have };
   }
 
-  private position(platform: string, attempt: number): number {
+  position(platform: string, attempt: number): number {
     return this.held.get(`${platform}\0${attempt}`) ?? 0;
   }
 
-  private advance(platform: string, attempt: number, to: number): void {
+  advance(platform: string, attempt: number, to: number): void {
     const key = `${platform}\0${attempt}`;
     this.held.set(key, Math.max(this.held.get(key) ?? 0, to));
   }

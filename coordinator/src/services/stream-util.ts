@@ -22,7 +22,8 @@ export async function writeAll<T>(sink: Writable<T>, source: Readable, wrap: (ch
   }
 }
 
-function drainOrClose<T>(sink: Writable<T>): Promise<void> {
+/** Resolves when `sink` may be written again, or has gone. */
+export function drainOrClose<T>(sink: Writable<T>): Promise<void> {
   return new Promise((resolve) => {
     const done = () => {
       sink.off('drain', done);

@@ -8,7 +8,9 @@ import { BuildNotFoundError, BuildNotRestoredError } from '../errors';
 import type { Store, StoredBuild } from '../store';
 import { buildDetails } from './build-details';
 import { toServiceError } from './grpc-errors';
-import { attemptsOf, LogCursor } from './log-replay';
+import { attemptOfLog, attemptsOf, LogCursor, type AttemptLog } from './log-replay';
+import { LogPump } from './log-pump';
+import { watchQuotaOf } from './watch-quota';
 
 export interface WatchBuildDeps {
   builds: BuildSide;
@@ -25,15 +27,49 @@ type WatchCall = ServerWritableStream<WatchBuildRequest, BuildEvent>;
  * A build no longer in memory is answered from the store.
  */
 export function watchBuild(deps: WatchBuildDeps, call: WatchCall): void {
+  let release: () => void;
+  try {
+    release = watchQuotaOf(deps.builds).take(call);
+  } catch (err) {
+    call.emit('error', toServiceError(err));
+    return;
+  }
+  call.on('close', release);
+  call.on('cancelled', release);
   if (call.request.resume) void resume(deps, call);
   else if (deps.builds.has(call.request.buildId)) followHistory(deps, call);
   else void replayFinished(deps, call);
 }
 
+/** A pump for `call` that stops following (`stop`) when the call ends or the client leaves. */
+function pumpFor(deps: WatchBuildDeps, call: WatchCall, cursor: LogCursor, stop: () => void = () => {}): LogPump<BuildEvent> {
+  const { buildId } = call.request;
+  const pump = new LogPump<BuildEvent>(call, deps.logs, buildId, cursor, (log) => logEvent(buildId, log), stop);
+  const gone = () => (pump.stop(), stop());
+  call.on('cancelled', gone);
+  call.on('close', gone);
+  return pump;
+}
+
+/** Routes one event of a build in memory into `pump`: a log marker or chunk by its attempt, the rest as it is. */
+function route(pump: LogPump<BuildEvent>, build: Build, event: BuildEvent): void {
+  const e = event.event;
+  if (e?.$case === 'log') {
+    const a = attemptOfLog(build, e.value);
+    if (!a) return;
+    if (e.value.data.length === 0) pump.attempt(a);
+    else pump.live(a, e.value);
+    return;
+  }
+  pump.message(event);
+  if (e?.$case === 'finished') pump.end();
+}
+
 function followHistory(deps: WatchBuildDeps, call: WatchCall): void {
-  const sink = new EventSink(call);
-  const unsubscribe = deps.builds.watch(call.request.buildId, (event) => sink.send(event));
-  sink.onEnd(unsubscribe);
+  const build = deps.builds.get(call.request.buildId);
+  let unsubscribe = () => {};
+  const pump = pumpFor(deps, call, new LogCursor(), () => unsubscribe());
+  unsubscribe = deps.builds.watch(build.id, (event) => route(pump, build, event));
 }
 
 async function resume(deps: WatchBuildDeps, call: WatchCall): Promise<void> {
@@ -50,40 +86,41 @@ async function resume(deps: WatchBuildDeps, call: WatchCall): Promise<void> {
 }
 
 /**
- * One tick: subscribe (the history is replayed into `history` first), read the files, send.
- * Appends are synchronous too, so a chunk is either in the files read here or in a live
- * event after; the cursor drops any byte sent already.
+ * One tick: subscribe (the history is replayed into `history` first), queue the catch-up,
+ * then follow. The pump reads each attempt's file to its end, so a chunk is either read
+ * there or sent live after; the cursor drops any byte sent already.
  */
 function resumeLive(deps: WatchBuildDeps, call: WatchCall, stored: StoredBuild): void {
   const { buildId } = call.request;
-  const cursor = new LogCursor(call.request.logs);
-  const sink = new EventSink(call);
+  const build = deps.builds.get(buildId);
+  let unsubscribe = () => {};
+  const pump = pumpFor(deps, call, new LogCursor(call.request.logs), () => unsubscribe());
   const history: BuildEvent[] = [];
   let live = false;
-  const unsubscribe = deps.builds.watch(buildId, (event) => {
+  unsubscribe = deps.builds.watch(buildId, (event) => {
     if (!live) return void history.push(event);
-    if (event.event?.$case !== 'log') return sink.send(event);
-    const fresh = cursor.live(event.event.value);
-    if (fresh) sink.send(logEvent(buildId, fresh));
+    route(pump, deps.builds.get(buildId), event);
   });
+  for (const item of catchUp(build, stored, history)) {
+    if ('jobId' in item) pump.attempt(item);
+    else route(pump, build, item);
+  }
   live = true;
-  for (const event of catchUp(deps.builds.get(buildId), stored, history, cursor, deps.logs)) sink.send(event);
-  sink.onEnd(unsubscribe);
 }
 
 /**
- * Per job, in platform order: its latest update (and a waiting reason given since), and the
- * log bytes the client lacks. A job that ended gets its logs first: its end flushes the
- * client's unfinished line, which the remaining bytes may complete. Then `finished`, if it came.
+ * Per job, in platform order: its latest update (and a waiting reason given since), and its
+ * attempts' logs. A job that ended gets its logs first: its end flushes the client's
+ * unfinished line, which the remaining bytes may complete. Then `finished`, if it came.
  */
-function catchUp(build: Build, stored: StoredBuild, history: readonly BuildEvent[], cursor: LogCursor, logs: LogFiles): BuildEvent[] {
+function catchUp(build: Build, stored: StoredBuild, history: readonly BuildEvent[]): Array<BuildEvent | AttemptLog> {
   const latest = latestPerPlatform(history);
   const attempts = attemptsOf(stored, build);
-  const out: BuildEvent[] = [];
+  const out: Array<BuildEvent | AttemptLog> = [];
   for (const job of build.jobs) {
     const status = latest.platforms.get(job.platform.toString()) ?? [];
-    const bytes = (attempts.get(job.id) ?? []).flatMap((a) => cursor.fromFile(logs, build.id, a)).map((log) => logEvent(build.id, log));
-    out.push(...(TERMINAL_JOB_STATES.has(job.state) ? [...bytes, ...status] : [...status, ...bytes]));
+    const logs = attempts.get(job.id) ?? [];
+    out.push(...(TERMINAL_JOB_STATES.has(job.state) ? [...logs, ...status] : [...status, ...logs]));
   }
   if (latest.finished) out.push(latest.finished);
   return out;
@@ -118,16 +155,17 @@ function sendStored(deps: WatchBuildDeps, call: WatchCall, stored: StoredBuild, 
   const { build } = stored;
   // Unfinished in the store but not in memory: restore() has not reached it yet.
   if (!TERMINAL_BUILD_STATES.has(build.state)) throw new BuildNotRestoredError(build.id);
+  const pump = pumpFor(deps, call, cursor ?? new LogCursor());
   if (cursor) {
     const attempts = attemptsOf(stored);
     for (const job of [...stored.jobs].sort((a, b) => a.index - b.index)) {
-      for (const a of attempts.get(job.id) ?? []) for (const log of cursor.fromFile(deps.logs, build.id, a)) call.write(logEvent(build.id, log));
+      for (const a of attempts.get(job.id) ?? []) pump.attempt(a);
       const value = { platform: job.platform, state: jobStateToWire(job.state), agent: job.agent ?? '', mode: modeToWire(job.mode ?? 'emulated'), digest: job.digest ?? '', error: job.error, reason: '' };
-      call.write({ buildId: build.id, timeMs: build.finishedAt ?? Date.now(), event: { $case: 'job', value } });
+      pump.message({ buildId: build.id, timeMs: build.finishedAt ?? Date.now(), event: { $case: 'job', value } });
     }
   }
-  call.write({ buildId: build.id, timeMs: build.finishedAt ?? 0, event: { $case: 'finished', value: finishedFromStore(stored) } });
-  call.end();
+  pump.message({ buildId: build.id, timeMs: build.finishedAt ?? 0, event: { $case: 'finished', value: finishedFromStore(stored) } });
+  pump.end();
 }
 
 function finishedFromStore(stored: StoredBuild): BuildFinished {
@@ -145,27 +183,4 @@ function finishedFromStore(stored: StoredBuild): BuildFinished {
 
 function logEvent(buildId: string, log: JobLog): BuildEvent {
   return { buildId, timeMs: Date.now(), event: { $case: 'log', value: log } };
-}
-
-/** Writes events until `finished`, then ends the call; stops following when the client goes. */
-class EventSink {
-  private ended = false;
-
-  constructor(private readonly call: WatchCall) {}
-
-  send(event: BuildEvent): void {
-    if (this.ended) return;
-    this.call.write(event);
-    if (event.event?.$case === 'finished') {
-      this.ended = true;
-      this.call.end();
-    }
-  }
-
-  /** Runs `stop` once the stream has ended, or when the client leaves. */
-  onEnd(stop: () => void): void {
-    if (this.ended) stop();
-    this.call.on('cancelled', stop);
-    this.call.on('close', stop);
-  }
 }

@@ -1,0 +1,129 @@
+import { modeToWire, type JobLog } from '@archfarm/proto';
+import type { LogFiles } from '../builds/log-files';
+import { LOG_READ_CHUNK_BYTES } from '../security/limits';
+import type { AttemptLog, LogCursor } from './log-replay';
+import { drainOrClose } from './stream-util';
+
+/** The part of a server stream the pump writes to. */
+export interface PumpSink<T> {
+  write(message: T): boolean;
+  end(): void;
+  once(event: 'drain' | 'close', listener: () => void): unknown;
+  off(event: 'drain' | 'close', listener: () => void): unknown;
+  readonly destroyed: boolean;
+}
+
+type Item<T> = { kind: 'log'; attempt: AttemptLog } | { kind: 'message'; message: T } | { kind: 'end' };
+
+/**
+ * One watcher's way out: log bytes come from the log files, read in pieces of at most
+ * LOG_READ_CHUNK_BYTES and written only when the stream drains, so a watcher holds no more
+ * than one piece of any log however slow it reads. A live chunk goes straight out while
+ * nothing waits before it; otherwise only "this attempt has more" is queued and the bytes
+ * are read back from the file. The queue holds messages (job updates, small) and at most
+ * one entry per attempt between two messages. The cursor drops any byte sent already.
+ */
+export class LogPump<T> {
+  private readonly queue: Array<Item<T>> = [];
+  private busy = false;
+  private done = false;
+
+  constructor(
+    private readonly sink: PumpSink<T>,
+    private readonly logs: LogFiles,
+    private readonly buildId: string,
+    private readonly cursor: LogCursor,
+    private readonly wrap: (log: JobLog) => T,
+    private readonly onEnd: () => void = () => {},
+  ) {}
+
+  /** The attempt's stored bytes the client lacks, after what is queued. */
+  attempt(a: AttemptLog): void {
+    if (!this.queuedSinceMessage(a)) this.queue.push({ kind: 'log', attempt: a });
+    this.kick();
+  }
+
+  private queuedSinceMessage(a: AttemptLog): boolean {
+    for (let i = this.queue.length - 1; i >= 0; i--) {
+      const item = this.queue[i]!;
+      if (item.kind !== 'log') return false;
+      if (item.attempt.jobId === a.jobId && item.attempt.attempt === a.attempt) return true;
+    }
+    return false;
+  }
+
+  /** A live chunk of attempt `a`. */
+  live(a: AttemptLog, log: JobLog): void {
+    if (this.done) return;
+    if (this.busy || this.queue.length > 0) return this.attempt(a);
+    const fresh = this.cursor.live(log);
+    if (fresh && !this.sink.write(this.wrap(fresh))) this.pause();
+  }
+
+  message(message: T): void {
+    this.queue.push({ kind: 'message', message });
+    this.kick();
+  }
+
+  /** Ends the call once everything queued is out. */
+  end(): void {
+    this.queue.push({ kind: 'end' });
+    this.kick();
+  }
+
+  /** The client went: nothing more is read or sent. */
+  stop(): void {
+    this.done = true;
+    this.queue.length = 0;
+  }
+
+  /** write() said wait: later chunks are read back from the files once the stream drains. */
+  private pause(): void {
+    this.busy = true;
+    void drainOrClose(this.sink).then(() => {
+      this.busy = false;
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.busy || this.done || this.queue.length === 0) return;
+    this.busy = true;
+    this.run().then(
+      () => {
+        this.busy = false;
+        this.kick(); // items queued after run() last looked
+      },
+      () => this.finish(),
+    );
+  }
+
+  private async run(): Promise<void> {
+    for (let item = this.queue.shift(); item && !this.done; item = this.queue.shift()) {
+      if (this.sink.destroyed) return this.stop();
+      if (item.kind === 'end') return this.finish();
+      if (item.kind === 'log') await this.copy(item.attempt);
+      else if (!this.sink.write(item.message)) await drainOrClose(this.sink);
+    }
+  }
+
+  /** Sends the attempt's bytes past the cursor up to the file's end, which may grow meanwhile. */
+  private async copy(a: AttemptLog): Promise<void> {
+    for (;;) {
+      const at = this.cursor.position(a.platform, a.attempt);
+      const data = await this.logs.readRange(this.buildId, a.jobId, a.attempt, at, LOG_READ_CHUNK_BYTES);
+      if (data.length === 0 || this.done || this.sink.destroyed) return;
+      const log: JobLog = { platform: a.platform, agent: a.agent, mode: modeToWire(a.mode), data, attempt: a.attempt, offset: at };
+      this.cursor.advance(a.platform, a.attempt, at + data.length);
+      if (!this.sink.write(this.wrap(log))) await drainOrClose(this.sink);
+    }
+  }
+
+  private finish(): void {
+    if (this.done) return;
+    this.done = true;
+    this.queue.length = 0;
+    if (!this.sink.destroyed) this.sink.end();
+    this.onEnd();
+  }
+}

@@ -1,0 +1,46 @@
+import { TooManyWatchesError } from '../errors';
+import { identityOf } from '../security/authorizer';
+import { MAX_WATCHES_PER_TOKEN } from '../security/limits';
+
+/**
+ * Open watches (WatchBuild, StreamLogs) per caller: an operator's token, an agent, or
+ * (without TLS) everyone at once. One per coordinator, found by its build manager, so the
+ * services' wiring needs nothing new.
+ */
+export class WatchQuota {
+  private readonly open = new Map<string, number>();
+
+  constructor(private readonly limit = MAX_WATCHES_PER_TOKEN) {}
+
+  /** Counts a watch for `call`'s caller, or throws TooManyWatchesError; the release to call once it ends. */
+  take(call: object): () => void {
+    const key = callerKey(call);
+    const held = this.open.get(key) ?? 0;
+    if (held >= this.limit) throw new TooManyWatchesError(this.limit);
+    this.open.set(key, held + 1);
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const left = (this.open.get(key) ?? 1) - 1;
+      if (left > 0) this.open.set(key, left);
+      else this.open.delete(key);
+    };
+  }
+}
+
+const quotas = new WeakMap<object, WatchQuota>();
+
+/** The quota of the coordinator `owner` (its build manager) belongs to. */
+export function watchQuotaOf(owner: object): WatchQuota {
+  let quota = quotas.get(owner);
+  if (!quota) quotas.set(owner, (quota = new WatchQuota()));
+  return quota;
+}
+
+function callerKey(call: object): string {
+  const who = identityOf(call);
+  if (who.kind === 'operator') return `token:${who.tokenId}`;
+  if (who.kind === 'agent') return `agent:${who.name}`;
+  return 'anonymous';
+}
