@@ -2,11 +2,10 @@ import { modeToWire, type JobLog } from '@archfarm/proto';
 import type { LogFiles } from '../builds/log-files';
 import { LOG_READ_CHUNK_BYTES } from '../security/limits';
 import type { AttemptLog, LogCursor } from './log-replay';
-import { drainOrClose } from './stream-util';
 
 /** The part of a server stream the pump writes to. */
 export interface PumpSink<T> {
-  write(message: T): boolean;
+  write(message: T, done?: (err?: Error | null) => void): boolean;
   end(): void;
   once(event: 'drain' | 'close', listener: () => void): unknown;
   off(event: 'drain' | 'close', listener: () => void): unknown;
@@ -17,8 +16,8 @@ type Item<T> = { kind: 'log'; attempt: AttemptLog } | { kind: 'message'; message
 
 /**
  * One watcher's way out: log bytes come from the log files, read in pieces of at most
- * LOG_READ_CHUNK_BYTES and written only when the stream drains, so a watcher holds no more
- * than one piece of any log however slow it reads. A live chunk goes straight out while
+ * LOG_READ_CHUNK_BYTES, one message in flight at a time, so a watcher holds no more than one
+ * piece of any log however slow it reads. A live chunk goes straight out while
  * nothing waits before it; otherwise only "this attempt has more" is queued and the bytes
  * are read back from the file. The queue holds messages (job updates, small) and at most
  * one entry per attempt between two messages. The cursor drops any byte sent already.
@@ -57,7 +56,12 @@ export class LogPump<T> {
     if (this.done) return;
     if (this.busy || this.queue.length > 0) return this.attempt(a);
     const fresh = this.cursor.live(log);
-    if (fresh && !this.sink.write(this.wrap(fresh))) this.pause();
+    if (!fresh) return;
+    this.busy = true;
+    void this.send(this.wrap(fresh)).then(() => {
+      this.busy = false;
+      this.kick();
+    });
   }
 
   message(message: T): void {
@@ -77,12 +81,18 @@ export class LogPump<T> {
     this.queue.length = 0;
   }
 
-  /** write() said wait: later chunks are read back from the files once the stream drains. */
-  private pause(): void {
-    this.busy = true;
-    void drainOrClose(this.sink).then(() => {
-      this.busy = false;
-      this.kick();
+  /**
+   * Writes one message and resolves once the transport took it (or the client went): one
+   * message in flight per watcher, since grpc-js's write() alone buffers without bound.
+   */
+  private send(message: T): Promise<void> {
+    return new Promise((resolve) => {
+      const done = () => {
+        this.sink.off('close', done);
+        resolve();
+      };
+      this.sink.once('close', done);
+      this.sink.write(message, done);
     });
   }
 
@@ -103,7 +113,7 @@ export class LogPump<T> {
       if (this.sink.destroyed) return this.stop();
       if (item.kind === 'end') return this.finish();
       if (item.kind === 'log') await this.copy(item.attempt);
-      else if (!this.sink.write(item.message)) await drainOrClose(this.sink);
+      else await this.send(item.message);
     }
   }
 
@@ -115,7 +125,7 @@ export class LogPump<T> {
       if (data.length === 0 || this.done || this.sink.destroyed) return;
       const log: JobLog = { platform: a.platform, agent: a.agent, mode: modeToWire(a.mode), data, attempt: a.attempt, offset: at };
       this.cursor.advance(a.platform, a.attempt, at + data.length);
-      if (!this.sink.write(this.wrap(log))) await drainOrClose(this.sink);
+      await this.send(this.wrap(log));
     }
   }
 
