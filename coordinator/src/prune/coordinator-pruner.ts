@@ -87,7 +87,9 @@ function isFinished(build: BuildRecord): boolean {
 
 async function folderSize(dir: string): Promise<{ bytes: number; newestMs: number }> {
   let bytes = 0;
-  let newestMs = 0;
+  // The folder's own time, so an empty one (a build whose first log line has not come) is as
+  // new as it is, not from 1970.
+  let newestMs = (await stat(dir).catch(() => undefined))?.mtimeMs ?? 0;
   for (const name of await readdir(dir).catch(() => [] as string[])) {
     const s = await stat(join(dir, name)).catch(() => undefined);
     if (!s?.isFile()) continue;
