@@ -113,10 +113,16 @@ test(`a build printing 20 MiB: ${WATCHERS} watchers cost the coordinator under 6
     assigns.map(
       (a) =>
         new Promise<void>((resolve, reject) => {
+          // As the agent's shipper does: 64 KiB chunks, waiting for the stream to drain.
           const up = agents.uploadLog((err) => (err ? reject(err) : resolve()));
           const data = logs.get(a.jobId)!;
-          for (let at = 0; at < data.length; at += 64 * 1024) up.write({ jobId: a.jobId, attempt: a.attempt, offset: at, data: data.subarray(at, at + 64 * 1024) });
-          up.end();
+          const next = (at: number): void => {
+            for (; at < data.length; at += 64 * 1024) {
+              if (!up.write({ jobId: a.jobId, attempt: a.attempt, offset: at, data: data.subarray(at, at + 64 * 1024) })) return void up.once('drain', () => next(at + 64 * 1024));
+            }
+            up.end();
+          };
+          next(0);
         }),
     ),
   );

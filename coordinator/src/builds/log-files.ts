@@ -52,8 +52,11 @@ export class LogFiles {
     }
   }
 
-  /** At most `max` bytes of the attempt's log from byte `at`; empty at (or past) its end or when there is no file. */
-  async readRange(buildId: string, jobId: string, attempt: number, at: number, max: number): Promise<Buffer> {
+  /**
+   * Bytes of the attempt's log from byte `at`, read into `into` (the caller's, reused); empty
+   * at (or past) its end or when there is no file. The result is a view of `into`.
+   */
+  async readRange(buildId: string, jobId: string, attempt: number, at: number, into: Buffer): Promise<Buffer> {
     let file;
     try {
       file = await open(this.path(buildId, jobId, attempt), 'r');
@@ -61,9 +64,8 @@ export class LogFiles {
       return Buffer.alloc(0);
     }
     try {
-      const buffer = Buffer.alloc(max);
-      const { bytesRead } = await file.read(buffer, 0, max, at);
-      return buffer.subarray(0, bytesRead);
+      const { bytesRead } = await file.read(into, 0, into.length, at);
+      return into.subarray(0, bytesRead);
     } finally {
       await file.close();
     }

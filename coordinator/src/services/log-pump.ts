@@ -26,6 +26,8 @@ export class LogPump<T> {
   private readonly queue: Array<Item<T>> = [];
   private busy = false;
   private done = false;
+  /** One read buffer per watcher, reused: a message is serialized when written, and one is in flight at a time. */
+  private buffer: Buffer | undefined;
 
   constructor(
     private readonly sink: PumpSink<T>,
@@ -121,7 +123,8 @@ export class LogPump<T> {
   private async copy(a: AttemptLog): Promise<void> {
     for (;;) {
       const at = this.cursor.position(a.platform, a.attempt);
-      const data = await this.logs.readRange(this.buildId, a.jobId, a.attempt, at, LOG_READ_CHUNK_BYTES);
+      this.buffer ??= Buffer.allocUnsafe(LOG_READ_CHUNK_BYTES);
+      const data = await this.logs.readRange(this.buildId, a.jobId, a.attempt, at, this.buffer);
       if (data.length === 0 || this.done || this.sink.destroyed) return;
       const log: JobLog = { platform: a.platform, agent: a.agent, mode: modeToWire(a.mode), data, attempt: a.attempt, offset: at };
       this.cursor.advance(a.platform, a.attempt, at + data.length);
