@@ -20,7 +20,7 @@ import { BIN, run } from './support/processes';
 
 const MiB = 1024 * 1024;
 const PLATFORMS = ['linux/amd64', 'linux/arm64'];
-const WATCHERS = Number(process.env.H4_WATCHERS ?? 20);
+const WATCHERS = 20;
 const cleanup: Array<() => Promise<unknown>> = [];
 after(async () => {
   for (const c of cleanup.reverse()) await c().catch(() => undefined);

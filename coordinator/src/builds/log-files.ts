@@ -1,4 +1,4 @@
-import { closeSync, fstatSync, mkdirSync, openSync, readFileSync, statSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LogGapError } from '../errors';
@@ -41,14 +41,6 @@ export class LogFiles {
       return statSync(this.path(buildId, jobId, attempt)).size;
     } catch {
       return 0;
-    }
-  }
-
-  read(buildId: string, jobId: string, attempt: number): Buffer {
-    try {
-      return readFileSync(this.path(buildId, jobId, attempt));
-    } catch {
-      return Buffer.alloc(0);
     }
   }
 

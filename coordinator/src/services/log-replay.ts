@@ -1,10 +1,6 @@
-import { modeFromWire, modeToWire, type JobLog, type LogPosition, type ModeName } from '@archfarm/proto';
+import { modeFromWire, type JobLog, type LogPosition, type ModeName } from '@archfarm/proto';
 import type { Build } from '../builds/build';
-import type { LogFiles } from '../builds/log-files';
 import type { StoredBuild } from '../store';
-
-/** Stored logs go out in pieces of at most this size: a whole 16 MiB file would pass the client's 4 MiB message limit. */
-export const REPLAY_CHUNK_BYTES = 1024 * 1024;
 
 /** One attempt whose log a client may be owed. */
 export interface AttemptLog {
@@ -51,18 +47,6 @@ export class LogCursor {
 
   constructor(positions: readonly LogPosition[] = []) {
     for (const p of positions) this.advance(p.platform, p.attempt, p.offset);
-  }
-
-  /** The attempt's stored bytes past what the client holds, as JobLogs with true offsets. */
-  fromFile(logs: LogFiles, buildId: string, a: AttemptLog): JobLog[] {
-    const data = logs.read(buildId, a.jobId, a.attempt);
-    const out: JobLog[] = [];
-    for (let at = this.position(a.platform, a.attempt); at < data.length; at += REPLAY_CHUNK_BYTES) {
-      const piece = data.subarray(at, Math.min(data.length, at + REPLAY_CHUNK_BYTES));
-      out.push({ platform: a.platform, agent: a.agent, mode: modeToWire(a.mode), data: piece, attempt: a.attempt, offset: at });
-    }
-    this.advance(a.platform, a.attempt, data.length);
-    return out;
   }
 
   /** A live chunk cut to the bytes the client lacks; undefined when it holds them all. */
