@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { ImageRef, Platform, createLogger } from '@archfarm/common';
 import { BuildState, type BuildEvent, type CoordinatorMessage, type RegistryAuth } from '@archfarm/proto';
-import { BuildManager, type Publish } from './build-manager';
+import { BuildManager, type BuildManagerDeps, type JobAssignment, type Publish } from './build-manager';
 import type { BuildSpec } from './build';
 import { LogFiles } from './log-files';
 import { PublishStoppedError } from '../publish';
@@ -35,14 +35,14 @@ const settle = async () => {
 
 const index = (digest: string) => ({ digest, mediaType: 'application/vnd.oci.image.index.v1+json', size: 100 });
 
-async function setup(publish: Publish = async () => index(`sha256:${'f'.repeat(64)}`), extra: Partial<BuildSpec> = {}, store = new MemoryStore()) {
+async function setup(publish: Publish = async () => index(`sha256:${'f'.repeat(64)}`), extra: Partial<BuildSpec> = {}, store = new MemoryStore(), jobSpec: BuildManagerDeps['jobSpec'] = () => ({}) as never) {
   const outbox = new Outbox();
   const logs = new LogFiles(mkdtempSync(join(tmpdir(), 'archfarm-logs-')), 10);
   const settings = { maxAttempts: 2, leaseTtlMs: 1000, retryBaseMs: 1 };
   const history = new DurationHistory();
   const kept = new Map<string, RegistryAuth>();
   const credentials = { keep: (id: string, auth: RegistryAuth) => void kept.set(id, auth), recall: async (id: string) => kept.get(id), forget: (id: string) => void kept.delete(id) };
-  const manager = new BuildManager({ agents: outbox, store, logs, logger, publish, settings, history, credentials, resolveSpec: async (spec) => spec, jobSpec: () => ({}) as never });
+  const manager = new BuildManager({ agents: outbox, store, logs, logger, publish, settings, history, credentials, resolveSpec: async (spec) => spec, jobSpec });
   await manager.restore();
   const spec: BuildSpec = {
     timeoutSeconds: 0,
@@ -95,6 +95,29 @@ test('publishes once every platform succeeded; the Assign goes out only after th
   assert.equal(finished(events)?.state, BuildState.BUILD_STATE_PUBLISHED);
   assert.equal(build().digest, `sha256:${'f'.repeat(64)}`);
   assert.equal(manager.holdings.count('a'), 0);
+});
+
+test('an Assign whose job spec is still being made (a push token) is not sent once the build was cancelled meanwhile', async () => {
+  let made: (a: JobAssignment) => void = () => {};
+  const pending = new Promise<JobAssignment>((resolve) => (made = resolve));
+  const { outbox, manager, id, j1 } = await setup(undefined, {}, undefined, () => pending);
+  manager.assign(j1, 'a', 'native', 'test');
+  await settle();
+  assert.equal(await manager.cancel(id), 'cancelled');
+  made({ spec: undefined, tokens: [] });
+  await settle();
+  assert.equal(outbox.of('a', 'assign').length, 0, 'the cancelled attempt is not sent');
+});
+
+test('an Assign whose job spec came late is sent while the attempt is still current', async () => {
+  let made: (a: JobAssignment) => void = () => {};
+  const pending = new Promise<JobAssignment>((resolve) => (made = resolve));
+  const { outbox, manager, j1 } = await setup(undefined, {}, undefined, () => pending);
+  manager.assign(j1, 'a', 'native', 'test');
+  await settle();
+  made({ spec: undefined, tokens: [] });
+  await settle();
+  assert.equal(outbox.of('a', 'assign').length, 1);
 });
 
 test('a failing Dockerfile fails the build at once and cancels the other platform on its agent', async () => {

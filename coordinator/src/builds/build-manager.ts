@@ -377,10 +377,14 @@ export class BuildManager implements DispatchSide, AgentSide, BuildSide {
     switch (effect.type) {
       case 'send-assign': {
         // Cancelled (or reassigned) while the attempt was being stored: nothing to send.
-        const current = () => job !== undefined && job.attempt === effect.attempt && job.agent === effect.agent && job.state === 'assigned';
+        // Jobs are replaced, never changed: read the job afresh, not the one of this moment.
+        const current = () => {
+          const now = this.job(effect.jobId);
+          return now !== undefined && now.attempt === effect.attempt && now.agent === effect.agent && now.state === 'assigned';
+        };
         if (!job || !current()) return;
         const send = (assignment: JobAssignment) => {
-          // A push token is fetched first (./job-spec): the attempt may have moved meanwhile.
+          // A push token is fetched first (./job-spec): the attempt may have moved or been cancelled meanwhile.
           if (!current()) return;
           this.deps.agents.send(effect.agent, { msg: { $case: 'assign', value: { jobId: job.id, attempt: job.attempt, leaseId: job.leaseId ?? 0, mode: modeToWire(job.mode ?? 'native'), ...assignment } } });
         };
