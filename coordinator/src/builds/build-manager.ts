@@ -297,7 +297,7 @@ export class BuildManager implements DispatchSide, AgentSide, BuildSide {
   private heldAttempt(agent: string | undefined, jobId: string, attempt: number): Job {
     const job = this.job(jobId);
     const by = agent ?? job?.agent;
-    if (job && by !== undefined && this.holdings.of(by).some((h) => h.jobId === jobId && h.attempt === attempt)) return job;
+    if (job && by !== undefined && this.holdings.holds(by, jobId, attempt)) return job;
     if (agent === undefined || (job && (job.attempt > attempt || (job.attempt === attempt && job.agent === agent)))) throw new StaleAttemptError(jobId, attempt);
     throw new AttemptNotHeldError(agent, `job ${jobId} attempt ${attempt}`);
   }

@@ -29,6 +29,11 @@ export class Holdings {
     return this.byAgent.get(agent)?.size ?? 0;
   }
 
+  /** Whether `agent` holds this attempt now: asked for every log chunk, so a lookup, not a list. */
+  holds(agent: string, jobId: string, attempt: number): boolean {
+    return this.byAgent.get(agent)?.get(jobId) === attempt;
+  }
+
   of(agent: string): HeldAttempt[] {
     return [...(this.byAgent.get(agent) ?? [])].map(([jobId, attempt]) => ({ jobId, attempt }));
   }

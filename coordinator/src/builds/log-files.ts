@@ -1,5 +1,5 @@
 import { closeSync, fstatSync, mkdirSync, openSync, statSync, writeSync } from 'node:fs';
-import { open } from 'node:fs/promises';
+import { open, type FileHandle } from 'node:fs/promises';
 import { join } from 'node:path';
 import { LogGapError } from '../errors';
 
@@ -45,21 +45,14 @@ export class LogFiles {
   }
 
   /**
-   * Bytes of the attempt's log from byte `at`, read into `into` (the caller's, reused); empty
-   * at (or past) its end or when there is no file. The result is a view of `into`.
+   * The attempt's log opened for reading, or undefined when it has no file yet. Appends made
+   * meanwhile (through the writer's descriptor) are read through it too.
    */
-  async readRange(buildId: string, jobId: string, attempt: number, at: number, into: Buffer): Promise<Buffer> {
-    let file;
+  async openForReading(buildId: string, jobId: string, attempt: number): Promise<FileHandle | undefined> {
     try {
-      file = await open(this.path(buildId, jobId, attempt), 'r');
+      return await open(this.path(buildId, jobId, attempt), 'r');
     } catch {
-      return Buffer.alloc(0);
-    }
-    try {
-      const { bytesRead } = await file.read(into, 0, into.length, at);
-      return into.subarray(0, bytesRead);
-    } finally {
-      await file.close();
+      return undefined;
     }
   }
 

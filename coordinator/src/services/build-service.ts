@@ -16,6 +16,7 @@ import { buildDetails } from './build-details';
 import { buildStateToWire } from '../builds/wire-state';
 import { streamLogs } from './stream-logs';
 import { watchBuild } from './watch-build';
+import { WatchQuota } from './watch-quota';
 import { toServiceError } from './grpc-errors';
 import { unary } from './unary';
 import type { AgentAdmin } from './agent-admin';
@@ -40,6 +41,8 @@ export interface BuildServiceDeps {
 
 /** The operators' API behind the `archfarm` CLI. */
 export function buildService(deps: BuildServiceDeps): BuildServiceServer {
+  // One count of open watches per coordinator, shared by WatchBuild and StreamLogs.
+  const watching = { ...deps, watches: new WatchQuota() };
   return {
     uploadContext: (call, callback) => void uploadContext(deps, call, callback),
     hasContext: unary(async (req) => ({ present: await deps.contexts.has(req.digest) })),
@@ -57,7 +60,7 @@ export function buildService(deps: BuildServiceDeps): BuildServiceServer {
       const resolved = await deps.resolveSpec(spec, req.registryAuth);
       return { buildId: (await deps.builds.submit(resolved, req.registryAuth, owner)).id };
     }),
-    watchBuild: (call) => watchBuild(deps, call),
+    watchBuild: (call) => watchBuild(watching, call),
     // Answers with the state the build ended in: a cancel during publish waits for the
     // publish to stop before its index PUT (cancelled) or to finish (published).
     cancelBuild: unary(async (req) => {
@@ -81,7 +84,7 @@ export function buildService(deps: BuildServiceDeps): BuildServiceServer {
       const full = await Promise.all(records.map((b) => deps.store.getBuild(b.id)));
       return { builds: full.flatMap((f) => (f ? [buildDetails(f)] : [])) };
     }),
-    streamLogs: (call) => void streamLogs(deps, call),
+    streamLogs: (call) => void streamLogs(watching, call),
   };
 }
 

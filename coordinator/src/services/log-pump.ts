@@ -119,16 +119,26 @@ export class LogPump<T> {
     }
   }
 
-  /** Sends the attempt's bytes past the cursor up to the file's end, which may grow meanwhile. */
+  /**
+   * Sends the attempt's bytes past the cursor up to the file's end, which may grow meanwhile;
+   * the file is opened once for the whole copy, not per piece.
+   */
   private async copy(a: AttemptLog): Promise<void> {
-    for (;;) {
-      const at = this.cursor.position(a.platform, a.attempt);
-      this.buffer ??= Buffer.allocUnsafe(LOG_READ_CHUNK_BYTES);
-      const data = await this.logs.readRange(this.buildId, a.jobId, a.attempt, at, this.buffer);
-      if (data.length === 0 || this.done || this.sink.destroyed) return;
-      const log: JobLog = { platform: a.platform, agent: a.agent, mode: modeToWire(a.mode), data, attempt: a.attempt, offset: at };
-      this.cursor.advance(a.platform, a.attempt, at + data.length);
-      await this.send(this.wrap(log));
+    const file = await this.logs.openForReading(this.buildId, a.jobId, a.attempt);
+    if (!file) return;
+    try {
+      for (;;) {
+        const at = this.cursor.position(a.platform, a.attempt);
+        this.buffer ??= Buffer.allocUnsafe(LOG_READ_CHUNK_BYTES);
+        const { bytesRead } = await file.read(this.buffer, 0, this.buffer.length, at);
+        if (bytesRead === 0 || this.done || this.sink.destroyed) return;
+        const data = this.buffer.subarray(0, bytesRead);
+        const log: JobLog = { platform: a.platform, agent: a.agent, mode: modeToWire(a.mode), data, attempt: a.attempt, offset: at };
+        this.cursor.advance(a.platform, a.attempt, at + data.length);
+        await this.send(this.wrap(log));
+      }
+    } finally {
+      await file.close();
     }
   }
 

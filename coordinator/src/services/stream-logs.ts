@@ -9,12 +9,14 @@ import type { Store } from '../store';
 import { toServiceError } from './grpc-errors';
 import { attemptOfLog, attemptsOf, LogCursor } from './log-replay';
 import { LogPump } from './log-pump';
-import { watchQuotaOf } from './watch-quota';
+import type { WatchQuota } from './watch-quota';
 
 export interface StreamLogsDeps {
   builds: BuildSide;
   store: Pick<Store, 'getBuild'>;
   logs: LogFiles;
+  /** Open watches per caller (security/limits.ts). */
+  watches: WatchQuota;
 }
 
 /**
@@ -26,7 +28,7 @@ export interface StreamLogsDeps {
  */
 export async function streamLogs(deps: StreamLogsDeps, call: ServerWritableStream<StreamLogsRequest, JobLog>): Promise<void> {
   try {
-    const release = watchQuotaOf(deps.builds).take(call);
+    const release = deps.watches.take(call);
     call.on('close', release);
     call.on('cancelled', release);
     const { buildId, follow } = call.request;

@@ -10,12 +10,14 @@ import { buildDetails } from './build-details';
 import { toServiceError } from './grpc-errors';
 import { attemptOfLog, attemptsOf, LogCursor, type AttemptLog } from './log-replay';
 import { LogPump } from './log-pump';
-import { watchQuotaOf } from './watch-quota';
+import type { WatchQuota } from './watch-quota';
 
 export interface WatchBuildDeps {
   builds: BuildSide;
   store: Pick<Store, 'getBuild'>;
   logs: LogFiles;
+  /** Open watches per caller (security/limits.ts). */
+  watches: WatchQuota;
 }
 
 type WatchCall = ServerWritableStream<WatchBuildRequest, BuildEvent>;
@@ -29,7 +31,7 @@ type WatchCall = ServerWritableStream<WatchBuildRequest, BuildEvent>;
 export function watchBuild(deps: WatchBuildDeps, call: WatchCall): void {
   let release: () => void;
   try {
-    release = watchQuotaOf(deps.builds).take(call);
+    release = deps.watches.take(call);
   } catch (err) {
     call.emit('error', toServiceError(err));
     return;

@@ -4,8 +4,7 @@ import { MAX_WATCHES_PER_TOKEN } from '../security/limits';
 
 /**
  * Open watches (WatchBuild, StreamLogs) per caller: an operator's token, an agent, or
- * (without TLS) everyone at once. One per coordinator, found by its build manager, so the
- * services' wiring needs nothing new.
+ * (without TLS) everyone at once. One per coordinator's build service.
  */
 export class WatchQuota {
   private readonly open = new Map<string, number>();
@@ -27,15 +26,6 @@ export class WatchQuota {
       else this.open.delete(key);
     };
   }
-}
-
-const quotas = new WeakMap<object, WatchQuota>();
-
-/** The quota of the coordinator `owner` (its build manager) belongs to. */
-export function watchQuotaOf(owner: object): WatchQuota {
-  let quota = quotas.get(owner);
-  if (!quota) quotas.set(owner, (quota = new WatchQuota()));
-  return quota;
 }
 
 function callerKey(call: object): string {
