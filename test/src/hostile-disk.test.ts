@@ -12,6 +12,7 @@ import { Coordinator } from '@archfarm/coordinator';
 import { AgentPruner, ContextCache, DockerEngine } from '@archfarm/agent';
 import { DOCKER_SOCKET, requireDocker } from './support/docker';
 import { run } from './support/processes';
+import { submitRequest, uploadDockerfile } from './support/upload';
 
 /*
  * Threat 11 (issue 15): nothing was ever pruned, so contexts, logs and engine images grew until
@@ -48,12 +49,9 @@ test("coordinator --retention 1d: a finished build's logs and context go, a runn
   stream.write({ msg: { $case: 'hello', value: { ...hello, platforms: [{ platform: 'linux/amd64', mode: BuildMode.BUILD_MODE_NATIVE }] } } });
 
   const start = async (dockerfile: string): Promise<{ assign: Assign; context: string }> => {
-    const context = await upload(builds, dockerfile);
+    const context = await uploadDockerfile(builds, dockerfile);
     const before = assigns.length;
-    const request = {
-      ...{ platforms: ['linux/amd64'], tag: '127.0.0.1:5999/prune:1', contextDigest: context, dockerfile: 'Dockerfile', buildArgs: {}, target: '', waitTimeoutSeconds: 0, timeoutSeconds: 0, allowPartial: false },
-      ...{ smokeCommand: [], emulation: '', requireLabels: {}, registryAuth: undefined, tags: [], labels: {}, annotations: [], pull: false, noCache: false, secrets: [] },
-    };
+    const request = submitRequest(context, { tag: '127.0.0.1:5999/prune:1' });
     await new Promise((resolve, reject) => builds.submitBuild(request, (err, res) => (err ? reject(err) : resolve(res))));
     await until('an Assign', () => assigns.length > before);
     const assign = assigns[before]!;
@@ -125,22 +123,6 @@ test('agent --retention / --max-disk: old cached contexts, spool files and its o
   assert.ok(existsSync(files.runningCtx) && existsSync(files.runningSpool));
   assert.deepEqual((await readdir(join(stateDir, 'logs'))), ['job-running.1.log']);
 });
-
-async function upload(builds: BuildServiceClient, dockerfile: string): Promise<string> {
-  const dir = await tmp('archfarm-prune-ctx-');
-  await writeFile(join(dir, 'Dockerfile'), dockerfile);
-  const made = await run('tar', ['--format=ustar', '-cf', `${dir}/ctx.tar`, '-C', dir, 'Dockerfile']);
-  assert.equal(made.code, 0, made.stderr);
-  const bytes = await import('node:fs/promises').then((fs) => fs.readFile(`${dir}/ctx.tar`));
-  const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-  await new Promise<void>((resolve, reject) => {
-    const up = builds.uploadContext((err) => (err ? reject(err) : resolve()));
-    up.write({ msg: { $case: 'header', value: { digest, size: bytes.length } } });
-    up.write({ msg: { $case: 'data', value: bytes } });
-    up.end();
-  });
-  return digest;
-}
 
 async function until(what: string, test: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;

@@ -5,11 +5,11 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
-import { BuildServiceClient, type SubmitBuildRequest } from '@archfarm/proto';
+import { BuildServiceClient } from '@archfarm/proto';
 import { CoordinatorChild } from './support/coordinator-child';
 import { HeartbeatAgents } from './support/heartbeat-agents';
 import { BIN, collect, run, type RunResult } from './support/processes';
-import { sha256, tarEntry, tarOf } from './support/tar-headers';
+import { submitRequest, uploadDockerfile } from './support/upload';
 
 /*
  * Threat 2 (issue 15): Dockerfile analysis rebuilt the joined string for every continuation
@@ -38,24 +38,6 @@ function unary<Req, Res>(fn: (req: Req, cb: (err: Error | null, res?: Res) => vo
   return new Promise((resolve, reject) => fn(req, (err, res) => (err ? reject(err) : resolve(res!))));
 }
 
-async function upload(data: Buffer): Promise<string> {
-  const digest = sha256(data);
-  await new Promise<void>((resolve, reject) => {
-    const call = builds.uploadContext((err) => (err ? reject(err) : resolve()));
-    call.write({ msg: { $case: 'header', value: { digest, size: data.length } } });
-    call.write({ msg: { $case: 'data', value: data } });
-    call.end();
-  });
-  return digest;
-}
-
-function request(contextDigest: string, n: number): SubmitBuildRequest {
-  return {
-    ...{ platforms: ['linux/amd64'], tag: `127.0.0.1:9/hostile/held:${n}`, contextDigest, dockerfile: 'Dockerfile', buildArgs: {}, target: '', waitTimeoutSeconds: 0, timeoutSeconds: 0 },
-    ...{ allowPartial: false, smokeCommand: [], emulation: '', requireLabels: {}, registryAuth: undefined, tags: [], labels: {}, annotations: [], pull: false, noCache: false, secrets: [] },
-  };
-}
-
 /** The promise's value, or undefined after `ms` (the timer cleared either way, so it holds nothing open). */
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
   let timer: NodeJS.Timeout | undefined;
@@ -80,8 +62,8 @@ before(async () => {
   coordinator = await CoordinatorChild.start(join(dir, 'data'), ['--insecure', '--heartbeat-interval', '1000', '--lease-ttl', '4000']);
   builds = new BuildServiceClient(coordinator.address, credentials.createInsecure());
   agents = new HeartbeatAgents(coordinator.address, AGENTS, 'linux/amd64', 1000);
-  const small = await upload(tarOf(tarEntry('Dockerfile', { body: Buffer.from('FROM alpine\nRUN true\n') })));
-  await Promise.all(Array.from({ length: HELD }, (_, n) => unary(builds.submitBuild.bind(builds), request(small, n))));
+  const small = await uploadDockerfile(builds, 'FROM alpine\nRUN true\n');
+  await Promise.all(Array.from({ length: HELD }, (_, n) => unary(builds.submitBuild.bind(builds), submitRequest(small, { tag: `127.0.0.1:9/hostile/held:${n}` }))));
   await until(`${HELD} jobs assigned`, () => agents.leases === HELD, 20_000);
   await mkdir(join(dir, 'ctx'));
   await writeFile(join(dir, 'ctx', 'Dockerfile'), HOSTILE);

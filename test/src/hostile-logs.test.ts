@@ -1,14 +1,15 @@
 import { after, test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHash, randomBytes } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, type ServiceError } from '@grpc/grpc-js';
 import { AgentServiceClient, BuildMode, BuildServiceClient, type Assign, type BuildEvent, type CoordinatorMessage } from '@archfarm/proto';
 import { CoordinatorChild } from './support/coordinator-child';
 import { BIN, run } from './support/processes';
+import { submitRequest, uploadDockerfile } from './support/upload';
 
 /*
  * Threat 4 (issue 15): every log chunk stayed in memory for the build's life plus 10 minutes,
@@ -69,23 +70,8 @@ test(`a build printing 20 MiB: ${WATCHERS} watchers cost the coordinator under 6
   const hello = { name: 'loud', version: 'test', nodeVersion: process.version, engine: 'none', labels: {}, slots: 2, running: [] };
   stream.write({ msg: { $case: 'hello', value: { ...hello, platforms: PLATFORMS.map((platform) => ({ platform, mode: BuildMode.BUILD_MODE_NATIVE })) } } });
 
-  const dir = await mkdtemp(join(tmpdir(), 'archfarm-hostile-logs-ctx-'));
-  cleanup.push(() => rm(dir, { recursive: true, force: true }));
-  await writeFile(join(dir, 'Dockerfile'), 'FROM scratch\nLABEL loud=1\n');
-  assert.equal((await run('tar', ['--format=ustar', '-cf', `${dir}.tar`, '-C', dir, 'Dockerfile'])).code, 0);
-  cleanup.push(() => rm(`${dir}.tar`, { force: true }));
-  const tar = await readFile(`${dir}.tar`);
-  const digest = `sha256:${createHash('sha256').update(tar).digest('hex')}`;
-  await new Promise<void>((resolve, reject) => {
-    const up = builds.uploadContext((err) => (err ? reject(err) : resolve()));
-    up.write({ msg: { $case: 'header', value: { digest, size: tar.length } } });
-    up.write({ msg: { $case: 'data', value: tar } });
-    up.end();
-  });
-  const request = {
-    ...{ platforms: PLATFORMS, tag: '127.0.0.1:5999/loud:1', contextDigest: digest, dockerfile: 'Dockerfile', buildArgs: {}, target: '', waitTimeoutSeconds: 0, timeoutSeconds: 0, allowPartial: false },
-    ...{ smokeCommand: [], emulation: '', requireLabels: {}, registryAuth: undefined, tags: [], labels: {}, annotations: [], pull: false, noCache: false, secrets: [] },
-  };
+  const digest = await uploadDockerfile(builds, 'FROM scratch\nLABEL loud=1\n');
+  const request = submitRequest(digest, { platforms: PLATFORMS, tag: '127.0.0.1:5999/loud:1' });
   const { buildId } = await new Promise<{ buildId: string }>((resolve, reject) => builds.submitBuild(request, (err: ServiceError | null, res) => (err ? reject(err) : resolve(res!))));
   await until('two Assigns', () => assigns.length === 2);
   for (const a of assigns) stream.write({ msg: { $case: 'started', value: { jobId: a.jobId, attempt: a.attempt } } });

@@ -1,12 +1,11 @@
-import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
 import { createLogger } from '@archfarm/common';
 import { AgentServiceClient, BuildMode, BuildServiceClient, type Assign, type CoordinatorMessage, type SubmitBuildRequest } from '@archfarm/proto';
 import { Coordinator, type CoordinatorOptions } from '@archfarm/coordinator';
-import { run } from './processes';
+import { submitRequest, uploadDockerfile } from './upload';
 
 /**
  * A coordinator in this process (dev mode, loopback, port 0) and an agent stand-in on its
@@ -39,13 +38,9 @@ export class AssignCatcher {
 
   /** Uploads a context of one Dockerfile and submits a linux/amd64 build of it; waits for its Assign. */
   async submit(tag: string, dockerfile: string, over: Partial<SubmitBuildRequest> = {}): Promise<Assign> {
-    const contextDigest = await this.upload(dockerfile);
+    const contextDigest = await uploadDockerfile(this.builds, dockerfile);
     const before = this.assigns.length;
-    const request: SubmitBuildRequest = {
-      ...{ platforms: ['linux/amd64'], tag, contextDigest, dockerfile: 'Dockerfile', buildArgs: {}, target: '', waitTimeoutSeconds: 0, timeoutSeconds: 0, allowPartial: false },
-      ...{ smokeCommand: [], emulation: '', requireLabels: {}, registryAuth: undefined, tags: [], labels: {}, annotations: [], pull: false, noCache: false, secrets: [] },
-      ...over,
-    };
+    const request = submitRequest(contextDigest, { tag, ...over });
     await new Promise((resolve, reject) => this.builds.submitBuild(request, (err, res) => (err ? reject(err) : resolve(res))));
     const deadline = Date.now() + 15_000;
     while (this.assigns.length === before) {
@@ -61,24 +56,5 @@ export class AssignCatcher {
     this.builds.close();
     await this.coordinator.stop(1000);
     await rm(this.dataDir, { recursive: true, force: true });
-  }
-
-  private async upload(dockerfile: string): Promise<string> {
-    const dir = await mkdtemp(join(tmpdir(), 'archfarm-assign-ctx-'));
-    await writeFile(join(dir, 'Dockerfile'), dockerfile);
-    const tar = `${dir}.tar`;
-    const made = await run('tar', ['--format=ustar', '-cf', tar, '-C', dir, 'Dockerfile']);
-    if (made.code !== 0) throw new Error(`tar failed: ${made.stderr}`);
-    const bytes = await readFile(tar);
-    await rm(dir, { recursive: true, force: true });
-    await rm(tar, { force: true });
-    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-    await new Promise<void>((resolve, reject) => {
-      const upload = this.builds.uploadContext((err) => (err ? reject(err) : resolve()));
-      upload.write({ msg: { $case: 'header', value: { digest, size: bytes.length } } });
-      upload.write({ msg: { $case: 'data', value: bytes } });
-      upload.end();
-    });
-    return digest;
   }
 }

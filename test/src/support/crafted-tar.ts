@@ -1,8 +1,9 @@
 /*
  * Tar entries no tool would write: PAX global headers, symlinks with bodies, device nodes,
  * headers whose PAX records say one thing and ustar fields another. Written byte by byte, so
- * the tests control exactly what each reader sees (./tar-headers writes the plain ones).
+ * the tests control exactly what each reader sees (through ./tar-headers' tarEntry).
  */
+import { tarEntry } from './tar-headers';
 
 export interface CraftedEntry {
   /** The typeflag: '0' file, '1' hard link, '2' symlink, '3'/'4' devices, '5' dir, 'x'/'g' PAX. */
@@ -15,21 +16,7 @@ export interface CraftedEntry {
 
 /** One header block and its padded body. */
 export function crafted(name: string, entry: CraftedEntry): Buffer {
-  const body = entry.body ?? Buffer.alloc(0);
-  const header = Buffer.alloc(512);
-  header.write(name, 0, 100, 'utf8');
-  header.write('0000644\0', 100);
-  header.write('0000000\0', 108);
-  header.write('0000000\0', 116);
-  header.write(`${(entry.size ?? body.length).toString(8).padStart(11, '0')}\0`, 124);
-  header.write('00000000000\0', 136);
-  header.write('        ', 148);
-  header.write(entry.type, 156);
-  if (entry.link) header.write(entry.link, 157, 100, 'utf8');
-  header.write('ustar\u000000', 257);
-  const sum = header.reduce((a, b) => a + b, 0);
-  header.write(`${sum.toString(8).padStart(6, '0')}\0 `, 148);
-  return Buffer.concat([header, body, Buffer.alloc((512 - (body.length % 512)) % 512)]);
+  return tarEntry(name, entry);
 }
 
 /** A PAX header block ('x': for the next entry; 'g': global, for every later one) with these records. */

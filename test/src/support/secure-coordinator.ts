@@ -1,12 +1,11 @@
-import { createHash } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
 import { COORDINATOR_TLS_NAME, createKeyAndCsr, createLogger } from '@archfarm/common';
 import { AgentServiceClient, AuthServiceClient, BuildMode, BuildServiceClient, type CoordinatorMessage, type CreateTokenResponse, type EnrolResponse, type SubmitBuildRequest } from '@archfarm/proto';
 import { Coordinator, type CoordinatorOptions } from '@archfarm/coordinator';
-import { run } from './processes';
+import { submitRequest, uploadDockerfile } from './upload';
 
 /** Every coordinator certificate names this host; tests dial 127.0.0.1. */
 const OPTIONS = { 'grpc.ssl_target_name_override': COORDINATOR_TLS_NAME, 'grpc.default_authority': COORDINATOR_TLS_NAME };
@@ -116,22 +115,8 @@ export class SecureCoordinator {
   }
 
   /** Uploads a context of one Dockerfile; its digest. */
-  async upload(dockerfile: string): Promise<string> {
-    const dir = await mkdtemp(join(tmpdir(), 'archfarm-secure-ctx-'));
-    await writeFile(join(dir, 'Dockerfile'), dockerfile);
-    const tar = `${dir}.tar`;
-    const made = await run('tar', ['--format=ustar', '-cf', tar, '-C', dir, 'Dockerfile']);
-    if (made.code !== 0) throw new Error(`tar failed: ${made.stderr}`);
-    const bytes = await readFile(tar);
-    const digest = `sha256:${createHash('sha256').update(bytes).digest('hex')}`;
-    const builds = this.builds();
-    await new Promise<void>((resolve, reject) => {
-      const upload = builds.uploadContext((err) => (err ? reject(err) : resolve()));
-      upload.write({ msg: { $case: 'header', value: { digest, size: bytes.length } } });
-      upload.write({ msg: { $case: 'data', value: bytes } });
-      upload.end();
-    });
-    return digest;
+  upload(dockerfile: string): Promise<string> {
+    return uploadDockerfile(this.builds(), dockerfile);
   }
 
   async stop(): Promise<void> {
@@ -167,11 +152,7 @@ export async function refusal(promise: Promise<unknown>): Promise<ServiceError> 
   throw new Error('the call succeeded but should have been refused');
 }
 
-/** A SubmitBuildRequest of one linux/amd64 build with defaults for every field. */
+/** A SubmitBuildRequest of one linux/amd64 build to a tag nothing listens on, defaults for the rest. */
 export function buildRequest(contextDigest: string, over: Partial<SubmitBuildRequest> = {}): SubmitBuildRequest {
-  return {
-    ...{ platforms: ['linux/amd64'], tag: '127.0.0.1:1/hostile/app:1', contextDigest, dockerfile: 'Dockerfile', buildArgs: {}, target: '', waitTimeoutSeconds: 0, timeoutSeconds: 0, allowPartial: false },
-    ...{ smokeCommand: [], emulation: '', requireLabels: {}, registryAuth: undefined, tags: [], labels: {}, annotations: [], pull: false, noCache: false, secrets: [] },
-    ...over,
-  };
+  return submitRequest(contextDigest, { tag: '127.0.0.1:1/hostile/app:1', ...over });
 }

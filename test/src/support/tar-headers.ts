@@ -4,14 +4,15 @@ import { createHash } from 'node:crypto';
  * Hand-made ustar entries. Tools refuse to write the hostile entries these tests need
  * (absolute paths, `..`, escaping links, devices), so the tests write the headers themselves.
  */
-export function tarEntry(name: string, opts: { type?: '0' | '1' | '2' | '3' | '5'; body?: Buffer; link?: string } = {}): Buffer {
+export function tarEntry(name: string, opts: { type?: string; body?: Buffer; link?: string; size?: number } = {}): Buffer {
   const body = opts.body ?? Buffer.alloc(0);
   const header = Buffer.alloc(512);
   header.write(name, 0, 100, 'utf8');
   header.write('0000644\0', 100);
   header.write('0000000\0', 108);
   header.write('0000000\0', 116);
-  header.write(body.length.toString(8).padStart(11, '0') + '\0', 124);
+  // `size` only where a test wants the field to disagree with the body.
+  header.write((opts.size ?? body.length).toString(8).padStart(11, '0') + '\0', 124);
   header.write('00000000000\0', 136);
   header.write('        ', 148);
   header.write(opts.type ?? '0', 156);
