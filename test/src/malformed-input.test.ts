@@ -44,6 +44,7 @@ function submit(client: BuildServiceClient, patch: Partial<SubmitBuildRequest>, 
     pull: false,
     noCache: false,
     secrets: [],
+    git: undefined,
     ...patch,
   };
   return new Promise((resolve) => client.submitBuild(req, (err) => resolve(err ?? undefined)));

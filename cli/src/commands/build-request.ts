@@ -33,5 +33,6 @@ export function submitRequest(opts: BuildOptions, contextDigest: string, sensiti
     noCache: opts.noCache,
     registryAuth: sensitive?.registryAuth,
     secrets: sensitive?.secrets ?? [],
+    git: undefined,
   };
 }

@@ -41,7 +41,7 @@ export async function runList(flags: ListFlags, ctx: CommandContext): Promise<vo
   const { address } = conn;
   const client = connectBuildService(conn);
   try {
-    const { builds } = await unary(address, 'ListBuilds', client.listBuilds.bind(client), { limit: LIST_LIMIT });
+    const { builds } = await unary(address, 'ListBuilds', client.listBuilds.bind(client), { limit: LIST_LIMIT, schedule: '' });
     // Newest first whatever order the coordinator keeps; equal times keep its order.
     const sorted = [...builds].sort((a, b) => b.createdMs - a.createdMs);
     if (output === 'json') writeLine(ctx.io.stdout, JSON.stringify(sorted.map(buildDetailsJson), null, 2));

@@ -22,6 +22,9 @@ export const details = {
       emulation: '',
       requireLabels: {},
       tags: [],
+      git: undefined,
+      schedule: '',
+      contextDigest: '',
       ...over,
     };
   },

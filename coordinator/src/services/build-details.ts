@@ -20,6 +20,9 @@ export function buildDetails(r: { build: BuildRecord; jobs: JobRecord[]; attempt
     emulation: b.spec.emulation,
     requireLabels: b.spec.requireLabels,
     tags: b.spec.tags,
+    git: b.spec.git,
+    schedule: b.spec.schedule ?? '',
+    contextDigest: b.spec.contextDigest,
     platforms: [...r.jobs]
       .sort((x, y) => x.index - y.index)
       .map((j) => ({

@@ -25,6 +25,7 @@ const request = (over: Partial<SubmitBuildRequest> = {}): SubmitBuildRequest => 
   pull: false,
   noCache: false,
   secrets: [],
+  git: undefined,
   ...over,
 });
 

@@ -7,3 +7,4 @@ export { MemoryStore } from './memory-store';
 export { MIGRATIONS, type Migration } from './migrations';
 export * from './store-identities';
 export { redeemJoinToken, tokenUsable } from './security-rules';
+export * from './store-schedules';

@@ -1,5 +1,6 @@
 import type { ErrorInfo } from '@archfarm/proto';
 import type { SecurityStore } from './store-security';
+import type { GitSourceRecord } from './store-schedules';
 
 /*
  * The coordinator's durable state as plain records: strings, numbers, arrays and plain
@@ -65,6 +66,13 @@ export interface BuildSpecRecord {
   noCache: boolean;
   /** The ids of the build's --secret values (never the values). Default `[]`. */
   secretIds: string[];
+  /**
+   * A git context (schema 9): where `contextDigest` (the fetched tree, as a tar) came from
+   * and the commit. Absent for an uploaded context.
+   */
+  git?: GitSourceRecord & { commit: string };
+  /** The schedule that submitted it (schema 9); absent for a build submitted by hand. */
+  schedule?: string;
 }
 
 export interface BuildRecord {
@@ -179,7 +187,8 @@ export interface StoredBuild {
  * awaited the ones before: a caller may fire a job's changes one after another and they land
  * in that order. Failures reject with the errors of ./errors: a missing record is
  * `StoreRecordNotFoundError`, a duplicate key is `StoreConflictError`. Tokens, revocations
- * and registry credentials: SecurityStore (./store-security).
+ * and registry credentials: SecurityStore (./store-security); schedules: ScheduleStore
+ * (./store-schedules).
  */
 export interface Store extends SecurityStore {
   /**
@@ -207,8 +216,8 @@ export interface Store extends SecurityStore {
   setLogBytes(jobId: string, attempt: number, bytes: number): Promise<void>;
   /** The build with its jobs and attempts, or undefined when there is no such build. */
   getBuild(id: string): Promise<StoredBuild | undefined>;
-  /** The newest `limit` builds, newest first. */
-  listBuilds(limit: number): Promise<BuildRecord[]>;
+  /** The newest `limit` builds, newest first; with `schedule`, only that schedule's builds. */
+  listBuilds(limit: number, filter?: { schedule?: string }): Promise<BuildRecord[]>;
   /** Builds still running or publishing, oldest first: what a restarted coordinator resumes. */
   unfinishedBuilds(): Promise<StoredBuild[]>;
   /**

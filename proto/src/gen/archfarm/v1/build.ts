@@ -129,6 +129,11 @@ export interface SubmitBuildRequest {
   noCache: boolean;
   /** `--secret`: kept in memory only, sent to the agents of this build's jobs only. */
   secrets: BuildSecret[];
+  /**
+   * A git context instead of context_digest (`archfarm build https://host/repo.git#ref:subdir`):
+   * the coordinator fetches it and records the commit it built.
+   */
+  git: GitSource | undefined;
 }
 
 export interface SubmitBuildRequest_BuildArgsEntry {
@@ -144,6 +149,15 @@ export interface SubmitBuildRequest_RequireLabelsEntry {
 export interface SubmitBuildRequest_LabelsEntry {
   key: string;
   value: string;
+}
+
+/** buildx's git context: URL, then `#ref` (branch, tag or commit; default HEAD), then `:subdir`. */
+export interface GitSource {
+  url: string;
+  ref: string;
+  subdir: string;
+  /** The commit the ref resolved to (set by the coordinator; ignored in a request). */
+  commit: string;
 }
 
 export interface SubmitBuildResponse {
@@ -277,6 +291,13 @@ export interface BuildDetails {
   requireLabels: { [key: string]: string };
   /** Every tag the build publishes under (tags[0] == tag). */
   tags: string[];
+  /** The git context it was built from, with the commit (unset for an uploaded context). */
+  git:
+    | GitSource
+    | undefined;
+  /** The schedule that started it; empty for a build submitted by hand. */
+  schedule: string;
+  contextDigest: string;
 }
 
 export interface BuildDetails_RequireLabelsEntry {
@@ -286,6 +307,8 @@ export interface BuildDetails_RequireLabelsEntry {
 
 export interface ListBuildsRequest {
   limit: number;
+  /** Only the builds this schedule started. */
+  schedule: string;
 }
 
 export interface ListBuildsResponse {
@@ -1021,6 +1044,7 @@ function createBaseSubmitBuildRequest(): SubmitBuildRequest {
     pull: false,
     noCache: false,
     secrets: [],
+    git: undefined,
   };
 }
 
@@ -1082,6 +1106,9 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
     }
     for (const v of message.secrets) {
       BuildSecret.encode(v!, writer.uint32(154).fork()).join();
+    }
+    if (message.git !== undefined) {
+      GitSource.encode(message.git, writer.uint32(162).fork()).join();
     }
     return writer;
   },
@@ -1260,6 +1287,14 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
             message.secrets.push(BuildSecret.decode(reader, reader.uint32()));
             continue;
           }
+          case 20: {
+            if (tag !== 162) {
+              break;
+            }
+
+            message.git = GitSource.decode(reader, reader.uint32());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1394,6 +1429,7 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
       secrets: globalThis.Array.isArray(object?.secrets)
         ? object.secrets.map((e: any) => BuildSecret.fromJSON(e))
         : [],
+      git: isSet(object.git) ? GitSource.fromJSON(object.git) : undefined,
     };
   },
 
@@ -1474,6 +1510,9 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
     if (message.secrets?.length) {
       obj.secrets = message.secrets.map((e) => BuildSecret.toJSON(e));
     }
+    if (message.git !== undefined) {
+      obj.git = GitSource.toJSON(message.git);
+    }
     return obj;
   },
 
@@ -1527,6 +1566,7 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
     message.pull = object.pull ?? false;
     message.noCache = object.noCache ?? false;
     message.secrets = object.secrets?.map((e) => BuildSecret.fromPartial(e)) || [];
+    message.git = (object.git !== undefined && object.git !== null) ? GitSource.fromPartial(object.git) : undefined;
     return message;
   },
 };
@@ -1782,6 +1822,123 @@ export const SubmitBuildRequest_LabelsEntry: MessageFns<SubmitBuildRequest_Label
     const message = createBaseSubmitBuildRequest_LabelsEntry();
     message.key = object.key ?? "";
     message.value = object.value ?? "";
+    return message;
+  },
+};
+
+function createBaseGitSource(): GitSource {
+  return { url: "", ref: "", subdir: "", commit: "" };
+}
+
+export const GitSource: MessageFns<GitSource> = {
+  encode(message: GitSource, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
+    if (message.url !== "") {
+      writer.uint32(10).string(message.url);
+    }
+    if (message.ref !== "") {
+      writer.uint32(18).string(message.ref);
+    }
+    if (message.subdir !== "") {
+      writer.uint32(26).string(message.subdir);
+    }
+    if (message.commit !== "") {
+      writer.uint32(34).string(message.commit);
+    }
+    return writer;
+  },
+
+  decode(input: BinaryReader | Uint8Array, length?: number): GitSource {
+    const reader = input instanceof BinaryReader ? input : new BinaryReader(input);
+    const previousRecursionDepth = (reader as any).__tsProtoDecodeDepth ?? 0;
+    if (previousRecursionDepth >= 100) {
+      throw new globalThis.Error("protobuf decode recursion limit exceeded");
+    }
+    (reader as any).__tsProtoDecodeDepth = previousRecursionDepth + 1;
+    try {
+      const end = length === undefined ? reader.len : reader.pos + length;
+      const message = createBaseGitSource();
+      while (reader.pos < end) {
+        const tag = reader.uint32();
+        switch (tag >>> 3) {
+          case 1: {
+            if (tag !== 10) {
+              break;
+            }
+
+            message.url = reader.string();
+            continue;
+          }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.ref = reader.string();
+            continue;
+          }
+          case 3: {
+            if (tag !== 26) {
+              break;
+            }
+
+            message.subdir = reader.string();
+            continue;
+          }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.commit = reader.string();
+            continue;
+          }
+        }
+        if ((tag & 7) === 4 || tag === 0) {
+          break;
+        }
+        reader.skip(tag & 7);
+      }
+      return message;
+    } finally {
+      (reader as any).__tsProtoDecodeDepth = previousRecursionDepth;
+    }
+  },
+
+  fromJSON(object: any): GitSource {
+    return {
+      url: isSet(object.url) ? globalThis.String(object.url) : "",
+      ref: isSet(object.ref) ? globalThis.String(object.ref) : "",
+      subdir: isSet(object.subdir) ? globalThis.String(object.subdir) : "",
+      commit: isSet(object.commit) ? globalThis.String(object.commit) : "",
+    };
+  },
+
+  toJSON(message: GitSource): unknown {
+    const obj: any = {};
+    if (message.url !== "") {
+      obj.url = message.url;
+    }
+    if (message.ref !== "") {
+      obj.ref = message.ref;
+    }
+    if (message.subdir !== "") {
+      obj.subdir = message.subdir;
+    }
+    if (message.commit !== "") {
+      obj.commit = message.commit;
+    }
+    return obj;
+  },
+
+  create(base?: DeepPartial<GitSource>): GitSource {
+    return GitSource.fromPartial(base ?? {});
+  },
+  fromPartial(object: DeepPartial<GitSource>): GitSource {
+    const message = createBaseGitSource();
+    message.url = object.url ?? "";
+    message.ref = object.ref ?? "";
+    message.subdir = object.subdir ?? "";
+    message.commit = object.commit ?? "";
     return message;
   },
 };
@@ -3352,6 +3509,9 @@ function createBaseBuildDetails(): BuildDetails {
     emulation: "",
     requireLabels: {},
     tags: [],
+    git: undefined,
+    schedule: "",
+    contextDigest: "",
   };
 }
 
@@ -3401,6 +3561,15 @@ export const BuildDetails: MessageFns<BuildDetails> = {
     });
     for (const v of message.tags) {
       writer.uint32(122).string(v!);
+    }
+    if (message.git !== undefined) {
+      GitSource.encode(message.git, writer.uint32(130).fork()).join();
+    }
+    if (message.schedule !== "") {
+      writer.uint32(138).string(message.schedule);
+    }
+    if (message.contextDigest !== "") {
+      writer.uint32(146).string(message.contextDigest);
     }
     return writer;
   },
@@ -3541,6 +3710,30 @@ export const BuildDetails: MessageFns<BuildDetails> = {
             message.tags.push(reader.string());
             continue;
           }
+          case 16: {
+            if (tag !== 130) {
+              break;
+            }
+
+            message.git = GitSource.decode(reader, reader.uint32());
+            continue;
+          }
+          case 17: {
+            if (tag !== 138) {
+              break;
+            }
+
+            message.schedule = reader.string();
+            continue;
+          }
+          case 18: {
+            if (tag !== 146) {
+              break;
+            }
+
+            message.contextDigest = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3628,6 +3821,13 @@ export const BuildDetails: MessageFns<BuildDetails> = {
       tags: globalThis.Array.isArray(object?.tags)
         ? object.tags.map((e: any) => globalThis.String(e))
         : [],
+      git: isSet(object.git) ? GitSource.fromJSON(object.git) : undefined,
+      schedule: isSet(object.schedule) ? globalThis.String(object.schedule) : "",
+      contextDigest: isSet(object.contextDigest)
+        ? globalThis.String(object.contextDigest)
+        : isSet(object.context_digest)
+        ? globalThis.String(object.context_digest)
+        : "",
     };
   },
 
@@ -3684,6 +3884,15 @@ export const BuildDetails: MessageFns<BuildDetails> = {
     if (message.tags?.length) {
       obj.tags = message.tags;
     }
+    if (message.git !== undefined) {
+      obj.git = GitSource.toJSON(message.git);
+    }
+    if (message.schedule !== "") {
+      obj.schedule = message.schedule;
+    }
+    if (message.contextDigest !== "") {
+      obj.contextDigest = message.contextDigest;
+    }
     return obj;
   },
 
@@ -3717,6 +3926,9 @@ export const BuildDetails: MessageFns<BuildDetails> = {
       {},
     );
     message.tags = object.tags?.map((e) => e) || [];
+    message.git = (object.git !== undefined && object.git !== null) ? GitSource.fromPartial(object.git) : undefined;
+    message.schedule = object.schedule ?? "";
+    message.contextDigest = object.contextDigest ?? "";
     return message;
   },
 };
@@ -3807,13 +4019,16 @@ export const BuildDetails_RequireLabelsEntry: MessageFns<BuildDetails_RequireLab
 };
 
 function createBaseListBuildsRequest(): ListBuildsRequest {
-  return { limit: 0 };
+  return { limit: 0, schedule: "" };
 }
 
 export const ListBuildsRequest: MessageFns<ListBuildsRequest> = {
   encode(message: ListBuildsRequest, writer: BinaryWriter = new BinaryWriter()): BinaryWriter {
     if (message.limit !== 0) {
       writer.uint32(8).uint32(message.limit);
+    }
+    if (message.schedule !== "") {
+      writer.uint32(18).string(message.schedule);
     }
     return writer;
   },
@@ -3839,6 +4054,14 @@ export const ListBuildsRequest: MessageFns<ListBuildsRequest> = {
             message.limit = reader.uint32();
             continue;
           }
+          case 2: {
+            if (tag !== 18) {
+              break;
+            }
+
+            message.schedule = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -3852,13 +4075,19 @@ export const ListBuildsRequest: MessageFns<ListBuildsRequest> = {
   },
 
   fromJSON(object: any): ListBuildsRequest {
-    return { limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0 };
+    return {
+      limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
+      schedule: isSet(object.schedule) ? globalThis.String(object.schedule) : "",
+    };
   },
 
   toJSON(message: ListBuildsRequest): unknown {
     const obj: any = {};
     if (message.limit !== 0) {
       obj.limit = Math.round(message.limit);
+    }
+    if (message.schedule !== "") {
+      obj.schedule = message.schedule;
     }
     return obj;
   },
@@ -3869,6 +4098,7 @@ export const ListBuildsRequest: MessageFns<ListBuildsRequest> = {
   fromPartial(object: DeepPartial<ListBuildsRequest>): ListBuildsRequest {
     const message = createBaseListBuildsRequest();
     message.limit = object.limit ?? 0;
+    message.schedule = object.schedule ?? "";
     return message;
   },
 };
