@@ -30,6 +30,8 @@ export function buildRecord(b: Build): BuildRecord {
       pull: s.pull,
       noCache: s.noCache,
       secretIds: s.secretIds,
+      ...(s.git ? { git: s.git } : {}),
+      ...(s.schedule ? { schedule: s.schedule } : {}),
     },
     state: b.state,
     createdAt: b.createdAt,
@@ -90,6 +92,8 @@ export function buildFromRecords(r: { build: BuildRecord; jobs: JobRecord[]; att
       noCache: spec.noCache,
       // The values were in memory only: a restored build has none (BuildManager.restore).
       secretIds: spec.secretIds,
+      ...(spec.git ? { git: spec.git } : {}),
+      ...(spec.schedule ? { schedule: spec.schedule } : {}),
     },
     state: r.build.state,
     jobs: [],

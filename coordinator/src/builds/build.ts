@@ -1,6 +1,7 @@
 import type { ImageRef, Platform, RegistryCredentials } from '@archfarm/common';
 import type { ErrorInfo, ModeName } from '@archfarm/proto';
 import type { EmulationPolicy } from '../scheduling/placement';
+import type { GitSourceRecord } from '../store/store-schedules';
 
 export type JobStateName = 'queued' | 'assigned' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export type BuildStateName = 'running' | 'publishing' | 'published' | 'failed' | 'cancelled';
@@ -74,6 +75,10 @@ export interface BuildSpec {
    * (its jobs that still need to run then fail with SecretsNotKeptError).
    */
   secrets?: BuildSecretValue[];
+  /** A git context: where contextDigest was fetched from, and the commit it holds. */
+  git?: GitSourceRecord & { commit: string };
+  /** The schedule that submitted the build. */
+  schedule?: string;
 }
 
 /** One platform of a build. Each try is an attempt; messages of older attempts are refused. */
