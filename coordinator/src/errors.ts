@@ -233,3 +233,30 @@ export class TooManyWatchesError extends ArchfarmError {
     super(`this token already holds ${limit} watches (WatchBuild, StreamLogs), the most one token may hold; close some (Ctrl-C other \`archfarm build\`/\`archfarm logs -f\`) and try again`);
   }
 }
+
+/** A schedule name the coordinator does not know. */
+export class ScheduleNotFoundError extends ArchfarmError {
+  readonly code = 'SCHEDULE_NOT_FOUND';
+  readonly kind = 'input';
+  constructor(readonly schedule: string) {
+    super(`name: schedule "${schedule}" not found; list schedules with 'archfarm schedules list'`);
+  }
+}
+
+/** `schedules add` with a name already taken. */
+export class ScheduleExistsError extends ArchfarmError {
+  readonly code = 'SCHEDULE_EXISTS';
+  readonly kind = 'input';
+  constructor(readonly schedule: string) {
+    super(`name: a schedule "${schedule}" already exists; pick another name, or 'archfarm schedules rm ${schedule}' first`);
+  }
+}
+
+/** A builder acting on a schedule another token added: builders manage their own, admins all. */
+export class ScheduleNotOwnedError extends ArchfarmError {
+  readonly code = 'SCHEDULE_NOT_OWNED';
+  readonly kind = 'input';
+  constructor(readonly schedule: string) {
+    super(`schedule "${schedule}" was added by another token; a builder manages only its own schedules (an admin token manages all)`);
+  }
+}

@@ -1,38 +1,42 @@
 import { ImageRef, Platform } from '@archfarm/common';
-import type { AnnotationRecord, AttemptRecord, BuildRecord, JobRecord } from '../store';
-import type { Build, BuildAnnotation, Job } from './build';
+import type { AnnotationRecord, AttemptRecord, BuildRecord, BuildSpecRecord, JobRecord } from '../store';
+import type { Build, BuildAnnotation, BuildSpec, Job } from './build';
 
 function annotationRecord(a: BuildAnnotation): AnnotationRecord {
   return { level: a.level, key: a.key, value: a.value, ...(a.platform ? { platform: a.platform.toString() } : {}) };
 }
 
-/** The stored form of a build (credentials and secret values are never stored; secret ids are). */
+/** The stored form of a spec: what was asked (secret ids, never credentials or secret values). */
+export function specRecord(s: BuildSpec): BuildSpecRecord {
+  return {
+    platforms: s.platforms.map(String),
+    tag: s.tag.toString(),
+    contextDigest: s.contextDigest,
+    dockerfile: s.dockerfile,
+    buildArgs: s.buildArgs,
+    target: s.target,
+    waitTimeoutSeconds: s.waitTimeoutSeconds,
+    timeoutSeconds: s.timeoutSeconds,
+    allowPartial: s.allowPartial,
+    smokeCommand: s.smokeCommand,
+    emulation: s.emulation,
+    requireLabels: s.requireLabels,
+    tags: s.tags.map(String),
+    labels: s.labels,
+    annotations: s.annotations.map(annotationRecord),
+    pull: s.pull,
+    noCache: s.noCache,
+    secretIds: s.secretIds,
+    ...(s.git ? { git: s.git } : {}),
+    ...(s.schedule ? { schedule: s.schedule } : {}),
+  };
+}
+
+/** The stored form of a build. */
 export function buildRecord(b: Build): BuildRecord {
-  const s = b.spec;
   return {
     id: b.id,
-    spec: {
-      platforms: s.platforms.map(String),
-      tag: s.tag.toString(),
-      contextDigest: s.contextDigest,
-      dockerfile: s.dockerfile,
-      buildArgs: s.buildArgs,
-      target: s.target,
-      waitTimeoutSeconds: s.waitTimeoutSeconds,
-      timeoutSeconds: s.timeoutSeconds,
-      allowPartial: s.allowPartial,
-      smokeCommand: s.smokeCommand,
-      emulation: s.emulation,
-      requireLabels: s.requireLabels,
-      tags: s.tags.map(String),
-      labels: s.labels,
-      annotations: s.annotations.map(annotationRecord),
-      pull: s.pull,
-      noCache: s.noCache,
-      secretIds: s.secretIds,
-      ...(s.git ? { git: s.git } : {}),
-      ...(s.schedule ? { schedule: s.schedule } : {}),
-    },
+    spec: specRecord(b.spec),
     state: b.state,
     createdAt: b.createdAt,
     finishedAt: b.finishedAt,
@@ -62,6 +66,35 @@ export function jobRecord(j: Job, index: number): JobRecord {
   };
 }
 
+/** A stored spec as a BuildSpec, before ResolveSpec adds what is derived or held in memory. */
+export function specFromRecord(spec: BuildSpecRecord): BuildSpec {
+  return {
+    platforms: spec.platforms.map((p) => Platform.parse(p)),
+    tag: ImageRef.parse(spec.tag),
+    contextDigest: spec.contextDigest,
+    dockerfile: spec.dockerfile,
+    buildArgs: spec.buildArgs,
+    target: spec.target,
+    waitTimeoutSeconds: spec.waitTimeoutSeconds,
+    timeoutSeconds: spec.timeoutSeconds,
+    allowPartial: spec.allowPartial,
+    smokeCommand: spec.smokeCommand,
+    emulation: spec.emulation,
+    requireLabels: spec.requireLabels,
+    // Derived, like the credentials: ResolveSpec works it out (at submit, and again at restore).
+    crossCompile: false,
+    tags: spec.tags.map((t) => ImageRef.parse(t)),
+    labels: spec.labels,
+    annotations: spec.annotations.map((a) => ({ level: a.level, key: a.key, value: a.value, ...(a.platform ? { platform: Platform.parse(a.platform) } : {}) })),
+    pull: spec.pull,
+    noCache: spec.noCache,
+    // The values were in memory only: a restored build has none (BuildManager.restore).
+    secretIds: spec.secretIds,
+    ...(spec.git ? { git: spec.git } : {}),
+    ...(spec.schedule ? { schedule: spec.schedule } : {}),
+  };
+}
+
 /**
  * A build loaded after a restart. Jobs an agent held keep a fresh lease: the agent has one
  * lease period to reconnect and say it still runs them, else they go back to the queue.
@@ -70,31 +103,7 @@ export function buildFromRecords(r: { build: BuildRecord; jobs: JobRecord[]; att
   const spec = r.build.spec;
   const build: Build = {
     id: r.build.id,
-    spec: {
-      platforms: spec.platforms.map((p) => Platform.parse(p)),
-      tag: ImageRef.parse(spec.tag),
-      contextDigest: spec.contextDigest,
-      dockerfile: spec.dockerfile,
-      buildArgs: spec.buildArgs,
-      target: spec.target,
-      waitTimeoutSeconds: spec.waitTimeoutSeconds,
-      timeoutSeconds: spec.timeoutSeconds,
-      allowPartial: spec.allowPartial,
-      smokeCommand: spec.smokeCommand,
-      emulation: spec.emulation,
-      requireLabels: spec.requireLabels,
-      // Derived, like the credentials: BuildManager.restore resolves the spec again.
-      crossCompile: false,
-      tags: spec.tags.map((t) => ImageRef.parse(t)),
-      labels: spec.labels,
-      annotations: spec.annotations.map((a) => ({ level: a.level, key: a.key, value: a.value, ...(a.platform ? { platform: Platform.parse(a.platform) } : {}) })),
-      pull: spec.pull,
-      noCache: spec.noCache,
-      // The values were in memory only: a restored build has none (BuildManager.restore).
-      secretIds: spec.secretIds,
-      ...(spec.git ? { git: spec.git } : {}),
-      ...(spec.schedule ? { schedule: spec.schedule } : {}),
-    },
+    spec: specFromRecord(spec),
     state: r.build.state,
     jobs: [],
     createdAt: r.build.createdAt,

@@ -22,6 +22,9 @@ const STATUS_BY_CODE: Record<string, status> = {
   // Not transient: the attempt ended or was superseded (the agent reads the code trailer).
   STALE_ATTEMPT: status.FAILED_PRECONDITION,
   TOO_MANY_WATCHES: status.RESOURCE_EXHAUSTED,
+  SCHEDULE_NOT_FOUND: status.NOT_FOUND,
+  SCHEDULE_EXISTS: status.ALREADY_EXISTS,
+  SCHEDULE_NOT_OWNED: status.PERMISSION_DENIED,
 };
 
 function statusFor(err: unknown): status {
