@@ -39,3 +39,14 @@ export const AUTH_RULES: Record<string, Requirement> = {
   registryLogout: 'admin',
   whoAmI: 'anyone-known',
 };
+
+/** Builders add schedules and manage their own (the handler checks the owner); admins all. */
+export const SCHEDULE_RULES: Record<string, Requirement> = {
+  addSchedule: 'builder',
+  listSchedules: 'viewer',
+  getSchedule: 'viewer',
+  runSchedule: 'builder',
+  pauseSchedule: 'builder',
+  resumeSchedule: 'builder',
+  removeSchedule: 'builder',
+};
