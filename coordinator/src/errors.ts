@@ -260,3 +260,40 @@ export class ScheduleNotOwnedError extends ArchfarmError {
     super(`schedule "${schedule}" was added by another token; a builder manages only its own schedules (an admin token manages all)`);
   }
 }
+
+/** A base image (FROM) a schedule's --on-base-change check resolves is not in its registry. */
+export class BaseImageNotFoundError extends ArchfarmError {
+  readonly code = 'BASE_IMAGE_NOT_FOUND';
+  readonly kind = 'input';
+  constructor(
+    readonly image: string,
+    /** The platforms it was wanted for. */
+    readonly platforms: string[],
+    options?: { cause?: unknown },
+  ) {
+    super(`base image ${image} (for ${platforms.join(', ')}) is not in its registry: no manifest under that tag or digest`, options);
+  }
+}
+
+/** A base image's index has no manifest for a platform the build needs it for. */
+export class BasePlatformMissingError extends ArchfarmError {
+  readonly code = 'BASE_PLATFORM_MISSING';
+  readonly kind = 'input';
+  constructor(
+    readonly image: string,
+    readonly platform: string,
+    /** What the index offers, e.g. "an index of linux/amd64, linux/arm64". */
+    readonly offered: string,
+  ) {
+    super(`base image ${image} has no ${platform} manifest: it is ${offered}`);
+  }
+}
+
+/** A FROM (or COPY --from) whose image cannot be worked out before the build, so its digest cannot be checked. */
+export class BaseImageUnresolvableError extends ArchfarmError {
+  readonly code = 'BASE_IMAGE_UNRESOLVABLE';
+  readonly kind = 'input';
+  constructor(readonly problems: string[]) {
+    super(`cannot tell which base images the build uses: ${problems.join('; ')}`);
+  }
+}
