@@ -6,3 +6,4 @@ export * from './logger';
 export * from './registry';
 export * from './pki';
 export * from './retention';
+export * from './git-source';
