@@ -297,3 +297,50 @@ export class BaseImageUnresolvableError extends ArchfarmError {
     super(`cannot tell which base images the build uses: ${problems.join('; ')}`);
   }
 }
+
+/** A git context's ref names nothing in the repository (`archfarm build URL#REF`). */
+export class GitRefNotFoundError extends ArchfarmError {
+  readonly code = 'GIT_REF_NOT_FOUND';
+  readonly kind = 'input';
+  constructor(
+    readonly url: string,
+    readonly ref: string,
+  ) {
+    super(`context: the repository ${url} has no branch, tag or ref "${ref || 'HEAD'}"; give one it has after # (e.g. ${url}#main), or a full commit id`);
+  }
+}
+
+/** The coordinator's git client could not read a git context's repository (network, host, path, timeout). */
+export class GitUnreachableError extends ArchfarmError {
+  readonly code = 'GIT_UNREACHABLE';
+  readonly kind = 'infrastructure';
+  constructor(
+    readonly url: string,
+    readonly detail: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`context: the coordinator cannot read the repository ${url}: ${detail}; check the URL, and that the coordinator's host can reach it without credentials`, options);
+  }
+}
+
+/** A git context's subdir is not a directory at the commit its ref resolved to. */
+export class GitSubdirNotFoundError extends ArchfarmError {
+  readonly code = 'GIT_SUBDIR_NOT_FOUND';
+  readonly kind = 'input';
+  constructor(
+    readonly url: string,
+    readonly commit: string,
+    readonly subdir: string,
+  ) {
+    super(`context: the repository ${url} at ${commit.slice(0, 12)} has no directory "${subdir}"; after the ref give a directory it has (URL#REF:DIR), or none for the root`);
+  }
+}
+
+/** The coordinator's host has no `git` client, which git contexts need. */
+export class GitClientMissingError extends ArchfarmError {
+  readonly code = 'GIT_CLIENT_MISSING';
+  readonly kind = 'infrastructure';
+  constructor(options?: { cause?: unknown }) {
+    super('context: git contexts need the git client on the coordinator\'s host, and there is none on its PATH; install git (apt-get install git) or upload a directory instead', options);
+  }
+}
