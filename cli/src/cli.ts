@@ -11,6 +11,7 @@ import { addCancelCommand } from './commands/cancel';
 import { addLoginCommand } from './commands/login';
 import { addLogsCommand } from './commands/logs';
 import { addRegistryCommand } from './commands/registry-login';
+import { addSchedulesCommand } from './commands/schedules';
 import { addTokensCommand } from './commands/tokens';
 import { PublishedPartiallyError } from './errors';
 import { ExitCode, exitCodeFor } from './exit-codes';
@@ -32,6 +33,7 @@ Examples:
   archfarm cancel b7
   archfarm agents revoke pi-1
   archfarm registry login reg.example:5000 -u ci --password-stdin < registry.password
+  archfarm schedules add nightly --cron "0 3 * * *" -t 127.0.0.1:5000/hello:1 --on-base-change .
   archfarm build --help
 
 Every call goes over TLS to a coordinator whose certificate its CA signed, with an API token.
@@ -82,6 +84,7 @@ export function createProgram(ctx: CommandContext): Command {
   addLoginCommand(program, ctx);
   addTokensCommand(program, ctx);
   addRegistryCommand(program, ctx);
+  addSchedulesCommand(program, ctx);
   return program;
 }
 

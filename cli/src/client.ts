@@ -6,7 +6,7 @@ import {
   type Interceptor,
 } from '@grpc/grpc-js';
 import { COORDINATOR_TLS_NAME, InvalidInputError, discoverCa } from '@archfarm/common';
-import { AuthServiceClient, BuildServiceClient } from '@archfarm/proto';
+import { AuthServiceClient, BuildServiceClient, ScheduleServiceClient } from '@archfarm/proto';
 import type { ConnectionSettings } from './connection-settings';
 import { isSchemeAddress } from './options';
 import { REATTACH } from './reattach';
@@ -73,6 +73,11 @@ export function connectBuildService(conn: Connection): BuildServiceClient {
 /** AuthService (login, tokens, revoke, registry login), connected as {@link connectBuildService}. */
 export function connectAuthService(conn: Connection): AuthServiceClient {
   return new AuthServiceClient(conn.address, channelCredentials(conn), clientOptions(conn));
+}
+
+/** ScheduleService (`archfarm schedules ...`), connected as {@link connectBuildService}. */
+export function connectScheduleService(conn: Connection): ScheduleServiceClient {
+  return new ScheduleServiceClient(conn.address, channelCredentials(conn), clientOptions(conn));
 }
 
 function channelCredentials(conn: Connection): ChannelCredentials {

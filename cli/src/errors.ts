@@ -277,3 +277,18 @@ export class CoordinatorLostError extends ArchfarmError {
     super(`lost the coordinator at ${address} and could not re-attach for ${tried}; build ${buildId} may still be running (\`archfarm logs -f ${buildId}\` follows it)`, options);
   }
 }
+
+/**
+ * `schedules run`: the tick could not decide or submit (a registry or git error); the
+ * coordinator recorded it as failed with this reason. Not bad input: it exits 1.
+ */
+export class ScheduleTickFailedError extends ArchfarmError {
+  readonly code = 'SCHEDULE_TICK_FAILED';
+  readonly kind = 'infrastructure';
+  constructor(
+    readonly schedule: string,
+    readonly reason: string,
+  ) {
+    super(`schedule ${schedule}: the tick failed: ${reason || 'the coordinator gave no reason'}`);
+  }
+}

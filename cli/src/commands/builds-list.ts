@@ -9,7 +9,9 @@ import { OUTPUT_CHOICES, parseChoice } from '../options';
 import { buildStateName } from '../progress/format';
 import { unary } from '../rpc';
 import { formatTable, shortTime } from '../table';
-import { buildDetailsJson } from './build-details';
+import { buildDetailsJson, type BuildDetailsJson } from './build-details';
+import { parseScheduleName } from './schedules-client';
+import { gitSourceJson, type GitSourceJson } from './schedules-json';
 
 /** How many builds `archfarm builds` asks for. */
 export const LIST_LIMIT = 20;
@@ -18,11 +20,22 @@ const EXAMPLES = `
 Examples:
   archfarm builds
   archfarm builds --output json | jq -r '.[] | select(.state == "failed") | .buildId'
+  archfarm builds --schedule nightly
 
-Lists the ${LIST_LIMIT} most recent builds, newest first; \`archfarm builds inspect ID\` shows one.`;
+Lists the ${LIST_LIMIT} most recent builds, newest first (with --schedule, those the schedule
+started); \`archfarm builds inspect ID\` shows one.`;
 
 interface ListFlags extends ConnectionFlags {
   output?: string;
+  schedule?: string;
+}
+
+/** An element of `archfarm builds --output json`: the build, the schedule that started it, its git source. */
+export interface BuildListJson extends BuildDetailsJson {
+  /** null for a build submitted by hand. */
+  schedule: string | null;
+  /** null for an uploaded context. */
+  git: GitSourceJson | null;
 }
 
 /** `archfarm builds` (or `builds ls`): the recent builds, one line each. */
@@ -31,25 +44,31 @@ export function addBuildsListCommand(builds: Command, ctx: CommandContext): void
     .command('ls', { isDefault: true })
     .description(`list the ${LIST_LIMIT} most recent builds (the default)`)
     .option('--output <format>', 'text (a table) or json (default: text)')
+    .option('--schedule <NAME>', 'only the builds this schedule started (`archfarm schedules` lists them)')
     .addHelpText('after', EXAMPLES)
     .action((_flags: unknown, cmd: Command) => runList(cmd.optsWithGlobals<ListFlags>(), ctx));
 }
 
 export async function runList(flags: ListFlags, ctx: CommandContext): Promise<void> {
   const output = parseChoice(flags.output ?? 'text', OUTPUT_CHOICES, '--output');
+  const schedule = flags.schedule === undefined ? '' : parseScheduleName(flags.schedule, '--schedule');
   const conn = await connect(flags, ctx);
   const { address } = conn;
   const client = connectBuildService(conn);
   try {
-    const { builds } = await unary(address, 'ListBuilds', client.listBuilds.bind(client), { limit: LIST_LIMIT, schedule: '' });
+    const { builds } = await unary(address, 'ListBuilds', client.listBuilds.bind(client), { limit: LIST_LIMIT, schedule });
     // Newest first whatever order the coordinator keeps; equal times keep its order.
     const sorted = [...builds].sort((a, b) => b.createdMs - a.createdMs);
-    if (output === 'json') writeLine(ctx.io.stdout, JSON.stringify(sorted.map(buildDetailsJson), null, 2));
-    else if (sorted.length === 0) writeLine(ctx.io.stderr, `no builds on the coordinator at ${address}`);
+    if (output === 'json') writeLine(ctx.io.stdout, JSON.stringify(sorted.map(buildListJson), null, 2));
+    else if (sorted.length === 0) writeLine(ctx.io.stderr, schedule ? `no builds of schedule ${schedule} on the coordinator at ${address}` : `no builds on the coordinator at ${address}`);
     else for (const line of buildsTable(sorted)) writeLine(ctx.io.stdout, line);
   } finally {
     client.close();
   }
+}
+
+export function buildListJson(b: BuildDetails): BuildListJson {
+  return { ...buildDetailsJson(b), schedule: b.schedule || null, git: gitSourceJson(b.git) };
 }
 
 /** Digests shortened as `docker images` does; `builds inspect` and JSON have them whole. */

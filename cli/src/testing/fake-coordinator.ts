@@ -5,6 +5,7 @@ import {
   AuthServiceService,
   BuildMode,
   BuildServiceService,
+  ScheduleServiceService,
   type AgentInfo,
   type AgentRequest,
   type BuildDetails,
@@ -12,6 +13,7 @@ import {
   type BuildServiceServer,
   type JobLog,
   type ListAgentsRequest,
+  type ListBuildsRequest,
   type PlannedJob,
   type StreamLogsRequest,
   type SubmitBuildRequest,
@@ -20,6 +22,7 @@ import {
 } from '@archfarm/proto';
 import type { Connection } from '../client';
 import { FakeAuth, guarded } from './fake-auth';
+import { FakeSchedules } from './fake-schedules';
 import { TEST_TLS, TEST_TOKEN, type TlsFixture } from './tls';
 
 /** What the fake saw of one upload. */
@@ -36,8 +39,8 @@ export type WatchScript = (call: ServerWritableStream<WatchBuildRequest, BuildEv
 export type LogsScript = (call: ServerWritableStream<StreamLogsRequest, JobLog>, fake: FakeCoordinator) => void;
 
 /**
- * A real gRPC server on 127.0.0.1, port 0, speaking BuildService and AuthService just enough
- * for the CLI's unit tests: it stores contexts by the sha256 of the bytes it really received.
+ * A real gRPC server on 127.0.0.1, port 0, speaking BuildService, AuthService and ScheduleService
+ * just enough for the CLI's unit tests: it stores contexts by the sha256 of the bytes it really received.
  * It serves TLS with TEST_TLS (chain: server certificate, then CA) unless started with
  * 'insecure', and checks every call's token (see {@link FakeAuth}).
  */
@@ -68,9 +71,13 @@ export class FakeCoordinator {
   /** What InspectBuild and ListBuilds know, in ListBuilds' order; other ids are NOT_FOUND. */
   readonly builds = new Map<string, BuildDetails>();
   readonly listLimits: number[] = [];
+  /** Every ListBuilds request; one with `schedule` answers only that schedule's builds. */
+  readonly listRequests: ListBuildsRequest[] = [];
   readonly logRequests: StreamLogsRequest[] = [];
   logs: LogsScript = (call) => call.end();
   readonly auth = new FakeAuth();
+  /** ScheduleService: schedules kept by name; a context must have been uploaded to be scheduled. */
+  readonly schedules = new FakeSchedules((digest) => this.contexts.has(digest));
   private server = new Server();
   address = '';
   /** The CA its certificate chains to; undefined when it speaks plain text. */
@@ -81,6 +88,7 @@ export class FakeCoordinator {
     const fake = new FakeCoordinator();
     fake.server.addService(BuildServiceService, guarded(fake.service(), fake.auth));
     fake.server.addService(AuthServiceService, guarded(fake.auth.service(), fake.auth));
+    fake.server.addService(ScheduleServiceService, guarded(fake.schedules.service(), fake.auth));
     const credentials =
       tls === 'insecure'
         ? ServerCredentials.createInsecure()
@@ -185,7 +193,10 @@ export class FakeCoordinator {
       },
       listBuilds: (call, callback) => {
         this.listLimits.push(call.request.limit);
-        callback(null, { builds: [...this.builds.values()].slice(0, call.request.limit || undefined) });
+        this.listRequests.push(call.request);
+        const { schedule } = call.request;
+        const builds = [...this.builds.values()].filter((b) => schedule === '' || b.schedule === schedule);
+        callback(null, { builds: builds.slice(0, call.request.limit || undefined) });
       },
       streamLogs: (call) => {
         this.logRequests.push(call.request);
