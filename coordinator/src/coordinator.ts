@@ -9,6 +9,7 @@ import { SqliteStore, type Store } from './store';
 import { openDataDir, type DataDirLock } from './data-dir';
 import { Dispatcher } from './builds/dispatcher';
 import { ContextStore } from './context-store';
+import { GitContexts } from './git/git-contexts';
 import { Fleet } from './fleet';
 import { jobAssignment } from './job-spec';
 import { compileOptions, type CompiledCoordinatorOptions, type CoordinatorOptions } from './options';
@@ -68,6 +69,8 @@ export class Coordinator {
   private static async serve(options: CompiledCoordinatorOptions, dataDir: DataDirLock, logger: Logger): Promise<Coordinator> {
     const contexts = new ContextStore(join(options.dataDir, 'contexts'), options.maxContextBytes);
     await contexts.init();
+    const git = new GitContexts({ dir: join(options.dataDir, 'git'), contexts, maxBytes: options.maxContextBytes, logger });
+    await git.init();
     const registries = new RegistryAccess(options.insecureRegistries, { authFile: options.registryAuthFile, useHostDockerConfig: options.useHostDockerConfig }, logger);
     const store = await SqliteStore.open(join(options.dataDir, 'archfarm.db'));
     const logs = new LogFiles(join(options.dataDir, 'logs'), options.maxLogBytes);
@@ -104,7 +107,7 @@ export class Coordinator {
       tls ? secure(definition, impl, rules, { store, logger }) : impl;
     const agents = new AgentAdmin(fleet, store, builds.holdings);
     server.addService(AgentServiceService, guard(AgentServiceService, agentService({ fleet, builds, contexts, heartbeatIntervalMs: options.heartbeatIntervalMs, leaseTtlMs: options.leaseTtlMs, logger }), AGENT_RULES));
-    server.addService(BuildServiceService, guard(BuildServiceService, buildService({ agents, dispatcher, crossCompile, resolveSpec, builds, store, logs, contexts, maxPendingBuilds: options.maxPendingBuilds, logger }), BUILD_RULES));
+    server.addService(BuildServiceService, guard(BuildServiceService, buildService({ agents, dispatcher, crossCompile, resolveSpec, builds, store, logs, contexts, git, maxPendingBuilds: options.maxPendingBuilds, logger }), BUILD_RULES));
     if (tls) server.addService(AuthServiceService, guard(AuthServiceService, authService({ store, fleet, tls, secrets, agentCertTtlMs: options.agentCertTtlMs, logger }), AUTH_RULES));
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${options.host}:${options.port}`, serverCredentials(tls), (err, bound) => (err ? reject(err) : resolve(bound))),

@@ -7,7 +7,7 @@ import {
 } from '@archfarm/proto';
 import type { BuildSide, ResolveSpec } from '../builds/build-manager';
 import type { ContextStore } from '../context-store';
-import { BuildNotFoundError, ContextNotFoundError, TooManyBuildsError } from '../errors';
+import { BuildNotFoundError, TooManyBuildsError } from '../errors';
 import { identityOf } from '../security/authorizer';
 import { checkSubmitLimits } from '../security/limits';
 import type { LogFiles } from '../builds/log-files';
@@ -22,7 +22,8 @@ import { unary } from './unary';
 import type { AgentAdmin } from './agent-admin';
 import type { Dispatcher } from '../builds/dispatcher';
 import { planBuild } from './plan-build';
-import { validateBuild } from './validate-build';
+import { materialiseContext, validateBuild, type GitFetcher } from './validate-build';
+import { checkContext } from './check-context';
 
 export interface BuildServiceDeps {
   agents: AgentAdmin;
@@ -32,6 +33,8 @@ export interface BuildServiceDeps {
   store: Store;
   logs: LogFiles;
   contexts: ContextStore;
+  /** Fetches git contexts (SubmitBuildRequest.git) into `contexts`. */
+  git: GitFetcher;
   /** Completes a validated spec (credentials, cross-compile analysis): the step restore uses too. */
   resolveSpec: ResolveSpec;
   /** Running builds one operator token may have at once. */
@@ -48,15 +51,14 @@ export function buildService(deps: BuildServiceDeps): BuildServiceServer {
     hasContext: unary(async (req) => ({ present: await deps.contexts.has(req.digest) })),
     submitBuild: unary(async (req, call) => {
       checkSubmitLimits(req);
-      const spec = validateBuild(req);
+      const valid = validateBuild(req);
       const owner = ownerOf(call);
       if (owner && deps.builds.active().filter((b) => b.owner === owner).length >= deps.maxPendingBuilds) {
         throw new TooManyBuildsError(deps.maxPendingBuilds);
       }
-      if (!(await deps.contexts.has(spec.contextDigest))) throw new ContextNotFoundError(spec.contextDigest);
-      if (!(await deps.contexts.readFile(spec.contextDigest, spec.dockerfile, 1))) {
-        throw new InvalidInputError('file', `the context has no ${spec.dockerfile}; give -f with a path inside the context`);
-      }
+      // After the cheap checks: a git context costs a fetch.
+      const spec = await materialiseContext(valid, deps.git);
+      await checkContext(deps.contexts, spec);
       const resolved = await deps.resolveSpec(spec, req.registryAuth);
       return { buildId: (await deps.builds.submit(resolved, req.registryAuth, owner)).id };
     }),
@@ -73,7 +75,7 @@ export function buildService(deps: BuildServiceDeps): BuildServiceServer {
     listAgents: unary(async (req) => ({ agents: await deps.agents.list(req.all) })),
     drainAgent: unary((req) => deps.agents.setDrained(req.name, true)),
     resumeAgent: unary((req) => deps.agents.setDrained(req.name, false)),
-    planBuild: unary((req) => planBuild(req, deps.contexts, deps.dispatcher, deps.crossCompile)),
+    planBuild: unary((req) => planBuild(req, deps.contexts, deps.git, deps.dispatcher, deps.crossCompile)),
     inspectBuild: unary(async (req) => {
       const stored = await deps.store.getBuild(req.buildId);
       if (!stored) throw new BuildNotFoundError(req.buildId);

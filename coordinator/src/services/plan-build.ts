@@ -3,14 +3,21 @@ import type { Dispatcher } from '../builds/dispatcher';
 import type { ContextStore } from '../context-store';
 import { notAnalysedReason } from '../cross-compile';
 import { ContextNotFoundError } from '../errors';
-import { validateBuild } from './validate-build';
+import { materialiseContext, validateBuild, type GitFetcher } from './validate-build';
 
 /**
  * `archfarm build --plan`: the scheduler's decision for each platform as if the build were
  * submitted now, with the same reasons it would record; nothing is queued.
  */
-export async function planBuild(req: SubmitBuildRequest, contexts: ContextStore, dispatcher: Dispatcher, crossCompile: (digest: string, dockerfile: string) => Promise<boolean>): Promise<BuildPlan> {
-  const spec = validateBuild(req);
+export async function planBuild(
+  req: SubmitBuildRequest,
+  contexts: ContextStore,
+  git: GitFetcher,
+  dispatcher: Dispatcher,
+  crossCompile: (digest: string, dockerfile: string) => Promise<boolean>,
+): Promise<BuildPlan> {
+  // A git context is fetched for a plan too: placement reads its Dockerfile.
+  const spec = await materialiseContext(validateBuild(req), git);
   if (!(await contexts.has(spec.contextDigest))) throw new ContextNotFoundError(spec.contextDigest);
   spec.crossCompile = await crossCompile(spec.contextDigest, spec.dockerfile);
   const note = await notAnalysedReason(contexts, spec.contextDigest, spec.dockerfile);

@@ -1,7 +1,9 @@
 import { posix } from 'node:path';
-import { InvalidInputError, Platform } from '@archfarm/common';
+import { InvalidInputError, Platform, validateGitSource } from '@archfarm/common';
 import type { SubmitBuildRequest } from '@archfarm/proto';
 import type { BuildSpec } from '../builds/build';
+import type { FetchedContext } from '../git/git-contexts';
+import type { GitSourceRecord } from '../store/store-schedules';
 import type { EmulationPolicy } from '../scheduling/placement';
 import { validateAnnotations, validateImageLabels, validateSecrets, validateTags } from './validate-build-flags';
 
@@ -10,18 +12,21 @@ const DIGEST = /^sha256:[a-f0-9]{64}$/;
 
 /**
  * Checks a SubmitBuild request field by field; the API is an edge too, so the coordinator
- * never trusts that a client validated. Errors name the field and the fix.
+ * never trusts that a client validated. Errors name the field and the fix. Pure: a git
+ * context is checked but not fetched, so the spec then has `contextDigest` '' and
+ * `git.commit` '' until materialiseContext fills both (a schedule validates once at `add`
+ * and materialises at each tick).
  */
 export function validateBuild(req: SubmitBuildRequest): BuildSpec {
   const platforms = req.platforms.flatMap((p) => Platform.parseList(p, 'platform'));
   if (platforms.length === 0) throw new InvalidInputError('platform', 'no platform given; e.g. --platform linux/amd64,linux/arm64');
   const tags = validateTags(req.tag, req.tags);
-  if (!DIGEST.test(req.contextDigest)) throw new InvalidInputError('context', `"${req.contextDigest}" is not sha256:<64 hex>`);
+  const context = validateContext(req);
   return {
     platforms,
     tag: tags[0]!,
     tags,
-    contextDigest: req.contextDigest,
+    ...context,
     dockerfile: validateDockerfile(req.dockerfile),
     buildArgs: validateBuildArgs(req.buildArgs),
     target: req.target.trim(),
@@ -39,6 +44,33 @@ export function validateBuild(req: SubmitBuildRequest): BuildSpec {
     secretIds: req.secrets.map((s) => s.id),
     secrets: validateSecrets(req.secrets),
   };
+}
+
+/** An uploaded context's digest, or a git source: exactly one of the two. */
+function validateContext(req: SubmitBuildRequest): Pick<BuildSpec, 'contextDigest' | 'git'> {
+  const git = req.git && (req.git.url !== '' || req.git.ref !== '' || req.git.subdir !== '') ? req.git : undefined;
+  if (git && req.contextDigest !== '') throw new InvalidInputError('context', 'give either an uploaded context (context_digest) or a git source (git), not both');
+  if (git) return { contextDigest: '', git: { ...validateGitSource(git, 'context'), commit: '' } };
+  if (req.contextDigest === '') throw new InvalidInputError('context', 'no context given: upload a directory (context_digest) or name a git repository (git), e.g. archfarm build https://host/repo.git#main:dir');
+  if (!DIGEST.test(req.contextDigest)) throw new InvalidInputError('context', `"${req.contextDigest}" is not sha256:<64 hex>`);
+  return { contextDigest: req.contextDigest };
+}
+
+/** What materialiseContext needs of GitContexts. */
+export interface GitFetcher {
+  fetch(source: GitSourceRecord): Promise<FetchedContext>;
+}
+
+/**
+ * The effect validateBuild leaves out: a spec with a git source gets the ref fetched now,
+ * its tree stored as a context, and the commit recorded (`contextDigest`, `git.commit`).
+ * A spec with an uploaded context comes back as it is.
+ */
+export async function materialiseContext(spec: BuildSpec, git: GitFetcher): Promise<BuildSpec> {
+  if (!spec.git) return spec;
+  const { url, ref, subdir } = spec.git;
+  const fetched = await git.fetch({ url, ref, subdir });
+  return { ...spec, contextDigest: fetched.contextDigest, git: { url, ref, subdir, commit: fetched.commit } };
 }
 
 function validateDockerfile(path: string): string {
