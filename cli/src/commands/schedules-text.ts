@@ -1,4 +1,5 @@
-import { TickOutcome, type GitSource, type Schedule, type ScheduleTick } from '@archfarm/proto';
+import { formatGitSource } from '@archfarm/common';
+import { TickOutcome, type Schedule, type ScheduleTick } from '@archfarm/proto';
 import { formatTable, shortTime, timeAgo } from '../table';
 import { causeName, outcomeName, zoneOf } from './schedules-json';
 
@@ -30,12 +31,6 @@ export function cronText(s: Schedule): string {
   return `${s.cron} (${zoneOf(s)})`;
 }
 
-/** buildx's syntax, as it was given: URL[#REF[:SUBDIR]]. */
-export function gitSourceText(git: GitSource): string {
-  const fragment = git.ref || git.subdir ? `#${git.ref}${git.subdir ? `:${git.subdir}` : ''}` : '';
-  return `${git.url}${fragment}`;
-}
-
 /** What `schedules add` prints: the schedule, then its next five runs. */
 export function addedLines(s: Schedule): string[] {
   const runs = s.nextRunsMs.length === 0 ? ['next runs: none'] : ['next runs:', ...nextRunLines(s)];
@@ -64,7 +59,7 @@ export function scheduleLines(s: Schedule): string[] {
     ['created', shortTime(s.createdMs)],
     ['tags', s.tags.join(', ') || '-'],
     ['platforms', s.platforms.join(', ') || '-'],
-    s.git?.url ? ['git', gitSourceText(s.git)] : ['context', s.contextDigest || '-'],
+    s.git?.url ? ['git', formatGitSource(s.git)] : ['context', s.contextDigest || '-'],
     ['dockerfile', s.dockerfile || '-'],
   ];
   const zone = zoneOf(s);
