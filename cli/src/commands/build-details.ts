@@ -2,6 +2,7 @@ import type { AttemptInfo, BuildDetails, PlatformDetails } from '@archfarm/proto
 import { buildStateName, jobStateName, modeName } from '../progress/format';
 import { isoTime } from '../table';
 import { errorJson, type ErrorJson } from './build-result';
+import { gitSourceJson, type GitSourceJson } from './schedules-json';
 
 /** One try of a platform's job in `builds inspect --output json`. */
 export interface AttemptJson {
@@ -54,6 +55,8 @@ export interface BuildDetailsJson {
   emulation: string | null;
   /** Only agents with all these labels; {} for any agent. */
   requireLabels: Record<string, string>;
+  /** The git context it was built from and the commit the coordinator fetched; null for an uploaded directory. */
+  git: GitSourceJson | null;
   platforms: PlatformDetailsJson[];
 }
 
@@ -71,6 +74,7 @@ export function buildDetailsJson(b: BuildDetails): BuildDetailsJson {
     failedPlatform: b.failedPlatform || null,
     emulation: b.emulation || null,
     requireLabels: b.requireLabels,
+    git: gitSourceJson(b.git),
     platforms: b.platforms.map(platformJson),
   };
 }

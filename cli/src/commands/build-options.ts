@@ -1,7 +1,7 @@
 import { realpath, stat } from 'node:fs/promises';
 import { machine } from 'node:os';
 import path from 'node:path';
-import { InvalidInputError, Platform, type ImageRef } from '@archfarm/common';
+import { InvalidInputError, isGitUrl, parseGitSource, Platform, type GitSource, type ImageRef } from '@archfarm/common';
 import type { Annotation, BuildSecret, RegistryAuth } from '@archfarm/proto';
 import { resolveConnection, type ConnectionFlags, type ConnectionSettings } from '../connection-settings';
 import { parseChoice, parseDuration, parseKeyValues, type OutputFormat } from '../options';
@@ -92,9 +92,15 @@ export interface BuildOptions {
   secrets: BuildSecret[];
   /** --metadata-file and --iidfile, written once the build is published. */
   resultFiles: ResultFiles;
-  /** Absolute, symlinks resolved. */
+  /** Absolute, symlinks resolved; '' for a git context. */
   contextDir: string;
+  /**
+   * A git context (`URL#ref:subdir`, buildx's syntax): nothing is packed or uploaded, the
+   * coordinator fetches it. Undefined for a directory.
+   */
+  git: GitSource | undefined;
   dockerfile: {
+    /** '' for a git context (the file is in the repository, not here). */
     absolute: string;
     /** Inside the context, '/'-separated: what the agent passes to the engine. */
     inContext: string;
@@ -158,11 +164,10 @@ export async function compileBuildOptions(contextArg: string, flags: BuildFlags,
   const modes = parseModes(flags);
   const image = { labels: parseLabels(flags.label ?? []), annotations: parseAnnotations(flags.annotation ?? [], platforms), pull: flags.pull === true, noCache: flags.cache === false };
   const resultFiles = await parseResultFiles(flags, modes, where.cwd);
-  const contextDir = await resolveContext(contextArg, where.cwd);
-  const dockerfile = await resolveDockerfile(flags.file, contextDir, where.cwd);
+  const { contextDir, git, dockerfile } = await resolveSource(contextArg, flags.file, where.cwd);
   // Last: nothing else may fail once secret values are in memory.
   const secrets = await readSecrets(flags.secret ?? [], where.cwd, where.env);
-  const request = { connection, coordinator, registryAuth, platforms, tag, tags, contextDir, dockerfile, buildArgs, target, waitTimeoutSeconds, timeoutSeconds, smokeCommand };
+  const request = { connection, coordinator, registryAuth, platforms, tag, tags, contextDir, git, dockerfile, buildArgs, target, waitTimeoutSeconds, timeoutSeconds, smokeCommand };
   return { ...request, ...image, ...placement, ...modes, secrets, resultFiles, progress, output };
 }
 
@@ -250,6 +255,24 @@ function parsePlatforms(flag: readonly string[] | undefined, env: BuildEnv['env'
   const platforms = Platform.parseList(values.join(','), field);
   if (platforms.length === 0) throw new InvalidInputError(field, 'is empty; e.g. --platform linux/amd64,linux/arm64');
   return platforms;
+}
+
+/**
+ * The positional argument: a git URL by docker's and buildx's rule (isGitUrl), else a
+ * directory. With a git URL, -f is a path inside the repository's subdir, as buildx has it.
+ */
+async function resolveSource(arg: string, file: string | undefined, cwd: string): Promise<Pick<BuildOptions, 'contextDir' | 'git' | 'dockerfile'>> {
+  if (isGitUrl(arg)) return { contextDir: '', git: parseGitSource(arg, 'context'), dockerfile: { absolute: '', inContext: dockerfileInRepo(file) } };
+  const contextDir = await resolveContext(arg, cwd);
+  return { contextDir, git: undefined, dockerfile: await resolveDockerfile(file, contextDir, cwd) };
+}
+
+function dockerfileInRepo(flag: string | undefined): string {
+  const inContext = path.posix.normalize(flag ?? 'Dockerfile');
+  if (path.posix.isAbsolute(inContext) || inContext === '..' || inContext.startsWith('../') || inContext === '.') {
+    throw new InvalidInputError('--file', `"${flag}" is not a file inside the repository; with a git context -f is relative to its URL#REF:SUBDIR, e.g. -f docker/Dockerfile`);
+  }
+  return inContext;
 }
 
 async function resolveContext(arg: string, cwd: string): Promise<string> {

@@ -10,6 +10,7 @@ export interface SubmitSecrets {
 /**
  * The request SubmitBuild and PlanBuild both take: a plan is asked exactly as a build.
  * Registry credentials and --secret values go only where given (SubmitBuild), never with a plan.
+ * `contextDigest` is '' for a git context.
  */
 export function submitRequest(opts: BuildOptions, contextDigest: string, sensitive?: SubmitSecrets): SubmitBuildRequest {
   return {
@@ -33,6 +34,7 @@ export function submitRequest(opts: BuildOptions, contextDigest: string, sensiti
     noCache: opts.noCache,
     registryAuth: sensitive?.registryAuth,
     secrets: sensitive?.secrets ?? [],
-    git: undefined,
+    // The coordinator fetches a git context and fills in the commit.
+    git: opts.git ? { ...opts.git, commit: '' } : undefined,
   };
 }

@@ -73,6 +73,8 @@ test('a published build: uploads, submits, shows progress on stderr, the digest 
       pull: false,
       noCache: false,
       secrets: [],
+      // An uploaded directory: no git source.
+      git: undefined,
     },
   ]);
   assert.deepEqual(fake.watchers.map((c) => c.request), [{ buildId: 'b1', resume: false, logs: [] }]);

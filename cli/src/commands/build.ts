@@ -54,6 +54,17 @@ Examples:
       --annotation index:org.opencontainers.image.description="my app" \\
       --secret id=npmrc,src=$HOME/.npmrc --pull --push --metadata-file meta.json .
 
+  # A git context, buildx's syntax: branch, tag or commit after #, a directory after :
+  archfarm build --platform linux/amd64,linux/arm64 -t reg.example/app:1.4 \\
+      https://git.example/org/app.git#v1.4:docker
+
+GIT_URL is taken as a repository by docker's rule: an http(s) URL ending in .git (then
+#REF:SUBDIR), or one starting with git://, ssh://, git@ or github.com/; anything else is a
+directory. The coordinator fetches it (its own git client, so agents need no access to the git
+host), builds that tree and records the commit (\`archfarm builds inspect\`). REF is a branch,
+tag, full ref or full commit id (default: the remote's HEAD); SUBDIR defaults to the root.
+Credentials in the URL are refused: the URL is stored and shown with the build.
+
 -o/--output takes archfarm's result format (text, json) and buildx's exporters: type=registry
 (or type=image,push=true) is what the farm always does, and its name= adds tags; type=docker,
 local, tar, oci, a path and --load are refused, since the farm publishes to the registry only.
@@ -81,10 +92,10 @@ export function addBuildCommand(program: Command, ctx: CommandContext): void {
   program
     .command('build')
     .description('build a Dockerfile on the farm for several platforms and publish one multi-platform image')
-    .argument('<CONTEXT_DIR>', "directory with the build's files (what COPY sees)")
+    .argument('<CONTEXT_DIR|GIT_URL>', "directory with the build's files (what COPY sees), or a git repository as buildx takes it: URL#REF:SUBDIR")
     .option('--platform <os/arch[/variant],...>', "platform(s) to build; repeat or comma-separate (default: $DOCKER_DEFAULT_PLATFORM, else this machine's)", collect)
     .option('-t, --tag <ref>', 'image to publish, registry/repository:tag (required); repeat for more tags, all on the same index', collect)
-    .option('-f, --file <path>', 'Dockerfile, relative to the current directory, inside the context (default: CONTEXT_DIR/Dockerfile)')
+    .option('-f, --file <path>', 'Dockerfile, relative to the current directory, inside the context (default: CONTEXT_DIR/Dockerfile); with a GIT_URL, a path inside its SUBDIR')
     .option('--build-arg <KEY=VALUE>', 'build-time variable; a bare KEY takes its value from the environment; repeatable ($SOURCE_DATE_EPOCH is passed on unless given)', collect)
     .option('--target <stage>', 'build this stage instead of the last one')
     .option('--label <KEY=VALUE>', 'label in each image config; repeatable', collect)
@@ -122,9 +133,10 @@ export async function runBuild(contextArg: string, flags: BuildFlags, ctx: Comma
   let client: BuildServiceClient | undefined;
   try {
     const conn = await openConnection(opts.connection, (message) => warn(ctx, message));
-    const context = await pack(opts, interrupts);
+    // A git context is fetched by the coordinator: nothing to pack or upload.
+    const context = opts.git ? undefined : await pack(opts, interrupts);
     client = connectBuildService(conn);
-    const contextDigest = await upload(client, opts, context, renderer, interrupts);
+    const contextDigest = context ? await upload(client, opts, context, renderer, interrupts) : '';
     if (opts.plan) return printPlan(await planBuild(client, opts, contextDigest, interrupts), opts.output, io.stdout);
     const request = submitRequest(opts, contextDigest, { registryAuth: opts.registryAuth, secrets: opts.secrets });
     const { buildId } = await unary(opts.coordinator, 'SubmitBuild', client.submitBuild.bind(client), request);

@@ -1,4 +1,5 @@
 import type { Command } from 'commander';
+import { formatGitSource } from '@archfarm/common';
 import { JobState, type BuildDetails, type PlatformDetails } from '@archfarm/proto';
 import { connectBuildService } from '../client';
 import type { CommandContext } from '../command-context';
@@ -63,6 +64,7 @@ export function inspectLines(b: BuildDetails): string[] {
     ['created', shortTime(b.createdMs)],
     ['finished', shortTime(b.finishedMs)],
   ];
+  if (b.git) fields.push(['git', formatGitSource(b.git)], ['commit', b.git.commit || '-']);
   // Submission options appear only when set: most builds have none.
   if (b.timeoutSeconds > 0) fields.push(['timeout', `${b.timeoutSeconds}s`]);
   if (b.smokeCommand.length > 0) fields.push(['smoke', quoteShellWords(b.smokeCommand)]);
