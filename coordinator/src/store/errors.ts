@@ -19,19 +19,19 @@ export class StoreVersionError extends ArchfarmError {
   }
 }
 
-/** An update names a build, job, attempt or agent that the store does not have. */
+/** An update names a build, job, attempt, agent or schedule that the store does not have. */
 export class StoreRecordNotFoundError extends ArchfarmError {
   readonly code = 'STORE_RECORD_NOT_FOUND';
   readonly kind = 'input';
   constructor(
-    readonly record: 'build' | 'job' | 'attempt' | 'agent',
+    readonly record: 'build' | 'job' | 'attempt' | 'agent' | 'schedule',
     readonly key: string,
   ) {
     super(`store: no ${record} ${key}`);
   }
 }
 
-/** A write would duplicate a key (build or job id, job attempt, lease id); nothing was written. */
+/** A write would duplicate a key (build or job id, job attempt, lease id, schedule name); nothing was written. */
 export class StoreConflictError extends ArchfarmError {
   readonly code = 'STORE_CONFLICT';
   readonly kind = 'input';

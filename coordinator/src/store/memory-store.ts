@@ -4,6 +4,8 @@ import { ATTEMPT_FIELDS, BUILD_FIELDS, JOB_FIELDS, applyPatch, checkAgent, check
 import { byCreation, checkAgentName, checkCertificate, checkIdentity, checkRegistryCredential, checkToken, normaliseIdentity, normaliseToken, redeemJoinToken, tokenUsable } from './security-rules';
 import type { AgentRecord, AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, JobPatch, JobRecord, Store, StoredBuild } from './store';
 import type { AgentCertificateRecord, AgentIdentityRecord } from './store-identities';
+import { SCHEDULE_FIELDS, checkSchedule, checkSchedulePatch, checkTick, normaliseSchedule, normaliseTick } from './schedule-rules';
+import type { SchedulePatch, ScheduleRecord, ScheduleTickRecord } from './store-schedules';
 import type { RegistryCredentialRecord, TokenRecord } from './store-security';
 
 /**
@@ -23,6 +25,9 @@ export class MemoryStore implements Store {
   private readonly certificates = new Map<string, { identityId: string; notAfter: number }>();
   private readonly credentials = new Map<string, RegistryCredentialRecord>();
   private readonly buildCredentials = new Map<string, Buffer>();
+  private readonly schedules = new Map<string, ScheduleRecord>();
+  /** By schedule, in insertion order. */
+  private readonly ticks = new Map<string, ScheduleTickRecord[]>();
   private lease = 0;
   /** Lease ids of stored attempts. */
   private readonly leases = new Set<number>();
@@ -97,10 +102,12 @@ export class MemoryStore implements Store {
     return this.snapshot(id);
   }
 
-  async listBuilds(limit: number): Promise<BuildRecord[]> {
+  async listBuilds(limit: number, filter: { schedule?: string } = {}): Promise<BuildRecord[]> {
     this.check();
     checkLimit(limit);
-    const newestFirst = [...this.builds.values()].reverse().sort((a, b) => b.createdAt - a.createdAt);
+    const { schedule } = filter;
+    const wanted = [...this.builds.values()].filter((b) => schedule === undefined || b.spec.schedule === schedule);
+    const newestFirst = wanted.reverse().sort((a, b) => b.createdAt - a.createdAt);
     return structuredClone(newestFirst.slice(0, limit));
   }
 
@@ -295,6 +302,53 @@ export class MemoryStore implements Store {
     this.buildCredentials.delete(buildId);
   }
 
+  async createSchedule(record: ScheduleRecord): Promise<void> {
+    this.check();
+    checkSchedule(record);
+    if (this.schedules.has(record.name)) throw new StoreConflictError(`createSchedule ${record.name}`, `schedule ${record.name} exists`);
+    this.schedules.set(record.name, normaliseSchedule(record));
+    this.ticks.set(record.name, []);
+  }
+
+  async getSchedule(name: string): Promise<ScheduleRecord | undefined> {
+    this.check();
+    return structuredClone(this.schedules.get(name));
+  }
+
+  async listSchedules(): Promise<ScheduleRecord[]> {
+    this.check();
+    return structuredClone([...this.schedules.values()].sort((a, b) => byCodeUnit(a.name, b.name)));
+  }
+
+  async updateSchedule(name: string, patch: SchedulePatch): Promise<void> {
+    this.check();
+    checkSchedulePatch(patch);
+    this.schedules.set(name, this.patchedSchedule(name, patch));
+  }
+
+  async deleteSchedule(name: string): Promise<boolean> {
+    this.check();
+    this.ticks.delete(name);
+    return this.schedules.delete(name);
+  }
+
+  async recordTick(tick: ScheduleTickRecord, patch: SchedulePatch): Promise<void> {
+    this.check();
+    checkTick(tick);
+    checkSchedulePatch(patch);
+    const next = this.patchedSchedule(tick.schedule, patch);
+    this.schedules.set(next.name, next);
+    this.ticks.get(next.name)?.push(normaliseTick(tick));
+  }
+
+  async listTicks(schedule: string, limit: number): Promise<ScheduleTickRecord[]> {
+    this.check();
+    checkLimit(limit);
+    // Reversed first: the stable sort keeps ticks of one ranAt newest inserted first.
+    const newestFirst = [...(this.ticks.get(schedule) ?? [])].reverse().sort((a, b) => b.ranAt - a.ranAt);
+    return structuredClone(newestFirst.slice(0, limit));
+  }
+
   async close(): Promise<void> {
     this.closed = true;
   }
@@ -311,6 +365,12 @@ export class MemoryStore implements Store {
     const found = this.attempts.get(key(jobId, attempt));
     if (!found) throw new StoreRecordNotFoundError('attempt', `${attempt} of job ${jobId}`);
     return found;
+  }
+
+  private patchedSchedule(name: string, patch: SchedulePatch): ScheduleRecord {
+    const schedule = this.schedules.get(name);
+    if (!schedule) throw new StoreRecordNotFoundError('schedule', name);
+    return applyPatch(schedule, patch, SCHEDULE_FIELDS, 'schedule');
   }
 
   private patchedJob(id: string, patch: JobPatch, buildId?: string): JobRecord {

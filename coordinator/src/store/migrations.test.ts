@@ -8,7 +8,7 @@ import { StoreVersionError } from './errors';
 import { MIGRATIONS, migrate, schemaVersion, type Migration } from './migrations';
 import { SqliteStore } from './sqlite-store';
 import type { BuildRecord } from './store';
-import { sampleAgent, sampleAttempt, sampleBuild, sampleJobs, sampleToken, specBeforeV3, specBeforeV6, defaultedSpec } from './store-fixtures';
+import { sampleAgent, sampleAttempt, sampleBuild, sampleJobs, sampleSchedule, sampleTick, sampleToken, scheduledBuild, specBeforeV3, specBeforeV6, defaultedSpec } from './store-fixtures';
 
 const dir = mkdtempSync(join(tmpdir(), 'archfarm-migrations-'));
 after(() => rmSync(dir, { recursive: true, force: true }));
@@ -238,7 +238,40 @@ test('version 8 upgrades a version 7 file: known and revoked agents become legac
     await store.close();
   }
   const raw = new Database(db.name);
-  assert.equal(schemaVersion(raw), 8);
+  assert.equal(schemaVersion(raw), MIGRATIONS.length);
   assert.ok(!tables(raw).includes('revoked_agents'));
+  raw.close();
+});
+
+test('version 9 upgrades a version 8 file: builds keep their rows, a schedule in an old spec is back-filled, schedules start empty', async () => {
+  const db = freshDb();
+  migrate(db, 'test.db', MIGRATIONS.slice(0, 8));
+  // No archfarm wrote a schedule into a spec before version 9; the back-fill reads it anyway.
+  const withSchedule = JSON.stringify(scheduledBuild('s1', 'nightly', 20).spec);
+  db.exec(`
+    INSERT INTO builds (id, spec, state, created_at) VALUES ('b1', '${JSON.stringify(sampleBuild('b1').spec)}', 'running', 10);
+    INSERT INTO builds (id, spec, state, created_at) VALUES ('s1', '${withSchedule}', 'running', 20);`);
+  db.close();
+
+  const store = SqliteStore.open(db.name);
+  try {
+    assert.deepEqual(await store.listBuilds(5), [scheduledBuild('s1', 'nightly', 20), sampleBuild('b1', 10)]);
+    assert.deepEqual(await store.listBuilds(5, { schedule: 'nightly' }), [scheduledBuild('s1', 'nightly', 20)]);
+    assert.deepEqual(await store.listSchedules(), []);
+    await store.createSchedule(sampleSchedule('nightly'));
+    await store.recordTick(sampleTick('nightly', 30), { nextDueAt: 40 });
+    assert.deepEqual(await store.listTicks('nightly', 5), [sampleTick('nightly', 30)]);
+  } finally {
+    await store.close();
+  }
+  const raw = new Database(db.name);
+  assert.equal(schemaVersion(raw), 9);
+  assert.deepEqual(raw.prepare(`SELECT id, schedule FROM builds ORDER BY id`).all(), [
+    { id: 'b1', schedule: null },
+    { id: 's1', schedule: 'nightly' },
+  ]);
+  assert.ok(tables(raw).includes('schedules') && tables(raw).includes('schedule_ticks'));
+  const strict = raw.prepare(`SELECT name FROM pragma_table_list WHERE strict = 1 AND name IN ('schedules', 'schedule_ticks') ORDER BY name`).pluck().all();
+  assert.deepEqual(strict, ['schedule_ticks', 'schedules']);
   raw.close();
 });

@@ -199,6 +199,48 @@ INSERT INTO agent_identities (id, name, enrolled_at, token_id, labels, revoked_a
 DROP TABLE revoked_agents;
 `;
 
+/*
+ * Schedules (issue 16) and what each of their ticks did. A tick belongs to its schedule and
+ * goes with it (ON DELETE CASCADE); a schedule's builds stay, found by builds.schedule, which
+ * mirrors spec.schedule (set at createBuild) for listBuilds' filter. No CHECK on cause and
+ * outcome, as with states: the store validates them on read. Ticks are a rowid table: rowid
+ * orders ticks of one ran_at in insertion order. Builds stored before have no schedule;
+ * the back-fill reads their spec anyway, so the column is right whatever they hold.
+ */
+const V9 = `
+CREATE TABLE schedules (
+  name TEXT PRIMARY KEY,
+  cron TEXT NOT NULL,
+  timezone TEXT NOT NULL,
+  owner TEXT NOT NULL,
+  spec TEXT NOT NULL CHECK (json_valid(spec)),
+  git TEXT CHECK (git IS NULL OR json_valid(git)),
+  on_base_change INTEGER NOT NULL CHECK (on_base_change IN (0, 1)),
+  paused INTEGER NOT NULL CHECK (paused IN (0, 1)),
+  created_at INTEGER NOT NULL,
+  next_due_at INTEGER
+) STRICT;
+
+CREATE TABLE schedule_ticks (
+  schedule TEXT NOT NULL REFERENCES schedules (name) ON DELETE CASCADE,
+  due_at INTEGER NOT NULL,
+  ran_at INTEGER NOT NULL,
+  cause TEXT NOT NULL,
+  outcome TEXT NOT NULL,
+  reason TEXT NOT NULL,
+  build_id TEXT,
+  git_commit TEXT,
+  bases TEXT NOT NULL CHECK (json_valid(bases))
+) STRICT;
+-- listTicks: a schedule's newest first; also the cascade's lookup.
+CREATE INDEX schedule_ticks_ran ON schedule_ticks (schedule, ran_at);
+
+ALTER TABLE builds ADD COLUMN schedule TEXT;
+UPDATE builds SET schedule = json_extract(spec, '$.schedule') WHERE json_type(spec, '$.schedule') = 'text';
+-- listBuilds(limit, { schedule }): partial, as most builds are submitted by hand.
+CREATE INDEX builds_schedule ON builds (schedule, created_at) WHERE schedule IS NOT NULL;
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'builds, jobs, attempts, lease counter', up: (db) => db.exec(V1) },
   { version: 2, description: 'agents, attempt log index', up: (db) => db.exec(V2) },
@@ -208,6 +250,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 6, description: 'published index descriptor, attempt base images', up: (db) => db.exec(V6) },
   { version: 7, description: 'sealed credentials of running builds', up: (db) => db.exec(V7) },
   { version: 8, description: 'agent identities and their certificates, token revocation', up: (db) => db.exec(V8) },
+  { version: 9, description: 'schedules and their ticks, the schedule of each build', up: (db) => db.exec(V9) },
 ];
 
 export function schemaVersion(db: Database.Database): number {

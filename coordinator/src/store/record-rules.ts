@@ -1,4 +1,5 @@
 import { InvalidInputError } from '@archfarm/common';
+import type { GitSourceRecord } from './store-schedules';
 import type { AgentRecord, AnnotationRecord, AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, BuildSpecRecord, EmulationPolicy, JobPatch, JobRecord } from './store';
 
 /*
@@ -6,7 +7,7 @@ import type { AgentRecord, AnnotationRecord, AttemptPatch, AttemptRecord, BuildP
  * which fields a patch may touch and which of them may be cleared.
  */
 
-type Presence = 'required' | 'optional';
+export type Presence = 'required' | 'optional';
 
 /** Patchable build fields; `satisfies` makes the compiler flag a field added to BuildPatch but not here. */
 export const BUILD_FIELDS = {
@@ -79,19 +80,19 @@ const ANNOTATION_LEVELS: ReadonlyArray<AnnotationRecord['level']> = ['index', 'm
  * The spec fields a read decodes strictly must be valid on write: a build the store could
  * not load again (after a restart) is refused up front. Absent fields are left to withSpecDefaults.
  */
-export function checkSpec(spec: LegacyBuildSpec): void {
+export function checkSpec(spec: LegacyBuildSpec, field = 'build.spec'): void {
   const { emulation, requireLabels } = spec;
   if (emulation !== undefined && !EMULATION_POLICIES.includes(emulation)) {
-    throw new InvalidInputError('build.spec.emulation', `must be one of ${EMULATION_POLICIES.join(', ')}, got ${JSON.stringify(emulation)}`);
+    throw new InvalidInputError(`${field}.emulation`, `must be one of ${EMULATION_POLICIES.join(', ')}, got ${JSON.stringify(emulation)}`);
   }
-  if (requireLabels !== undefined && !isStringMap(requireLabels)) throw new InvalidInputError('build.spec.requireLabels', 'must map label names to string values');
+  if (requireLabels !== undefined && !isStringMap(requireLabels)) throw new InvalidInputError(`${field}.requireLabels`, 'must map label names to string values');
   const problem = specProblem(spec);
-  if (problem) throw new InvalidInputError(`build.spec.${problem.field}`, problem.message);
+  if (problem) throw new InvalidInputError(`${field}.${problem.field}`, problem.message);
 }
 
-/** The first field of the version-6 spec fields that is not of its type, or undefined. */
+/** The first of the spec fields added since version 6 that is not of its type, or undefined. */
 export function specProblem(spec: LegacyBuildSpec): { field: string; message: string } | undefined {
-  const { tags, labels, annotations, pull, noCache, secretIds } = spec;
+  const { tags, labels, annotations, pull, noCache, secretIds, git, schedule } = spec;
   if (tags !== undefined && !isStringArray(tags)) return { field: 'tags', message: 'must be a list of image references' };
   if (tags !== undefined && tags[0] !== spec.tag) return { field: 'tags', message: `must start with the tag ${spec.tag}` };
   if (labels !== undefined && !isStringMap(labels)) return { field: 'labels', message: 'must map label names to string values' };
@@ -101,7 +102,17 @@ export function specProblem(spec: LegacyBuildSpec): { field: string; message: st
   if (pull !== undefined && typeof pull !== 'boolean') return { field: 'pull', message: 'must be true or false' };
   if (noCache !== undefined && typeof noCache !== 'boolean') return { field: 'noCache', message: 'must be true or false' };
   if (secretIds !== undefined && !isStringArray(secretIds)) return { field: 'secretIds', message: 'must be a list of secret ids' };
+  if (git !== undefined && !isGitSource(git, true)) return { field: 'git', message: 'must be { url, ref, subdir, commit } strings, url and commit not empty' };
+  if (schedule !== undefined && (typeof schedule !== 'string' || schedule === '')) return { field: 'schedule', message: 'must be the name of a schedule' };
   return undefined;
+}
+
+/** A git source (./store-schedules GitSourceRecord); `withCommit`: with the resolved commit, as a build's spec has it. */
+export function isGitSource(value: unknown, withCommit: boolean): value is GitSourceRecord {
+  const g = value as Partial<GitSourceRecord & { commit: string }> | null;
+  if (typeof g !== 'object' || g === null || Array.isArray(g)) return false;
+  if (typeof g.url !== 'string' || g.url === '' || typeof g.ref !== 'string' || typeof g.subdir !== 'string') return false;
+  return !withCommit || (typeof g.commit === 'string' && g.commit !== '');
 }
 
 function isStringArray(value: unknown): value is string[] {
@@ -115,10 +126,15 @@ function isAnnotation(value: unknown): value is AnnotationRecord {
   );
 }
 
-/** The spec with every field set: a field it lacks (stored before the field existed) gets its default. */
+/**
+ * The spec with every field set: a field it lacks (stored before the field existed) gets its
+ * default. `git` and `schedule` have none: absent (not `undefined`) when the spec lacks them,
+ * so a MemoryStore read equals a SqliteStore read of the JSON.
+ */
 export function withSpecDefaults(spec: LegacyBuildSpec): BuildSpecRecord {
+  const { git, schedule, ...rest } = spec;
   return {
-    ...spec,
+    ...rest,
     emulation: spec.emulation ?? 'prefer-native',
     requireLabels: spec.requireLabels ?? {},
     tags: spec.tags ?? [spec.tag],
@@ -127,6 +143,8 @@ export function withSpecDefaults(spec: LegacyBuildSpec): BuildSpecRecord {
     pull: spec.pull ?? false,
     noCache: spec.noCache ?? false,
     secretIds: spec.secretIds ?? [],
+    ...(git === undefined ? {} : { git }),
+    ...(schedule === undefined ? {} : { schedule }),
   };
 }
 

@@ -22,6 +22,8 @@ export interface BuildRow {
   index_size: number | null;
   error: string | null;
   failed_platform: string | null;
+  /** spec.schedule, in a column of its own for listBuilds' filter (schema 9). */
+  schedule: string | null;
 }
 
 export interface JobRow {
@@ -64,7 +66,7 @@ const OUTCOMES: readonly AttemptOutcome[] = ['running', 'succeeded', 'failed', '
 export function buildToRow(b: BuildRecord): BuildRow {
   return {
     id: b.id,
-    spec: JSON.stringify(withSpecDefaults(b.spec)),
+    spec: specJson(b.spec),
     state: b.state,
     created_at: b.createdAt,
     finished_at: b.finishedAt ?? null,
@@ -73,6 +75,7 @@ export function buildToRow(b: BuildRecord): BuildRow {
     index_size: b.indexSize ?? null,
     error: json(b.error),
     failed_platform: b.failedPlatform ?? null,
+    schedule: b.spec.schedule ?? null,
   };
 }
 
@@ -92,8 +95,13 @@ export function buildFromRow(r: BuildRow): BuildRecord {
   });
 }
 
+/** A spec as its JSON column holds it (builds and schedules): every field, defaults filled in. */
+export function specJson(spec: LegacyBuildSpec): string {
+  return JSON.stringify(withSpecDefaults(spec));
+}
+
 /** Specs stored before schema version 3 or 6 lack the later fields: they get the defaults. */
-function specFromJson(text: string, what: string): BuildSpecRecord {
+export function specFromJson(text: string, what: string): BuildSpecRecord {
   const spec = withSpecDefaults(parse<LegacyBuildSpec>(text, what));
   if (!isStringMap(spec.requireLabels)) throw new StoreDataError(what, 'spec.requireLabels is not a map of strings');
   const problem = specProblem(spec);

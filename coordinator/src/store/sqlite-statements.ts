@@ -4,7 +4,7 @@ import type { AttemptRow, BuildRow, JobRow } from './sqlite-rows';
 
 type Statement<P extends unknown[] | object, R = unknown> = Database.Statement<P, R>;
 
-const BUILD_COLUMNS = 'id, spec, state, created_at, finished_at, digest, index_media_type, index_size, error, failed_platform';
+const BUILD_COLUMNS = 'id, spec, state, created_at, finished_at, digest, index_media_type, index_size, error, failed_platform, schedule';
 const JOB_COLUMNS = 'id, build_id, idx, platform, state, attempt, agent, mode, digest, error, queued_at, failed_on, not_before';
 const ATTEMPT_COLUMNS = 'job_id, attempt, lease_id, agent, mode, started_at, ended_at, outcome, error, digest, log_path, log_bytes, reason, bases';
 const AGENT_COLUMNS = 'name, version, node_version, engine, platforms, slots, labels, first_seen, last_seen, connected, drained';
@@ -18,6 +18,7 @@ export class SqliteStatements {
   readonly updateBuild: Statement<BuildRow>;
   readonly getBuild: Statement<[string], BuildRow>;
   readonly listBuilds: Statement<[number], BuildRow>;
+  readonly listBuildsOfSchedule: Statement<[string, number], BuildRow>;
   readonly unfinishedBuildIds: Statement<[], string>;
   readonly insertJob: Statement<JobRow>;
   readonly updateJob: Statement<JobRow>;
@@ -45,6 +46,10 @@ export class SqliteStatements {
     );
     this.getBuild = db.prepare<[string], BuildRow>(`SELECT ${BUILD_COLUMNS} FROM builds WHERE id = ?`);
     this.listBuilds = db.prepare<[number], BuildRow>(`SELECT ${BUILD_COLUMNS} FROM builds ORDER BY created_at DESC, rowid DESC LIMIT ?`);
+    // `schedule = ?` implies the partial index builds_schedule's `schedule IS NOT NULL`, so SQLite uses it.
+    this.listBuildsOfSchedule = db.prepare<[string, number], BuildRow>(
+      `SELECT ${BUILD_COLUMNS} FROM builds WHERE schedule = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+    );
     // The WHERE matches the partial index builds_unfinished word for word, so SQLite uses it.
     this.unfinishedBuildIds = db
       .prepare<[], string>(`SELECT id FROM builds WHERE state IN ('running', 'publishing') ORDER BY created_at, rowid`)

@@ -8,11 +8,15 @@ import { ATTEMPT_FIELDS, BUILD_FIELDS, JOB_FIELDS, applyPatch, checkAgent, check
 import { checkAgentName, checkCertificate, checkIdentity, checkRegistryCredential, checkToken, redeemJoinToken } from './security-rules';
 import { agentFromRow, agentToRow } from './sqlite-agent-rows';
 import { SqliteSecurityStatements } from './sqlite-security-statements';
+import { SqliteScheduleStatements } from './sqlite-schedule-statements';
+import { scheduleFromRow, scheduleToRow, tickFromRow, tickToRow } from './sqlite-schedule-rows';
+import { SCHEDULE_FIELDS, checkSchedule, checkSchedulePatch, checkTick } from './schedule-rules';
 import { identityFromRow, identityToRow, tokenFromRow, tokenToRow } from './sqlite-security-rows';
 import { SqliteStatements } from './sqlite-statements';
 import * as rows from './sqlite-rows';
 import type { AgentRecord, AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, JobPatch, JobRecord, Store, StoredBuild } from './store';
 import type { AgentCertificateRecord, AgentIdentityRecord } from './store-identities';
+import type { SchedulePatch, ScheduleRecord, ScheduleTickRecord } from './store-schedules';
 import type { RegistryCredentialRecord, TokenRecord } from './store-security';
 
 export interface SqliteStoreOptions {
@@ -39,6 +43,7 @@ export interface SqliteStoreOptions {
 export class SqliteStore implements Store {
   private open = true;
   private readonly sec: SqliteSecurityStatements;
+  private readonly sched: SqliteScheduleStatements;
   private readonly group: GroupCommit;
 
   private constructor(
@@ -46,6 +51,7 @@ export class SqliteStore implements Store {
     private readonly sql: SqliteStatements,
   ) {
     this.sec = new SqliteSecurityStatements(db);
+    this.sched = new SqliteScheduleStatements(db);
     this.group = new GroupCommit(db);
   }
 
@@ -121,9 +127,10 @@ export class SqliteStore implements Store {
     return this.read(() => this.snapshot(id));
   }
 
-  async listBuilds(limit: number): Promise<BuildRecord[]> {
+  async listBuilds(limit: number, filter: { schedule?: string } = {}): Promise<BuildRecord[]> {
     checkLimit(limit);
-    return this.read(() => this.sql.listBuilds.all(limit).map(rows.buildFromRow));
+    const { schedule } = filter;
+    return this.read(() => (schedule === undefined ? this.sql.listBuilds.all(limit) : this.sql.listBuildsOfSchedule.all(schedule, limit)).map(rows.buildFromRow));
   }
 
   async unfinishedBuilds(): Promise<StoredBuild[]> {
@@ -301,6 +308,45 @@ export class SqliteStore implements Store {
     await this.write(`deleteBuildCredential ${buildId}`, () => void this.sec.deleteBuildCredential.run(buildId));
   }
 
+  async createSchedule(record: ScheduleRecord): Promise<void> {
+    checkSchedule(record);
+    await this.write(`createSchedule ${record.name}`, () => this.sched.insertSchedule.run(scheduleToRow(record)));
+  }
+
+  async getSchedule(name: string): Promise<ScheduleRecord | undefined> {
+    return this.read(() => {
+      const row = this.sched.getSchedule.get(name);
+      return row && scheduleFromRow(row);
+    });
+  }
+
+  async listSchedules(): Promise<ScheduleRecord[]> {
+    return this.read(() => this.sched.listSchedules.all().map(scheduleFromRow));
+  }
+
+  async updateSchedule(name: string, patch: SchedulePatch): Promise<void> {
+    checkSchedulePatch(patch);
+    await this.write(`updateSchedule ${name}`, () => this.patchSchedule(name, patch));
+  }
+
+  async deleteSchedule(name: string): Promise<boolean> {
+    return this.write(`deleteSchedule ${name}`, () => this.sched.deleteSchedule.run(name).changes > 0);
+  }
+
+  async recordTick(tick: ScheduleTickRecord, patch: SchedulePatch): Promise<void> {
+    checkTick(tick);
+    checkSchedulePatch(patch);
+    await this.write(`recordTick of schedule ${tick.schedule}`, () => {
+      this.patchSchedule(tick.schedule, patch);
+      this.sched.insertTick.run(tickToRow(tick));
+    });
+  }
+
+  async listTicks(schedule: string, limit: number): Promise<ScheduleTickRecord[]> {
+    checkLimit(limit);
+    return this.read(() => this.sched.listTicks.all(schedule, limit).map(tickFromRow));
+  }
+
   async close(): Promise<void> {
     if (!this.open) return;
     this.open = false;
@@ -312,6 +358,12 @@ export class SqliteStore implements Store {
     const row = this.sql.getJob.get(id);
     if (!row || (buildId !== undefined && row.build_id !== buildId)) throw new StoreRecordNotFoundError('job', buildId ? `${id} of build ${buildId}` : id);
     this.sql.updateJob.run(rows.jobToRow(applyPatch(rows.jobFromRow(row), patch, JOB_FIELDS, 'job')));
+  }
+
+  private patchSchedule(name: string, patch: SchedulePatch): void {
+    const row = this.sched.getSchedule.get(name);
+    if (!row) throw new StoreRecordNotFoundError('schedule', name);
+    this.sched.patchSchedule.run(scheduleToRow(applyPatch(scheduleFromRow(row), patch, SCHEDULE_FIELDS, 'schedule')));
   }
 
   private snapshot(id: string): StoredBuild | undefined {

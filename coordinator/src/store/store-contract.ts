@@ -8,6 +8,7 @@ import { agentContract } from './store-contract-agents';
 import { logIndexContract } from './store-contract-logs';
 import { orderContract } from './store-contract-order';
 import { publishContract } from './store-contract-publish';
+import { closedScheduleStoreRefuses, scheduleContract } from './store-contract-schedules';
 import { schedulingContract } from './store-contract-scheduling';
 import { tokenContract } from './store-contract-tokens';
 import { sampleAttempt, sampleBuild, sampleJobs, type WithStore } from './store-fixtures';
@@ -190,6 +191,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
   tokenContract(withStore);
   accessContract(withStore);
   orderContract(withStore);
+  scheduleContract(withStore);
 
   test(`${name}: calls after close are refused`, async () => {
     const store = await open();
@@ -201,5 +203,6 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
     await assert.rejects(store.getAgent('pi-1'), StoreClosedError);
     await assert.rejects(store.setAgentDrained('pi-1', true), StoreClosedError);
     await assert.rejects(store.setLogBytes('j', 1, 1), StoreClosedError);
+    await closedScheduleStoreRefuses(store);
   });
 }

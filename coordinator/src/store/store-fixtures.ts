@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { LegacyBuildSpec } from './record-rules';
 import type { AgentRecord, AttemptRecord, BuildRecord, BuildSpecRecord, BuildState, JobRecord, Store } from './store';
+import type { ScheduleRecord, ScheduleTickRecord } from './store-schedules';
 import type { TokenRecord } from './store-security';
 
 /* Records for the store tests (not exported from the package). */
@@ -117,4 +118,49 @@ export function sampleToken(id: string, overrides: Partial<TokenRecord> = {}): T
     description: `token ${id}`,
     ...overrides,
   };
+}
+
+/**
+ * A schedule of sampleBuild's spec (its own schedule name in it), at 03:00 in Zurich, due at
+ * 5_000, with a git source; not the defaults, so a round trip shows every field is stored.
+ */
+export function sampleSchedule(name: string, overrides: Partial<ScheduleRecord> = {}): ScheduleRecord {
+  return {
+    name,
+    cron: '0 3 * * *',
+    timezone: 'Europe/Zurich',
+    owner: 'tok-builder',
+    spec: { ...sampleBuild('x').spec, contextDigest: '', schedule: name },
+    git: { url: 'https://git.local/app.git', ref: 'main', subdir: 'svc' },
+    onBaseChange: true,
+    paused: false,
+    createdAt: 1_000,
+    nextDueAt: 5_000,
+    ...overrides,
+  };
+}
+
+/** A built tick of `schedule` with bases of two platforms. */
+export function sampleTick(schedule: string, ranAt: number, overrides: Partial<ScheduleTickRecord> = {}): ScheduleTickRecord {
+  return {
+    schedule,
+    dueAt: ranAt - 1,
+    ranAt,
+    cause: 'scheduled',
+    outcome: 'built',
+    reason: 'base 127.0.0.1:5000/base/busybox:1 linux/arm64 changed sha256:a -> sha256:b',
+    buildId: `build-${ranAt}`,
+    commit: 'c'.repeat(40),
+    bases: [
+      { platform: 'linux/amd64', ref: '127.0.0.1:5000/base/busybox:1', digest: 'sha256:' + 'a'.repeat(64) },
+      { platform: 'linux/arm64', ref: '127.0.0.1:5000/base/busybox:1', digest: 'sha256:' + 'b'.repeat(64) },
+    ],
+    ...overrides,
+  };
+}
+
+/** sampleBuild submitted by schedule `schedule` (from a git context, at `commit`). */
+export function scheduledBuild(id: string, schedule: string, createdAt: number): BuildRecord {
+  const build = sampleBuild(id, createdAt);
+  return { ...build, spec: { ...build.spec, schedule, git: { url: 'https://git.local/app.git', ref: 'main', subdir: 'svc', commit: 'c'.repeat(40) } } };
 }

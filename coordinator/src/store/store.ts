@@ -1,6 +1,6 @@
 import type { ErrorInfo } from '@archfarm/proto';
 import type { SecurityStore } from './store-security';
-import type { GitSourceRecord } from './store-schedules';
+import type { GitSourceRecord, ScheduleStore } from './store-schedules';
 
 /*
  * The coordinator's durable state as plain records: strings, numbers, arrays and plain
@@ -190,7 +190,7 @@ export interface StoredBuild {
  * and registry credentials: SecurityStore (./store-security); schedules: ScheduleStore
  * (./store-schedules).
  */
-export interface Store extends SecurityStore {
+export interface Store extends SecurityStore, ScheduleStore {
   /**
    * Inserts a build and all its jobs together. A spec `emulation` or `requireLabels` that a
    * read could not decode is refused (InvalidInputError) rather than stored.
