@@ -18,10 +18,11 @@ type UnaryMethod<Req, Res> = (
 /**
  * Calls a unary RPC with a deadline and turns a failure into the CLI's typed errors.
  * Pass the method bound to its client: `unary(addr, 'HasContext', c.hasContext.bind(c), req)`.
+ * `deadlineMs` only for calls the coordinator may work on longer (a git context's fetch).
  */
-export function unary<Req, Res>(address: string, rpc: string, method: UnaryMethod<Req, Res>, request: Req): Promise<Res> {
+export function unary<Req, Res>(address: string, rpc: string, method: UnaryMethod<Req, Res>, request: Req, deadlineMs = UNARY_DEADLINE_MS): Promise<Res> {
   return new Promise((resolve, reject) => {
-    method(request, new Metadata(), { deadline: Date.now() + UNARY_DEADLINE_MS }, (err, res) => {
+    method(request, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
       if (err) reject(fromServiceError(err, rpc, address));
       else resolve(res);
     });

@@ -344,3 +344,12 @@ export class GitClientMissingError extends ArchfarmError {
     super('context: git contexts need the git client on the coordinator\'s host, and there is none on its PATH; install git (apt-get install git) or upload a directory instead', options);
   }
 }
+
+/** The client gave up (deadline, Ctrl-C) while SubmitBuild was still working (fetching a git context): nothing is submitted. */
+export class RequestAbandonedError extends ArchfarmError {
+  readonly code = 'REQUEST_ABANDONED';
+  readonly kind = 'infrastructure';
+  constructor(readonly rpc: string) {
+    super(`${rpc}: the client stopped waiting before the coordinator was done; nothing was submitted, try again`);
+  }
+}

@@ -7,7 +7,7 @@ import { modeName } from '../progress/format';
 import { unary } from '../rpc';
 import { formatTable } from '../table';
 import type { BuildOptions } from './build-options';
-import { submitRequest } from './build-request';
+import { submitDeadlineMs, submitRequest } from './build-request';
 
 /** One platform of `archfarm build --plan --output json`. */
 export interface PlannedJobJson {
@@ -25,7 +25,7 @@ export interface PlannedJobJson {
  * build would send (the context already uploaded: the coordinator reads its Dockerfile).
  */
 export async function planBuild(client: BuildServiceClient, opts: BuildOptions, contextDigest: string, interrupts: Interrupts): Promise<PlannedJob[]> {
-  const call = unary(opts.coordinator, 'PlanBuild', client.planBuild.bind(client), submitRequest(opts, contextDigest));
+  const call = unary(opts.coordinator, 'PlanBuild', client.planBuild.bind(client), submitRequest(opts, contextDigest), submitDeadlineMs(opts));
   // A plan builds nothing: on Ctrl-C just stop waiting; closing the client cancels the call.
   call.catch(() => {});
   const first = await Promise.race([call, interrupts.fired]);

@@ -1,5 +1,18 @@
 import type { BuildSecret, RegistryAuth, SubmitBuildRequest } from '@archfarm/proto';
+import { UNARY_DEADLINE_MS } from '../rpc';
 import type { BuildOptions } from './build-options';
+
+/**
+ * SubmitBuild and PlanBuild of a git context wait for the coordinator's fetch (each of its git
+ * commands may take 2 minutes): past the usual deadline, the CLI would report a failure for a
+ * build that was then submitted anyway.
+ */
+export const GIT_SUBMIT_DEADLINE_MS = 10 * 60_000;
+
+/** The deadline of SubmitBuild and PlanBuild for these options. */
+export function submitDeadlineMs(opts: Pick<BuildOptions, 'git'>): number {
+  return opts.git ? GIT_SUBMIT_DEADLINE_MS : UNARY_DEADLINE_MS;
+}
 
 /** What only SubmitBuild carries: the build's own credentials and secret values. */
 export interface SubmitSecrets {

@@ -17,7 +17,7 @@ import { inspectBuild } from './build-id';
 import { compileBuildOptions, type BuildFlags, type BuildOptions } from './build-options';
 import { writeResultFiles } from './build-metadata';
 import { planBuild, printPlan } from './build-plan';
-import { submitRequest } from './build-request';
+import { submitDeadlineMs, submitRequest } from './build-request';
 import { printDetached, settleBuild } from './build-result';
 
 /** How long to wait for the `finished` event after cancelling on Ctrl-C. */
@@ -139,7 +139,7 @@ export async function runBuild(contextArg: string, flags: BuildFlags, ctx: Comma
     const contextDigest = context ? await upload(client, opts, context, renderer, interrupts) : '';
     if (opts.plan) return printPlan(await planBuild(client, opts, contextDigest, interrupts), opts.output, io.stdout);
     const request = submitRequest(opts, contextDigest, { registryAuth: opts.registryAuth, secrets: opts.secrets });
-    const { buildId } = await unary(opts.coordinator, 'SubmitBuild', client.submitBuild.bind(client), request);
+    const { buildId } = await unary(opts.coordinator, 'SubmitBuild', client.submitBuild.bind(client), request, submitDeadlineMs(opts));
     renderer.submitted(buildId, opts.platforms.map(String));
     if (opts.detach) return printDetached(buildId, opts.output, io.stdout);
     const monitor = new BuildMonitor(renderer);

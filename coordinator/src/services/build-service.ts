@@ -7,7 +7,7 @@ import {
 } from '@archfarm/proto';
 import type { BuildSide, ResolveSpec } from '../builds/build-manager';
 import type { ContextStore } from '../context-store';
-import { BuildNotFoundError, TooManyBuildsError } from '../errors';
+import { BuildNotFoundError, RequestAbandonedError, TooManyBuildsError } from '../errors';
 import { identityOf } from '../security/authorizer';
 import { checkSubmitLimits } from '../security/limits';
 import type { LogFiles } from '../builds/log-files';
@@ -58,6 +58,8 @@ export function buildService(deps: BuildServiceDeps): BuildServiceServer {
       }
       // After the cheap checks: a git context costs a fetch.
       const spec = await materialiseContext(valid, deps.git);
+      // A fetch can outlast the client's deadline: a build it no longer waits for must not start.
+      if ((call as { cancelled?: boolean }).cancelled) throw new RequestAbandonedError('SubmitBuild');
       await checkContext(deps.contexts, spec);
       const resolved = await deps.resolveSpec(spec, req.registryAuth);
       return { buildId: (await deps.builds.submit(resolved, req.registryAuth, owner)).id };
