@@ -1,11 +1,12 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createLogger } from '@archfarm/common';
 import { ContextStore } from '../context-store';
 import { TestGitRepo } from '../testing/git-daemon';
+import { GitCommandFailed, runGit } from './git-client';
 import { GitContexts } from './git-contexts';
 
 async function setUp(t: { after: (fn: () => Promise<void>) => void }, maxBytes = 1024 * 1024) {
@@ -82,12 +83,15 @@ test('a tree over the size limit is refused as an upload would be', async (t) =>
   await assert.rejects(git.fetch({ url: repo.url, ref: 'main', subdir: '' }), { code: 'CONTEXT_TOO_LARGE' });
 });
 
-test('refuses file:// even when asked directly (protocol.allow=never)', async (t) => {
-  const { repo, git } = await setUp(t);
+test('file:// and ext:: are refused twice: by the URL check, and by git itself (protocol.allow=never)', async (t) => {
+  const { repo, git, dir } = await setUp(t);
   repo.commit({ 'a.txt': 'x' });
-  await assert.rejects(git.resolve({ url: `file://${join(repo.root, 'served', 'repo.git')}`, ref: 'main', subdir: '' }), (err: Error & { code?: string }) => {
-    assert.equal(err.code, 'GIT_UNREACHABLE');
-    assert.match(err.message, /transport 'file' not allowed/);
-    return true;
-  });
+  const local = `file://${join(repo.root, 'served', 'repo.git')}`;
+  await assert.rejects(git.resolve({ url: local, ref: 'main', subdir: '' }), { code: 'INVALID_INPUT', field: 'context' });
+  await assert.rejects(git.fetch({ url: 'https://u:secret@127.0.0.1/repo.git', ref: 'main', subdir: '' }), { code: 'INVALID_INPUT', field: 'context' });
+  const opts = { home: dir, timeoutMs: 10_000 };
+  await assert.rejects(runGit(['ls-remote', '--', local], opts), (err: unknown) => err instanceof GitCommandFailed && /transport 'file' not allowed/.test(err.stderr));
+  const marker = join(dir, 'ext-ran');
+  await assert.rejects(runGit(['ls-remote', '--', `ext::sh -c touch% ${marker}`], opts), (err: unknown) => err instanceof GitCommandFailed && /transport 'ext' not allowed/.test(err.stderr));
+  await assert.rejects(stat(marker), { code: 'ENOENT' });
 });

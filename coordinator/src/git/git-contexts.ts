@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, open, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { formatGitSource, type GitSource, type Logger } from '@archfarm/common';
+import { formatGitSource, validateGitSource, type GitSource, type Logger } from '@archfarm/common';
 import type { ContextStore } from '../context-store';
 import { ContextTooLargeError, GitRefNotFoundError, GitSubdirNotFoundError, GitUnreachableError } from '../errors';
 import { GitCommandFailed, runGit } from './git-client';
@@ -11,6 +11,8 @@ import { COMMIT_ID, lsRemotePatterns, pickRemoteRef, type RemoteRef } from './re
 
 /** How long one git command (ls-remote, fetch, archive) may take by default. */
 export const GIT_TIMEOUT_MS = 120_000;
+/** Digests remembered by source and commit (a few hundred bytes each). */
+const MADE_ENTRIES = 1000;
 
 export interface GitContextsOptions {
   /** The coordinator's own dir for git (under its data dir): an empty home and scratch repositories. */
@@ -57,17 +59,25 @@ export class GitContexts {
     await mkdir(this.home, { recursive: true, mode: 0o700 });
   }
 
-  /** The commit the source's ref names now; a full commit id is taken as it is. */
+  /**
+   * The commit the source's ref names now (`git ls-remote`, nothing fetched); a full commit
+   * id is taken as it is. Errors: InvalidInputError (field `context`), GitRefNotFoundError,
+   * GitUnreachableError, GitClientMissingError.
+   */
   async resolve(source: GitSource): Promise<string> {
-    return (await this.remoteRef(source)).commit;
+    return (await this.remoteRef(validateGitSource(source))).commit;
   }
 
   /**
    * Fetches the commit the ref names now (one shallow fetch) and stores its `subdir` tree as
    * a context tar: the same commit and subdir always give the same digest (file times are the
-   * commit's, modes git's, no commit id inside).
+   * commit's, modes git's, no commit id inside). Errors: those of resolve, and
+   * GitSubdirNotFoundError, ContextTooLargeError, the context scan's refusals.
    */
-  async fetch(source: GitSource): Promise<FetchedContext> {
+  async fetch(given: GitSource): Promise<FetchedContext> {
+    // Checked here too, whoever calls (SubmitBuild, a schedule's tick): git only ever sees a
+    // network URL without credentials, so nothing logged or stored from it holds a secret.
+    const source = validateGitSource(given);
     const ref = await this.remoteRef(source);
     const known = this.made.get(key(source, ref.commit));
     if (known !== undefined && (await this.opts.contexts.has(known))) return { contextDigest: known, commit: ref.commit };
@@ -77,6 +87,7 @@ export class GitContexts {
       const fetched = await this.fetchInto(dir, source, ref);
       const contextDigest = await this.archive(dir, source, fetched);
       this.made.set(key(source, fetched), contextDigest);
+      if (this.made.size > MADE_ENTRIES) this.made.delete(this.made.keys().next().value!);
       this.opts.logger.info({ git: formatGitSource(source), commit: fetched, digest: contextDigest }, 'git context stored');
       return { contextDigest, commit: fetched };
     } finally {
