@@ -23,9 +23,10 @@ export interface CoordinatorPrunerDeps {
 
 /**
  * Keeps the coordinator's disk bounded (--retention, --max-disk): finished builds' log folders
- * and contexts no unfinished build uses, oldest first. The decision is planPrune's. A pruned
- * build's store rows stay (its state and digests are small and are the history operators
- * read); `archfarm logs` on it then finds no log file.
+ * and contexts no unfinished build uses, oldest first. The decision is planPrune's. A context a
+ * schedule pins (its spec's contextDigest) is in use however old, for as long as the schedule
+ * exists: its next tick builds from it. A pruned build's store rows stay (its state and digests
+ * are small and are the history operators read); `archfarm logs` on it then finds no log file.
  */
 export class CoordinatorPruner {
   constructor(private readonly deps: CoordinatorPrunerDeps) {}
@@ -35,10 +36,12 @@ export class CoordinatorPruner {
     const { deps } = this;
     const now = nowMs ?? (deps.clock ?? Date.now)();
     const builds = await deps.store.listBuilds(BUILDS_LOOKED_AT);
-    const doomed = planPrune([...(await this.logItems(builds)), ...(await this.contextItems(builds, now))], now, deps.limits);
+    const pinned = await this.pinnedContexts();
+    const doomed = planPrune([...(await this.logItems(builds)), ...(await this.contextItems(builds, pinned, now))], now, deps.limits);
     const done: Candidate[] = [];
-    // Checked again just before: a build submitted meanwhile on an old context keeps it.
-    const stillUsed = new Set((await deps.store.unfinishedBuilds()).flatMap((b) => [b.build.id, b.build.spec.contextDigest]));
+    // Checked again just before: a build submitted or a schedule added meanwhile on an old context keeps it.
+    const unfinished = (await deps.store.unfinishedBuilds()).flatMap((b) => [b.build.id, b.build.spec.contextDigest]);
+    const stillUsed = new Set([...unfinished, ...(await this.pinnedContexts())]);
     for (const item of doomed) {
       if (stillUsed.has(item.id)) continue;
       try {
@@ -66,9 +69,14 @@ export class CoordinatorPruner {
     return out;
   }
 
-  private async contextItems(builds: BuildRecord[], now: number): Promise<Candidate[]> {
+  /** The contexts schedules build from; a schedule of a git source pins none (its digest is ''). */
+  private async pinnedContexts(): Promise<Set<string>> {
+    return new Set((await this.deps.store.listSchedules()).map((s) => s.spec.contextDigest).filter((d) => d !== ''));
+  }
+
+  private async contextItems(builds: BuildRecord[], pinned: ReadonlySet<string>, now: number): Promise<Candidate[]> {
     const lastUse = new Map<string, number>();
-    const inUse = new Set<string>();
+    const inUse = new Set<string>(pinned);
     for (const b of builds) {
       const digest = b.spec.contextDigest;
       if (!isFinished(b)) inUse.add(digest);
