@@ -78,8 +78,8 @@ export interface ScheduleStore {
   /** Every schedule, by name. */
   listSchedules(): Promise<ScheduleRecord[]>;
   /**
-   * Patches a schedule (a present `nextDueAt: undefined` clears it). StoreRecordNotFoundError
-   * when there is none.
+   * Patches a schedule (a present `nextDueAt: undefined` clears it; `paused` cannot be cleared:
+   * InvalidInputError). StoreRecordNotFoundError when there is none.
    */
   updateSchedule(name: string, patch: SchedulePatch): Promise<void>;
   /** Deletes a schedule and its ticks; whether there was one. Its builds stay. */
@@ -87,7 +87,9 @@ export interface ScheduleStore {
   /**
    * Records a tick and, in the same transaction, patches its schedule (the next due time):
    * a tick is never recorded without its schedule moving on, nor the other way round.
-   * StoreRecordNotFoundError when the schedule is gone (removed meanwhile).
+   * StoreRecordNotFoundError when the schedule is gone (removed meanwhile); a tick that breaks
+   * ScheduleTickRecord's rules (an unknown cause or outcome) is InvalidInputError. Either way
+   * nothing is written.
    */
   recordTick(tick: ScheduleTickRecord, patch: SchedulePatch): Promise<void>;
   /** The schedule's newest `limit` ticks, newest first (by ranAt, then insertion). */
