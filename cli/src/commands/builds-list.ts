@@ -11,7 +11,6 @@ import { unary } from '../rpc';
 import { formatTable, shortTime } from '../table';
 import { buildDetailsJson, type BuildDetailsJson } from './build-details';
 import { parseScheduleName } from './schedules-client';
-import { gitSourceJson, type GitSourceJson } from './schedules-json';
 
 /** How many builds `archfarm builds` asks for. */
 export const LIST_LIMIT = 20;
@@ -30,12 +29,10 @@ interface ListFlags extends ConnectionFlags {
   schedule?: string;
 }
 
-/** An element of `archfarm builds --output json`: the build, the schedule that started it, its git source. */
+/** An element of `archfarm builds --output json`: the build and the schedule that started it. */
 export interface BuildListJson extends BuildDetailsJson {
   /** null for a build submitted by hand. */
   schedule: string | null;
-  /** null for an uploaded context. */
-  git: GitSourceJson | null;
 }
 
 /** `archfarm builds` (or `builds ls`): the recent builds, one line each. */
@@ -68,7 +65,7 @@ export async function runList(flags: ListFlags, ctx: CommandContext): Promise<vo
 }
 
 export function buildListJson(b: BuildDetails): BuildListJson {
-  return { ...buildDetailsJson(b), schedule: b.schedule || null, git: gitSourceJson(b.git) };
+  return { ...buildDetailsJson(b), schedule: b.schedule || null };
 }
 
 /** Digests shortened as `docker images` does; `builds inspect` and JSON have them whole. */

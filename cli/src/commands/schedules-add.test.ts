@@ -180,3 +180,26 @@ test("schedules add: the coordinator's refusal is shown with its field (an inval
   assert.equal(await runCli(args('.'), twice), 1);
   assert.equal(twice.stderr.lines.at(-1), 'error: name: a schedule "nightly" already exists');
 });
+
+test('schedules add GIT_URL: sent as SubmitBuildRequest.git, nothing packed or uploaded; -f is a path in the repository', async (t) => {
+  const { fake, args } = await setup(t);
+  const io = testIo('/nonexistent-cwd');
+  assert.equal(await runCli(args('-f', 'docker/Dockerfile', '--output', 'json', 'https://git.example/org/app.git#main:services/web'), io), 0, io.stderr.text);
+  assert.deepEqual(fake.uploads, []);
+  assert.deepEqual(fake.auth.calls.map((c) => c.split(' ')[0]), ['AddSchedule']);
+  const build = fake.schedules.added[0]!.build!;
+  assert.deepEqual(build.git, { url: 'https://git.example/org/app.git', ref: 'main', subdir: 'services/web', commit: '' });
+  assert.equal(build.contextDigest, '');
+  assert.equal(build.dockerfile, 'docker/Dockerfile');
+  const shown = JSON.parse(io.stdout.text) as { git: unknown; contextDigest: unknown };
+  assert.deepEqual([shown.git, shown.contextDigest], [{ url: 'https://git.example/org/app.git', ref: 'main', subdir: 'services/web', commit: '' }, null]);
+});
+
+test('schedules add GIT_URL with credentials in it is refused before anything is sent, naming the argument', async (t) => {
+  const { fake, args } = await setup(t);
+  const io = testIo('/');
+  assert.equal(await runCli(args('https://user:hunter2@git.example/org/app.git#main'), io), 2);
+  assert.match(io.stderr.text, /^error: context: the git URL carries credentials/);
+  assert.doesNotMatch(io.stderr.text, /hunter2/);
+  assert.deepEqual(fake.auth.calls, []);
+});

@@ -11,7 +11,7 @@ import { unary } from '../rpc';
 import { ensureContext } from '../upload';
 import { addBuildCommand } from './build';
 import { compileBuildOptions, type BuildFlags, type BuildOptions } from './build-options';
-import { submitRequest } from './build-request';
+import { submitDeadlineMs, submitRequest } from './build-request';
 import { scheduleJson } from './schedules-json';
 import { addedLines } from './schedules-text';
 
@@ -28,10 +28,16 @@ Examples:
   # Six fields: seconds first
   archfarm schedules add often --cron "*/30 * * * * *" -t 127.0.0.1:5000/hello:dev .
 
+  # A git context (buildx's syntax): each tick fetches the branch; with --on-base-change it
+  # builds only when its commit or a base image changed
+  archfarm schedules add app-main --cron "*/15 * * * *" --on-base-change \
+      -t reg.example/app:main https://git.example/org/app.git#main:docker
+
 The build flags are those of \`archfarm build\`, read the same way, once, now: the platforms
 (else $DOCKER_DEFAULT_PLATFORM, else this machine's), build args from this environment, and
-the context, packed with its .dockerignore and uploaded as \`archfarm build\` does; the
-coordinator keeps (pins) it while the schedule exists. Flags about one CLI session
+CONTEXT_DIR, packed with its .dockerignore and uploaded as \`archfarm build\` does; the
+coordinator keeps (pins) it while the schedule exists. A GIT_URL is sent as it is, nothing
+uploaded: the coordinator fetches the ref at each tick and records the commit. Flags about one CLI session
 (--progress, --detach, --plan, --metadata-file, --iidfile, --load) do not apply. --secret and
 --forward-credentials are refused: a schedule runs later, without you, and pushes with the
 coordinator's own logins (\`archfarm registry login\`). On success it prints the schedule
@@ -59,13 +65,13 @@ interface AddFlags extends Omit<BuildFlags, 'output'> {
   output?: string;
 }
 
-/** `archfarm schedules add NAME --cron EXPR [build flags] CONTEXT_DIR`. */
+/** `archfarm schedules add NAME --cron EXPR [build flags] (CONTEXT_DIR | GIT_URL)`. */
 export function addSchedulesAddCommand(schedules: Command, ctx: CommandContext): void {
   const add = schedules
     .command('add')
     .description("add a schedule: a build (archfarm build's flags) that the coordinator runs on a cron")
     .argument('<NAME>', "the schedule's name: lower-case letters, digits, '.', '_', '-', e.g. nightly")
-    .argument('<CONTEXT_DIR>', "directory with the build's files (what COPY sees)")
+    .argument('<CONTEXT_DIR|GIT_URL>', "directory with the build's files (uploaded now), or a git repository as buildx takes it, URL#REF:SUBDIR (fetched at each tick)")
     .requiredOption('--cron <expression>', 'when to build: five fields (minute hour day month weekday) or six (seconds first), as node-cron reads them')
     .option('--timezone <zone>', 'IANA time zone the cron follows, e.g. Europe/Zurich (default: UTC)')
     .option('--on-base-change', 'at each tick, build only when a FROM image (per platform) or the git commit changed since the last successful build')
@@ -98,9 +104,11 @@ export async function runSchedulesAdd(name: string, contextArg: string, flags: A
   const builds = connectBuildService(conn);
   const schedules = connectScheduleService(conn);
   try {
-    const contextDigest = await uploadContextDir(builds, opts, ctx);
+    // A git context is the coordinator's to fetch, at each tick: nothing to pack or upload.
+    const contextDigest = opts.git ? '' : await uploadContextDir(builds, opts, ctx);
     const request: AddScheduleRequest = { name, cron: flags.cron, timezone: flags.timezone ?? '', build: submitRequest(opts, contextDigest), onBaseChange: flags.onBaseChange === true };
-    const schedule = await unary(opts.coordinator, 'AddSchedule', schedules.addSchedule.bind(schedules), request);
+    // With a git context the coordinator fetches it once to check it builds: as long as a git build's submit.
+    const schedule = await unary(opts.coordinator, 'AddSchedule', schedules.addSchedule.bind(schedules), request, submitDeadlineMs(opts));
     if (output === 'json') writeLine(ctx.io.stdout, JSON.stringify(scheduleJson(schedule), null, 2));
     else for (const line of addedLines(schedule)) writeLine(ctx.io.stdout, line);
   } finally {

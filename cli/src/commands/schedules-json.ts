@@ -1,12 +1,15 @@
 import { TickCause, TickOutcome, type GitSource, type Schedule, type ScheduleTick } from '@archfarm/proto';
 import { isoTime } from '../table';
 
-/** A git context in JSON: absent parts are null; `commit` is set only once a build resolved it. */
+/**
+ * A git context in JSON, the shape of `builds inspect --output json`'s `git`: '' for the
+ * remote's HEAD and the root; a schedule's `commit` is '' (each tick resolves the ref afresh).
+ */
 export interface GitSourceJson {
   url: string;
-  ref: string | null;
-  subdir: string | null;
-  commit: string | null;
+  ref: string;
+  subdir: string;
+  commit: string;
 }
 
 /** One tick of a schedule, as `schedules show|run --output json` print it. */
@@ -83,7 +86,7 @@ export function zoneOf(s: Pick<Schedule, 'timezone'>): string {
 
 export function gitSourceJson(git: GitSource | undefined): GitSourceJson | null {
   if (!git?.url) return null;
-  return { url: git.url, ref: git.ref || null, subdir: git.subdir || null, commit: git.commit || null };
+  return { url: git.url, ref: git.ref, subdir: git.subdir, commit: git.commit };
 }
 
 export function tickJson(t: ScheduleTick): TickJson {

@@ -38,8 +38,14 @@ export function addSchedulesListCommand(schedules: Command, ctx: CommandContext)
     .alias('ls')
     .description('list schedules: cron, time zone, next run, last tick, paused (the default)')
     .option('--output <format>', 'text (a table) or json (default: text)')
+    // Checked in the action, so `schedules nightly` says "unknown command" rather than "too many arguments".
+    .allowExcessArguments()
     .addHelpText('after', LIST_EXAMPLES)
-    .action((_flags: unknown, cmd: Command) => runSchedulesList(cmd.optsWithGlobals<OutputFlags>(), ctx));
+    .action((_flags: unknown, cmd: Command) => {
+      const extra = cmd.args[0];
+      if (extra !== undefined) cmd.error(`error: unknown command 'schedules ${extra}'; use add, list, show, run, pause, resume or rm`, { code: 'commander.unknownCommand' });
+      return runSchedulesList(cmd.optsWithGlobals<OutputFlags>(), ctx);
+    });
 }
 
 /** `archfarm schedules show NAME`. */

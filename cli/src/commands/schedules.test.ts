@@ -72,6 +72,10 @@ test('schedules (alone) lists: NAME CRON TZ NEXT LAST TICK PAUSED, sorted by nam
   const list = io(f);
   assert.equal(await runCli(['schedules', 'list'], list), 0);
   assert.deepEqual(list.stdout.lines, lines);
+  const typo = io(f);
+  assert.equal(await runCli(['schedules', 'nightly'], typo), 2);
+  assert.match(typo.stderr.text, /^error: unknown command 'schedules nightly'; use add, list, show, run, pause, resume or rm/);
+  assert.equal(typo.stdout.text, '');
 });
 
 test('schedulesTable: the last tick as its outcome and age', () => {
@@ -98,7 +102,7 @@ test('schedules list --output json: an array in the key style of builds --output
     tags: ['127.0.0.1:5000/hello:1'],
     platforms: ['linux/amd64'],
     contextDigest: null,
-    git: { url: 'https://git.example/app.git', ref: 'main', subdir: 'docker', commit: null },
+    git: { url: 'https://git.example/app.git', ref: 'main', subdir: 'docker', commit: '' },
     dockerfile: 'Dockerfile',
     nextRuns: [],
     ticks: [],
@@ -267,11 +271,11 @@ test('builds --schedule NAME asks for that schedule\'s builds; JSON has schedule
   assert.equal(await runCli(['builds', '--schedule', 'nightly', '--output', 'json'], out), 0, out.stderr.text);
   assert.deepEqual(f.listRequests, [{ limit: 20, schedule: 'nightly' }]);
   const json = JSON.parse(out.stdout.text) as { buildId: string; schedule: string | null; git: unknown }[];
-  assert.deepEqual(json.map((b) => [b.buildId, b.schedule, b.git]), [['b9', 'nightly', { url: git.url, ref: 'main', subdir: null, commit: 'f00d' }]]);
+  assert.deepEqual(json.map((b) => [b.buildId, b.schedule, b.git]), [['b9', 'nightly', git]]);
   const all = io(f);
   assert.equal(await runCli(['builds', '--output', 'json'], all), 0);
   assert.deepEqual(f.listRequests[1], { limit: 20, schedule: '' });
-  assert.deepEqual((JSON.parse(all.stdout.text) as { schedule: string | null; git: unknown }[]).map((b) => [b.schedule, b.git]), [['nightly', { url: git.url, ref: 'main', subdir: null, commit: 'f00d' }], [null, null]]);
+  assert.deepEqual((JSON.parse(all.stdout.text) as { schedule: string | null; git: unknown }[]).map((b) => [b.schedule, b.git]), [['nightly', git], [null, null]]);
   const table = io(f);
   assert.equal(await runCli(['builds', '--schedule', 'nightly'], table), 0);
   assert.deepEqual(table.stdout.lines.map((l) => l.split(/ +/)[0]), ['ID', 'b9']);
