@@ -91,6 +91,8 @@ test('builds inspect --output json has the contract shape', async (t) => {
     failedPlatform: null,
     emulation: null,
     requireLabels: {},
+    // An uploaded directory; a git context gives { url, ref, subdir, commit }.
+    git: null,
     platforms: [],
   });
   assert.deepEqual(json.platforms[0], {
