@@ -49,6 +49,7 @@ test('refuses transports that read the disk or run commands, and credentials', (
   assert.doesNotMatch(String((() => { try { parseGitSource('https://u:s3cret@h/r.git'); } catch (e) { return e; } })()), /s3cret/);
   refused('git@host:-oProxyCommand=x', /starting with "-"/);
   refused('https://host/', /no repository path/);
+  refused(`https://host/${'r'.repeat(3000)}.git`, /the git url is 3\d{3} characters, over 2048/);
 });
 
 test('refuses bad refs and subdirs outside the repository, naming the fix', () => {

@@ -15,6 +15,9 @@ export interface GitSource {
 /** The transports a git context may use: the network ones. file:// and ext:: never (see parseGitSource). */
 export const GIT_TRANSPORTS = ['https', 'http', 'git', 'ssh'] as const;
 
+/** The longest URL, ref or subdir taken (git hosts' own limits are of this order). */
+const MAX_PART_CHARS = 2048;
+
 /** Docker's rule for an http(s) URL that is a repository: its path ends in `.git`, maybe with a fragment. */
 const HTTP_GIT_PATH = /\.git(?:#.+)?$/;
 /** scp-like ssh: `user@host:path` (docker's and buildx's `git@host:org/repo.git`). */
@@ -56,6 +59,9 @@ export function parseGitSource(text: string, field = 'context'): GitSource {
  * (subdir without leading `./` or trailing `/`; '' for the root).
  */
 export function validateGitSource(source: GitSource, field = 'context'): GitSource {
+  for (const [part, value] of Object.entries(source)) {
+    if (typeof value === 'string' && value.length > MAX_PART_CHARS) throw new InvalidInputError(field, `the git ${part} is ${value.length} characters, over ${MAX_PART_CHARS}`);
+  }
   const url = source.url.trim();
   if (url === '') throw new InvalidInputError(field, 'the git URL is empty; e.g. https://host/org/repo.git#main:subdir');
   checkUrl(url, field);
