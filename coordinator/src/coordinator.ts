@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { experimental, Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { createLogger, errorMessage, ImageRef, PRUNE_INTERVAL_MS, staticCertificateProvider, type Logger } from '@archfarm/common';
 import { CoordinatorPruner } from './prune/coordinator-pruner';
-import { AgentServiceService, AuthServiceService, BuildServiceService } from '@archfarm/proto';
+import { AgentServiceService, AuthServiceService, BuildServiceService, ScheduleServiceService } from '@archfarm/proto';
 import { BuildManager } from './builds/build-manager';
 import { LogFiles } from './builds/log-files';
 import { SqliteStore, type Store } from './store';
@@ -20,7 +20,7 @@ import { authService } from './services/auth-service';
 import { secure, type Requirement } from './security/authorizer';
 import { ensureAdminToken } from './security/bootstrap';
 import { GRPC_MAX_MESSAGE_BYTES } from './security/limits';
-import { AGENT_RULES, AUTH_RULES, BUILD_RULES } from './security/rules';
+import { AGENT_RULES, AUTH_RULES, BUILD_RULES, SCHEDULE_RULES } from './security/rules';
 import { SecretBox } from './security/secret-box';
 import { loadOrCreateTls, type TlsMaterial } from './security/tls-setup';
 import { AgentAdmin } from './services/agent-admin';
@@ -31,6 +31,10 @@ import { specResolver } from './resolve-spec';
 import { DurationHistory } from './scheduling/history';
 import { DEFAULT_PLACEMENT } from './scheduling/placement';
 import { buildService } from './services/build-service';
+import { scheduleService } from './services/schedule-service';
+import { BaseResolver } from './schedules/base-resolver';
+import { Scheduler } from './schedules/scheduler';
+import { tickEffects } from './schedules/tick-effects';
 
 type State = 'starting' | 'serving' | 'stopping' | 'stopped';
 
@@ -42,6 +46,7 @@ export class Coordinator {
   private state: State = 'starting';
   private pruner: CoordinatorPruner | undefined;
   private pruning: NodeJS.Timeout | undefined;
+  private scheduler: Scheduler | undefined;
 
   private constructor(
     readonly options: CompiledCoordinatorOptions,
@@ -78,7 +83,8 @@ export class Coordinator {
     const history = await loadHistory(store);
     const crossCompile = (digest: string, dockerfile: string) => isCrossCompiling(contexts, digest, dockerfile, logger);
     const secrets = await SecretBox.open(options.dataDir);
-    const resolveSpec = specResolver({ contexts, held: new HeldCredentials(store, secrets, registries, logger), crossCompile });
+    const held = new HeldCredentials(store, secrets, registries, logger);
+    const resolveSpec = specResolver({ contexts, held, crossCompile });
     const builds = new BuildManager({
       agents: fleet,
       store,
@@ -108,6 +114,8 @@ export class Coordinator {
     const agents = new AgentAdmin(fleet, store, builds.holdings);
     server.addService(AgentServiceService, guard(AgentServiceService, agentService({ fleet, builds, contexts, heartbeatIntervalMs: options.heartbeatIntervalMs, leaseTtlMs: options.leaseTtlMs, logger }), AGENT_RULES));
     server.addService(BuildServiceService, guard(BuildServiceService, buildService({ agents, dispatcher, crossCompile, resolveSpec, builds, store, logs, contexts, git, maxPendingBuilds: options.maxPendingBuilds, logger }), BUILD_RULES));
+    const scheduler = new Scheduler({ store, logger, ...tickEffects({ contexts, git, bases: new BaseResolver({ registries, credentials: held, logger }), resolveSpec, builds }) });
+    server.addService(ScheduleServiceService, guard(ScheduleServiceService, scheduleService({ store, scheduler, contexts, git, logger }), SCHEDULE_RULES));
     if (tls) server.addService(AuthServiceService, guard(AuthServiceService, authService({ store, fleet, tls, secrets, agentCertTtlMs: options.agentCertTtlMs, logger }), AUTH_RULES));
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${options.host}:${options.port}`, serverCredentials(tls), (err, bound) => (err ? reject(err) : resolve(bound))),
@@ -115,6 +123,9 @@ export class Coordinator {
     dispatcher.start();
     const coordinator = new Coordinator(options, server, fleet, dispatcher, store, port, logger, dataDir);
     coordinator.state = 'serving';
+    // After the restore and with the dispatcher running: a missed tick may submit a build at once.
+    coordinator.scheduler = scheduler;
+    await scheduler.start();
     coordinator.pruner = new CoordinatorPruner({ store, contexts, logsDir: join(options.dataDir, 'logs'), limits: options.pruning, logger });
     coordinator.pruning = setInterval(() => void coordinator.prune(), PRUNE_INTERVAL_MS);
     coordinator.pruning.unref();
@@ -144,6 +155,7 @@ export class Coordinator {
     this.state = 'stopping';
     this.dispatcher.stop();
     clearInterval(this.pruning);
+    await this.scheduler?.stop();
     for (const agent of this.fleet.list()) agent.close('coordinator shutting down');
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => {

@@ -3,22 +3,23 @@ import type { AddScheduleRequest, ScheduleServiceServer } from '@archfarm/proto'
 import { specRecord } from '../builds/build-records';
 import type { BuildSpec } from '../builds/build';
 import type { ContextStore } from '../context-store';
-import { ContextNotFoundError, ScheduleExistsError, ScheduleNotFoundError, ScheduleNotOwnedError } from '../errors';
+import { ScheduleExistsError, ScheduleNotFoundError, ScheduleNotOwnedError } from '../errors';
 import { checkCron } from '../schedules/cron';
 import type { Scheduler } from '../schedules/scheduler';
 import { scheduleToWire, tickToWire } from '../schedules/schedule-wire';
 import { identityOf } from '../security/authorizer';
 import { checkSubmitLimits } from '../security/limits';
-import { StoreConflictError, type GitSourceRecord, type ScheduleRecord, type ScheduleStore, type Store } from '../store';
+import { StoreConflictError, type ScheduleRecord, type ScheduleStore, type Store } from '../store';
 import { unary } from './unary';
-import { validateBuild } from './validate-build';
+import { checkContext } from './check-context';
+import { materialiseContext, validateBuild, type GitFetcher } from './validate-build';
 
 export interface ScheduleServiceDeps {
   store: Pick<Store, 'listBuilds'> & ScheduleStore;
   scheduler: Scheduler;
   contexts: ContextStore;
-  /** Fetches a git source once and checks it holds the Dockerfile: `add` refuses one that cannot build. */
-  checkGit: (source: GitSourceRecord, dockerfile: string) => Promise<void>;
+  /** `add` fetches a git source once: a ref, subdir or Dockerfile that is not there is refused then. */
+  git: GitFetcher;
   logger: Logger;
   clock?: () => number;
 }
@@ -96,8 +97,7 @@ async function scheduleRecord(deps: ScheduleServiceDeps, req: AddScheduleRequest
   if (build.secrets.length > 0) throw new InvalidInputError('secret', 'a schedule cannot hold --secret values: the coordinator keeps secrets in memory for one build only, never in its store');
   checkSubmitLimits(build);
   const spec: BuildSpec = validateBuild(build);
-  if (spec.git) await deps.checkGit(spec.git, spec.dockerfile);
-  else await checkContext(deps.contexts, spec);
+  await checkContext(deps.contexts, await materialiseContext(spec, deps.git));
   if (await deps.store.getSchedule(req.name)) throw new ScheduleExistsError(req.name);
   const who = identityOf(call);
   const { git, ...template } = specRecord(spec);
@@ -111,11 +111,4 @@ async function scheduleRecord(deps: ScheduleServiceDeps, req: AddScheduleRequest
     paused: false,
     createdAt: now,
   };
-}
-
-async function checkContext(contexts: ContextStore, spec: BuildSpec): Promise<void> {
-  if (!(await contexts.has(spec.contextDigest))) throw new ContextNotFoundError(spec.contextDigest);
-  if (!(await contexts.readFile(spec.contextDigest, spec.dockerfile, 1))) {
-    throw new InvalidInputError('file', `the context has no ${spec.dockerfile}; give -f with a path inside the context`);
-  }
 }
