@@ -84,7 +84,7 @@ export function buildService(deps: BuildServiceDeps): BuildServiceServer {
       return buildDetails(stored);
     }),
     listBuilds: unary(async (req) => {
-      const records = await deps.store.listBuilds(Math.min(req.limit || 20, 500));
+      const records = await deps.store.listBuilds(Math.min(req.limit || 20, 500), req.schedule ? { schedule: req.schedule } : undefined);
       const full = await Promise.all(records.map((b) => deps.store.getBuild(b.id)));
       return { builds: full.flatMap((f) => (f ? [buildDetails(f)] : [])) };
     }),
