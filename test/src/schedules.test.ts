@@ -4,6 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { pushMultiBase, replacePlatformBase } from './support/base-images';
 import { baseImage, makeContext } from './support/context';
 import { TestFleet } from './support/fleet';
+import { TestGitRepo } from './support/git-daemon';
 import { testRegistry, uniqueRepository } from './support/registry';
 
 /**
@@ -191,4 +192,52 @@ test('bad input is refused naming the field, and nothing is stored', async () =>
   const kept = await show('kept');
   assert.equal(kept.ticks.length, 0);
   assert.equal((after.find((s) => s.name === 'kept') as Shown & { cron: string }).cron, '0 3 * * *', 'the duplicate did not replace it');
+});
+
+test('a schedule of a git context fetches the ref at each tick: --on-base-change builds on a new commit, records it, and not otherwise', async () => {
+  const repo = await TestGitRepo.start();
+  try {
+    const tag = `${testRegistry()}/${uniqueRepository('sched-git')}:1`;
+    const first = repo.commit({ 'sub/Dockerfile': `FROM ${baseImage()}\nCOPY v /v\n`, 'sub/v': 'one\n' });
+    await cliOk(['schedules', 'add', 'from-git', '--cron', '0 3 * * *', '--on-base-change', '--platform', 'linux/amd64', '-t', tag, `${repo.url}#main:sub`]);
+    const run = async (): Promise<Tick & { commit: string | null }> => JSON.parse(await cliOk(['schedules', 'run', 'from-git', '--output', 'json'])) as Tick & { commit: string | null };
+    const built = await run();
+    assert.deepEqual([built.outcome, built.commit], ['built', first]);
+    await waitPublished(built.buildId!);
+    const inspected = JSON.parse(await cliOk(['builds', 'inspect', built.buildId!, '--output', 'json'])) as { git: { url: string; ref: string; subdir: string; commit: string } };
+    assert.deepEqual(inspected.git, { url: repo.url, ref: 'main', subdir: 'sub', commit: first });
+    const same = await run();
+    assert.equal(same.outcome, 'unchanged', JSON.stringify(same));
+    const second = repo.commit({ 'sub/v': 'two\n' });
+    const again = await run();
+    assert.deepEqual([again.outcome, again.commit, again.reason], ['built', second, `git commit changed ${first} -> ${second}`]);
+    await waitPublished(again.buildId!);
+    await cliOk(['schedules', 'rm', 'from-git']);
+  } finally {
+    await repo.stop();
+  }
+});
+
+test('a builder manages only its own schedules; a viewer sees them; an admin manages all', async () => {
+  const token = async (role: string): Promise<string> => (JSON.parse(await cliOk(['tokens', 'create', '--role', role, '--output', 'json'])) as { token: string }).token;
+  const [alice, bob, viewer] = [await token('builder'), await token('builder'), await token('viewer')];
+  const as = (t: string) => ({ ARCHFARM_TOKEN: t });
+  const ctx = await makeContext({ Dockerfile: `FROM ${baseImage()}\n` });
+  const tag = `${testRegistry()}/${uniqueRepository('sched-owner')}:1`;
+  const added = await fleet.cli(['schedules', 'add', 'alices', '--cron', '0 3 * * *', '--platform', 'linux/amd64', '-t', tag, ctx], as(alice));
+  assert.equal(added.code, 0, added.stderr);
+  const refusedToBob = await fleet.cli(['schedules', 'pause', 'alices'], as(bob));
+  assert.notEqual(refusedToBob.code, 0);
+  assert.match(refusedToBob.stderr, /added by another token; a builder manages only its own schedules/);
+  assert.notEqual((await fleet.cli(['schedules', 'rm', 'alices'], as(bob))).code, 0);
+  const seen = await fleet.cli(['schedules', 'show', 'alices', '--output', 'json'], as(viewer));
+  assert.equal(seen.code, 0, seen.stderr);
+  assert.notEqual((await fleet.cli(['schedules', 'run', 'alices'], as(viewer))).code, 0, 'a viewer cannot run one');
+  assert.equal((await fleet.cli(['schedules', 'pause', 'alices'], as(alice))).code, 0);
+  assert.equal((await show('alices')).paused, true);
+  // The admin token (the fleet's own) removes anyone's.
+  await cliOk(['schedules', 'rm', 'alices']);
+  const gone = await fleet.cli(['schedules', 'show', 'alices']);
+  assert.notEqual(gone.code, 0);
+  assert.match(gone.stderr, /schedule "alices" not found/);
 });
