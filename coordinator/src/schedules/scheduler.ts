@@ -31,7 +31,6 @@ export interface SchedulerDeps extends TickEffects {
 
 /** How far back a tick looks for the schedule's last published build. */
 const HISTORY_BUILDS = 50;
-const HISTORY_TICKS = 500;
 
 /**
  * Runs schedules: node-cron fires the ticks, the store is the truth. Each schedule's
@@ -170,7 +169,7 @@ export class Scheduler {
     const latest = builds[0];
     const published = builds.find((b) => b.state === 'published');
     if (!published) return { latest };
-    const ticks = await this.deps.store.listTicks(schedule.name, HISTORY_TICKS);
+    const ticks = await this.deps.store.listTicks(schedule.name, HISTORY_BUILDS, { built: true });
     const made = ticks.find((t) => t.buildId === published.id);
     // A schedule's ticks all resolve bases or none (onBaseChange is fixed): a tick found has them.
     return { latest, lastPublished: { id: published.id, bases: made?.bases, commit: published.spec.git?.commit } };

@@ -5,7 +5,7 @@ import { byCreation, checkAgentName, checkCertificate, checkIdentity, checkRegis
 import type { AgentRecord, AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, JobPatch, JobRecord, Store, StoredBuild } from './store';
 import type { AgentCertificateRecord, AgentIdentityRecord } from './store-identities';
 import { SCHEDULE_FIELDS, checkSchedule, checkSchedulePatch, checkTick, normaliseSchedule, normaliseTick } from './schedule-rules';
-import type { SchedulePatch, ScheduleRecord, ScheduleTickRecord } from './store-schedules';
+import { IDLE_TICKS_KEPT, type SchedulePatch, type ScheduleRecord, type ScheduleTickRecord } from './store-schedules';
 import type { RegistryCredentialRecord, TokenRecord } from './store-security';
 
 /**
@@ -338,15 +338,20 @@ export class MemoryStore implements Store {
     checkSchedulePatch(patch);
     const next = this.patchedSchedule(tick.schedule, patch);
     this.schedules.set(next.name, next);
-    this.ticks.get(next.name)?.push(normaliseTick(tick));
+    const ticks = this.ticks.get(next.name) ?? [];
+    ticks.push(normaliseTick(tick));
+    if (tick.buildId === undefined) {
+      const idle = newestFirst(ticks).filter((t) => t.buildId === undefined);
+      const dropped = new Set(idle.slice(IDLE_TICKS_KEPT));
+      this.ticks.set(next.name, ticks.filter((t) => !dropped.has(t)));
+    }
   }
 
-  async listTicks(schedule: string, limit: number): Promise<ScheduleTickRecord[]> {
+  async listTicks(schedule: string, limit: number, filter?: { built?: boolean }): Promise<ScheduleTickRecord[]> {
     this.check();
     checkLimit(limit);
-    // Reversed first: the stable sort keeps ticks of one ranAt newest inserted first.
-    const newestFirst = [...(this.ticks.get(schedule) ?? [])].reverse().sort((a, b) => b.ranAt - a.ranAt);
-    return structuredClone(newestFirst.slice(0, limit));
+    const ticks = newestFirst(this.ticks.get(schedule) ?? []).filter((t) => !filter?.built || t.buildId !== undefined);
+    return structuredClone(ticks.slice(0, limit));
   }
 
   async close(): Promise<void> {
@@ -398,4 +403,9 @@ function byCodeUnit(a: string, b: string): number {
 
 function key(jobId: string, attempt: number): string {
   return `${jobId}\u0000${attempt}`;
+}
+
+/** Newest first; reversed before the stable sort, so ticks of one ranAt are newest inserted first. */
+function newestFirst(ticks: readonly ScheduleTickRecord[]): ScheduleTickRecord[] {
+  return [...ticks].reverse().sort((a, b) => b.ranAt - a.ranAt);
 }

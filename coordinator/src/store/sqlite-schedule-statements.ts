@@ -16,6 +16,8 @@ export class SqliteScheduleStatements {
   readonly deleteSchedule: Statement<[string]>;
   readonly insertTick: Statement<TickRow>;
   readonly listTicks: Statement<[string, number], TickRow>;
+  readonly listBuiltTicks: Statement<[string, number], TickRow>;
+  readonly trimIdleTicks: Statement<[string, string, number]>;
 
   constructor(db: Database.Database) {
     this.insertSchedule = db.prepare<ScheduleRow>(`INSERT INTO schedules (${SCHEDULE_COLUMNS}) VALUES (${params(SCHEDULE_COLUMNS)})`);
@@ -28,5 +30,13 @@ export class SqliteScheduleStatements {
     this.insertTick = db.prepare<TickRow>(`INSERT INTO schedule_ticks (${TICK_COLUMNS}) VALUES (${params(TICK_COLUMNS)})`);
     // Newest first; rowid breaks ties in insertion order (index schedule_ticks_ran).
     this.listTicks = db.prepare<[string, number], TickRow>(`SELECT ${TICK_COLUMNS} FROM schedule_ticks WHERE schedule = ? ORDER BY ran_at DESC, rowid DESC LIMIT ?`);
+    this.listBuiltTicks = db.prepare<[string, number], TickRow>(
+      `SELECT ${TICK_COLUMNS} FROM schedule_ticks WHERE schedule = ? AND build_id IS NOT NULL ORDER BY ran_at DESC, rowid DESC LIMIT ?`,
+    );
+    // Ticks that built nothing beyond the newest N (IDLE_TICKS_KEPT) of the schedule.
+    this.trimIdleTicks = db.prepare<[string, string, number]>(
+      `DELETE FROM schedule_ticks WHERE schedule = ? AND build_id IS NULL AND rowid NOT IN
+         (SELECT rowid FROM schedule_ticks WHERE schedule = ? AND build_id IS NULL ORDER BY ran_at DESC, rowid DESC LIMIT ?)`,
+    );
   }
 }

@@ -16,7 +16,7 @@ import { SqliteStatements } from './sqlite-statements';
 import * as rows from './sqlite-rows';
 import type { AgentRecord, AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, JobPatch, JobRecord, Store, StoredBuild } from './store';
 import type { AgentCertificateRecord, AgentIdentityRecord } from './store-identities';
-import type { SchedulePatch, ScheduleRecord, ScheduleTickRecord } from './store-schedules';
+import { IDLE_TICKS_KEPT, type SchedulePatch, type ScheduleRecord, type ScheduleTickRecord } from './store-schedules';
 import type { RegistryCredentialRecord, TokenRecord } from './store-security';
 
 export interface SqliteStoreOptions {
@@ -339,12 +339,14 @@ export class SqliteStore implements Store {
     await this.write(`recordTick of schedule ${tick.schedule}`, () => {
       this.patchSchedule(tick.schedule, patch);
       this.sched.insertTick.run(tickToRow(tick));
+      if (tick.buildId === undefined) this.sched.trimIdleTicks.run(tick.schedule, tick.schedule, IDLE_TICKS_KEPT);
     });
   }
 
-  async listTicks(schedule: string, limit: number): Promise<ScheduleTickRecord[]> {
+  async listTicks(schedule: string, limit: number, filter?: { built?: boolean }): Promise<ScheduleTickRecord[]> {
     checkLimit(limit);
-    return this.read(() => this.sched.listTicks.all(schedule, limit).map(tickFromRow));
+    const statement = filter?.built ? this.sched.listBuiltTicks : this.sched.listTicks;
+    return this.read(() => statement.all(schedule, limit).map(tickFromRow));
   }
 
   async close(): Promise<void> {

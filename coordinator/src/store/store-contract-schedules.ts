@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { InvalidInputError } from '@archfarm/common';
 import { StoreClosedError, StoreConflictError, StoreRecordNotFoundError } from './errors';
 import type { Store } from './store';
-import type { ScheduleRecord, ScheduleTickRecord } from './store-schedules';
+import { IDLE_TICKS_KEPT, type ScheduleRecord, type ScheduleTickRecord } from './store-schedules';
 import { sampleBuild, sampleSchedule, sampleTick, scheduledBuild, type WithStore } from './store-fixtures';
 
 /** Schedules, their ticks and listBuilds' schedule filter: part of storeContract (./store-contract). */
@@ -156,6 +156,17 @@ export function scheduleContract(withStore: WithStore): void {
       await assert.rejects(store.createBuild({ ...sampleBuild('b1'), spec: s as typeof spec }, []), (err: unknown) => err instanceof InvalidInputError && err.field === field, field);
     }
     assert.deepEqual(await store.listBuilds(10), []);
+  });
+  withStore('ticks that built nothing are kept to the newest IDLE_TICKS_KEPT; ticks that built are all kept, and listed alone with built', async (store) => {
+    await store.createSchedule(sampleSchedule('busy'));
+    const idle = (ranAt: number) => sampleTick('busy', ranAt, { outcome: 'unchanged', buildId: undefined, reason: 'bases unchanged' });
+    await store.recordTick(sampleTick('busy', 1), {});
+    for (let i = 0; i < IDLE_TICKS_KEPT + 5; i++) await store.recordTick(idle(10 + i), {});
+    await store.recordTick(sampleTick('busy', 5_000), {});
+    const all = await store.listTicks('busy', 10 * IDLE_TICKS_KEPT);
+    assert.equal(all.length, IDLE_TICKS_KEPT + 2);
+    assert.equal(all.filter((t) => t.buildId === undefined).at(-1)!.ranAt, 15, 'the five oldest idle ticks went');
+    assert.deepEqual((await store.listTicks('busy', 10, { built: true })).map((t) => t.ranAt), [5_000, 1]);
   });
 }
 

@@ -65,6 +65,13 @@ export interface ScheduleTickRecord {
   bases: PlatformBaseRecord[];
 }
 
+/**
+ * Ticks that built nothing (skipped, unchanged, failed) a schedule keeps, newest first: one
+ * firing every 5 s would otherwise add 17,000 rows a day. Ticks that submitted a build are
+ * all kept, one per build, as builds are: they hold the bases that build was made from.
+ */
+export const IDLE_TICKS_KEPT = 1000;
+
 export type SchedulePatch = Partial<Pick<ScheduleRecord, 'paused' | 'nextDueAt'>>;
 
 export interface ScheduleStore {
@@ -92,6 +99,10 @@ export interface ScheduleStore {
    * nothing is written.
    */
   recordTick(tick: ScheduleTickRecord, patch: SchedulePatch): Promise<void>;
-  /** The schedule's newest `limit` ticks, newest first (by ranAt, then insertion). */
-  listTicks(schedule: string, limit: number): Promise<ScheduleTickRecord[]>;
+  /**
+   * The schedule's newest `limit` ticks, newest first (by ranAt, then insertion); with
+   * `built`, only those that submitted a build. Of the others only the newest IDLE_TICKS_KEPT
+   * are kept (recordTick drops older ones in its transaction).
+   */
+  listTicks(schedule: string, limit: number, filter?: { built?: boolean }): Promise<ScheduleTickRecord[]>;
 }
