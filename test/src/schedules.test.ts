@@ -146,7 +146,8 @@ test('--on-base-change: an unchanged base builds nothing and says so; a new arm6
   assert.equal(changed.reason, `base ${base.ref} linux/arm64 changed ${moved.old} -> ${moved.new}`);
   await waitPublished(changed.buildId!);
   // The build inspect of it shows the bases its engine used, per platform.
-  const details = JSON.parse(await cliOk(['builds', 'inspect', changed.buildId!, '--output', 'json'])) as { platforms: Array<{ platform: string; bases: unknown[] }> };
+  const details = JSON.parse(await cliOk(['builds', 'inspect', changed.buildId!, '--output', 'json'])) as { schedule: string; platforms: Array<{ platform: string; bases: unknown[] }> };
+  assert.equal(details.schedule, 'on-base');
   assert.deepEqual((await scheduleBuilds('on-base')).map((b) => b.buildId), [changed.buildId, firstTick.buildId]);
   for (const p of details.platforms) assert.equal(p.bases.length, 1, `${p.platform} records its base`);
   await cliOk(['schedules', 'rm', 'on-base']);

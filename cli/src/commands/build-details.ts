@@ -57,6 +57,8 @@ export interface BuildDetailsJson {
   requireLabels: Record<string, string>;
   /** The git context it was built from and the commit the coordinator fetched; null for an uploaded directory. */
   git: GitSourceJson | null;
+  /** The schedule that started it; null for a build submitted by hand. */
+  schedule: string | null;
   platforms: PlatformDetailsJson[];
 }
 
@@ -75,6 +77,7 @@ export function buildDetailsJson(b: BuildDetails): BuildDetailsJson {
     emulation: b.emulation || null,
     requireLabels: b.requireLabels,
     git: gitSourceJson(b.git),
+    schedule: b.schedule || null,
     platforms: b.platforms.map(platformJson),
   };
 }

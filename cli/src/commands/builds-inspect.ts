@@ -65,6 +65,7 @@ export function inspectLines(b: BuildDetails): string[] {
     ['finished', shortTime(b.finishedMs)],
   ];
   if (b.git) fields.push(['git', formatGitSource(b.git)], ['commit', b.git.commit || '-']);
+  if (b.schedule) fields.push(['schedule', b.schedule]);
   // Submission options appear only when set: most builds have none.
   if (b.timeoutSeconds > 0) fields.push(['timeout', `${b.timeoutSeconds}s`]);
   if (b.smokeCommand.length > 0) fields.push(['smoke', quoteShellWords(b.smokeCommand)]);

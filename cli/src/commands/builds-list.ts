@@ -9,7 +9,7 @@ import { OUTPUT_CHOICES, parseChoice } from '../options';
 import { buildStateName } from '../progress/format';
 import { unary } from '../rpc';
 import { formatTable, shortTime } from '../table';
-import { buildDetailsJson, type BuildDetailsJson } from './build-details';
+import { buildDetailsJson } from './build-details';
 import { parseScheduleName } from './schedules-client';
 
 /** How many builds `archfarm builds` asks for. */
@@ -30,11 +30,6 @@ interface ListFlags extends ConnectionFlags {
 }
 
 /** An element of `archfarm builds --output json`: the build and the schedule that started it. */
-export interface BuildListJson extends BuildDetailsJson {
-  /** null for a build submitted by hand. */
-  schedule: string | null;
-}
-
 /** `archfarm builds` (or `builds ls`): the recent builds, one line each. */
 export function addBuildsListCommand(builds: Command, ctx: CommandContext): void {
   builds
@@ -56,7 +51,7 @@ export async function runList(flags: ListFlags, ctx: CommandContext): Promise<vo
     const { builds } = await unary(address, 'ListBuilds', client.listBuilds.bind(client), { limit: LIST_LIMIT, schedule });
     // Newest first whatever order the coordinator keeps; equal times keep its order.
     const sorted = [...builds].sort((a, b) => b.createdMs - a.createdMs);
-    if (output === 'json') writeLine(ctx.io.stdout, JSON.stringify(sorted.map(buildListJson), null, 2));
+    if (output === 'json') writeLine(ctx.io.stdout, JSON.stringify(sorted.map(buildDetailsJson), null, 2));
     else if (sorted.length === 0) writeLine(ctx.io.stderr, schedule ? `no builds of schedule ${schedule} on the coordinator at ${address}` : `no builds on the coordinator at ${address}`);
     else for (const line of buildsTable(sorted)) writeLine(ctx.io.stdout, line);
   } finally {
@@ -64,9 +59,6 @@ export async function runList(flags: ListFlags, ctx: CommandContext): Promise<vo
   }
 }
 
-export function buildListJson(b: BuildDetails): BuildListJson {
-  return { ...buildDetailsJson(b), schedule: b.schedule || null };
-}
 
 /** Digests shortened as `docker images` does; `builds inspect` and JSON have them whole. */
 export function buildsTable(builds: readonly BuildDetails[]): string[] {

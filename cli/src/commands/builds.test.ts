@@ -93,6 +93,8 @@ test('builds inspect --output json has the contract shape', async (t) => {
     requireLabels: {},
     // An uploaded directory; a git context gives { url, ref, subdir, commit }.
     git: null,
+    // Submitted by hand; a scheduled build names its schedule.
+    schedule: null,
     platforms: [],
   });
   assert.deepEqual(json.platforms[0], {
