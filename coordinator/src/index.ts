@@ -2,3 +2,6 @@
 export { Coordinator } from './coordinator';
 export type { CoordinatorOptions } from './options';
 export * from './publish';
+export { RegistryAccess, type HostDockerConfig } from './registry-access';
+export { BaseResolver, type BaseResolverDeps } from './schedules/base-resolver';
+export { BUILD_PLATFORM, baseChanges, basesToResolve, distinctNeeds, type BaseInput, type BaseNeed, type BasePlan, type PlatformBases } from './schedules/base-digests';
