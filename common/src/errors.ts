@@ -31,3 +31,22 @@ export class InvalidInputError extends ArchfarmError {
 export function errorMessage(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
+
+/**
+ * Two archfarm programs do not share a protocol (one is too old or too new for the other);
+ * the message names both and which to upgrade. Retrying cannot help.
+ */
+export class ProtocolMismatchError extends ArchfarmError {
+  readonly code = 'PROTOCOL_MISMATCH';
+  readonly kind = 'input';
+  constructor(
+    message: string,
+    /** The protocol the refused side speaks (NaN: it sent no number). */
+    readonly protocol: number,
+    /** What the judging side accepts. */
+    readonly accepted: { readonly min: number; readonly max: number },
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}

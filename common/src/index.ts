@@ -7,3 +7,4 @@ export * from './registry';
 export * from './pki';
 export * from './retention';
 export * from './git-source';
+export * from './version';

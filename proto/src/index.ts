@@ -8,6 +8,7 @@ export * from './gen/archfarm/v1/agent';
 export * from './gen/archfarm/v1/build';
 export * from './gen/archfarm/v1/auth';
 export * from './gen/archfarm/v1/schedule';
+export * from './gen/archfarm/v1/version';
 export * as buildkit from './gen/moby/buildkit/v1/control';
 /** BuildKit's session services, which the agent serves to its engine (context, credentials, secrets). */
 export * as fsutil from './gen/moby/fsutil/types/wire';
@@ -16,3 +17,4 @@ export * as buildkitSecrets from './gen/moby/secrets/v1/secrets';
 export * as grpcHealth from './gen/grpc/health/v1/health';
 export { Timestamp } from './gen/google/protobuf/timestamp';
 export * from './wire';
+export * from './client';

@@ -61,6 +61,11 @@ export interface Hello {
   running: RunningJob[];
   /** The Node.js the agent runs on (process.version, e.g. "v18.19.0"); empty from older agents. */
   nodeVersion: string;
+  /**
+   * The wire protocol the agent speaks (common/src/version.ts); 0 from agents older than
+   * versioning. The coordinator refuses one it does not accept (PROTOCOL_MISMATCH).
+   */
+  protocol: number;
 }
 
 export interface Hello_LabelsEntry {
@@ -122,6 +127,9 @@ export interface Welcome {
   /** An agent that cannot renew its leases (reach the coordinator) for this long stops its jobs. */
   leaseTtlMs: number;
   resume: ResumeDecision[];
+  /** The coordinator's version ("0.1.0") and the protocol it speaks, for the agent's log. */
+  coordinatorVersion: string;
+  protocol: number;
 }
 
 export interface ResumeDecision {
@@ -528,7 +536,17 @@ export const Capabilities: MessageFns<Capabilities> = {
 };
 
 function createBaseHello(): Hello {
-  return { name: "", version: "", platforms: [], slots: 0, engine: "", labels: {}, running: [], nodeVersion: "" };
+  return {
+    name: "",
+    version: "",
+    platforms: [],
+    slots: 0,
+    engine: "",
+    labels: {},
+    running: [],
+    nodeVersion: "",
+    protocol: 0,
+  };
 }
 
 export const Hello: MessageFns<Hello> = {
@@ -556,6 +574,9 @@ export const Hello: MessageFns<Hello> = {
     }
     if (message.nodeVersion !== "") {
       writer.uint32(66).string(message.nodeVersion);
+    }
+    if (message.protocol !== 0) {
+      writer.uint32(72).uint32(message.protocol);
     }
     return writer;
   },
@@ -640,6 +661,14 @@ export const Hello: MessageFns<Hello> = {
             message.nodeVersion = reader.string();
             continue;
           }
+          case 9: {
+            if (tag !== 72) {
+              break;
+            }
+
+            message.protocol = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -681,6 +710,7 @@ export const Hello: MessageFns<Hello> = {
         : isSet(object.node_version)
         ? globalThis.String(object.node_version)
         : "",
+      protocol: isSet(object.protocol) ? globalThis.Number(object.protocol) : 0,
     };
   },
 
@@ -716,6 +746,9 @@ export const Hello: MessageFns<Hello> = {
     if (message.nodeVersion !== "") {
       obj.nodeVersion = message.nodeVersion;
     }
+    if (message.protocol !== 0) {
+      obj.protocol = Math.round(message.protocol);
+    }
     return obj;
   },
 
@@ -740,6 +773,7 @@ export const Hello: MessageFns<Hello> = {
     );
     message.running = object.running?.map((e) => RunningJob.fromPartial(e)) || [];
     message.nodeVersion = object.nodeVersion ?? "";
+    message.protocol = object.protocol ?? 0;
     return message;
   },
 };
@@ -1497,7 +1531,7 @@ export const CoordinatorMessage: MessageFns<CoordinatorMessage> = {
 };
 
 function createBaseWelcome(): Welcome {
-  return { heartbeatIntervalMs: 0, leaseTtlMs: 0, resume: [] };
+  return { heartbeatIntervalMs: 0, leaseTtlMs: 0, resume: [], coordinatorVersion: "", protocol: 0 };
 }
 
 export const Welcome: MessageFns<Welcome> = {
@@ -1510,6 +1544,12 @@ export const Welcome: MessageFns<Welcome> = {
     }
     for (const v of message.resume) {
       ResumeDecision.encode(v!, writer.uint32(26).fork()).join();
+    }
+    if (message.coordinatorVersion !== "") {
+      writer.uint32(34).string(message.coordinatorVersion);
+    }
+    if (message.protocol !== 0) {
+      writer.uint32(40).uint32(message.protocol);
     }
     return writer;
   },
@@ -1551,6 +1591,22 @@ export const Welcome: MessageFns<Welcome> = {
             message.resume.push(ResumeDecision.decode(reader, reader.uint32()));
             continue;
           }
+          case 4: {
+            if (tag !== 34) {
+              break;
+            }
+
+            message.coordinatorVersion = reader.string();
+            continue;
+          }
+          case 5: {
+            if (tag !== 40) {
+              break;
+            }
+
+            message.protocol = reader.uint32();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1576,6 +1632,12 @@ export const Welcome: MessageFns<Welcome> = {
         ? globalThis.Number(object.lease_ttl_ms)
         : 0,
       resume: globalThis.Array.isArray(object?.resume) ? object.resume.map((e: any) => ResumeDecision.fromJSON(e)) : [],
+      coordinatorVersion: isSet(object.coordinatorVersion)
+        ? globalThis.String(object.coordinatorVersion)
+        : isSet(object.coordinator_version)
+        ? globalThis.String(object.coordinator_version)
+        : "",
+      protocol: isSet(object.protocol) ? globalThis.Number(object.protocol) : 0,
     };
   },
 
@@ -1590,6 +1652,12 @@ export const Welcome: MessageFns<Welcome> = {
     if (message.resume?.length) {
       obj.resume = message.resume.map((e) => ResumeDecision.toJSON(e));
     }
+    if (message.coordinatorVersion !== "") {
+      obj.coordinatorVersion = message.coordinatorVersion;
+    }
+    if (message.protocol !== 0) {
+      obj.protocol = Math.round(message.protocol);
+    }
     return obj;
   },
 
@@ -1601,6 +1669,8 @@ export const Welcome: MessageFns<Welcome> = {
     message.heartbeatIntervalMs = object.heartbeatIntervalMs ?? 0;
     message.leaseTtlMs = object.leaseTtlMs ?? 0;
     message.resume = object.resume?.map((e) => ResumeDecision.fromPartial(e)) || [];
+    message.coordinatorVersion = object.coordinatorVersion ?? "";
+    message.protocol = object.protocol ?? 0;
     return message;
   },
 };
