@@ -1,13 +1,58 @@
+/** Space between two columns. */
+const GAP = 3;
+/** A shrunk column keeps at least this many characters (or its header, if longer). */
+const MIN_SHRUNK = 8;
+const ELLIPSIS = '…';
+
+/** How a table fits a terminal: its width and the free-text columns that may be cut to fit. */
+export interface TableFit {
+  /** Columns of the terminal; undefined (a pipe, a file) keeps every cell whole. */
+  width: number | undefined;
+  /** Indexes of the columns that may be shortened with an ellipsis; ids and times never are. */
+  shrink: readonly number[];
+}
+
 /**
  * Rows as aligned text: each column padded to its widest cell, three spaces apart, no
  * trailing spaces. The first row is the header. Empty cells should be '-' so a table
- * still splits into the same columns with awk.
+ * still splits into the same columns with awk. With `fit`, the widest shrinkable column
+ * loses a character at a time until the table fits; cut cells end in '…'.
  */
-export function formatTable(rows: readonly (readonly string[])[], indent = ''): string[] {
+export function formatTable(rows: readonly (readonly string[])[], indent = '', fit?: TableFit): string[] {
   const header = rows[0];
   if (!header) return [];
-  const widths = header.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? '').length)));
-  return rows.map((r) => indent + r.map((cell, col) => cell.padEnd(widths[col]!)).join('   ').trimEnd());
+  const natural = header.map((_, col) => Math.max(...rows.map((r) => (r[col] ?? '').length)));
+  const widths = fit?.width === undefined ? natural : fitWidths(natural, header, fit.shrink, fit.width - indent.length);
+  return rows.map((r) => indent + r.map((cell, col) => clip(cell, widths[col]!).padEnd(widths[col]!)).join(' '.repeat(GAP)).trimEnd());
+}
+
+/**
+ * Column widths whose total (gaps included) is at most `width`, taking from the widest
+ * shrinkable column first and never below its floor; when even the floors do not fit,
+ * the floors (the line then wraps, but every column still shows its start).
+ */
+export function fitWidths(natural: readonly number[], header: readonly string[], shrink: readonly number[], width: number): number[] {
+  const widths = [...natural];
+  const floor = (col: number): number => Math.min(natural[col]!, Math.max(MIN_SHRUNK, (header[col] ?? '').length));
+  let excess = widths.reduce((a, b) => a + b, 0) + GAP * (widths.length - 1) - width;
+  while (excess > 0) {
+    const candidates = shrink.filter((col) => widths[col] !== undefined && widths[col]! > floor(col));
+    if (candidates.length === 0) break;
+    const widest = candidates.reduce((a, b) => (widths[b]! > widths[a]! ? b : a));
+    widths[widest] = widths[widest]! - 1;
+    excess -= 1;
+  }
+  return widths;
+}
+
+function clip(cell: string, width: number): string {
+  return cell.length <= width ? cell : cell.slice(0, Math.max(0, width - ELLIPSIS.length)) + ELLIPSIS;
+}
+
+/** The terminal's width when `sink` is a terminal (process.stdout on a TTY); undefined for a pipe or a file. */
+export function terminalWidth(sink: object): number | undefined {
+  const tty = sink as { isTTY?: unknown; columns?: unknown };
+  return tty.isTTY === true && typeof tty.columns === 'number' && tty.columns > 0 ? tty.columns : undefined;
 }
 
 /** A wire time (ms since the epoch) as ISO 8601 in UTC, or null for 0 ("not yet"). */

@@ -96,13 +96,13 @@ describe('only known agents and operators get in', () => {
     assert.equal((await fleet.cli(['tokens', 'create'], { ARCHFARM_TOKEN: builder })).code, 5);
     const id = agentIdentity(fleet, 'trusted');
     const asAgent = buildClient(fleet, clientCertCredentials(fleet, id.keyPem, id.certPem));
-    const err = await failure((cb) => asAgent.listBuilds({ limit: 5, schedule: '' }, cb));
+    const err = await failure((cb) => asAgent.listBuilds({ limit: 5, schedule: '', states: [], createdWithinMs: 0 }, cb));
     assert.equal(err.code, status.PERMISSION_DENIED);
     const adminAsAgent = await failure((cb) => agentClient(fleet, operatorCredentials(fleet)).logOffset({ jobId: 'x', attempt: 1 }, cb));
     assert.equal(adminAsAgent.code, status.PERMISSION_DENIED, 'an operator token cannot act as an agent');
-    const noToken = await failure((cb) => buildClient(fleet, operatorCredentials(fleet, null)).listBuilds({ limit: 5, schedule: '' }, cb));
+    const noToken = await failure((cb) => buildClient(fleet, operatorCredentials(fleet, null)).listBuilds({ limit: 5, schedule: '', states: [], createdWithinMs: 0 }, cb));
     assert.equal(noToken.code, status.UNAUTHENTICATED);
-    const badToken = await failure((cb) => buildClient(fleet, operatorCredentials(fleet, `afa_${randomBytes(8).toString('hex')}`)).listBuilds({ limit: 5, schedule: '' }, cb));
+    const badToken = await failure((cb) => buildClient(fleet, operatorCredentials(fleet, `afa_${randomBytes(8).toString('hex')}`)).listBuilds({ limit: 5, schedule: '', states: [], createdWithinMs: 0 }, cb));
     assert.equal(badToken.code, status.UNAUTHENTICATED);
   });
 });

@@ -2,6 +2,9 @@ import { BuildMode, type AgentInfo } from '@archfarm/proto';
 import { modeName } from '../progress/format';
 import { formatLabels, formatTable, isoTime, timeAgo } from '../table';
 
+/** Free text that may be cut to the terminal's width: platforms, labels, engine. */
+const AGENT_SHRINK = [2, 4, 8];
+
 /** An agent's state as `archfarm agents` shows it; a drained agent still connected is "drained". */
 export type AgentStatus = 'connected' | 'disconnected' | 'drained';
 
@@ -52,10 +55,10 @@ export function agentJson(agent: AgentInfo): AgentJson {
 
 /**
  * As `docker buildx ls`: one line per agent, native platforms marked `*`, slots used/total.
- * The engine description is long, so it comes last.
+ * The engine description is long, so it comes last. `width`: the terminal's, if any.
  */
-export function agentsTable(agents: readonly AgentInfo[], now: number): string[] {
-  return formatTable([
+export function agentsTable(agents: readonly AgentInfo[], now: number, width?: number): string[] {
+  const rows = [
     ['NAME', 'STATUS', 'PLATFORMS', 'SLOTS', 'LABELS', 'VERSION', 'NODE', 'LAST SEEN', 'ENGINE'],
     ...agents.map((a) => [
       a.name,
@@ -68,5 +71,6 @@ export function agentsTable(agents: readonly AgentInfo[], now: number): string[]
       timeAgo(a.lastSeenMs, now),
       a.engine || '-',
     ]),
-  ]);
+  ];
+  return formatTable(rows, '', { width, shrink: AGENT_SHRINK });
 }

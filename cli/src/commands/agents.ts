@@ -6,6 +6,7 @@ import type { ConnectionFlags } from '../connection-settings';
 import { writeLine } from '../io';
 import { OUTPUT_CHOICES, parseChoice } from '../options';
 import { unary } from '../rpc';
+import { terminalWidth } from '../table';
 import { addAgentDrainCommands } from './agents-drain';
 import { addAgentForgetCommand } from './agents-forget';
 import { addAgentRevokeCommand } from './agents-revoke';
@@ -62,7 +63,7 @@ export async function runAgents(flags: AgentsFlags, ctx: CommandContext, now = D
     const sorted = [...agents].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     if (output === 'json') writeLine(ctx.io.stdout, JSON.stringify(sorted.map(agentJson), null, 2));
     else if (sorted.length === 0) writeLine(ctx.io.stderr, all ? `the coordinator at ${address} knows no agents` : `no agents are connected to the coordinator at ${address}`);
-    else for (const line of agentsTable(sorted, now())) writeLine(ctx.io.stdout, line);
+    else for (const line of agentsTable(sorted, now(), terminalWidth(ctx.io.stdout))) writeLine(ctx.io.stdout, line);
   } finally {
     client.close();
   }

@@ -5,6 +5,7 @@ import { writeLine } from '../io';
 import { OUTPUT_CHOICES, parseChoice } from '../options';
 import { terminalSafe } from '../progress/terminal-safe';
 import { unary } from '../rpc';
+import { terminalWidth } from '../table';
 import { parseScheduleName, withSchedules } from './schedules-client';
 import { scheduleJson } from './schedules-json';
 import { scheduleLines, schedulesTable } from './schedules-text';
@@ -66,7 +67,7 @@ export async function runSchedulesList(flags: OutputFlags, ctx: CommandContext, 
     const sorted = [...schedules].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     if (output === 'json') writeLine(ctx.io.stdout, JSON.stringify(sorted.map(scheduleJson), null, 2));
     else if (sorted.length === 0) writeLine(ctx.io.stderr, `no schedules on the coordinator at ${address}; add one with \`archfarm schedules add\``);
-    else for (const line of schedulesTable(sorted, now())) writeLine(ctx.io.stdout, line);
+    else for (const line of schedulesTable(sorted, now(), terminalWidth(ctx.io.stdout))) writeLine(ctx.io.stdout, line);
   });
 }
 

@@ -38,14 +38,16 @@ export function addedLines(s: Schedule): string[] {
 }
 
 /** `schedules list`: one line each; times are UTC, LAST TICK is the newest tick's outcome and age. */
-export function schedulesTable(list: readonly Schedule[], now: number): string[] {
-  return formatTable([
+export function schedulesTable(list: readonly Schedule[], now: number, width?: number): string[] {
+  const rows = [
     ['NAME', 'CRON', 'TZ', 'NEXT', 'LAST TICK', 'PAUSED'],
     ...list.map((s) => {
       const last = s.ticks[0];
       return [s.name, s.cron, zoneOf(s), shortTime(s.nextRunsMs[0] ?? 0), last ? `${outcomeName(last.outcome)} ${timeAgo(last.ranMs, now)}` : '-', s.paused ? 'yes' : 'no'];
     }),
-  ]);
+  ];
+  // The name is what other commands take, so it stays whole; cron and zone may be cut.
+  return formatTable(rows, '', { width, shrink: [1, 2] });
 }
 
 /** `schedules show`: every field, the next runs, then the recent ticks. */

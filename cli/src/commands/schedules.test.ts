@@ -269,12 +269,12 @@ test('builds --schedule NAME asks for that schedule\'s builds; JSON has schedule
   f.builds.set('b1', details.build({ buildId: 'b1' })).set('b9', details.build({ buildId: 'b9', createdMs: T0 + MIN, schedule: 'nightly', git }));
   const out = io(f);
   assert.equal(await runCli(['builds', '--schedule', 'nightly', '--output', 'json'], out), 0, out.stderr.text);
-  assert.deepEqual(f.listRequests, [{ limit: 20, schedule: 'nightly' }]);
+  assert.deepEqual(f.listRequests, [{ limit: 20, schedule: 'nightly', states: [], createdWithinMs: 0 }]);
   const json = JSON.parse(out.stdout.text) as { buildId: string; schedule: string | null; git: unknown }[];
   assert.deepEqual(json.map((b) => [b.buildId, b.schedule, b.git]), [['b9', 'nightly', git]]);
   const all = io(f);
   assert.equal(await runCli(['builds', '--output', 'json'], all), 0);
-  assert.deepEqual(f.listRequests[1], { limit: 20, schedule: '' });
+  assert.deepEqual(f.listRequests[1], { limit: 20, schedule: '', states: [], createdWithinMs: 0 });
   assert.deepEqual((JSON.parse(all.stdout.text) as { schedule: string | null; git: unknown }[]).map((b) => [b.schedule, b.git]), [['nightly', git], [null, null]]);
   const table = io(f);
   assert.equal(await runCli(['builds', '--schedule', 'nightly'], table), 0);

@@ -8,7 +8,7 @@ import type { ConnectionFlags } from '../connection-settings';
 import { writeLine } from '../io';
 import { OUTPUT_CHOICES, parseChoice } from '../options';
 import { unary } from '../rpc';
-import { formatLabels, formatTable, isoTime, shortTime } from '../table';
+import { formatLabels, formatTable, isoTime, shortTime, terminalWidth } from '../table';
 
 const LIST_HELP = `
 Examples:
@@ -58,7 +58,8 @@ export async function runListTokens(flags: ListFlags, ctx: CommandContext, now =
   }
   if (output === 'json') return writeLine(ctx.io.stdout, JSON.stringify(tokens.map((t) => tokenJson(t, now)), null, 2));
   const rows = tokens.map((t) => [t.id, t.kind, tokenState(t, now), shortTime(t.createdMs), t.expiresMs > 0 ? shortTime(t.expiresMs) : 'never', t.usesLeft < 0 ? '-' : String(t.usesLeft), formatLabels(t.labels) || '-', t.description || '-']);
-  for (const line of formatTable([['ID', 'KIND', 'STATE', 'CREATED', 'EXPIRES', 'USES', 'LABELS', 'DESCRIPTION'], ...rows])) writeLine(ctx.io.stdout, line);
+  const fit = { width: terminalWidth(ctx.io.stdout), shrink: [6, 7] }; // labels, description
+  for (const line of formatTable([['ID', 'KIND', 'STATE', 'CREATED', 'EXPIRES', 'USES', 'LABELS', 'DESCRIPTION'], ...rows], '', fit)) writeLine(ctx.io.stdout, line);
 }
 
 export async function runRevokeToken(idArg: string, flags: ConnectionFlags, ctx: CommandContext): Promise<void> {

@@ -20,3 +20,7 @@ const BUILD: Record<BuildStateName, BuildState> = {
 
 export const jobStateToWire = (s: JobStateName): JobState => JOB[s];
 export const buildStateToWire = (s: BuildStateName): BuildState => BUILD[s];
+
+/** A wire build state as the store's name; undefined for UNSPECIFIED or a value this coordinator does not know. */
+export const buildStateFromWire = (s: BuildState): BuildStateName | undefined =>
+  (Object.keys(BUILD) as BuildStateName[]).find((name) => BUILD[name] === s);

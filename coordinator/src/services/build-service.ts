@@ -21,6 +21,7 @@ import { toServiceError } from './grpc-errors';
 import { unary } from './unary';
 import type { AgentAdmin } from './agent-admin';
 import type { Dispatcher } from '../builds/dispatcher';
+import { listBuildsQuery } from './list-builds';
 import { planBuild } from './plan-build';
 import { materialiseContext, validateBuild, type GitFetcher } from './validate-build';
 import { checkContext } from './check-context';
@@ -84,7 +85,8 @@ export function buildService(deps: BuildServiceDeps): BuildServiceServer {
       return buildDetails(stored);
     }),
     listBuilds: unary(async (req) => {
-      const records = await deps.store.listBuilds(Math.min(req.limit || 20, 500), req.schedule ? { schedule: req.schedule } : undefined);
+      const { limit, filter } = listBuildsQuery(req, Date.now());
+      const records = await deps.store.listBuilds(limit, filter);
       const full = await Promise.all(records.map((b) => deps.store.getBuild(b.id)));
       return { builds: full.flatMap((f) => (f ? [buildDetails(f)] : [])) };
     }),

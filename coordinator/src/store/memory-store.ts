@@ -2,7 +2,7 @@ import { AgentNameTakenError, StoreClosedError, StoreConflictError, StoreRecordN
 import { InvalidInputError } from '@archfarm/common';
 import { ATTEMPT_FIELDS, BUILD_FIELDS, JOB_FIELDS, applyPatch, checkAgent, checkCount, checkJobsOfBuild, checkLimit, checkLogBytes, checkSpec, normaliseAttempt, withSpecDefaults } from './record-rules';
 import { byCreation, checkAgentName, checkCertificate, checkIdentity, checkRegistryCredential, checkToken, normaliseIdentity, normaliseToken, redeemJoinToken, tokenUsable } from './security-rules';
-import type { AgentRecord, AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, JobPatch, JobRecord, Store, StoredBuild } from './store';
+import type { AgentRecord, AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, JobPatch, JobRecord, ListBuildsFilter, Store, StoredBuild } from './store';
 import type { AgentCertificateRecord, AgentIdentityRecord } from './store-identities';
 import { SCHEDULE_FIELDS, checkSchedule, checkSchedulePatch, checkTick, normaliseSchedule, normaliseTick } from './schedule-rules';
 import { IDLE_TICKS_KEPT, type SchedulePatch, type ScheduleRecord, type ScheduleTickRecord } from './store-schedules';
@@ -102,11 +102,16 @@ export class MemoryStore implements Store {
     return this.snapshot(id);
   }
 
-  async listBuilds(limit: number, filter: { schedule?: string } = {}): Promise<BuildRecord[]> {
+  async listBuilds(limit: number, filter: ListBuildsFilter = {}): Promise<BuildRecord[]> {
     this.check();
     checkLimit(limit);
-    const { schedule } = filter;
-    const wanted = [...this.builds.values()].filter((b) => schedule === undefined || b.spec.schedule === schedule);
+    const { schedule, states = [], createdSince } = filter;
+    const wanted = [...this.builds.values()].filter(
+      (b) =>
+        (schedule === undefined || b.spec.schedule === schedule) &&
+        (states.length === 0 || states.includes(b.state)) &&
+        (createdSince === undefined || b.createdAt >= createdSince),
+    );
     const newestFirst = wanted.reverse().sort((a, b) => b.createdAt - a.createdAt);
     return structuredClone(newestFirst.slice(0, limit));
   }

@@ -4,6 +4,14 @@ import type { AttemptRow, BuildRow, JobRow } from './sqlite-rows';
 
 type Statement<P extends unknown[] | object, R = unknown> = Database.Statement<P, R>;
 
+/** listBuildsFiltered's parameters; null leaves a condition out. */
+export interface ListBuildsParams {
+  schedule: string | null;
+  states: string | null;
+  since: number | null;
+  limit: number;
+}
+
 const BUILD_COLUMNS = 'id, spec, state, created_at, finished_at, digest, index_media_type, index_size, error, failed_platform, schedule';
 const JOB_COLUMNS = 'id, build_id, idx, platform, state, attempt, agent, mode, digest, error, queued_at, failed_on, not_before';
 const ATTEMPT_COLUMNS = 'job_id, attempt, lease_id, agent, mode, started_at, ended_at, outcome, error, digest, log_path, log_bytes, reason, bases';
@@ -19,6 +27,7 @@ export class SqliteStatements {
   readonly getBuild: Statement<[string], BuildRow>;
   readonly listBuilds: Statement<[number], BuildRow>;
   readonly listBuildsOfSchedule: Statement<[string, number], BuildRow>;
+  readonly listBuildsFiltered: Statement<ListBuildsParams, BuildRow>;
   readonly unfinishedBuildIds: Statement<[], string>;
   readonly insertJob: Statement<JobRow>;
   readonly updateJob: Statement<JobRow>;
@@ -49,6 +58,14 @@ export class SqliteStatements {
     // `schedule = ?` implies the partial index builds_schedule's `schedule IS NOT NULL`, so SQLite uses it.
     this.listBuildsOfSchedule = db.prepare<[string, number], BuildRow>(
       `SELECT ${BUILD_COLUMNS} FROM builds WHERE schedule = ? ORDER BY created_at DESC, rowid DESC LIMIT ?`,
+    );
+    // A NULL parameter leaves its condition out; states is a JSON array of state names.
+    this.listBuildsFiltered = db.prepare<ListBuildsParams, BuildRow>(
+      `SELECT ${BUILD_COLUMNS} FROM builds
+       WHERE (@schedule IS NULL OR schedule = @schedule)
+         AND (@states IS NULL OR state IN (SELECT value FROM json_each(@states)))
+         AND (@since IS NULL OR created_at >= @since)
+       ORDER BY created_at DESC, rowid DESC LIMIT @limit`,
     );
     // The WHERE matches the partial index builds_unfinished word for word, so SQLite uses it.
     this.unfinishedBuildIds = db

@@ -14,7 +14,7 @@ import { SCHEDULE_FIELDS, checkSchedule, checkSchedulePatch, checkTick } from '.
 import { identityFromRow, identityToRow, tokenFromRow, tokenToRow } from './sqlite-security-rows';
 import { SqliteStatements } from './sqlite-statements';
 import * as rows from './sqlite-rows';
-import type { AgentRecord, AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, JobPatch, JobRecord, Store, StoredBuild } from './store';
+import type { AgentRecord, AttemptPatch, AttemptRecord, BuildPatch, BuildRecord, JobPatch, JobRecord, ListBuildsFilter, Store, StoredBuild } from './store';
 import type { AgentCertificateRecord, AgentIdentityRecord } from './store-identities';
 import { IDLE_TICKS_KEPT, type SchedulePatch, type ScheduleRecord, type ScheduleTickRecord } from './store-schedules';
 import type { RegistryCredentialRecord, TokenRecord } from './store-security';
@@ -127,10 +127,18 @@ export class SqliteStore implements Store {
     return this.read(() => this.snapshot(id));
   }
 
-  async listBuilds(limit: number, filter: { schedule?: string } = {}): Promise<BuildRecord[]> {
+  async listBuilds(limit: number, filter: ListBuildsFilter = {}): Promise<BuildRecord[]> {
     checkLimit(limit);
-    const { schedule } = filter;
-    return this.read(() => (schedule === undefined ? this.sql.listBuilds.all(limit) : this.sql.listBuildsOfSchedule.all(schedule, limit)).map(rows.buildFromRow));
+    const { schedule, states = [], createdSince } = filter;
+    const narrowed = states.length > 0 || createdSince !== undefined;
+    return this.read(() =>
+      (narrowed
+        ? this.sql.listBuildsFiltered.all({ schedule: schedule ?? null, states: states.length > 0 ? JSON.stringify(states) : null, since: createdSince ?? null, limit })
+        : schedule === undefined
+          ? this.sql.listBuilds.all(limit)
+          : this.sql.listBuildsOfSchedule.all(schedule, limit)
+      ).map(rows.buildFromRow),
+    );
   }
 
   async unfinishedBuilds(): Promise<StoredBuild[]> {

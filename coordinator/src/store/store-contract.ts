@@ -5,6 +5,7 @@ import { StoreClosedError, StoreConflictError, StoreRecordNotFoundError } from '
 import type { Store } from './store';
 import { accessContract } from './store-contract-access';
 import { agentContract } from './store-contract-agents';
+import { listBuildsContract } from './store-contract-list';
 import { logIndexContract } from './store-contract-logs';
 import { orderContract } from './store-contract-order';
 import { publishContract } from './store-contract-publish';
@@ -192,6 +193,7 @@ export function storeContract(name: string, open: () => Promise<Store>): void {
   accessContract(withStore);
   orderContract(withStore);
   scheduleContract(withStore);
+  listBuildsContract(withStore);
 
   test(`${name}: calls after close are refused`, async () => {
     const store = await open();

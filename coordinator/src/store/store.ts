@@ -9,6 +9,16 @@ import type { GitSourceRecord, ScheduleStore } from './store-schedules';
  */
 
 export type BuildState = 'running' | 'publishing' | 'published' | 'failed' | 'cancelled';
+
+/** Which builds `listBuilds` returns; each field given narrows the list. */
+export interface ListBuildsFilter {
+  /** Only the builds this schedule started. */
+  schedule?: string;
+  /** Only builds in one of these states; empty or absent for any. */
+  states?: readonly BuildState[];
+  /** Only builds created at or after this time, ms since the epoch. */
+  createdSince?: number;
+}
 export type JobState = 'queued' | 'assigned' | 'running' | 'succeeded' | 'failed' | 'cancelled';
 export type AttemptOutcome = 'running' | 'succeeded' | 'failed' | 'cancelled' | 'lost';
 export type JobMode = 'native' | 'emulated';
@@ -216,8 +226,8 @@ export interface Store extends SecurityStore, ScheduleStore {
   setLogBytes(jobId: string, attempt: number, bytes: number): Promise<void>;
   /** The build with its jobs and attempts, or undefined when there is no such build. */
   getBuild(id: string): Promise<StoredBuild | undefined>;
-  /** The newest `limit` builds, newest first; with `schedule`, only that schedule's builds. */
-  listBuilds(limit: number, filter?: { schedule?: string }): Promise<BuildRecord[]>;
+  /** The newest `limit` builds that match `filter`, newest first (the limit counts matching builds). */
+  listBuilds(limit: number, filter?: ListBuildsFilter): Promise<BuildRecord[]>;
   /** Builds still running or publishing, oldest first: what a restarted coordinator resumes. */
   unfinishedBuilds(): Promise<StoredBuild[]>;
   /**

@@ -309,6 +309,10 @@ export interface ListBuildsRequest {
   limit: number;
   /** Only the builds this schedule started. */
   schedule: string;
+  /** Only builds in one of these states; empty for any. The limit counts matching builds. */
+  states: BuildState[];
+  /** Only builds created in the last created_within_ms, by the coordinator's clock; 0 for any age. */
+  createdWithinMs: number;
 }
 
 export interface ListBuildsResponse {
@@ -4019,7 +4023,7 @@ export const BuildDetails_RequireLabelsEntry: MessageFns<BuildDetails_RequireLab
 };
 
 function createBaseListBuildsRequest(): ListBuildsRequest {
-  return { limit: 0, schedule: "" };
+  return { limit: 0, schedule: "", states: [], createdWithinMs: 0 };
 }
 
 export const ListBuildsRequest: MessageFns<ListBuildsRequest> = {
@@ -4029,6 +4033,16 @@ export const ListBuildsRequest: MessageFns<ListBuildsRequest> = {
     }
     if (message.schedule !== "") {
       writer.uint32(18).string(message.schedule);
+    }
+    if (message.states.length !== 0) {
+      writer.uint32(26).fork();
+      for (const v of message.states) {
+        writer.int32(v);
+      }
+      writer.join();
+    }
+    if (message.createdWithinMs !== 0) {
+      writer.uint32(32).int64(message.createdWithinMs);
     }
     return writer;
   },
@@ -4062,6 +4076,32 @@ export const ListBuildsRequest: MessageFns<ListBuildsRequest> = {
             message.schedule = reader.string();
             continue;
           }
+          case 3: {
+            if (tag === 24) {
+              message.states.push(reader.int32() as any);
+
+              continue;
+            }
+
+            if (tag === 26) {
+              const end2 = reader.uint32() + reader.pos;
+              while (reader.pos < end2) {
+                message.states.push(reader.int32() as any);
+              }
+
+              continue;
+            }
+
+            break;
+          }
+          case 4: {
+            if (tag !== 32) {
+              break;
+            }
+
+            message.createdWithinMs = longToNumber(reader.int64());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -4078,6 +4118,12 @@ export const ListBuildsRequest: MessageFns<ListBuildsRequest> = {
     return {
       limit: isSet(object.limit) ? globalThis.Number(object.limit) : 0,
       schedule: isSet(object.schedule) ? globalThis.String(object.schedule) : "",
+      states: globalThis.Array.isArray(object?.states) ? object.states.map((e: any) => buildStateFromJSON(e)) : [],
+      createdWithinMs: isSet(object.createdWithinMs)
+        ? globalThis.Number(object.createdWithinMs)
+        : isSet(object.created_within_ms)
+        ? globalThis.Number(object.created_within_ms)
+        : 0,
     };
   },
 
@@ -4089,6 +4135,12 @@ export const ListBuildsRequest: MessageFns<ListBuildsRequest> = {
     if (message.schedule !== "") {
       obj.schedule = message.schedule;
     }
+    if (message.states?.length) {
+      obj.states = message.states.map((e) => buildStateToJSON(e));
+    }
+    if (message.createdWithinMs !== 0) {
+      obj.createdWithinMs = Math.round(message.createdWithinMs);
+    }
     return obj;
   },
 
@@ -4099,6 +4151,8 @@ export const ListBuildsRequest: MessageFns<ListBuildsRequest> = {
     const message = createBaseListBuildsRequest();
     message.limit = object.limit ?? 0;
     message.schedule = object.schedule ?? "";
+    message.states = object.states?.map((e) => e) || [];
+    message.createdWithinMs = object.createdWithinMs ?? 0;
     return message;
   },
 };
