@@ -16,6 +16,8 @@ export class Interrupts {
   /** Settles with the first signal; never settles if none comes. */
   readonly fired = new Promise<NodeJS.Signals>((resolve) => (this.resolveFired = resolve));
   private readonly listeners = SIGNALS.map((signal) => [signal, () => this.onSignal(signal)] as const);
+  /** Set while a question is asked: the next signal answers it instead of ending the process. */
+  private answer: ((signal: NodeJS.Signals) => void) | undefined;
 
   constructor(
     private readonly source: EventEmitter,
@@ -39,12 +41,27 @@ export class Interrupts {
     if (this.firstSignal) throw new InterruptedError(this.firstSignal);
   }
 
+  /**
+   * Until `release`, the next signal settles `next` instead of ending the process: while
+   * `build` asks "cancel the build or detach?", a second Ctrl-C is the answer "cancel", and
+   * only one after that means "now".
+   */
+  holdNext(): { next: Promise<NodeJS.Signals>; release: () => void } {
+    const next = new Promise<NodeJS.Signals>((resolve) => (this.answer = resolve));
+    return { next, release: () => (this.answer = undefined) };
+  }
+
   /** Restores the default signal behaviour. */
   dispose(): void {
     for (const [signal, listener] of this.listeners) this.source.off(signal, listener);
   }
 
   private onSignal(signal: NodeJS.Signals): void {
+    const answer = this.answer;
+    if (this.firstSignal && answer) {
+      this.answer = undefined;
+      return answer(signal);
+    }
     if (this.firstSignal) this.exit(128 + (constants.signals[signal] ?? 2));
     this.firstSignal = signal;
     this.controller.abort(new InterruptedError(signal));

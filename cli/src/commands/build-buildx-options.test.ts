@@ -116,7 +116,7 @@ test('BUILDKIT_PROGRESS and DOCKER_DEFAULT_PLATFORM are defaults; flags win', as
   const flags = await compileBuildOptions('ctx', { tag: [TAG], progress: 'quiet', platform: ['linux/amd64'] }, { cwd: root, env: testEnv(env), machine: 'x86_64' });
   assert.equal(flags.progress, 'quiet');
   assert.deepEqual(flags.platforms.map(String), ['linux/amd64']);
-  for (const [mode, shown] of [['tty', 'plain'], ['auto', 'plain'], ['plain', 'plain'], ['json', 'json'], ['quiet', 'quiet']] as const) {
+  for (const [mode, shown] of [['tty', 'tty'], ['auto', 'auto'], ['rawjson', 'json'], ['plain', 'plain'], ['json', 'json'], ['quiet', 'quiet']] as const) {
     assert.equal((await compile(root, {}, { BUILDKIT_PROGRESS: mode })).progress, shown, mode);
   }
 });

@@ -61,13 +61,13 @@ test('compiles a full, valid command line', async (t) => {
   assert.equal(opts.plan, false);
 });
 
-test('defaults: this machine, CONTEXT_DIR/Dockerfile, auto progress as plain, no wait limit', async (t) => {
+test('defaults: this machine, CONTEXT_DIR/Dockerfile, auto progress, no wait limit', async (t) => {
   const f = await fixture();
   t.after(f.cleanup);
   const opts = await compileBuildOptions(f.ctx, { tag: TAG }, { cwd: '/', env: testEnv({ ARCHFARM_COORDINATOR: 'env-host' }), machine: 'aarch64' });
   assert.deepEqual(opts.platforms.map(String), ['linux/arm64']);
   assert.equal(opts.dockerfile.inContext, 'Dockerfile');
-  assert.equal(opts.progress, 'plain');
+  assert.equal(opts.progress, 'auto');
   assert.equal(opts.output, 'text');
   assert.equal(opts.waitTimeoutSeconds, 0);
   assert.equal(opts.target, '');

@@ -51,14 +51,15 @@ export interface BuildFlags extends ConnectionFlags {
 }
 
 /**
- * --progress: the CLI's own modes plus buildx's names for them. There is no redrawing
- * renderer, so auto and tty print plain lines; rawjson prints archfarm's JSON events (not
- * BuildKit's raw solve status).
+ * --progress: the CLI's own modes plus buildx's names (buildx takes auto, plain, tty, quiet,
+ * rawjson). rawjson prints archfarm's JSON events, not BuildKit's raw solve status: the farm's
+ * events are what a machine reading this build wants. auto is decided once stderr is known
+ * (progress/terminal.ts resolveProgress).
  */
 export const PROGRESS_CHOICES = ['auto', 'plain', 'json', 'quiet', 'tty', 'rawjson'] as const;
-const PROGRESS_SHOWN: Readonly<Record<(typeof PROGRESS_CHOICES)[number], Exclude<ProgressMode, 'auto'>>> = {
-  auto: 'plain',
-  tty: 'plain',
+const PROGRESS_SHOWN: Readonly<Record<(typeof PROGRESS_CHOICES)[number], ProgressMode>> = {
+  auto: 'auto',
+  tty: 'tty',
   plain: 'plain',
   json: 'json',
   rawjson: 'json',
@@ -108,7 +109,8 @@ export interface BuildOptions {
   buildArgs: Record<string, string>;
   /** Empty for the last stage. */
   target: string;
-  progress: Exclude<ProgressMode, 'auto'>;
+  /** As asked: 'auto' is decided by build.ts once it knows whether stderr is a terminal. */
+  progress: ProgressMode;
   output: OutputFormat;
   /** 0: wait for an agent as long as it takes. */
   waitTimeoutSeconds: number;
@@ -186,7 +188,7 @@ function forwardedAuth(flags: BuildFlags, tag: ImageRef, env: BuildEnv['env']): 
 }
 
 /** The flag, else BUILDKIT_PROGRESS (as buildx reads it), else auto. */
-function parseProgress(flag: string | undefined, env: BuildEnv['env']): Exclude<ProgressMode, 'auto'> {
+function parseProgress(flag: string | undefined, env: BuildEnv['env']): ProgressMode {
   const fromEnv = env.BUILDKIT_PROGRESS?.trim() || undefined;
   const [text, field] = flag !== undefined ? [flag, '--progress'] : fromEnv !== undefined ? [fromEnv, 'BUILDKIT_PROGRESS'] : ['auto', '--progress'];
   return PROGRESS_SHOWN[parseChoice(text, PROGRESS_CHOICES, field)];

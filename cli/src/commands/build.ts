@@ -5,11 +5,14 @@ import { connectBuildService, openConnection } from '../client';
 import { warn, type CommandContext } from '../command-context';
 import { packContext, type ContextTar } from '../context-tar';
 import { InterruptedError } from '../errors';
+import { askCancelOrDetach, canAskOnInterrupt } from '../interrupt-choice';
 import { Interrupts } from '../interrupts';
 import { collect } from '../options';
 import { createRenderer } from '../progress/create-renderer';
+import { detachedLines } from '../progress/detached';
 import { BuildMonitor } from '../progress/monitor';
-import type { ProgressRenderer } from '../progress/renderer';
+import { say, type ProgressRenderer } from '../progress/renderer';
+import { isTerminal, resolveProgress } from '../progress/terminal';
 import { unary } from '../rpc';
 import { ensureContext } from '../upload';
 import { watchBuild } from '../watch';
@@ -103,7 +106,7 @@ export function addBuildCommand(program: Command, ctx: CommandContext): void {
     .option('--secret <id=ID[,src=FILE|env=VAR]>', 'secret for RUN --mount=type=secret,id=ID (at most 500 KiB; never logged or stored); repeatable', collect)
     .option('--pull', 'resolve every FROM image afresh on each platform')
     .option('--no-cache', "don't use the engines' build cache")
-    .option('--progress <mode>', 'progress on stderr: auto, plain, json, quiet; tty is plain, rawjson is json (default: $BUILDKIT_PROGRESS, else auto = plain)')
+    .option('--progress <mode>', 'progress on stderr: auto, tty (live lines per platform, a summary table; Ctrl-C asks cancel or detach), plain, json, quiet; rawjson is json (default: $BUILDKIT_PROGRESS, else auto: tty on a terminal, plain otherwise)')
     .option('-o, --output <format|type=registry[,name=REF]>', 'result on stdout: text (the digest) or json (default: text); buildx\'s type=registry is accepted, name= adds tags; repeatable', collect)
     .option('--push', 'accepted for buildx scripts: the farm always publishes to the registry')
     .option('--load', 'refused: the farm publishes to the registry; docker pull the tag afterwards')
@@ -127,8 +130,9 @@ export function addBuildCommand(program: Command, ctx: CommandContext): void {
 export async function runBuild(contextArg: string, flags: BuildFlags, ctx: CommandContext): Promise<void> {
   const { io } = ctx;
   const opts = await compileBuildOptions(contextArg, flags, { cwd: io.cwd, env: io.env });
-  if (opts.progress === 'json') ctx.errorFormat = 'json';
-  const renderer = createRenderer(opts.progress, io.stderr);
+  const progress = resolveProgress(opts.progress, { terminal: isTerminal(io.stderr), term: io.env.TERM });
+  if (progress === 'json') ctx.errorFormat = 'json';
+  const renderer = createRenderer(progress, io.stderr);
   const interrupts = new Interrupts(io.signals, io.exit);
   let client: BuildServiceClient | undefined;
   try {
@@ -143,12 +147,19 @@ export async function runBuild(contextArg: string, flags: BuildFlags, ctx: Comma
     renderer.submitted(buildId, opts.platforms.map(String));
     if (opts.detach) return printDetached(buildId, opts.output, io.stdout);
     const monitor = new BuildMonitor(renderer);
-    const finished = await follow(client, opts.coordinator, buildId, monitor, renderer, interrupts);
+    const finished = await follow(client, opts.coordinator, buildId, { monitor, renderer, interrupts, stdin: io.stdin });
+    if (finished === 'detached') {
+      // Ctrl-C, then d: the build goes on without us; stdout gets its id, as with --detach.
+      renderer.close();
+      for (const line of detachedLines(buildId)) say(io.stderr, line);
+      return printDetached(buildId, opts.output, io.stdout);
+    }
     const attempts = await failedAttempts(client, opts.coordinator, buildId, finished);
     // Before the result is printed: once the status says published, the files are there.
     if (finished.state === BuildState.BUILD_STATE_PUBLISHED && DIGEST.test(finished.digest)) await writeResultFiles(opts.resultFiles, buildId, finished);
     settleBuild(buildId, finished, { monitor, output: opts.output, stdout: io.stdout, attempts });
   } finally {
+    renderer.close();
     interrupts.dispose();
     client?.close();
   }
@@ -203,23 +214,33 @@ async function failedAttempts(client: BuildServiceClient, address: string, build
   }
 }
 
+/** What following a build shows and listens to. */
+interface Following {
+  monitor: BuildMonitor;
+  renderer: ProgressRenderer;
+  interrupts: Interrupts;
+  /** Read only to ask "cancel or detach?" (../interrupt-choice). */
+  stdin: NodeJS.ReadableStream;
+}
+
 /**
  * Watches the build to its end, re-attaching when its stream is lost. On a signal (even one
  * that came during SubmitBuild) cancels it, waits up to CANCEL_GRACE_MS for the final event,
- * and throws InterruptedError.
+ * and throws InterruptedError; but a Ctrl-C under a live view (--progress tty) with a
+ * terminal to answer on first asks, and 'detached' is the answer d.
  */
-async function follow(
-  client: BuildServiceClient,
-  address: string,
-  buildId: string,
-  monitor: BuildMonitor,
-  renderer: ProgressRenderer,
-  interrupts: Interrupts,
-): Promise<BuildFinished> {
+async function follow(client: BuildServiceClient, address: string, buildId: string, how: Following): Promise<BuildFinished | 'detached'> {
+  const { monitor, renderer, interrupts, stdin } = how;
   const watch = watchBuild(client, address, buildId, { onEvent: (event) => monitor.handle(event), onNote: (note) => renderer.reattach(note) });
   try {
     const first = await Promise.race([watch.finished, interrupts.fired]);
     if (typeof first !== 'string') return first;
+    if (renderer.ask && canAskOnInterrupt(first, stdin)) {
+      const choice = await askCancelOrDetach(stdin, (q) => renderer.ask?.(q), interrupts, watch.finished);
+      // The build ended while the question was up: its outcome (or the watch's error) stands.
+      if (choice === 'ended') return await watch.finished;
+      if (choice === 'detach') return 'detached';
+    }
     renderer.cancelling(buildId);
     try {
       await unary(address, 'CancelBuild', client.cancelBuild.bind(client), { buildId });

@@ -2,11 +2,16 @@ import type { TextSink } from '../io';
 import { JsonRenderer } from './json';
 import { PlainRenderer } from './plain';
 import { QuietRenderer } from './quiet';
-import type { ProgressMode, ProgressRenderer } from './renderer';
+import type { ProgressRenderer, ShownProgress } from './renderer';
+import { columnsOf } from './terminal';
+import { TtyRenderer } from './tty';
 
-/** The renderer for a --progress mode, writing to `out` (stderr). */
-export function createRenderer(mode: Exclude<ProgressMode, 'auto'>, out: TextSink): ProgressRenderer {
+/** The renderer for a --progress mode ('auto' already resolved: ./terminal), writing to `out` (stderr). */
+export function createRenderer(mode: ShownProgress, out: TextSink): ProgressRenderer {
   switch (mode) {
+    case 'tty':
+      // Read at each redraw: the terminal may be resized mid-build.
+      return new TtyRenderer(out, { columns: () => columnsOf(out), now: () => Date.now() });
     case 'plain':
       return new PlainRenderer(out);
     case 'json':

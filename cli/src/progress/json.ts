@@ -38,6 +38,8 @@ export class JsonRenderer implements ProgressRenderer {
 
   failureLog(): void {}
 
+  close(): void {}
+
   private decode(platform: string, data: Uint8Array): string {
     let decoder = this.decoders.get(platform);
     if (!decoder) this.decoders.set(platform, (decoder = new StringDecoder('utf8')));

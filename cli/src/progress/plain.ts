@@ -16,7 +16,7 @@ export class PlainRenderer implements ProgressRenderer {
   constructor(private readonly out: TextSink) {}
 
   context(note: ContextNote): void {
-    say(this.out, note.uploading ? `uploading context ${formatBytes(note.size)}` : `context ${note.digest} already on the coordinator`);
+    say(this.out, contextLine(note));
   }
 
   submitted(buildId: string, platforms: readonly string[]): void {
@@ -47,6 +47,8 @@ export class PlainRenderer implements ProgressRenderer {
     for (const line of failureBlock(source, lines)) say(this.out, line);
   }
 
+  close(): void {}
+
   private job(job: JobUpdate): void {
     const key = `${job.state}|${job.agent}|${job.digest}`;
     if (this.shownState.get(job.platform) === key) return;
@@ -61,6 +63,11 @@ export class PlainRenderer implements ProgressRenderer {
     this.shownReason.set(platform, reason);
     say(this.out, `[${platform}] waiting: ${reason}`);
   }
+}
+
+/** What the context note says to people (plain and tty alike). */
+export function contextLine(note: ContextNote): string {
+  return note.uploading ? `uploading context ${formatBytes(note.size)}` : `context ${note.digest} already on the coordinator`;
 }
 
 /** "assigned to pi-1 (native): <reason>", "pushed sha256:…", ...: what a job update means. */

@@ -23,4 +23,6 @@ export class QuietRenderer implements ProgressRenderer {
   failureLog(source: LogSource, lines: readonly string[]): void {
     for (const line of failureBlock(source, lines)) say(this.out, line);
   }
+
+  close(): void {}
 }

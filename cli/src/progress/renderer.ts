@@ -3,8 +3,14 @@ import type { TextSink } from '../io';
 import type { ReattachNote } from '../reattach';
 import { terminalSafe } from './terminal-safe';
 
-/** --progress: how a build's progress is shown on stderr ('auto' is plain for now). */
-export type ProgressMode = 'auto' | 'plain' | 'json' | 'quiet';
+/**
+ * --progress: how a build's progress is shown on stderr. 'auto' is 'tty' when stderr is a
+ * terminal, else 'plain' (./terminal resolveProgress).
+ */
+export type ProgressMode = 'auto' | 'tty' | 'plain' | 'json' | 'quiet';
+
+/** A mode once 'auto' is decided. */
+export type ShownProgress = Exclude<ProgressMode, 'auto'>;
 
 /** Who wrote a log line: the platform's job, the agent running it and how. */
 export interface LogSource {
@@ -39,6 +45,13 @@ export interface ProgressRenderer {
   reattach(note: ReattachNote): void;
   /** The last lines of the platform that failed the build. */
   failureLog(source: LogSource, lines: readonly string[]): void;
+  /**
+   * Puts a question under the live lines (undefined takes it away). Only a renderer that
+   * redraws in place has it: the build asks "cancel or detach?" on Ctrl-C only then.
+   */
+  ask?(question: string | undefined): void;
+  /** The command is done with it: a redrawing renderer draws its last frame and stops. */
+  close(): void;
 }
 
 /** Writes one line to `sink` as is (JSON lines, already safe: ./terminal-safe). */
