@@ -12,7 +12,7 @@ import { probePlatforms, type Engine, type ProbedPlatform } from './engine';
 import { AttemptDroppedError, NothingToServeError } from './errors';
 import { AGENT_LABEL, localRepository, runJob } from './job-runner';
 import type { CompiledAgentOptions } from './options';
-import { AGENT_VERSION } from './version';
+import { ARCHFARM_VERSION, PROTOCOL_VERSION } from '@archfarm/common';
 
 /** Platforms an agent tries by default; operators narrow them with --platform. */
 export const DEFAULT_CANDIDATES = ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/arm/v6', 'linux/s390x', 'linux/ppc64le', 'linux/riscv64', 'linux/386'];
@@ -164,7 +164,8 @@ export class Agent {
   private hello(): Hello {
     return {
       name: this.options.name,
-      version: AGENT_VERSION,
+      version: ARCHFARM_VERSION,
+      protocol: PROTOCOL_VERSION,
       nodeVersion: process.version,
       platforms: this.wirePlatforms(),
       slots: this.options.slots,

@@ -1,7 +1,7 @@
 import type { ChannelCredentials, ClientDuplexStream } from '@grpc/grpc-js';
-import { TLS_CHANNEL_OPTIONS } from './enrolment';
-import { errorMessage, type Logger } from '@archfarm/common';
-import { AgentServiceClient, type AgentMessage, type Assign, type Cancel, type CoordinatorMessage, type Hello, type RunningJob, type Welcome } from '@archfarm/proto';
+import { agentServiceClient, type AgentCalls } from './coordinator-client';
+import { ACCEPTED_PROTOCOLS, ARCHFARM_VERSION, errorMessage, PROTOCOL_VERSION, protocolMismatch, type Logger } from '@archfarm/common';
+import { remoteCodeOf, type AgentMessage, type Assign, type Cancel, type CoordinatorMessage, type Hello, type RunningJob, type Welcome } from '@archfarm/proto';
 
 export interface ConnectionHandlers {
   hello: () => Hello;
@@ -29,8 +29,8 @@ const MAX_BACKOFF_MS = 15_000;
  */
 export class Connection {
   /** For bulk transfers: UploadLog, LogOffset, FetchContext. */
-  client: AgentServiceClient;
-  private control: AgentServiceClient;
+  client: AgentCalls;
+  private control: AgentCalls;
   private stream: ClientDuplexStream<AgentMessage, CoordinatorMessage> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private retry: NodeJS.Timeout | undefined;
@@ -60,9 +60,8 @@ export class Connection {
     setTimeout(() => old.forEach((c) => c.close()), 30_000).unref();
   }
 
-  private makeClient(control = false): AgentServiceClient {
-    return new AgentServiceClient(this.address, this.credentials, {
-      ...TLS_CHANNEL_OPTIONS,
+  private makeClient(control = false): AgentCalls {
+    return agentServiceClient(this.address, this.credentials, {
       // Its own subchannel pool: a connection no other channel to the coordinator shares.
       ...(control ? { 'grpc.use_local_subchannel_pool': 1 } : {}),
       // Pings keep NAT mappings open and find a dead coordinator; the server allows 10 s.
@@ -102,7 +101,11 @@ export class Connection {
     this.stream = stream;
     stream.write({ msg: { $case: 'hello', value: this.handlers.hello() } });
     stream.on('data', (message: CoordinatorMessage) => this.onMessage(message));
-    stream.on('error', (err) => this.onClosed(stream, errorMessage(err)));
+    stream.on('error', (err) => {
+      // Told by name: retrying the same agent cannot help, upgrading one side does.
+      if (remoteCodeOf(err) === 'PROTOCOL_MISMATCH') this.logger.error({ err: errorMessage(err) }, 'the coordinator refused this agent: protocol mismatch');
+      this.onClosed(stream, errorMessage(err));
+    });
     stream.on('end', () => this.onClosed(stream, 'coordinator ended the stream'));
   }
 
@@ -114,7 +117,8 @@ export class Connection {
         this.failures = 0;
         this.welcomed = true;
         this.downSince = undefined;
-        this.logger.info('connected to coordinator');
+        this.logger.info({ coordinator: msg.value.coordinatorVersion || 'older than versioning', protocol: msg.value.protocol }, 'connected to coordinator');
+        this.checkProtocol(msg.value);
         this.handlers.onWelcome(msg.value);
         clearInterval(this.heartbeat);
         this.heartbeat = setInterval(() => this.send({ msg: { $case: 'heartbeat', value: { held: this.handlers.held() } } }), msg.value.heartbeatIntervalMs || 5000);
@@ -124,6 +128,14 @@ export class Connection {
       case 'cancel':
         return this.handlers.onCancel(msg.value);
     }
+  }
+
+  /** A coordinator speaking a protocol this agent does not know: said loudly, once per Welcome. */
+  private checkProtocol(welcome: Welcome): void {
+    const self = { name: `this agent (${ARCHFARM_VERSION})`, protocol: PROTOCOL_VERSION, accepts: ACCEPTED_PROTOCOLS, upgrade: 'the agent' };
+    const coordinator = { name: `the coordinator (${welcome.coordinatorVersion || 'older than versioning'})`, protocol: welcome.protocol, upgrade: 'the coordinator' };
+    const mismatch = protocolMismatch(self, coordinator);
+    if (mismatch) this.logger.error({ err: mismatch.message }, 'protocol mismatch with the coordinator');
   }
 
   private onClosed(stream: ClientDuplexStream<AgentMessage, CoordinatorMessage>, why: string): void {

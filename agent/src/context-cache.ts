@@ -14,7 +14,7 @@ import { ContextCorruptError } from './errors';
 export class ContextCache {
   constructor(
     private readonly dir: string,
-    private readonly client: () => AgentServiceClient,
+    private readonly client: () => Pick<AgentServiceClient, 'fetchContext'>,
   ) {}
 
   /** Fetches under way, by digest: two jobs of one build share one download. */

@@ -1,13 +1,10 @@
 import { join } from 'node:path';
 import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
-import { caFingerprint, COORDINATOR_TLS_NAME, createKeyAndCsr, discoverCa, InvalidInputError, type Logger } from '@archfarm/common';
-import { AuthServiceClient, type EnrolResponse } from '@archfarm/proto';
+import { caFingerprint, createKeyAndCsr, discoverCa, InvalidInputError, type Logger } from '@archfarm/common';
+import { authServiceClient } from './coordinator-client';
 import { loadIdentity, saveIdentity, type AgentIdentity, type SaveFault } from './identity-files';
 
 export type { AgentIdentity } from './identity-files';
-
-/** Every coordinator certificate carries this name; agents dial by whatever address they were given. */
-export const TLS_CHANNEL_OPTIONS = { 'grpc.ssl_target_name_override': COORDINATOR_TLS_NAME, 'grpc.default_authority': COORDINATOR_TLS_NAME };
 
 export interface EnrolOptions {
   coordinator: string;
@@ -37,11 +34,11 @@ export async function ensureEnrolled(opts: EnrolOptions, logger: Logger): Promis
   const [host, port] = splitHostPort(opts.coordinator);
   const caPem = await discoverCa(host, port, opts.caFingerprint);
   const { keyPem, csrPem } = await createKeyAndCsr(opts.name);
-  const client = new AuthServiceClient(opts.coordinator, credentials.createSsl(Buffer.from(caPem)), TLS_CHANNEL_OPTIONS);
+  const client = authServiceClient(opts.coordinator, credentials.createSsl(Buffer.from(caPem)));
   try {
-    const res = await new Promise<EnrolResponse>((resolve, reject) =>
-      client.enrol({ joinToken: opts.joinToken!, name: opts.name, csrPem }, (err, r) => (err ? reject(enrolError(err)) : resolve(r))),
-    );
+    const res = await client.enrol({ joinToken: opts.joinToken, name: opts.name, csrPem }).catch((err: Error & { details?: string }) => {
+      throw enrolError(err);
+    });
     const identity = { keyPem, certPem: res.certificatePem, caPem, notAfter: new Date(res.notAfterMs) };
     await save(dir, identity);
     logger.info({ notAfter: identity.notAfter.toISOString() }, 'enrolled with the coordinator');

@@ -2,7 +2,8 @@ import { createReadStream } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ArchfarmError, ImageRef, Platform, RegistryClient, errorMessage, type Logger } from '@archfarm/common';
-import { modeFromWire, toErrorInfo, type AgentServiceClient, type Assign, type JobFinished } from '@archfarm/proto';
+import { modeFromWire, toErrorInfo, type Assign, type JobFinished } from '@archfarm/proto';
+import type { AgentCalls } from './coordinator-client';
 import type { ContextCache } from './context-cache';
 import { StateDirUnwritableError, classifyThrown, unpackedTree, type Engine } from './engine';
 import { SmokeTestFailedError } from './errors';
@@ -14,7 +15,7 @@ export interface JobRunnerDeps {
   engine: Engine;
   contexts: ContextCache;
   /** The current connection's client (it changes when the agent reconnects). */
-  client: () => AgentServiceClient;
+  client: () => AgentCalls;
   stateDir: string;
   logger: Logger;
 }

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerReadableStream, type ServiceError } from '@grpc/grpc-js';
 import { createLogger } from '@archfarm/common';
-import { AgentServiceClient, AgentServiceService, type LogAck, type LogChunk } from '@archfarm/proto';
+import { AgentServiceService, type LogAck, type LogChunk } from '@archfarm/proto';
+import { agentServiceClient } from './coordinator-client';
 import { LogShipper } from './log-shipper';
 
 /**
@@ -36,7 +37,7 @@ async function fakeCoordinator() {
     logOffset: (_call: unknown, callback: sendUnaryData<LogAck>) => (stale ? callback(staleError()) : callback(null, { committed: log.length })),
   });
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-  const client = new AgentServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+  const client = agentServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
   return {
     client,
     log: () => log,

@@ -1,7 +1,8 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { status, type ClientWritableStream, type ServiceError } from '@grpc/grpc-js';
 import { errorMessage, type Logger } from '@archfarm/common';
-import type { AgentServiceClient, LogAck, LogChunk } from '@archfarm/proto';
+import type { LogAck, LogChunk } from '@archfarm/proto';
+import type { AgentCalls } from './coordinator-client';
 import { LogSpool } from './log-spool';
 
 const FLUSH_MS = 200;
@@ -49,7 +50,7 @@ export class LogShipper {
   private stopped: Stopped | undefined;
 
   constructor(
-    private readonly client: () => AgentServiceClient,
+    private readonly client: () => Pick<AgentCalls, 'uploadLog' | 'logOffset'>,
     private readonly jobId: string,
     private readonly attempt: number,
     readonly spoolPath: string,
@@ -194,10 +195,8 @@ export class LogShipper {
     this.spool.release(this.committed);
   }
 
-  private askOffset(): Promise<number> {
-    return new Promise((resolve, reject) =>
-      this.client().logOffset({ jobId: this.jobId, attempt: this.attempt }, (err, res) => (err ? reject(err) : resolve(res.committed))),
-    );
+  private async askOffset(): Promise<number> {
+    return (await this.client().logOffset({ jobId: this.jobId, attempt: this.attempt })).committed;
   }
 }
 

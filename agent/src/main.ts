@@ -3,10 +3,10 @@ import { createLogger, DEFAULT_MAX_DISK, DEFAULT_RETENTION, errorMessage, Invali
 import { Agent, DEFAULT_CANDIDATES } from './agent';
 import { DockerEngine, parseDockerHost } from './engine';
 import { compileAgentOptions } from './options';
-import { AGENT_VERSION } from './version';
+import { ARCHFARM_VERSION } from '@archfarm/common';
 
 const program = new Command('archfarm-agent')
-  .version(AGENT_VERSION)
+  .version(ARCHFARM_VERSION)
   .description('The archfarm build agent: dials out to the coordinator and builds its jobs with the local container engine.')
   .option('--coordinator <host:port>', 'coordinator address (or ARCHFARM_COORDINATOR)')
   .option('--name <name>', 'name in the fleet (default: host name)')

@@ -1,8 +1,8 @@
 import { join } from 'node:path';
 import { createKeyAndCsr } from '@archfarm/common';
-import { AuthServiceClient, type EnrolResponse } from '@archfarm/proto';
 import type { Connection } from './connection';
-import { channelCredentials, save, TLS_CHANNEL_OPTIONS, type AgentIdentity } from './enrolment';
+import { authServiceClient } from './coordinator-client';
+import { channelCredentials, save, type AgentIdentity } from './enrolment';
 import type { SaveFault } from './identity-files';
 
 /**
@@ -11,9 +11,9 @@ import type { SaveFault } from './identity-files';
  */
 export async function renewIdentity(connection: Connection, current: AgentIdentity, name: string, stateDir: string, fault?: SaveFault): Promise<AgentIdentity> {
   const { keyPem, csrPem } = await createKeyAndCsr(name);
-  const client = new AuthServiceClient(connection.address, channelCredentials(current), TLS_CHANNEL_OPTIONS);
+  const client = authServiceClient(connection.address, channelCredentials(current));
   try {
-    const res = await new Promise<EnrolResponse>((resolve, reject) => client.renewCertificate({ csrPem }, (err, r) => (err ? reject(err) : resolve(r))));
+    const res = await client.renewCertificate({ csrPem });
     const renewed = { keyPem, certPem: res.certificatePem, caPem: current.caPem, notAfter: new Date(res.notAfterMs) };
     await save(join(stateDir, 'tls'), renewed, fault);
     connection.replaceCredentials(channelCredentials(renewed));

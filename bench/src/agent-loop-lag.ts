@@ -24,9 +24,10 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { c as createTar } from 'tar';
 import { credentials, Server, ServerCredentials, type sendUnaryData, type ServerReadableStream } from '@grpc/grpc-js';
 import { createLogger, RegistryClient, sha256Digest } from '@archfarm/common';
-import { AgentServiceClient, AgentServiceService, type LogAck, type LogChunk } from '@archfarm/proto';
+import { AgentServiceClient, AgentServiceService, createClient, type LogAck, type LogChunk } from '@archfarm/proto';
 import { LogShipper, pushSavedImage } from '@archfarm/agent';
 import { Knobs } from './lib/knobs';
+import { BENCH_CLIENT } from './lib/operator';
 import { runMain, say } from './lib/main';
 import { formatMs, renderText } from './lib/table';
 
@@ -167,7 +168,7 @@ async function logBurst(dir: string, lines: number): Promise<void> {
     logOffset: (_call: unknown, callback: sendUnaryData<LogAck>) => callback(null, { committed: kept }),
   });
   const port = await new Promise<number>((resolve, reject) => server.bindAsync('127.0.0.1:0', ServerCredentials.createInsecure(), (e, p) => (e ? reject(e) : resolve(p))));
-  const client = new AgentServiceClient(`127.0.0.1:${port}`, credentials.createInsecure());
+  const client = createClient(AgentServiceClient, `127.0.0.1:${port}`, credentials.createInsecure(), {}, BENCH_CLIENT);
   try {
     const shipper = new LogShipper(() => client, 'bench', 1, join(dir, `bench-${randomBytes(4).toString('hex')}.log`), createLogger('bench', 'silent'));
     // As the engine delivers them: a few hundred lines per chunk of the build stream.

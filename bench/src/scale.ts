@@ -3,12 +3,12 @@ import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Platform, RegistryClient } from '@archfarm/common';
-import { buildStateToJSON, SubmitBuildRequest, type BuildEvent, type BuildServiceClient, type ListAgentsResponse, type SubmitBuildResponse } from '@archfarm/proto';
+import { buildStateToJSON, SubmitBuildRequest, type BuildEvent } from '@archfarm/proto';
 import { pushTinyImage, testRegistry } from '@archfarm/test';
 import { startCoordinator } from './lib/coordinator-process';
 import { Knobs } from './lib/knobs';
 import { runMain, say, sleep } from './lib/main';
-import { call, operatorClient, packContext, uploadContext } from './lib/operator';
+import { operatorClient, packContext, uploadContext, type BuildCalls } from './lib/operator';
 import { ProcessSampler, rssBytes } from './lib/proc';
 import { publishResult } from './lib/results';
 import { ratePerSecond, summarize } from './lib/stats';
@@ -213,7 +213,7 @@ async function pushImages(registry: string, repository: string): Promise<Map<str
  * stream tells it: publishing (checks and index push, at the registry's pace) runs behind.
  */
 async function submitAll(
-  client: BuildServiceClient,
+  client: BuildCalls,
   recorder: ScaleRecorder,
   o: { registry: string; repository: string; digest: string; builds: number; window: number; deadline: number },
 ): Promise<Array<Promise<void>>> {
@@ -224,7 +224,7 @@ async function submitAll(
       const i = next++;
       const sent = Date.now();
       const request = SubmitBuildRequest.fromPartial({ platforms: SIM_PLATFORMS, tag: `${o.registry}/${o.repository}:b${i}`, contextDigest: o.digest, dockerfile: 'Dockerfile', emulation: 'prefer-native' });
-      const { buildId } = await call<SubmitBuildResponse>((cb) => client.submitBuild(request, cb));
+      const { buildId } = await client.submitBuild(request);
       recorder.sentAt.set(buildId, sent);
       recorder.submitMs.push(Date.now() - sent);
       endings.push(ending(client, buildId).then((state) => recorder.ended(state, Date.now() - sent)));
@@ -236,14 +236,14 @@ async function submitAll(
 }
 
 /** The largest now − lastSeen over connected agents, as the coordinator reports it. */
-async function oldestHeartbeat(client: BuildServiceClient): Promise<number> {
-  const { agents } = await call<ListAgentsResponse>((cb) => client.listAgents({ all: false }, cb));
+async function oldestHeartbeat(client: BuildCalls): Promise<number> {
+  const { agents } = await client.listAgents({ all: false });
   const now = Date.now();
   return Math.max(0, ...agents.map((a) => now - a.lastSeenMs));
 }
 
 /** How the build ended ("published", "failed", ...), from its WatchBuild stream's last event. */
-function ending(client: BuildServiceClient, buildId: string): Promise<string> {
+function ending(client: BuildCalls, buildId: string): Promise<string> {
   return new Promise((resolve) => {
     let state = 'stream ended without an outcome';
     const stream = client.watchBuild({ buildId, resume: false, logs: [] });

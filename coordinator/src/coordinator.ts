@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { experimental, Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { createLogger, errorMessage, ImageRef, PRUNE_INTERVAL_MS, staticCertificateProvider, type Logger } from '@archfarm/common';
 import { CoordinatorPruner } from './prune/coordinator-pruner';
-import { AgentServiceService, AuthServiceService, BuildServiceService, ScheduleServiceService } from '@archfarm/proto';
+import { AgentServiceService, AuthServiceService, BuildServiceService, ScheduleServiceService, VersionServiceService } from '@archfarm/proto';
 import { BuildManager } from './builds/build-manager';
 import { LogFiles } from './builds/log-files';
 import { SqliteStore, type Store } from './store';
@@ -21,6 +21,8 @@ import { secure, type Requirement } from './security/authorizer';
 import { ensureAdminToken } from './security/bootstrap';
 import { GRPC_MAX_MESSAGE_BYTES } from './security/limits';
 import { AGENT_RULES, AUTH_RULES, BUILD_RULES, SCHEDULE_RULES } from './security/rules';
+import { protocolCheck } from './version/protocol-check';
+import { versionService } from './version/version-service';
 import { SecretBox } from './security/secret-box';
 import { loadOrCreateTls, type TlsMaterial } from './security/tls-setup';
 import { AgentAdmin } from './services/agent-admin';
@@ -107,6 +109,8 @@ export class Coordinator {
       'grpc.http2.min_ping_interval_without_data_ms': 10_000,
       'grpc.keepalive_permit_without_calls': 1,
       'grpc.max_receive_message_length': GRPC_MAX_MESSAGE_BYTES,
+      // Every call of a CLI or agent whose protocol this coordinator does not accept is refused here.
+      interceptors: [protocolCheck(logger)],
     });
     const tls = await setUpSecurity(options, store, logger);
     const guard = (definition: ServiceDefinition, impl: UntypedServiceImplementation, rules: Record<string, Requirement>) =>
@@ -116,6 +120,8 @@ export class Coordinator {
     server.addService(BuildServiceService, guard(BuildServiceService, buildService({ agents, dispatcher, crossCompile, resolveSpec, builds, store, logs, contexts, git, maxPendingBuilds: options.maxPendingBuilds, logger }), BUILD_RULES));
     const scheduler = new Scheduler({ store, logger, ...tickEffects({ contexts, git, bases: new BaseResolver({ registries, credentials: held, logger }), resolveSpec, builds }) });
     server.addService(ScheduleServiceService, guard(ScheduleServiceService, scheduleService({ store, scheduler, contexts, git, logger }), SCHEDULE_RULES));
+    // Unguarded on purpose: anyone, even with a revoked token, may learn the versions (SECURITY.md).
+    server.addService(VersionServiceService, versionService());
     if (tls) server.addService(AuthServiceService, guard(AuthServiceService, authService({ store, fleet, tls, secrets, agentCertTtlMs: options.agentCertTtlMs, logger }), AUTH_RULES));
     const port = await new Promise<number>((resolve, reject) =>
       server.bindAsync(`${options.host}:${options.port}`, serverCredentials(tls), (err, bound) => (err ? reject(err) : resolve(bound))),

@@ -1,12 +1,10 @@
 import { Command, Option } from 'commander';
 import { createLogger, DEFAULT_MAX_DISK, DEFAULT_RETENTION, errorMessage, InvalidInputError } from '@archfarm/common';
+import { ARCHFARM_VERSION } from '@archfarm/common';
 import { Coordinator } from './coordinator';
 
-/** Shown by --version. */
-const COORDINATOR_VERSION = '0.1.0';
-
 const program = new Command('archfarm-coordinator')
-  .version(COORDINATOR_VERSION)
+  .version(ARCHFARM_VERSION)
   .description('The archfarm coordinator: splits builds into per-platform jobs for agents and publishes one manifest list.')
   .option('--listen <host:port>', 'address of the gRPC API for agents and the CLI', '127.0.0.1:7420')
   .option('--data-dir <dir>', 'where build contexts and state are kept', '.archfarm/coordinator')

@@ -107,3 +107,13 @@ function withHeaders(headers: Readonly<Record<string, string>>): Interceptor {
       },
     });
 }
+
+/** The trailer in which the coordinator sends its error's stable code (`PROTOCOL_MISMATCH`). */
+export const ERROR_CODE_TRAILER = 'archfarm-code';
+
+/** The coordinator's stable error code of a failed call, when it sent one. */
+export function remoteCodeOf(err: unknown): string | undefined {
+  const metadata = (err as Partial<ServiceError> | null)?.metadata;
+  const value = typeof metadata?.get === 'function' ? metadata.get(ERROR_CODE_TRAILER)[0] : undefined;
+  return value === undefined ? undefined : String(value);
+}

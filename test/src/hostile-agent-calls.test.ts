@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync, readlinkSync } from 'node:fs';
 import { join } from 'node:path';
 import { status, type ServiceError } from '@grpc/grpc-js';
-import { COORDINATOR_TLS_NAME } from '@archfarm/common';
+import { COORDINATOR_TLS_NAME, PROTOCOL_VERSION } from '@archfarm/common';
 import { AgentServiceClient, BuildMode, type AgentMessage, type Assign, type CoordinatorMessage, type DataChunk } from '@archfarm/proto';
 import { SecureCoordinator, buildRequest, call, refusal, type AgentKeys } from './support/secure-coordinator';
 
@@ -43,7 +43,7 @@ async function agent(name: string): Promise<Agent> {
       if (m.msg?.$case === 'welcome') resolve();
       if (m.msg?.$case === 'assign') assigns.push(m.msg.value);
     });
-    const hello = { name, version: 'test', nodeVersion: process.version, engine: 'none', labels: {}, slots: 2, running: [] };
+    const hello = { name, version: 'test', nodeVersion: process.version, protocol: PROTOCOL_VERSION, engine: 'none', labels: {}, slots: 2, running: [] };
     stream.write({ msg: { $case: 'hello', value: { ...hello, platforms: [{ platform: 'linux/amd64', mode: BuildMode.BUILD_MODE_NATIVE }] } } });
   });
   after(() => (stream.cancel(), client.close()));

@@ -6,7 +6,7 @@ import { mkdir, mkdtemp, readdir, rm, utimes, writeFile } from 'node:fs/promises
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
-import { createLogger, parseDiskSize, parseRetention } from '@archfarm/common';
+import { createLogger, parseDiskSize, parseRetention, PROTOCOL_VERSION } from '@archfarm/common';
 import { AgentServiceClient, BuildMode, BuildServiceClient, type Assign, type CoordinatorMessage } from '@archfarm/proto';
 import { Coordinator } from '@archfarm/coordinator';
 import { AgentPruner, ContextCache, DockerEngine } from '@archfarm/agent';
@@ -45,7 +45,7 @@ test("coordinator --retention 1d: a finished build's logs and context go, a runn
   stream.on('data', (m: CoordinatorMessage) => void (m.msg?.$case === 'assign' && assigns.push(m.msg.value)));
   stream.on('error', () => undefined);
   cleanup.push(async () => stream.cancel());
-  const hello = { name: 'pruned', version: 'test', nodeVersion: process.version, engine: 'none', labels: {}, slots: 4, running: [] };
+  const hello = { name: 'pruned', version: 'test', nodeVersion: process.version, protocol: PROTOCOL_VERSION, engine: 'none', labels: {}, slots: 4, running: [] };
   stream.write({ msg: { $case: 'hello', value: { ...hello, platforms: [{ platform: 'linux/amd64', mode: BuildMode.BUILD_MODE_NATIVE }] } } });
 
   const start = async (dockerfile: string): Promise<{ assign: Assign; context: string }> => {

@@ -10,6 +10,7 @@ import { AgentServiceClient, BuildMode, BuildServiceClient, type Assign, type Bu
 import { CoordinatorChild } from './support/coordinator-child';
 import { BIN, run } from './support/processes';
 import { submitRequest, uploadDockerfile } from './support/upload';
+import { PROTOCOL_VERSION } from '@archfarm/common';
 
 /*
  * Threat 4 (issue 15): every log chunk stayed in memory for the build's life plus 10 minutes,
@@ -67,7 +68,7 @@ test(`a build printing 20 MiB: ${WATCHERS} watchers cost the coordinator under 6
   stream.on('data', (m: CoordinatorMessage) => void (m.msg?.$case === 'assign' && assigns.push(m.msg.value)));
   stream.on('error', () => undefined);
   cleanup.push(async () => stream.cancel());
-  const hello = { name: 'loud', version: 'test', nodeVersion: process.version, engine: 'none', labels: {}, slots: 2, running: [] };
+  const hello = { name: 'loud', version: 'test', nodeVersion: process.version, protocol: PROTOCOL_VERSION, engine: 'none', labels: {}, slots: 2, running: [] };
   stream.write({ msg: { $case: 'hello', value: { ...hello, platforms: PLATFORMS.map((platform) => ({ platform, mode: BuildMode.BUILD_MODE_NATIVE })) } } });
 
   const digest = await uploadDockerfile(builds, 'FROM scratch\nLABEL loud=1\n');

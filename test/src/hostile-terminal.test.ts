@@ -7,6 +7,7 @@ import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { AgentServiceClient, BuildMode, type AgentMessage, type CoordinatorMessage } from '@archfarm/proto';
 import { CoordinatorChild } from './support/coordinator-child';
 import { BIN, run, type RunResult } from './support/processes';
+import { PROTOCOL_VERSION } from '@archfarm/common';
 
 /*
  * Threat 13 (issue 15): build output reached operators' terminals raw, so a RUN step (or an
@@ -45,7 +46,7 @@ function scriptedAgent(address: string): void {
     upload.write({ jobId, attempt, offset: 0, data: Buffer.from(HOSTILE) });
     upload.end();
   });
-  const hello = { name: 'rogue', version: 'test', nodeVersion: process.version, engine: 'scripted', labels: {}, slots: 2, running: [] };
+  const hello = { name: 'rogue', version: 'test', nodeVersion: process.version, protocol: PROTOCOL_VERSION, engine: 'scripted', labels: {}, slots: 2, running: [] };
   agent.write({ msg: { $case: 'hello', value: { ...hello, platforms: [{ platform: 'linux/amd64', mode: BuildMode.BUILD_MODE_NATIVE }] } } });
 }
 

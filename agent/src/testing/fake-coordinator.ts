@@ -5,6 +5,7 @@
  * coordinator does (append at the committed offset), and can answer STALE_ATTEMPT.
  */
 import { createHash } from 'node:crypto';
+import { ARCHFARM_VERSION, PROTOCOL_VERSION } from '@archfarm/common';
 import { Metadata, Server, ServerCredentials, status, type sendUnaryData, type ServerDuplexStream, type ServerReadableStream, type ServerWritableStream, type ServiceError } from '@grpc/grpc-js';
 import {
   AgentServiceService,
@@ -136,7 +137,7 @@ export class FakeCoordinator {
       this.received.push(msg);
       if (msg.$case === 'hello') {
         const resume = msg.value.running.map((r) => ({ jobId: r.jobId, attempt: r.attempt, resume: this.resume(r) }));
-        call.write({ msg: { $case: 'welcome', value: { heartbeatIntervalMs: this.options.heartbeatIntervalMs ?? 200, leaseTtlMs: this.options.leaseTtlMs ?? 30_000, resume } } });
+        call.write({ msg: { $case: 'welcome', value: { heartbeatIntervalMs: this.options.heartbeatIntervalMs ?? 200, leaseTtlMs: this.options.leaseTtlMs ?? 30_000, resume, coordinatorVersion: ARCHFARM_VERSION, protocol: PROTOCOL_VERSION } } });
       }
       this.notify();
     });

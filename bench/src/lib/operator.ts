@@ -5,8 +5,8 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { credentials, Metadata, type ClientWritableStream, type ServiceError } from '@grpc/grpc-js';
-import { COORDINATOR_TLS_NAME } from '@archfarm/common';
-import { BuildServiceClient, type UploadContextRequest, type UploadContextResponse } from '@archfarm/proto';
+import { COORDINATOR_TLS_NAME, versionHeaders } from '@archfarm/common';
+import { BuildServiceClient, createClient, type BuildServiceService, type TypedClient, type UploadContextRequest, type UploadContextResponse } from '@archfarm/proto';
 
 /** The CLI's chunk size for context uploads (cli/src/upload.ts). */
 export const UPLOAD_CHUNK_BYTES = 256 * 1024;
@@ -32,7 +32,7 @@ export async function packContext(dir: string, file: string): Promise<ContextTar
 }
 
 /** Streams the tar with UploadContext as the CLI does (header, then 256 KiB chunks, honouring 'drain'). */
-export async function uploadContext(client: BuildServiceClient, context: ContextTar): Promise<UploadContextResponse> {
+export async function uploadContext(client: Pick<BuildServiceClient, 'uploadContext'>, context: ContextTar): Promise<UploadContextResponse> {
   let stream!: ClientWritableStream<UploadContextRequest>;
   const response = new Promise<UploadContextResponse>((resolve, reject) => {
     stream = client.uploadContext((err, res) => (err ? reject(err) : resolve(res)));
@@ -49,16 +49,20 @@ export async function uploadContext(client: BuildServiceClient, context: Context
   return response;
 }
 
+/** The bench's calls as the CLI makes them: a deadline on each unary call, the bench's version headers. */
+export type BuildCalls = TypedClient<BuildServiceClient, BuildServiceService>;
+
+/** Settings of every client the bench makes (proto's createClient). */
+export const BENCH_CLIENT = { headers: versionHeaders('bench') };
+
 /** An operator's BuildService client: TLS trusting `caPem`, the API token as a bearer credential. */
-export function operatorClient(address: string, caPem: string, token: string): BuildServiceClient {
+export function operatorClient(address: string, caPem: string, token: string): BuildCalls {
   const tls = credentials.createSsl(Buffer.from(caPem));
   const bearer = credentials.createFromMetadataGenerator((_params, callback) => {
     const md = new Metadata();
     md.set('authorization', `Bearer ${token}`);
     callback(null, md);
   });
-  return new BuildServiceClient(address, credentials.combineChannelCredentials(tls, bearer), {
-    'grpc.ssl_target_name_override': COORDINATOR_TLS_NAME,
-    'grpc.default_authority': COORDINATOR_TLS_NAME,
-  });
+  const options = { 'grpc.ssl_target_name_override': COORDINATOR_TLS_NAME, 'grpc.default_authority': COORDINATOR_TLS_NAME };
+  return createClient(BuildServiceClient, address, credentials.combineChannelCredentials(tls, bearer), options, BENCH_CLIENT);
 }

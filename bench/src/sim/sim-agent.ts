@@ -1,5 +1,5 @@
 import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
-import { COORDINATOR_TLS_NAME } from '@archfarm/common';
+import { COORDINATOR_TLS_NAME, PROTOCOL_VERSION } from '@archfarm/common';
 import { AgentServiceClient, BuildMode, Hello, type AgentMessage, type Assign, type CoordinatorMessage } from '@archfarm/proto';
 import type { SimIdentity } from './certs';
 
@@ -95,6 +95,7 @@ export class SimulatedAgent {
     return Hello.fromPartial({
       name: this.name,
       version: 'bench-simulated',
+      protocol: PROTOCOL_VERSION,
       platforms: [{ platform: this.options.platform, mode: BuildMode.BUILD_MODE_NATIVE }],
       slots: this.options.slots,
       engine: 'simulated: a timed sleep, no engine',

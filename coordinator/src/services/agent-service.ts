@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { ServerDuplexStream, ServerReadableStream, ServerWritableStream, sendUnaryData } from '@grpc/grpc-js';
-import { Platform, errorMessage, type Logger } from '@archfarm/common';
+import { ARCHFARM_VERSION, Platform, PROTOCOL_VERSION, errorMessage, type Logger } from '@archfarm/common';
 import {
   modeFromWire,
   type AgentMessage,
@@ -17,6 +17,7 @@ import type { ContextStore } from '../context-store';
 import { BadHelloError } from '../errors';
 import type { ConnectedAgent, Fleet } from '../fleet';
 import { identityOf } from '../security/authorizer';
+import { refuseCaller } from '../version/protocol-check';
 import { toServiceError } from './grpc-errors';
 import { checkAgentName, unary } from './unary';
 import { writeAll } from './stream-util';
@@ -70,6 +71,9 @@ function handleConnect(deps: AgentServiceDeps, call: ServerDuplexStream<AgentMes
 function onHello(deps: AgentServiceDeps, call: ServerDuplexStream<AgentMessage, CoordinatorMessage>, message: AgentMessage): ConnectedAgent {
   if (message.msg?.$case !== 'hello') throw new BadHelloError('the first message on Connect must be Hello');
   const hello = message.msg.value;
+  // Before anything of the Hello is believed: a protocol this coordinator does not speak may mean other things by it.
+  const mismatch = refuseCaller({ program: 'agent', version: hello.version, protocol: hello.protocol });
+  if (mismatch) throw mismatch;
   const who = identityOf(call);
   // An agent is who its certificate says; it cannot take over another agent's name or jobs.
   if (who.kind === 'agent' && who.name !== hello.name) throw new BadHelloError(`this certificate belongs to agent ${who.name}, not ${hello.name}`);
@@ -85,7 +89,7 @@ function onHello(deps: AgentServiceDeps, call: ServerDuplexStream<AgentMessage, 
   };
   deps.fleet.add(agent);
   const resume = deps.builds.connected(agent.name, hello.running);
-  call.write({ msg: { $case: 'welcome', value: { heartbeatIntervalMs: deps.heartbeatIntervalMs, leaseTtlMs: deps.leaseTtlMs, resume } } });
+  call.write({ msg: { $case: 'welcome', value: { heartbeatIntervalMs: deps.heartbeatIntervalMs, leaseTtlMs: deps.leaseTtlMs, resume, coordinatorVersion: ARCHFARM_VERSION, protocol: PROTOCOL_VERSION } } });
   deps.logger.info({ agent: agent.name, platforms: agent.platforms.map((p) => `${p.platform} ${p.mode}`), slots: agent.slots }, 'agent connected');
   return agent;
 }

@@ -25,6 +25,8 @@ const STATUS_BY_CODE: Record<string, status> = {
   SCHEDULE_NOT_FOUND: status.NOT_FOUND,
   SCHEDULE_EXISTS: status.ALREADY_EXISTS,
   SCHEDULE_NOT_OWNED: status.PERMISSION_DENIED,
+  // Not the request's fault: the caller's program is too old or too new for this coordinator.
+  PROTOCOL_MISMATCH: status.FAILED_PRECONDITION,
 };
 
 function statusFor(err: unknown): status {

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import pino from 'pino';
 import { create as createTar } from 'tar';
-import { REDACT_PATHS, type Logger } from '@archfarm/common';
+import { PROTOCOL_VERSION, REDACT_PATHS, type Logger } from '@archfarm/common';
 import { AgentServiceClient, BuildMode, BuildServiceClient, type AgentMessage, type Assign, type Cancel, type CoordinatorMessage, type SubmitBuildRequest } from '@archfarm/proto';
 import { Coordinator } from '../coordinator';
 import type { CoordinatorOptions } from '../options';
@@ -72,7 +72,7 @@ export class ScriptedAgent {
       for (const w of this.waiters.splice(0)) w();
     });
     this.stream.on('error', () => {});
-    const hello = { name, version: 'test', nodeVersion: process.version, engine: 'scripted', labels: {}, slots, running: running.map((a) => ({ jobId: a.jobId, attempt: a.attempt, leaseId: a.leaseId })) };
+    const hello = { name, version: 'test', nodeVersion: process.version, protocol: PROTOCOL_VERSION, engine: 'scripted', labels: {}, slots, running: running.map((a) => ({ jobId: a.jobId, attempt: a.attempt, leaseId: a.leaseId })) };
     this.send({ $case: 'hello', value: { ...hello, platforms: platforms.map((platform) => ({ platform, mode: BuildMode.BUILD_MODE_NATIVE })) } });
   }
 

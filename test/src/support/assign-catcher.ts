@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
-import { createLogger } from '@archfarm/common';
+import { createLogger, PROTOCOL_VERSION } from '@archfarm/common';
 import { AgentServiceClient, BuildMode, BuildServiceClient, type Assign, type CoordinatorMessage, type SubmitBuildRequest } from '@archfarm/proto';
 import { Coordinator, type CoordinatorOptions } from '@archfarm/coordinator';
 import { submitRequest, uploadDockerfile } from './upload';
@@ -31,7 +31,7 @@ export class AssignCatcher {
     const catcher = new AssignCatcher(coordinator, dataDir, new BuildServiceClient(address, credentials.createInsecure()), agent, stream);
     stream.on('data', (m: CoordinatorMessage) => void (m.msg?.$case === 'assign' && catcher.assigns.push(m.msg.value)));
     stream.on('error', () => undefined);
-    const hello = { name: 'catcher', version: 'test', nodeVersion: process.version, engine: 'none', labels: {}, slots: 8, running: [] };
+    const hello = { name: 'catcher', version: 'test', nodeVersion: process.version, protocol: PROTOCOL_VERSION, engine: 'none', labels: {}, slots: 8, running: [] };
     stream.write({ msg: { $case: 'hello', value: { ...hello, platforms: [{ platform: 'linux/amd64', mode: BuildMode.BUILD_MODE_NATIVE }] } } });
     return catcher;
   }

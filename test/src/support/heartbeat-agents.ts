@@ -1,5 +1,6 @@
 import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { AgentServiceClient, BuildMode, type AgentMessage, type Assign, type CoordinatorMessage } from '@archfarm/proto';
+import { PROTOCOL_VERSION } from '@archfarm/common';
 
 /*
  * Simulated agents for an --insecure coordinator, each on its own Connect stream (real gRPC),
@@ -41,7 +42,7 @@ export class HeartbeatAgents {
       if (m.msg?.$case === 'cancel') this.cancels.push({ agent: name, jobId: m.msg.value.jobId });
     });
     stream.on('error', () => {});
-    const hello = { name, version: 'test', nodeVersion: process.version, engine: 'simulated', labels: {}, slots: 1, running: [] };
+    const hello = { name, version: 'test', nodeVersion: process.version, protocol: PROTOCOL_VERSION, engine: 'simulated', labels: {}, slots: 1, running: [] };
     stream.write({ msg: { $case: 'hello', value: { ...hello, platforms: [{ platform, mode: BuildMode.BUILD_MODE_NATIVE }] } } });
     this.streams.push(stream);
     this.clients.push(client);

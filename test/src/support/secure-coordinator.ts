@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials, Metadata, type ChannelCredentials, type ServiceError } from '@grpc/grpc-js';
-import { COORDINATOR_TLS_NAME, createKeyAndCsr, createLogger } from '@archfarm/common';
+import { COORDINATOR_TLS_NAME, createKeyAndCsr, createLogger, PROTOCOL_VERSION } from '@archfarm/common';
 import { AgentServiceClient, AuthServiceClient, BuildMode, BuildServiceClient, type CoordinatorMessage, type CreateTokenResponse, type EnrolResponse, type SubmitBuildRequest } from '@archfarm/proto';
 import { Coordinator, type CoordinatorOptions } from '@archfarm/coordinator';
 import { submitRequest, uploadDockerfile } from './upload';
@@ -108,7 +108,7 @@ export class SecureCoordinator {
         live.ended = true;
         reject(new Error('stream ended before Welcome'));
       });
-      const hello = { name, version: 'test', nodeVersion: process.version, engine: 'none', labels, slots: 2, running: [] };
+      const hello = { name, version: 'test', nodeVersion: process.version, protocol: PROTOCOL_VERSION, engine: 'none', labels, slots: 2, running: [] };
       stream.write({ msg: { $case: 'hello', value: { ...hello, platforms: [{ platform: 'linux/amd64', mode: BuildMode.BUILD_MODE_NATIVE }] } } });
     });
     return live;
