@@ -8,6 +8,7 @@ import { addBuildCommand } from './commands/build';
 import { errorJson, type BuildResultJson } from './commands/build-result';
 import { addBuildsCommand } from './commands/builds';
 import { addCancelCommand } from './commands/cancel';
+import { addCompletionCommand } from './commands/completion';
 import { addLoginCommand } from './commands/login';
 import { addLogsCommand } from './commands/logs';
 import { addRegistryCommand } from './commands/registry-login';
@@ -85,6 +86,7 @@ export function createProgram(ctx: CommandContext): Command {
   addTokensCommand(program, ctx);
   addRegistryCommand(program, ctx);
   addSchedulesCommand(program, ctx);
+  addCompletionCommand(program, ctx);
   return program;
 }
 
