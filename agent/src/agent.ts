@@ -1,8 +1,8 @@
 import { mkdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { PRUNE_INTERVAL_MS, Platform, errorMessage, type Logger } from '@archfarm/common';
+import { OpsHttpServer, PRUNE_INTERVAL_MS, Platform, errorMessage, type Logger } from '@archfarm/common';
 import { AgentPruner } from './prune';
-import { modeToWire, type Assign, type Cancel, type Hello, type JobFinished, type RunningJob, type Welcome } from '@archfarm/proto';
+import { modeFromWire, modeToWire, type Assign, type Cancel, type Hello, type JobFinished, type RunningJob, type Welcome } from '@archfarm/proto';
 import { credentials } from '@grpc/grpc-js';
 import { Connection } from './connection';
 import { channelCredentials, ensureEnrolled, type AgentIdentity } from './enrolment';
@@ -13,6 +13,7 @@ import { AttemptDroppedError, NothingToServeError } from './errors';
 import { AGENT_LABEL, localRepository, runJob } from './job-runner';
 import type { CompiledAgentOptions } from './options';
 import { ARCHFARM_VERSION, PROTOCOL_VERSION } from '@archfarm/common';
+import { AgentMetrics } from './metrics';
 
 /** Platforms an agent tries by default; operators narrow them with --platform. */
 export const DEFAULT_CANDIDATES = ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/arm/v6', 'linux/s390x', 'linux/ppc64le', 'linux/riscv64', 'linux/386'];
@@ -56,6 +57,9 @@ export class Agent {
   private readonly clock: () => number;
   /** When the watchdog last ran, by `clock`. */
   private lastTick = 0;
+  /** --http-listen: /metrics, /healthz, /readyz (ready while connected to the coordinator). */
+  private ops: OpsHttpServer | undefined;
+  readonly metrics: AgentMetrics;
 
   constructor(
     private readonly options: CompiledAgentOptions,
@@ -64,9 +68,31 @@ export class Agent {
     deps: AgentDeps = {},
   ) {
     this.clock = deps.clock ?? Date.now;
+    this.metrics = new AgentMetrics({ slotsInUse: () => this.busy(), slots: options.slots, connected: () => this.connection?.connected ?? false });
+  }
+
+  /** The port --http-listen bound (0 picked one); undefined without it. */
+  get httpPort(): number | undefined {
+    return this.ops?.port;
   }
 
   async start(): Promise<void> {
+    // First: a probe sees the process alive, and not ready, while the engine is probed.
+    const listen = (this.options as { httpListen?: { host: string; port: number } }).httpListen;
+    if (listen) {
+      const ready = () => this.state === 'running' && (this.connection?.connected ?? false);
+      this.ops = await OpsHttpServer.listen(listen.host, listen.port, { metrics: () => this.metrics.expose(), ready }, this.logger);
+      this.logger.info({ httpListen: `${listen.host}:${this.ops.port}` }, 'metrics and health endpoints listening');
+    }
+    try {
+      await this.startWork();
+    } catch (err) {
+      await this.ops?.close();
+      throw err;
+    }
+  }
+
+  private async startWork(): Promise<void> {
     await mkdir(this.options.stateDir, { recursive: true });
     await rm(join(this.options.stateDir, 'work'), { recursive: true, force: true });
     const info = await this.engine.info();
@@ -112,6 +138,7 @@ export class Agent {
     clearTimeout(this.renewal);
     clearInterval(this.pruning);
     this.connection?.stop();
+    await this.ops?.close();
     this.state = 'stopped';
   }
 
@@ -247,8 +274,11 @@ export class Agent {
       started: () => void send({ msg: { $case: 'started', value: { jobId, attempt } } }),
       stale: () => this.drop(jobId, attempt, 'the coordinator refused its log as a stale attempt'),
     };
+    const began = this.clock();
+    const ended = (outcome: 'succeeded' | 'failed' | 'dropped') => this.metrics.jobEnded(outcome, assign.spec!.platform, modeFromWire(assign.mode), this.clock() - began);
     held.done = runJob(deps, assign, abort.signal, events).then((finished) => {
-      if (this.running.get(jobId) !== held) return; // dropped meanwhile: never reported
+      if (this.running.get(jobId) !== held) return ended('dropped'); // dropped meanwhile: never reported
+      ended(finished.error ? 'failed' : 'succeeded');
       held.finished = finished;
       this.report(jobId);
     });

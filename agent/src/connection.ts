@@ -82,6 +82,11 @@ export class Connection {
     return true;
   }
 
+  /** Welcomed on a live stream: jobs can be taken and results reported. */
+  get connected(): boolean {
+    return this.stream !== undefined && this.welcomed;
+  }
+
   /** How long the agent has been unable to reach the coordinator, in ms (0 when connected). */
   downFor(now = Date.now()): number {
     return this.downSince === undefined ? 0 : now - this.downSince;

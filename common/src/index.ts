@@ -7,4 +7,5 @@ export * from './registry';
 export * from './pki';
 export * from './retention';
 export * from './git-source';
+export * from './ops-http';
 export * from './version';

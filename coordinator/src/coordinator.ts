@@ -1,11 +1,12 @@
 import { join } from 'node:path';
 import { experimental, Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
-import { createLogger, errorMessage, ImageRef, PRUNE_INTERVAL_MS, staticCertificateProvider, type Logger } from '@archfarm/common';
+import { createLogger, errorMessage, ImageRef, OpsHttpServer, PRUNE_INTERVAL_MS, staticCertificateProvider, type Logger } from '@archfarm/common';
 import { CoordinatorPruner } from './prune/coordinator-pruner';
 import { AgentServiceService, AuthServiceService, BuildServiceService, ScheduleServiceService, VersionServiceService } from '@archfarm/proto';
 import { BuildManager } from './builds/build-manager';
 import { LogFiles } from './builds/log-files';
-import { SqliteStore, type Store } from './store';
+import { SqliteStore, type SqliteStoreOptions, type Store } from './store';
+import { agentSnapshots, CoordinatorMetrics } from './metrics';
 import { openDataDir, type DataDirLock } from './data-dir';
 import { Dispatcher } from './builds/dispatcher';
 import { ContextStore } from './context-store';
@@ -40,6 +41,15 @@ import { tickEffects } from './schedules/tick-effects';
 
 type State = 'starting' | 'serving' | 'stopping' | 'stopped';
 
+/** What a Coordinator can be given besides its options and logger (tests set them). */
+export interface CoordinatorDeps {
+  /** Opens the store; default SqliteStore.open. A test holds it back to see /readyz answer 503. */
+  openStore?: (path: string, options: SqliteStoreOptions) => Store | Promise<Store>;
+}
+
+/** The operations listener's address (--http-listen), once the options carry it. */
+type HttpListen = { host: string; port: number } | undefined;
+
 /**
  * The coordinator service: one gRPC server for agents (who dial out to it) and operators.
  * Lifecycle: start() binds and serves; stop() ends agent streams and shuts down within a grace period.
@@ -49,6 +59,8 @@ export class Coordinator {
   private pruner: CoordinatorPruner | undefined;
   private pruning: NodeJS.Timeout | undefined;
   private scheduler: Scheduler | undefined;
+  /** --http-listen: /metrics, /healthz, /readyz; up before the store opens, closed last. */
+  private ops: OpsHttpServer | undefined;
 
   private constructor(
     readonly options: CompiledCoordinatorOptions,
@@ -59,27 +71,47 @@ export class Coordinator {
     readonly port: number,
     private readonly logger: Logger,
     private readonly dataDir: DataDirLock,
+    /** This coordinator's own metrics registry (/metrics); tests read it in-process. */
+    readonly metrics: CoordinatorMetrics,
   ) {}
 
-  static async start(input: CoordinatorOptions, logger = createLogger('archfarm-coordinator')): Promise<Coordinator> {
+  static async start(input: CoordinatorOptions, logger = createLogger('archfarm-coordinator'), deps: CoordinatorDeps = {}): Promise<Coordinator> {
     const options = compileOptions(input);
-    // First of all: the data dir made private and locked, before anything in it is opened.
-    const dataDir = await openDataDir(options.dataDir, logger);
+    const metrics = new CoordinatorMetrics();
+    // Before the store: kubelet sees the process alive (/healthz) and not ready (/readyz 503)
+    // while the data dir is narrowed, the store migrated and unfinished builds restored.
+    const started: { coordinator?: Coordinator } = {};
+    const listen = (options as { httpListen?: HttpListen }).httpListen;
+    const ops = listen ? await OpsHttpServer.listen(listen.host, listen.port, { metrics: () => metrics.expose(), ready: () => started.coordinator?.state === 'serving' }, logger) : undefined;
+    if (ops && listen) logger.info({ httpListen: `${listen.host}:${ops.port}` }, 'metrics and health endpoints listening');
     try {
-      return await Coordinator.serve(options, dataDir, logger);
+      // First of all: the data dir made private and locked, before anything in it is opened.
+      const dataDir = await openDataDir(options.dataDir, logger);
+      try {
+        started.coordinator = await Coordinator.serve(options, dataDir, logger, metrics, ops, deps);
+        return started.coordinator;
+      } catch (err) {
+        dataDir.release();
+        throw err;
+      }
     } catch (err) {
-      dataDir.release();
+      await ops?.close();
       throw err;
     }
   }
 
-  private static async serve(options: CompiledCoordinatorOptions, dataDir: DataDirLock, logger: Logger): Promise<Coordinator> {
+  /** The port --http-listen bound (0 picked one); undefined without it. */
+  get httpPort(): number | undefined {
+    return this.ops?.port;
+  }
+
+  private static async serve(options: CompiledCoordinatorOptions, dataDir: DataDirLock, logger: Logger, metrics: CoordinatorMetrics, ops: OpsHttpServer | undefined, deps: CoordinatorDeps): Promise<Coordinator> {
     const contexts = new ContextStore(join(options.dataDir, 'contexts'), options.maxContextBytes);
     await contexts.init();
     const git = new GitContexts({ dir: join(options.dataDir, 'git'), contexts, maxBytes: options.maxContextBytes, logger });
     await git.init();
     const registries = new RegistryAccess(options.insecureRegistries, { authFile: options.registryAuthFile, useHostDockerConfig: options.useHostDockerConfig }, logger);
-    const store = await SqliteStore.open(join(options.dataDir, 'archfarm.db'));
+    const store = await (deps.openStore ?? SqliteStore.open)(join(options.dataDir, 'archfarm.db'), { onCommit: (s) => metrics.storeCommitted(s) });
     const logs = new LogFiles(join(options.dataDir, 'logs'), options.maxLogBytes);
     const fleet = await trackAgents(new Fleet(), store, logger);
     const history = await loadHistory(store);
@@ -98,7 +130,9 @@ export class Coordinator {
       settings: { maxAttempts: options.maxAttempts, leaseTtlMs: options.leaseTtlMs, retryBaseMs: options.retryBaseDelayMs },
       jobSpec: (build, job) => jobAssignment(registries, build, job, logger),
       publish: (build, jobs, stop) => publishBuild(registries, build, jobs, { attempts: options.publishAttempts, baseDelayMs: options.retryBaseDelayMs / 2, stop }, logger),
+      observer: metrics,
     });
+    metrics.attach({ agents: () => agentSnapshots(fleet, store, builds.holdings), activeBuilds: () => builds.active() });
     const restored = await builds.restore();
     if (restored > 0) logger.info({ builds: restored }, 'resumed unfinished builds');
     const dispatcher = new Dispatcher(builds, fleet, history, { ...DEFAULT_PLACEMENT, nativeWaitMs: options.nativeWaitMs }, logger);
@@ -127,7 +161,8 @@ export class Coordinator {
       server.bindAsync(`${options.host}:${options.port}`, serverCredentials(tls), (err, bound) => (err ? reject(err) : resolve(bound))),
     );
     dispatcher.start();
-    const coordinator = new Coordinator(options, server, fleet, dispatcher, store, port, logger, dataDir);
+    const coordinator = new Coordinator(options, server, fleet, dispatcher, store, port, logger, dataDir, metrics);
+    coordinator.ops = ops;
     coordinator.state = 'serving';
     // After the restore and with the dispatcher running: a missed tick may submit a build at once.
     coordinator.scheduler = scheduler;
@@ -173,8 +208,10 @@ export class Coordinator {
         resolve();
       });
     });
+    this.metrics.detach();
     await this.store.close();
     this.dataDir.release();
+    await this.ops?.close();
     this.state = 'stopped';
     this.logger.info('coordinator stopped');
   }

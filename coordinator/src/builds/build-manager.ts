@@ -11,6 +11,7 @@ import { Holdings } from './holdings';
 import { secretsMissing, transition, type Effect, type LifecycleEvent, type LifecycleSettings } from './lifecycle';
 import { LogFiles } from './log-files';
 import type { DurationHistory } from '../scheduling/history';
+import { NO_OBSERVER, type BuildObserver } from '../metrics/coordinator-metrics';
 
 /** Agents back off up to 15 s between reconnects: after a restart they get that on top of a lease. */
 const RECONNECT_GRACE_MS = 15_000;
@@ -58,6 +59,8 @@ export interface BuildManagerDeps {
   jobSpec: (build: Build, job: Job) => JobAssignment | Promise<JobAssignment>;
   logger: Logger;
   settings: BuildSettings;
+  /** Told of assignments, results, retries, lease expiries, ends and publishes (metrics). */
+  observer?: BuildObserver;
 }
 
 /** What the dispatcher needs: the queue, placement's effects, and time-driven failures. */
@@ -123,7 +126,11 @@ export class BuildManager implements DispatchSide, AgentSide, BuildSide {
   /** Called when queued work or free slots may have changed. */
   onQueueChanged: () => void = () => {};
 
-  constructor(private readonly deps: BuildManagerDeps) {}
+  private readonly observer: BuildObserver;
+
+  constructor(private readonly deps: BuildManagerDeps) {
+    this.observer = deps.observer ?? NO_OBSERVER;
+  }
 
   /** Loads unfinished builds after a restart; a build caught while publishing publishes again. */
   async restore(): Promise<number> {
@@ -258,6 +265,7 @@ export class BuildManager implements DispatchSide, AgentSide, BuildSide {
       for (const job of this.builds.get(id)?.jobs ?? []) {
         if ((job.state === 'assigned' || job.state === 'running') && job.leaseExpiresAt !== undefined && job.leaseExpiresAt < now) {
           this.deps.logger.warn({ jobId: job.id, agent: job.agent, attempt: job.attempt }, 'lease expired');
+          this.observer.leaseExpired();
           this.apply(id, { type: 'lost', jobId: job.id, attempt: job.attempt, error: toErrorInfo(new AgentLostError(job.agent ?? 'unknown')) });
         }
       }
@@ -358,6 +366,7 @@ export class BuildManager implements DispatchSide, AgentSide, BuildSide {
     for (let i = 0; i < effects.length; i++) {
       const effect = effects[i]!;
       if (effect.type === 'start-attempt') {
+        this.observeAssigned(effect.record.jobId, effect.record.startedAt);
         const durable = this.deps.store.startAttempt(effect.record, effect.job);
         const rest = effects.slice(i + 1);
         durable.then(
@@ -394,6 +403,7 @@ export class BuildManager implements DispatchSide, AgentSide, BuildSide {
         return;
       }
       case 'end-attempt': {
+        if (effect.job.state === 'queued' && job) this.observer.jobRetried(job.platform.toString());
         this.deps.logs.close(effect.jobId, effect.attempt);
         const logBytes = this.deps.logs.size(buildId, effect.jobId, effect.attempt);
         return this.persist((s) => s.endAttempt(effect.jobId, effect.attempt, { endedAt: Date.now(), outcome: effect.outcome, logBytes, ...effect.patch }, effect.job));
@@ -409,6 +419,7 @@ export class BuildManager implements DispatchSide, AgentSide, BuildSide {
         return this.stopAttempt(effect.agent, effect.jobId, effect.attempt, effect.reason);
       case 'record-duration':
         if (job) this.deps.history.record(effect.agent, job.platform.toString(), build.spec.tag.name, effect.ms, effect.mode);
+        if (job) this.observer.jobSucceeded(job.platform.toString(), effect.mode ?? 'native', effect.ms);
         return;
       case 'queue-changed':
         return this.onQueueChanged();
@@ -418,6 +429,7 @@ export class BuildManager implements DispatchSide, AgentSide, BuildSide {
         this.publishing.get(buildId)?.abort();
         return;
       case 'ended':
+        this.observer.buildEnded(build.state);
         return this.ended(build);
       case 'log':
         this.deps.logger[effect.level](effect.fields, effect.msg);
@@ -433,18 +445,28 @@ export class BuildManager implements DispatchSide, AgentSide, BuildSide {
     const stop = new AbortController();
     if (build.stopRequested) stop.abort();
     this.publishing.set(build.id, stop);
+    const began = Date.now();
     this.deps.publish(build, jobs, stop.signal).then(
       ({ digest, mediaType, size }) => {
         this.publishing.delete(build.id);
+        this.observer.publishEnded('published', Date.now() - began);
         this.apply(build.id, { type: 'published', digest, mediaType, size });
       },
       (err: unknown) => {
         this.publishing.delete(build.id);
-        if (err instanceof PublishStoppedError) return this.apply(build.id, { type: 'publish-stopped' });
+        const stopped = err instanceof PublishStoppedError;
+        this.observer.publishEnded(stopped ? 'stopped' : 'failed', Date.now() - began);
+        if (stopped) return this.apply(build.id, { type: 'publish-stopped' });
         this.deps.logger.error({ buildId: build.id, err: errorMessage(err) }, 'publish failed');
         this.apply(build.id, { type: 'publish-failed', error: toErrorInfo(err) });
       },
     );
+  }
+
+  /** The queue wait of a job just assigned: from when it (last) entered the queue. */
+  private observeAssigned(jobId: string, assignedAt: number): void {
+    const job = this.job(jobId);
+    if (job) this.observer.jobAssigned(job.platform.toString(), assignedAt - job.queuedAt);
   }
 
   private newLeaseId(): number {

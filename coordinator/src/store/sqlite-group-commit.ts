@@ -28,7 +28,11 @@ export class GroupCommit {
   private readonly commit: Database.Statement;
   private readonly rollback: Database.Statement;
 
-  constructor(private readonly db: Database.Database) {
+  /** `onCommit`: told how long each COMMIT (and its fsync) took, in seconds (metrics). */
+  constructor(
+    private readonly db: Database.Database,
+    private readonly onCommit: (seconds: number) => void = () => {},
+  ) {
     this.begin = db.prepare('BEGIN IMMEDIATE');
     this.commit = db.prepare('COMMIT');
     this.rollback = db.prepare('ROLLBACK');
@@ -56,8 +60,10 @@ export class GroupCommit {
     const group = this.waiters;
     this.waiters = [];
     this.opened = false;
+    const began = process.hrtime.bigint();
     try {
       this.commit.run();
+      this.onCommit(Number(process.hrtime.bigint() - began) / 1e9);
     } catch (err) {
       // A failed COMMIT (disk full, I/O error) may leave the transaction open: end it, and
       // every write of the group failed together, as one transaction does.

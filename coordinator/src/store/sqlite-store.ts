@@ -37,6 +37,8 @@ export interface SqliteStoreOptions {
   synchronous?: 'full' | 'normal';
   /** How long a write waits for another connection's lock before failing, ms. Default 5000. */
   busyTimeoutMs?: number;
+  /** Told the duration of every commit, in seconds (the coordinator's store commit histogram). */
+  onCommit?: (seconds: number) => void;
 }
 
 /** The embedded default Store: one SQLite file in the coordinator's data directory. */
@@ -49,10 +51,11 @@ export class SqliteStore implements Store {
   private constructor(
     private readonly db: Database.Database,
     private readonly sql: SqliteStatements,
+    onCommit?: (seconds: number) => void,
   ) {
     this.sec = new SqliteSecurityStatements(db);
     this.sched = new SqliteScheduleStatements(db);
-    this.group = new GroupCommit(db);
+    this.group = new GroupCommit(db, onCommit);
   }
 
   /**
@@ -68,7 +71,7 @@ export class SqliteStore implements Store {
       db.pragma(`synchronous = ${options.synchronous === 'normal' ? 'NORMAL' : 'FULL'}`);
       db.pragma('foreign_keys = ON');
       migrate(db, path);
-      return new SqliteStore(db, new SqliteStatements(db));
+      return new SqliteStore(db, new SqliteStatements(db), options.onCommit);
     } catch (err) {
       db.close();
       throw err;

@@ -1,0 +1,1 @@
+export { AgentMetrics, type AgentJobOutcome, type AgentMetricsSources } from './agent-metrics';
