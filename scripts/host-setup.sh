@@ -31,6 +31,7 @@ PACKAGES=(
   systemd shellcheck  # systemd-analyze verify and shellcheck for deploy/ (test/src/deploy.test.ts)
   podman              # its Docker-compatible API socket is the second engine (test/src/podman.test.ts)
   git                 # the coordinator fetches git contexts with it; git daemon serves them in tests (test/src/git-context.test.ts)
+  tmux                # a real terminal for `build --progress tty` (test/src/progress-tty.test.ts)
 )
 
 [[ $EUID -eq 0 ]] || die "must run as root"
