@@ -15,7 +15,7 @@ import { addRegistryCommand } from './commands/registry-login';
 import { addSchedulesCommand } from './commands/schedules';
 import { addTokensCommand } from './commands/tokens';
 import { PublishedPartiallyError } from './errors';
-import { ExitCode, exitCodeFor } from './exit-codes';
+import { ExitCode, exitCodeFor, exitStatusHelp } from './exit-codes';
 import { writeLine, type CliIo } from './io';
 import { DEFAULT_COORDINATOR } from './options';
 import { jsonSafe, terminalSafe } from './progress/terminal-safe';
@@ -28,13 +28,14 @@ Examples:
   archfarm agents drain pi-1
   archfarm build --platform linux/amd64,linux/arm64 -t 127.0.0.1:5000/hello:1 .
   archfarm build --plan --platform linux/arm64,linux/arm/v7 -t 127.0.0.1:5000/hello:1 .
-  archfarm builds
+  archfarm builds --status failed --since 2h
   archfarm builds inspect b7
   archfarm logs -f b7 --platform linux/arm64
   archfarm cancel b7
   archfarm agents revoke pi-1
   archfarm registry login reg.example:5000 -u ci --password-stdin < registry.password
   archfarm schedules add nightly --cron "0 3 * * *" -t 127.0.0.1:5000/hello:1 --on-base-change .
+  source <(archfarm completion bash)
   archfarm build --help
 
 Every call goes over TLS to a coordinator whose certificate its CA signed, with an API token.
@@ -45,10 +46,7 @@ wrote ($ARCHFARM_CONFIG or ~/.config/archfarm/config.json):
   CA           --ca-file or --ca-fingerprint, ARCHFARM_CA_FILE or ARCHFARM_CA_FINGERPRINT, config
   plain text   --insecure, ARCHFARM_INSECURE=1 (a dev coordinator on this machine only)
 
-Exit status: 0 ok, 1 failed (the build, or the coordinator answered an error), 2 bad input,
-3 coordinator unreachable, 4 published without some platforms, 5 not allowed (token
-unknown or expired, role not permitted, or the coordinator failed the TLS check),
-6 cancel too late (the build was already published), 130 interrupted.`;
+${exitStatusHelp()}`;
 
 /**
  * The `archfarm` program. Each command lives in its own file under commands/ and is

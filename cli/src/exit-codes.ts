@@ -22,6 +22,29 @@ export const ExitCode = {
   alreadyPublished: 6,
 } as const;
 
+/** SIGINT's status (128+2), as shells report death by Ctrl-C; SIGTERM's is 143. */
+const INTERRUPTED = 130;
+
+/**
+ * What each exit status means, for `archfarm --help` and README's table (a test checks that
+ * README says the same): the one place the words live.
+ */
+export const EXIT_STATUS_MEANINGS: readonly (readonly [status: number, meaning: string])[] = [
+  [ExitCode.ok, 'ok'],
+  [ExitCode.failure, 'failed: the build failed or was cancelled, or the coordinator answered an error'],
+  [ExitCode.badInput, 'bad input: a flag, argument or file; nothing was started'],
+  [ExitCode.unreachable, 'the coordinator could not be reached (or, following a build, not for 10 minutes)'],
+  [ExitCode.publishedPartially, 'published without some platforms (`build --allow-partial`)'],
+  [ExitCode.notAllowed, 'not allowed: token unknown or expired, role not permitted, or the coordinator failed the TLS check'],
+  [ExitCode.alreadyPublished, '`cancel` too late: the build was already published'],
+  [INTERRUPTED, 'interrupted (Ctrl-C; 143 for SIGTERM)'],
+];
+
+/** The "Exit status:" section of `archfarm --help`. */
+export function exitStatusHelp(): string {
+  return ['Exit status:', ...EXIT_STATUS_MEANINGS.map(([status, meaning]) => `  ${String(status).padEnd(4)}${meaning}`)].join('\n');
+}
+
 /**
  * Exit status per stable error code; codes not listed exit with {@link ExitCode.failure}
  * (BUILD_NOT_FOUND and AGENT_NOT_FOUND among them, as `docker inspect` of an unknown id exits 1).
