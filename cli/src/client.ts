@@ -5,11 +5,24 @@ import {
   type ClientOptions,
   type Interceptor,
 } from '@grpc/grpc-js';
-import { COORDINATOR_TLS_NAME, InvalidInputError, discoverCa } from '@archfarm/common';
-import { AuthServiceClient, BuildServiceClient, ScheduleServiceClient } from '@archfarm/proto';
+import { COORDINATOR_TLS_NAME, InvalidInputError, discoverCa, versionHeaders } from '@archfarm/common';
+import {
+  AuthServiceClient,
+  BuildServiceClient,
+  createClient,
+  ScheduleServiceClient,
+  VersionServiceClient,
+  type AuthServiceService,
+  type BuildServiceService,
+  type ClientSettings,
+  type ScheduleServiceService,
+  type TypedClient,
+  type VersionServiceService,
+} from '@archfarm/proto';
 import type { ConnectionSettings } from './connection-settings';
 import { isSchemeAddress } from './options';
 import { REATTACH } from './reattach';
+import { fromServiceError, UNARY_DEADLINE_MS } from './rpc';
 
 /**
  * Keepalive pings notice a dead coordinator during a long, silent WatchBuild. The
@@ -65,19 +78,38 @@ export async function openConnection(settings: ConnectionSettings, warn: (messag
   }
 }
 
-/** The one place a BuildService channel is made: TLS with the coordinator's CA, the token on every call. */
-export function connectBuildService(conn: Connection): BuildServiceClient {
-  return new BuildServiceClient(conn.address, channelCredentials(conn), clientOptions(conn));
+/** BuildService as the CLI calls it: unary methods are promises with a deadline and the CLI's errors. */
+export type BuildCalls = TypedClient<BuildServiceClient, BuildServiceService>;
+export type AuthCalls = TypedClient<AuthServiceClient, AuthServiceService>;
+export type ScheduleCalls = TypedClient<ScheduleServiceClient, ScheduleServiceService>;
+export type VersionCalls = TypedClient<VersionServiceClient, VersionServiceService>;
+
+/**
+ * The one place a BuildService channel is made: TLS with the coordinator's CA, the token and
+ * the CLI's version on every call, UNARY_DEADLINE_MS on each unary call.
+ */
+export function connectBuildService(conn: Connection): BuildCalls {
+  return createClient(BuildServiceClient, conn.address, channelCredentials(conn), clientOptions(conn), callSettings(conn));
 }
 
 /** AuthService (login, tokens, revoke, registry login), connected as {@link connectBuildService}. */
-export function connectAuthService(conn: Connection): AuthServiceClient {
-  return new AuthServiceClient(conn.address, channelCredentials(conn), clientOptions(conn));
+export function connectAuthService(conn: Connection): AuthCalls {
+  return createClient(AuthServiceClient, conn.address, channelCredentials(conn), clientOptions(conn), callSettings(conn));
 }
 
 /** ScheduleService (`archfarm schedules ...`), connected as {@link connectBuildService}. */
-export function connectScheduleService(conn: Connection): ScheduleServiceClient {
-  return new ScheduleServiceClient(conn.address, channelCredentials(conn), clientOptions(conn));
+export function connectScheduleService(conn: Connection): ScheduleCalls {
+  return createClient(ScheduleServiceClient, conn.address, channelCredentials(conn), clientOptions(conn), callSettings(conn));
+}
+
+/** VersionService (`archfarm version`), connected as {@link connectBuildService}. */
+export function connectVersionService(conn: Connection): VersionCalls {
+  return createClient(VersionServiceClient, conn.address, channelCredentials(conn), clientOptions(conn), callSettings(conn));
+}
+
+/** Every call says it is this CLI (the coordinator refuses a protocol it does not accept); failures become the CLI's errors. */
+function callSettings(conn: Connection): ClientSettings {
+  return { deadlineMs: UNARY_DEADLINE_MS, headers: versionHeaders('cli'), mapError: (err, rpc) => fromServiceError(err, rpc, conn.address) };
 }
 
 function channelCredentials(conn: Connection): ChannelCredentials {

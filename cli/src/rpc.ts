@@ -1,33 +1,13 @@
-import { Metadata, status, type CallOptions, type ClientUnaryCall, type ServiceError } from '@grpc/grpc-js';
-import type { ArchfarmError } from '@archfarm/common';
+import { status, type ServiceError } from '@grpc/grpc-js';
+import { ProtocolMismatchError, type ArchfarmError } from '@archfarm/common';
+import { DEFAULT_DEADLINE_MS, remoteCodeOf as trailerCode } from '@archfarm/proto';
 import { CoordinatorError, CoordinatorUnreachableError, CoordinatorUntrustedError, NotAllowedError, RequestRejectedError } from './errors';
 
-/** A unary call should answer fast; only uploads and watches may take long. */
-export const UNARY_DEADLINE_MS = 30_000;
-
-/** The trailer in which the coordinator sends its error's stable code. */
-export const ERROR_CODE_TRAILER = 'archfarm-code';
-
-type UnaryMethod<Req, Res> = (
-  request: Req,
-  metadata: Metadata,
-  options: Partial<CallOptions>,
-  callback: (error: ServiceError | null, response: Res) => void,
-) => ClientUnaryCall;
-
 /**
- * Calls a unary RPC with a deadline and turns a failure into the CLI's typed errors.
- * Pass the method bound to its client: `unary(addr, 'HasContext', c.hasContext.bind(c), req)`.
- * `deadlineMs` only for calls the coordinator may work on longer (a git context's fetch).
+ * The deadline of the CLI's unary calls (client.ts gives it to every client); only uploads
+ * and watches may take long, and git submits (build-request.ts) get longer.
  */
-export function unary<Req, Res>(address: string, rpc: string, method: UnaryMethod<Req, Res>, request: Req, deadlineMs = UNARY_DEADLINE_MS): Promise<Res> {
-  return new Promise((resolve, reject) => {
-    method(request, new Metadata(), { deadline: Date.now() + deadlineMs }, (err, res) => {
-      if (err) reject(fromServiceError(err, rpc, address));
-      else resolve(res);
-    });
-  });
-}
+export const UNARY_DEADLINE_MS = DEFAULT_DEADLINE_MS;
 
 /** True for errors grpc-js hands to callbacks and 'error' listeners. */
 export function isServiceError(err: unknown): err is ServiceError {
@@ -54,6 +34,8 @@ export function fromServiceError(err: ServiceError, rpc: string, address: string
     return new NotAllowedError(rpc, status[err.code], details, remoteCode, { cause: err });
   }
   if (err.code === status.INVALID_ARGUMENT) return new RequestRejectedError(rpc, details, remoteCode, { cause: err });
+  // The coordinator's words name both versions and which to upgrade.
+  if (remoteCode === 'PROTOCOL_MISMATCH') return new ProtocolMismatchError(details, { cause: err });
   const message =
     err.code === status.UNIMPLEMENTED
       ? `the coordinator at ${address} does not implement ${rpc}; is it older than this CLI?`
@@ -84,8 +66,7 @@ export function lastError(details: string): string {
 
 /** The coordinator's stable error code (`archfarm-code` trailer), when it sent one. */
 export function remoteCodeOf(err: ServiceError): string | undefined {
-  const value = err.metadata?.get(ERROR_CODE_TRAILER)[0];
-  return value === undefined ? undefined : String(value);
+  return trailerCode(err);
 }
 
 /** UNAVAILABLE because the TLS handshake, not the network, failed: no retry can fix it. */

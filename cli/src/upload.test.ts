@@ -76,8 +76,8 @@ test('waits for drain when the coordinator reads slowly', async (t) => {
     };
     return call;
   };
-  client.uploadContext = spy as unknown as typeof client.uploadContext;
-  await uploadContext(client, fake.address, file);
+  const spied = { ...client, uploadContext: spy as unknown as typeof client.uploadContext };
+  await uploadContext(spied, fake.address, file);
   assert.ok(refused > 0, 'the stream filled up at least once');
   assert.equal(writesWhileFull, 0, "no write before 'drain'");
   assert.equal(fake.uploads[0]!.sha256, file.digest);

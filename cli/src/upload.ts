@@ -1,10 +1,11 @@
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import type { ClientWritableStream } from '@grpc/grpc-js';
-import type { BuildServiceClient, UploadContextRequest, UploadContextResponse } from '@archfarm/proto';
+import type { UploadContextRequest, UploadContextResponse } from '@archfarm/proto';
+import type { BuildCalls } from './client';
 import { ProtocolError } from './errors';
 import type { ContextNote } from './progress/renderer';
-import { fromServiceError, unary } from './rpc';
+import { fromServiceError } from './rpc';
 
 /** Bytes per data message: big enough to amortise framing, far below gRPC's 4 MiB limit. */
 export const UPLOAD_CHUNK_BYTES = 256 * 1024;
@@ -21,13 +22,13 @@ export interface ContextFile {
  * is missing. `note` hears which happened before any bytes move. Returns true if it uploaded.
  */
 export async function ensureContext(
-  client: BuildServiceClient,
+  client: BuildCalls,
   address: string,
   context: ContextFile,
   note: (n: ContextNote) => void,
   signal?: AbortSignal,
 ): Promise<boolean> {
-  const { present } = await unary(address, 'HasContext', client.hasContext.bind(client), { digest: context.digest });
+  const { present } = await client.hasContext({ digest: context.digest });
   note({ digest: context.digest, size: context.size, uploading: !present });
   if (present) return false;
   await uploadContext(client, address, context, signal);
@@ -39,7 +40,7 @@ export async function ensureContext(
  * waiting for 'drain' whenever gRPC's buffer is full so memory stays at a few chunks.
  */
 export async function uploadContext(
-  client: BuildServiceClient,
+  client: BuildCalls,
   address: string,
   context: ContextFile,
   signal?: AbortSignal,

@@ -1,4 +1,5 @@
-import type { BuildEvent, BuildFinished, BuildServiceClient } from '@archfarm/proto';
+import type { BuildEvent, BuildFinished } from '@archfarm/proto';
+import type { BuildCalls } from './client';
 import { attach } from './attached-stream';
 import { LogPositions } from './log-positions';
 import type { ReattachNote, ReattachPolicy } from './reattach';
@@ -27,7 +28,7 @@ export interface WatchOptions {
  * state and the bytes after those offsets, then follows. Bytes already held are cut here too,
  * so `onEvent` sees each log byte once; repeated job states are its to ignore.
  */
-export function watchBuild(client: BuildServiceClient, address: string, buildId: string, options: WatchOptions): BuildWatch {
+export function watchBuild(client: BuildCalls, address: string, buildId: string, options: WatchOptions): BuildWatch {
   const positions = new LogPositions();
   const attached = attach<BuildEvent, BuildFinished>(
     {

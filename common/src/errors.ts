@@ -39,14 +39,13 @@ export function errorMessage(err: unknown): string {
 export class ProtocolMismatchError extends ArchfarmError {
   readonly code = 'PROTOCOL_MISMATCH';
   readonly kind = 'input';
-  constructor(
-    message: string,
-    /** The protocol the refused side speaks (NaN: it sent no number). */
-    readonly protocol: number,
-    /** What the judging side accepts. */
-    readonly accepted: { readonly min: number; readonly max: number },
-    options?: { cause?: unknown },
-  ) {
-    super(message, options);
+  /** The protocol the refused side speaks (NaN: it sent no number); unknown when told by a coordinator. */
+  readonly protocol: number | undefined;
+  /** What the judging side accepts; unknown when told by a coordinator. */
+  readonly accepted: { readonly min: number; readonly max: number } | undefined;
+  constructor(message: string, options: { protocol?: number; accepted?: { readonly min: number; readonly max: number }; cause?: unknown } = {}) {
+    super(message, { cause: options.cause });
+    this.protocol = options.protocol;
+    this.accepted = options.accepted;
   }
 }

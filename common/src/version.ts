@@ -78,7 +78,7 @@ function outside(speaker: ProtocolSide, judge: ProtocolSide): ProtocolMismatchEr
   const spoken = Number.isInteger(speaker.protocol) ? `speaks protocol ${speaker.protocol}` : 'sent a protocol that is not a number';
   const older = speaker.protocol < range.min;
   const message = `${speaker.name} ${spoken}; ${judge.name} accepts ${formatRange(range)}: upgrade ${older ? speaker.upgrade : judge.upgrade}`;
-  return new ProtocolMismatchError(message, speaker.protocol, range);
+  return new ProtocolMismatchError(message, { protocol: speaker.protocol, accepted: range });
 }
 
 /** "protocol 1", "protocols 0..1". */

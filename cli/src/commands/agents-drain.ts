@@ -7,20 +7,10 @@ import { connect } from '../connection';
 import type { ConnectionFlags } from '../connection-settings';
 import { AgentNotFoundError, CoordinatorError } from '../errors';
 import { writeLine } from '../io';
-import { unary } from '../rpc';
 
 const DRAIN_HELP = `
-Example:
-  archfarm agents drain pi-1      # before unplugging it; \`archfarm agents\` shows its running jobs
-
 The agent takes no new jobs; the jobs running on it finish, and its queued work goes to
 other agents. It stays drained until \`archfarm agents resume NAME\`. stdout stays empty.`;
-
-const RESUME_HELP = `
-Example:
-  archfarm agents resume pi-1
-
-The agent takes new jobs again. stdout stays empty.`;
 
 type FleetFlags = ConnectionFlags;
 
@@ -36,7 +26,6 @@ export function addAgentDrainCommands(agents: Command, ctx: CommandContext): voi
     .command('resume')
     .description('let a drained agent take new jobs again')
     .argument('<NAME>', 'the agent, as `archfarm agents` lists it')
-    .addHelpText('after', RESUME_HELP)
     .action((name: string, _flags: unknown, cmd: Command) => runDrain(name, false, cmd.optsWithGlobals<FleetFlags>(), ctx));
 }
 
@@ -49,8 +38,8 @@ export async function runDrain(nameArg: string, drain: boolean, flags: FleetFlag
   let agent: AgentInfo;
   try {
     agent = drain
-      ? await unary(address, 'DrainAgent', client.drainAgent.bind(client), { name })
-      : await unary(address, 'ResumeAgent', client.resumeAgent.bind(client), { name });
+      ? await client.drainAgent({ name })
+      : await client.resumeAgent({ name });
   } catch (err) {
     throw err instanceof CoordinatorError && err.status === 'NOT_FOUND' ? new AgentNotFoundError(name, address, { cause: err }) : err;
   } finally {

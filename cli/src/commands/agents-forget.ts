@@ -5,7 +5,6 @@ import { connect } from '../connection';
 import type { ConnectionFlags } from '../connection-settings';
 import { AgentNotFoundError, CoordinatorError } from '../errors';
 import { writeLine } from '../io';
-import { unary } from '../rpc';
 import { parseAgentName } from './agents-drain';
 
 const FORGET_HELP = `
@@ -35,7 +34,7 @@ export async function runForget(nameArg: string, flags: ConnectionFlags, ctx: Co
   const conn = await connect(flags, ctx);
   const client = connectAuthService(conn);
   try {
-    await unary(conn.address, 'ForgetAgent', client.forgetAgent.bind(client), { name });
+    await client.forgetAgent({ name });
   } catch (err) {
     throw err instanceof CoordinatorError && err.status === 'NOT_FOUND' ? new AgentNotFoundError(name, conn.address, { cause: err }) : err;
   } finally {

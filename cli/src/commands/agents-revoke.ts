@@ -5,13 +5,9 @@ import { connect } from '../connection';
 import type { ConnectionFlags } from '../connection-settings';
 import { AgentNotFoundError, CoordinatorError } from '../errors';
 import { writeLine } from '../io';
-import { unary } from '../rpc';
 import { parseAgentName } from './agents-drain';
 
 const REVOKE_HELP = `
-Example:
-  archfarm agents revoke pi-1     # a lost or stolen machine
-
 Its stream to the coordinator closes at once and the certificates of this enrolment are
 refused from then on, so it cannot reconnect. The name stays taken: enrolling it again is
 refused until \`archfarm agents forget NAME\` frees it (a later enrolment under the name is
@@ -32,7 +28,7 @@ export async function runRevoke(nameArg: string, flags: ConnectionFlags, ctx: Co
   const conn = await connect(flags, ctx);
   const client = connectAuthService(conn);
   try {
-    await unary(conn.address, 'RevokeAgent', client.revokeAgent.bind(client), { name });
+    await client.revokeAgent({ name });
   } catch (err) {
     throw err instanceof CoordinatorError && err.status === 'NOT_FOUND' ? new AgentNotFoundError(name, conn.address, { cause: err }) : err;
   } finally {

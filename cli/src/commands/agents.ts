@@ -5,7 +5,6 @@ import { connect } from '../connection';
 import type { ConnectionFlags } from '../connection-settings';
 import { writeLine } from '../io';
 import { OUTPUT_CHOICES, parseChoice } from '../options';
-import { unary } from '../rpc';
 import { terminalWidth } from '../table';
 import { addAgentDrainCommands } from './agents-drain';
 import { addAgentForgetCommand } from './agents-forget';
@@ -59,7 +58,7 @@ export async function runAgents(flags: AgentsFlags, ctx: CommandContext, now = D
   const { address } = conn;
   const client = connectBuildService(conn);
   try {
-    const { agents } = await unary(address, 'ListAgents', client.listAgents.bind(client), { all });
+    const { agents } = await client.listAgents({ all });
     const sorted = [...agents].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     if (output === 'json') writeLine(ctx.io.stdout, JSON.stringify(sorted.map(agentJson), null, 2));
     else if (sorted.length === 0) writeLine(ctx.io.stderr, all ? `the coordinator at ${address} knows no agents` : `no agents are connected to the coordinator at ${address}`);

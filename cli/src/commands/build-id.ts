@@ -1,7 +1,7 @@
 import { InvalidInputError } from '@archfarm/common';
-import type { BuildDetails, BuildServiceClient } from '@archfarm/proto';
+import type { BuildDetails } from '@archfarm/proto';
+import type { BuildCalls } from '../client';
 import { BuildNotFoundError, CoordinatorError } from '../errors';
-import { unary } from '../rpc';
 
 /** The ID argument of `builds inspect`, `cancel` and `logs`: what `build --detach` printed. */
 export function parseBuildId(text: string): string {
@@ -21,9 +21,9 @@ export function asBuildNotFound(err: unknown, buildId: string, address: string):
 }
 
 /** InspectBuild, an unknown id thrown as BuildNotFoundError. */
-export async function inspectBuild(client: BuildServiceClient, address: string, buildId: string): Promise<BuildDetails> {
+export async function inspectBuild(client: BuildCalls, address: string, buildId: string): Promise<BuildDetails> {
   try {
-    return await unary(address, 'InspectBuild', client.inspectBuild.bind(client), { buildId });
+    return await client.inspectBuild({ buildId });
   } catch (err) {
     throw asBuildNotFound(err, buildId, address);
   }

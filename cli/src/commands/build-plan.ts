@@ -1,10 +1,10 @@
-import { BuildMode, type BuildServiceClient, type ModeName, type PlannedJob } from '@archfarm/proto';
+import { BuildMode, type ModeName, type PlannedJob } from '@archfarm/proto';
+import type { BuildCalls } from '../client';
 import { InterruptedError } from '../errors';
 import type { Interrupts } from '../interrupts';
 import { writeLine, type TextSink } from '../io';
 import type { OutputFormat } from '../options';
 import { modeName } from '../progress/format';
-import { unary } from '../rpc';
 import { formatTable } from '../table';
 import type { BuildOptions } from './build-options';
 import { submitDeadlineMs, submitRequest } from './build-request';
@@ -24,8 +24,8 @@ export interface PlannedJobJson {
  * `build --plan`: asks the coordinator where each platform would run, with the request a
  * build would send (the context already uploaded: the coordinator reads its Dockerfile).
  */
-export async function planBuild(client: BuildServiceClient, opts: BuildOptions, contextDigest: string, interrupts: Interrupts): Promise<PlannedJob[]> {
-  const call = unary(opts.coordinator, 'PlanBuild', client.planBuild.bind(client), submitRequest(opts, contextDigest), submitDeadlineMs(opts));
+export async function planBuild(client: BuildCalls, opts: BuildOptions, contextDigest: string, interrupts: Interrupts): Promise<PlannedJob[]> {
+  const call = client.planBuild(submitRequest(opts, contextDigest), { deadlineMs: submitDeadlineMs(opts) });
   // A plan builds nothing: on Ctrl-C just stop waiting; closing the client cancels the call.
   call.catch(() => {});
   const first = await Promise.race([call, interrupts.fired]);

@@ -1,7 +1,7 @@
 import type { Command } from 'commander';
 import { DIGEST, InvalidInputError, errorMessage } from '@archfarm/common';
-import { BuildState, type BuildFinished, type BuildServiceClient } from '@archfarm/proto';
-import { connectBuildService, openConnection } from '../client';
+import { BuildState, type BuildFinished } from '@archfarm/proto';
+import { connectBuildService, openConnection, type BuildCalls } from '../client';
 import { warn, type CommandContext } from '../command-context';
 import { packContext, type ContextTar } from '../context-tar';
 import { InterruptedError } from '../errors';
@@ -13,7 +13,6 @@ import { detachedLines } from '../progress/detached';
 import { BuildMonitor } from '../progress/monitor';
 import { say, type ProgressRenderer } from '../progress/renderer';
 import { isTerminal, resolveProgress } from '../progress/terminal';
-import { unary } from '../rpc';
 import { ensureContext } from '../upload';
 import { watchBuild } from '../watch';
 import { inspectBuild } from './build-id';
@@ -134,7 +133,7 @@ export async function runBuild(contextArg: string, flags: BuildFlags, ctx: Comma
   if (progress === 'json') ctx.errorFormat = 'json';
   const renderer = createRenderer(progress, io.stderr);
   const interrupts = new Interrupts(io.signals, io.exit);
-  let client: BuildServiceClient | undefined;
+  let client: BuildCalls | undefined;
   try {
     const conn = await openConnection(opts.connection, (message) => warn(ctx, message));
     // A git context is fetched by the coordinator: nothing to pack or upload.
@@ -143,7 +142,7 @@ export async function runBuild(contextArg: string, flags: BuildFlags, ctx: Comma
     const contextDigest = context ? await upload(client, opts, context, renderer, interrupts) : '';
     if (opts.plan) return printPlan(await planBuild(client, opts, contextDigest, interrupts), opts.output, io.stdout);
     const request = submitRequest(opts, contextDigest, { registryAuth: opts.registryAuth, secrets: opts.secrets });
-    const { buildId } = await unary(opts.coordinator, 'SubmitBuild', client.submitBuild.bind(client), request, submitDeadlineMs(opts));
+    const { buildId } = await client.submitBuild(request, { deadlineMs: submitDeadlineMs(opts) });
     renderer.submitted(buildId, opts.platforms.map(String));
     if (opts.detach) return printDetached(buildId, opts.output, io.stdout);
     const monitor = new BuildMonitor(renderer);
@@ -180,7 +179,7 @@ async function pack(opts: BuildOptions, interrupts: Interrupts): Promise<Context
 
 /** Uploads the context if the coordinator lacks it; returns its digest. */
 async function upload(
-  client: BuildServiceClient,
+  client: BuildCalls,
   opts: BuildOptions,
   context: ContextTar,
   renderer: ProgressRenderer,
@@ -203,7 +202,7 @@ async function upload(
  * Only InspectBuild knows (an attempt lost before it logged leaves no trace in the
  * events); the failure is reported without the count if asking fails.
  */
-async function failedAttempts(client: BuildServiceClient, address: string, buildId: string, finished: BuildFinished): Promise<number | undefined> {
+async function failedAttempts(client: BuildCalls, address: string, buildId: string, finished: BuildFinished): Promise<number | undefined> {
   const { state, failedPlatform, error } = finished;
   if (state !== BuildState.BUILD_STATE_FAILED || !failedPlatform || error?.kind !== 'infrastructure') return undefined;
   try {
@@ -229,7 +228,7 @@ interface Following {
  * and throws InterruptedError; but a Ctrl-C under a live view (--progress tty) with a
  * terminal to answer on first asks, and 'detached' is the answer d.
  */
-async function follow(client: BuildServiceClient, address: string, buildId: string, how: Following): Promise<BuildFinished | 'detached'> {
+async function follow(client: BuildCalls, address: string, buildId: string, how: Following): Promise<BuildFinished | 'detached'> {
   const { monitor, renderer, interrupts, stdin } = how;
   const watch = watchBuild(client, address, buildId, { onEvent: (event) => monitor.handle(event), onNote: (note) => renderer.reattach(note) });
   try {
@@ -243,7 +242,7 @@ async function follow(client: BuildServiceClient, address: string, buildId: stri
     }
     renderer.cancelling(buildId);
     try {
-      await unary(address, 'CancelBuild', client.cancelBuild.bind(client), { buildId });
+      await client.cancelBuild({ buildId });
     } catch (err) {
       throw new InterruptedError(first, buildId, errorMessage(err));
     }

@@ -9,7 +9,6 @@ import { writeLine } from '../io';
 import { choiceOption } from '../option-choices';
 import { OUTPUT_CHOICES, parseChoice } from '../options';
 import { buildStateName } from '../progress/format';
-import { unary } from '../rpc';
 import { formatTable, shortTime, terminalWidth } from '../table';
 import { buildDetailsJson } from './build-details';
 import { parseScheduleName } from './schedules-client';
@@ -67,7 +66,7 @@ export async function runList(flags: ListFlags, ctx: CommandContext): Promise<vo
   const { address } = conn;
   const client = connectBuildService(conn);
   try {
-    const { builds } = await unary(address, 'ListBuilds', client.listBuilds.bind(client), { schedule, ...narrowing });
+    const { builds } = await client.listBuilds({ schedule, ...narrowing });
     // Newest first whatever order the coordinator keeps; equal times keep its order.
     const sorted = [...builds].sort((a, b) => b.createdMs - a.createdMs);
     if (output === 'json') writeLine(ctx.io.stdout, JSON.stringify(sorted.map(buildDetailsJson), null, 2));

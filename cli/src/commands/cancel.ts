@@ -4,7 +4,6 @@ import type { CommandContext } from '../command-context';
 import { connect } from '../connection';
 import type { ConnectionFlags } from '../connection-settings';
 import { writeLine } from '../io';
-import { unary } from '../rpc';
 import { asBuildNotFound, parseBuildId } from './build-id';
 import { BuildState } from '@archfarm/proto';
 import { BuildAlreadyPublishedError } from '../errors';
@@ -40,7 +39,7 @@ export async function runCancel(idArg: string, flags: CancelFlags, ctx: CommandC
   const client = connectBuildService(conn);
   let state: BuildState;
   try {
-    ({ state } = await unary(address, 'CancelBuild', client.cancelBuild.bind(client), { buildId }));
+    ({ state } = await client.cancelBuild({ buildId }));
   } catch (err) {
     throw asBuildNotFound(err, buildId, address);
   } finally {

@@ -6,7 +6,6 @@ import { warn, type CommandContext } from '../command-context';
 import { writeConfig } from '../config-file';
 import { resolveConnection, type ConnectionFlags } from '../connection-settings';
 import { writeLine, type CliIo } from '../io';
-import { unary } from '../rpc';
 import { readSecret } from '../secret-input';
 
 const EXAMPLES = `
@@ -46,7 +45,7 @@ export async function runLogin(flags: LoginFlags, ctx: CommandContext): Promise<
   const client = connectAuthService(conn);
   let who: WhoAmIResponse;
   try {
-    who = await unary(conn.address, 'WhoAmI', client.whoAmI.bind(client), {});
+    who = await client.whoAmI({});
   } finally {
     client.close();
   }

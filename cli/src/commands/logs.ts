@@ -2,9 +2,9 @@ import type { EventEmitter } from 'node:events';
 import type { Command } from 'commander';
 import type { ClientReadableStream } from '@grpc/grpc-js';
 import { InvalidInputError, Platform } from '@archfarm/common';
-import type { BuildDetails, BuildServiceClient, JobLog, StreamLogsRequest } from '@archfarm/proto';
+import type { BuildDetails, JobLog, StreamLogsRequest } from '@archfarm/proto';
 import { attach } from '../attached-stream';
-import { connectBuildService } from '../client';
+import { connectBuildService, type BuildCalls } from '../client';
 import type { CommandContext } from '../command-context';
 import { connect } from '../connection';
 import type { ConnectionFlags } from '../connection-settings';
@@ -79,7 +79,7 @@ function selectPlatform(details: BuildDetails, wanted: Platform): string {
  * is lost or shown twice.
  */
 async function copyLogs(
-  client: BuildServiceClient,
+  client: BuildCalls,
   address: string,
   request: StreamLogsRequest,
   output: LogsOutput,

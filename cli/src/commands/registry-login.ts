@@ -5,7 +5,6 @@ import { warn, type CommandContext } from '../command-context';
 import { connect } from '../connection';
 import type { ConnectionFlags } from '../connection-settings';
 import { writeLine } from '../io';
-import { unary } from '../rpc';
 import { readSecret } from '../secret-input';
 
 const EXAMPLES = `
@@ -18,11 +17,6 @@ The coordinator keeps the credentials encrypted and gives them to an agent only 
 that pushes to that registry. \`archfarm build\` also sends what \`docker login\` stored in
 your Docker config for the tag's registry. Needs an admin token: these are the
 organisation's logins, which a builder must not replace.`;
-
-const GROUP_EXAMPLES = `
-Examples:
-  archfarm registry login reg.example:5000 -u ci --password-stdin < registry.password
-  archfarm registry logout reg.example:5000`;
 
 const LOGOUT_HELP = `
 Examples:
@@ -43,10 +37,7 @@ interface LoginFlags extends ConnectionFlags {
 
 /** `archfarm registry login REGISTRY`: credentials the coordinator keeps for pushing. */
 export function addRegistryCommand(program: Command, ctx: CommandContext): void {
-  const registry = program
-    .command('registry')
-    .description('registry credentials the coordinator keeps for pushing images')
-    .addHelpText('after', GROUP_EXAMPLES);
+  const registry = program.command('registry').description('registry credentials the coordinator keeps for pushing images');
   registry
     .command('login')
     .description('store a registry user and password on the coordinator (encrypted at rest)')
@@ -70,7 +61,7 @@ export async function runRegistryLogout(registryArg: string, flags: ConnectionFl
   const client = connectAuthService(conn);
   let removed: boolean;
   try {
-    ({ removed } = await unary(conn.address, 'RegistryLogout', client.registryLogout.bind(client), { registry }));
+    ({ removed } = await client.registryLogout({ registry }));
   } finally {
     client.close();
   }
@@ -84,7 +75,7 @@ export async function runRegistryLogin(registryArg: string, flags: LoginFlags, c
   const conn = await connect(flags, ctx);
   const client = connectAuthService(conn);
   try {
-    await unary(conn.address, 'RegistryLogin', client.registryLogin.bind(client), { registry, username, password });
+    await client.registryLogin({ registry, username, password });
   } finally {
     client.close();
   }

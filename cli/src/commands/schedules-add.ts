@@ -1,13 +1,12 @@
 import { Command, Option } from 'commander';
 import { InvalidInputError, errorMessage } from '@archfarm/common';
-import type { AddScheduleRequest, BuildServiceClient } from '@archfarm/proto';
-import { connectBuildService, connectScheduleService, openConnection } from '../client';
+import type { AddScheduleRequest } from '@archfarm/proto';
+import { connectBuildService, connectScheduleService, openConnection, type BuildCalls } from '../client';
 import { warn, type CommandContext } from '../command-context';
 import { packContext } from '../context-tar';
 import { writeLine } from '../io';
 import { OUTPUT_CHOICES, parseChoice } from '../options';
 import { createRenderer } from '../progress/create-renderer';
-import { unary } from '../rpc';
 import { ensureContext } from '../upload';
 import { addBuildCommand } from './build';
 import { compileBuildOptions, type BuildFlags, type BuildOptions } from './build-options';
@@ -108,7 +107,7 @@ export async function runSchedulesAdd(name: string, contextArg: string, flags: A
     const contextDigest = opts.git ? '' : await uploadContextDir(builds, opts, ctx);
     const request: AddScheduleRequest = { name, cron: flags.cron, timezone: flags.timezone ?? '', build: submitRequest(opts, contextDigest), onBaseChange: flags.onBaseChange === true };
     // With a git context the coordinator fetches it once to check it builds: as long as a git build's submit.
-    const schedule = await unary(opts.coordinator, 'AddSchedule', schedules.addSchedule.bind(schedules), request, submitDeadlineMs(opts));
+    const schedule = await schedules.addSchedule(request, { deadlineMs: submitDeadlineMs(opts) });
     if (output === 'json') writeLine(ctx.io.stdout, JSON.stringify(scheduleJson(schedule), null, 2));
     else for (const line of addedLines(schedule)) writeLine(ctx.io.stdout, line);
   } finally {
@@ -118,7 +117,7 @@ export async function runSchedulesAdd(name: string, contextArg: string, flags: A
 }
 
 /** Packs CONTEXT_DIR as `archfarm build` does (its ignore rules) and uploads it unless the coordinator has it. */
-async function uploadContextDir(client: BuildServiceClient, opts: BuildOptions, ctx: CommandContext): Promise<string> {
+async function uploadContextDir(client: BuildCalls, opts: BuildOptions, ctx: CommandContext): Promise<string> {
   const context = await packContext({ contextDir: opts.contextDir, dockerfile: opts.dockerfile }).catch((err: unknown) => {
     // An unreadable file or a vanished one is a problem with the input.
     if (typeof (err as NodeJS.ErrnoException).code === 'string') throw new InvalidInputError('CONTEXT_DIR', `cannot pack ${opts.contextDir}: ${errorMessage(err)}`, { cause: err });

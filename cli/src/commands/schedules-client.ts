@@ -1,6 +1,5 @@
 import { InvalidInputError } from '@archfarm/common';
-import type { ScheduleServiceClient } from '@archfarm/proto';
-import { connectScheduleService } from '../client';
+import { connectScheduleService, type ScheduleCalls } from '../client';
 import type { CommandContext } from '../command-context';
 import { connect } from '../connection';
 import type { ConnectionFlags } from '../connection-settings';
@@ -16,7 +15,7 @@ export function parseScheduleName(text: string, field = 'NAME'): string {
 }
 
 /** Connects as every command does, calls `use` with a ScheduleService client and its address, closes it. */
-export async function withSchedules<T>(flags: ConnectionFlags, ctx: CommandContext, use: (client: ScheduleServiceClient, address: string) => Promise<T>): Promise<T> {
+export async function withSchedules<T>(flags: ConnectionFlags, ctx: CommandContext, use: (client: ScheduleCalls, address: string) => Promise<T>): Promise<T> {
   const conn = await connect(flags, ctx);
   const client = connectScheduleService(conn);
   try {

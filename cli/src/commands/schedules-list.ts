@@ -4,7 +4,6 @@ import type { ConnectionFlags } from '../connection-settings';
 import { writeLine } from '../io';
 import { OUTPUT_CHOICES, parseChoice } from '../options';
 import { terminalSafe } from '../progress/terminal-safe';
-import { unary } from '../rpc';
 import { terminalWidth } from '../table';
 import { parseScheduleName, withSchedules } from './schedules-client';
 import { scheduleJson } from './schedules-json';
@@ -63,7 +62,7 @@ export function addSchedulesShowCommand(schedules: Command, ctx: CommandContext)
 export async function runSchedulesList(flags: OutputFlags, ctx: CommandContext, now = Date.now): Promise<void> {
   const output = parseChoice(flags.output ?? 'text', OUTPUT_CHOICES, '--output');
   await withSchedules(flags, ctx, async (client, address) => {
-    const { schedules } = await unary(address, 'ListSchedules', client.listSchedules.bind(client), {});
+    const { schedules } = await client.listSchedules({});
     const sorted = [...schedules].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
     if (output === 'json') writeLine(ctx.io.stdout, JSON.stringify(sorted.map(scheduleJson), null, 2));
     else if (sorted.length === 0) writeLine(ctx.io.stderr, `no schedules on the coordinator at ${address}; add one with \`archfarm schedules add\``);
@@ -74,8 +73,8 @@ export async function runSchedulesList(flags: OutputFlags, ctx: CommandContext, 
 export async function runSchedulesShow(nameArg: string, flags: OutputFlags, ctx: CommandContext): Promise<void> {
   const output = parseChoice(flags.output ?? 'text', OUTPUT_CHOICES, '--output');
   const name = parseScheduleName(nameArg);
-  await withSchedules(flags, ctx, async (client, address) => {
-    const schedule = await unary(address, 'GetSchedule', client.getSchedule.bind(client), { name });
+  await withSchedules(flags, ctx, async (client) => {
+    const schedule = await client.getSchedule({ name });
     if (output === 'json') writeLine(ctx.io.stdout, JSON.stringify(scheduleJson(schedule), null, 2));
     // Reasons quote registries and git servers: neutralised for the terminal.
     else for (const line of scheduleLines(schedule)) writeLine(ctx.io.stdout, terminalSafe(line));

@@ -6,7 +6,6 @@ import { ScheduleTickFailedError } from '../errors';
 import { writeLine } from '../io';
 import { OUTPUT_CHOICES, parseChoice } from '../options';
 import { terminalSafe } from '../progress/terminal-safe';
-import { unary } from '../rpc';
 import { GIT_SUBMIT_DEADLINE_MS } from './build-request';
 import { parseScheduleName, withSchedules } from './schedules-client';
 import { tickJson } from './schedules-json';
@@ -41,7 +40,7 @@ export async function runSchedulesRun(nameArg: string, flags: RunFlags, ctx: Com
   const output = parseChoice(flags.output ?? 'text', OUTPUT_CHOICES, '--output');
   const name = parseScheduleName(nameArg);
   // A tick may fetch a git ref and resolve every base image in its registry before it submits.
-  const tick = await withSchedules(flags, ctx, (client, address) => unary(address, 'RunSchedule', client.runSchedule.bind(client), { name }, GIT_SUBMIT_DEADLINE_MS));
+  const tick = await withSchedules(flags, ctx, (client) => client.runSchedule({ name }, { deadlineMs: GIT_SUBMIT_DEADLINE_MS }));
   if (output === 'json') writeLine(ctx.io.stdout, JSON.stringify(tickJson(tick), null, 2));
   else for (const line of ranLines(name, tick)) writeLine(ctx.io.stdout, terminalSafe(line));
   if (tick.outcome === TickOutcome.TICK_OUTCOME_FAILED) throw new ScheduleTickFailedError(name, tick.reason);

@@ -2,27 +2,14 @@ import type { Command } from 'commander';
 import type { CommandContext } from '../command-context';
 import type { ConnectionFlags } from '../connection-settings';
 import { writeLine } from '../io';
-import { unary } from '../rpc';
 import { parseScheduleName, withSchedules } from './schedules-client';
 import { nextRunLines } from './schedules-text';
 
 const PAUSE_HELP = `
-Example:
-  archfarm schedules pause nightly
-
 The schedule stays, with its ticks and its pinned context, but fires no more until
 \`archfarm schedules resume NAME\`; \`schedules run NAME\` still runs it by hand. stdout stays empty.`;
 
-const RESUME_HELP = `
-Example:
-  archfarm schedules resume nightly
-
-It fires again at its next cron time; ticks missed while paused are not run. stdout stays empty.`;
-
 const RM_HELP = `
-Example:
-  archfarm schedules rm nightly
-
 The schedule and its ticks are deleted; the builds it started stay (\`archfarm builds\`).
 stdout stays empty.`;
 
@@ -39,7 +26,6 @@ export function addSchedulesStateCommands(schedules: Command, ctx: CommandContex
     .command('resume')
     .description('let a paused schedule fire again')
     .argument(...name)
-    .addHelpText('after', RESUME_HELP)
     .action((n: string, _flags: unknown, cmd: Command) => runPause(n, false, cmd.optsWithGlobals<ConnectionFlags>(), ctx));
   schedules
     .command('rm')
@@ -51,10 +37,10 @@ export function addSchedulesStateCommands(schedules: Command, ctx: CommandContex
 
 export async function runPause(nameArg: string, pause: boolean, flags: ConnectionFlags, ctx: CommandContext): Promise<void> {
   const name = parseScheduleName(nameArg);
-  const schedule = await withSchedules(flags, ctx, (client, address) =>
+  const schedule = await withSchedules(flags, ctx, (client) =>
     pause
-      ? unary(address, 'PauseSchedule', client.pauseSchedule.bind(client), { name })
-      : unary(address, 'ResumeSchedule', client.resumeSchedule.bind(client), { name }),
+      ? client.pauseSchedule({ name })
+      : client.resumeSchedule({ name }),
   );
   if (pause) return writeLine(ctx.io.stderr, `paused schedule ${name}`);
   writeLine(ctx.io.stderr, schedule.nextRunsMs.length === 0 ? `resumed schedule ${name}` : `resumed schedule ${name}; next runs:`);
@@ -63,6 +49,6 @@ export async function runPause(nameArg: string, pause: boolean, flags: Connectio
 
 export async function runRemove(nameArg: string, flags: ConnectionFlags, ctx: CommandContext): Promise<void> {
   const name = parseScheduleName(nameArg);
-  await withSchedules(flags, ctx, (client, address) => unary(address, 'RemoveSchedule', client.removeSchedule.bind(client), { name }));
+  await withSchedules(flags, ctx, (client) => client.removeSchedule({ name }));
   writeLine(ctx.io.stderr, `removed schedule ${name}`);
 }

@@ -7,7 +7,6 @@ import { connect } from '../connection';
 import type { ConnectionFlags } from '../connection-settings';
 import { writeLine } from '../io';
 import { OUTPUT_CHOICES, parseChoice } from '../options';
-import { unary } from '../rpc';
 import { formatLabels, formatTable, isoTime, shortTime, terminalWidth } from '../table';
 
 const LIST_HELP = `
@@ -52,7 +51,7 @@ export async function runListTokens(flags: ListFlags, ctx: CommandContext, now =
   const client = connectAuthService(conn);
   let tokens: TokenInfo[];
   try {
-    ({ tokens } = await unary(conn.address, 'ListTokens', client.listTokens.bind(client), {}));
+    ({ tokens } = await client.listTokens({}));
   } finally {
     client.close();
   }
@@ -68,7 +67,7 @@ export async function runRevokeToken(idArg: string, flags: ConnectionFlags, ctx:
   const conn = await connect(flags, ctx);
   const client = connectAuthService(conn);
   try {
-    await unary(conn.address, 'RevokeToken', client.revokeToken.bind(client), { id });
+    await client.revokeToken({ id });
   } finally {
     client.close();
   }

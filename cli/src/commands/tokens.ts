@@ -7,7 +7,6 @@ import { connect } from '../connection';
 import type { ConnectionFlags } from '../connection-settings';
 import { writeLine } from '../io';
 import { OUTPUT_CHOICES, collect, parseChoice, parseDuration, parseKeyValues, type OutputFormat } from '../options';
-import { unary } from '../rpc';
 import { addTokensListCommands } from './tokens-list';
 
 const EXAMPLES = `
@@ -25,12 +24,6 @@ viewer may only look); it expires after 90 days unless --ttl says otherwise (nev
 expiry). stdout holds the token alone (or JSON: token, id, expiresAt); it is shown once, the
 coordinator keeps only its hash. \`archfarm tokens list\` shows them, \`archfarm tokens
 revoke ID\` refuses one from then on. Needs an admin token.`;
-
-const GROUP_EXAMPLES = `
-Examples:
-  archfarm tokens create --ttl 1h
-  archfarm tokens list --output json
-  archfarm tokens revoke 3f9a1c2b7d4e`;
 
 /** Operator roles an API token may carry. */
 export const ROLES = ['admin', 'builder', 'viewer'] as const;
@@ -50,10 +43,7 @@ interface CreateFlags extends ConnectionFlags {
 
 /** `archfarm tokens create`: join tokens for agents, API tokens for operators. */
 export function addTokensCommand(program: Command, ctx: CommandContext): void {
-  const tokens = program
-    .command('tokens')
-    .description('create, list and revoke join tokens (for agents) and API tokens (for operators)')
-    .addHelpText('after', GROUP_EXAMPLES);
+  const tokens = program.command('tokens').description('create, list and revoke join tokens (for agents) and API tokens (for operators)');
   tokens
     .command('create')
     .description('create a join token for agents or, with --role, an API token; prints it once')
@@ -75,7 +65,7 @@ export async function runCreateToken(flags: CreateFlags, ctx: CommandContext): P
   const client = connectAuthService(conn);
   let created: CreateTokenResponse;
   try {
-    created = await unary(conn.address, 'CreateToken', client.createToken.bind(client), request);
+    created = await client.createToken(request);
   } finally {
     client.close();
   }
