@@ -84,8 +84,8 @@ it names), for this build alone; agents then get a token for the tag's repositor
 the registry speaks token auth, else that login for their one job, in memory.
 A lost stream (a dropped connection, a coordinator restart) is re-attached with backoff, a
 line on stderr saying so, without a log line lost or shown twice.
-Exit status: 0 published, 1 build failed or cancelled (or published, but --metadata-file or
---iidfile could not be written), 2 bad input, 3 coordinator unreachable (while following:
+Exit status: 0 published (or detached: Ctrl-C, then d, under --progress tty), 1 build failed
+or cancelled (or published, but --metadata-file or --iidfile could not be written), 2 bad input, 3 coordinator unreachable (while following:
 for 10 minutes), 4 published without some platforms (--allow-partial), 5 not allowed (the
 token's role may not build), 130 interrupted (the build is cancelled).`;
 
