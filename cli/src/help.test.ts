@@ -22,3 +22,13 @@ test('every command in the tree answers --help with exit 0 and an Example(s) sec
   }
   assert.deepEqual(missing, [], 'commands whose --help has no example');
 });
+
+test('every listing takes --output json (declared, so --help and completion show the choice)', () => {
+  const nodes = flatten(completionTree(createProgram({ io: testIo('/'), errorFormat: 'text' })));
+  for (const listing of [['builds'], ['builds', 'ls'], ['builds', 'inspect'], ['agents'], ['tokens', 'list'], ['schedules'], ['schedules', 'list'], ['schedules', 'show']]) {
+    const node = nodes.find((n) => n.path.join(' ') === listing.join(' '));
+    assert.ok(node, `archfarm ${listing.join(' ')} exists`);
+    const output = node.options.find((o) => o.names.includes('--output'));
+    assert.deepEqual(output?.choices, ['text', 'json'], `archfarm ${listing.join(' ')} --output`);
+  }
+});

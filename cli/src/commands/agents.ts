@@ -4,6 +4,7 @@ import type { CommandContext } from '../command-context';
 import { connect } from '../connection';
 import type { ConnectionFlags } from '../connection-settings';
 import { writeLine } from '../io';
+import { choiceOption } from '../option-choices';
 import { OUTPUT_CHOICES, parseChoice } from '../options';
 import { terminalWidth } from '../table';
 import { addAgentDrainCommands } from './agents-drain';
@@ -38,7 +39,7 @@ export function addAgentsCommand(program: Command, ctx: CommandContext): void {
     .command('agents')
     .description('list agents: status, platforms (native marked *), slots in use, labels; drain, resume, revoke or forget one')
     .option('--all', 'also agents the coordinator knows but that are not connected now')
-    .option('--output <format>', 'text (a table) or json (default: text)')
+    .addOption(choiceOption('--output <format>', 'text (a table) or json (default: text)', OUTPUT_CHOICES))
     // Checked in the action, to say "unknown command" rather than "too many arguments".
     .allowExcessArguments()
     .addHelpText('after', EXAMPLES)

@@ -6,6 +6,7 @@ import type { CommandContext } from '../command-context';
 import { connect } from '../connection';
 import type { ConnectionFlags } from '../connection-settings';
 import { writeLine } from '../io';
+import { choiceOption } from '../option-choices';
 import { OUTPUT_CHOICES, parseChoice } from '../options';
 import { buildStateName, jobStateName, modeName } from '../progress/format';
 import { quoteShellWords } from '../shell-words';
@@ -33,7 +34,7 @@ export function addBuildsInspectCommand(builds: Command, ctx: CommandContext): v
     .command('inspect')
     .description("show a build: state, published digest, and each platform's attempts (agent, mode, times, outcome, error)")
     .argument('<ID>', 'the build id, as `archfarm build --detach` or `archfarm builds` print it')
-    .option('--output <format>', 'text or json (default: text)')
+    .addOption(choiceOption('--output <format>', 'text or json (default: text)', OUTPUT_CHOICES))
     .addHelpText('after', EXAMPLES)
     .action((id: string, _flags: unknown, cmd: Command) => runInspect(id, cmd.optsWithGlobals<InspectFlags>(), ctx));
 }

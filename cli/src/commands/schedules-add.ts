@@ -5,6 +5,7 @@ import { connectBuildService, connectScheduleService, openConnection, type Build
 import { warn, type CommandContext } from '../command-context';
 import { packContext } from '../context-tar';
 import { writeLine } from '../io';
+import { choiceOption } from '../option-choices';
 import { OUTPUT_CHOICES, parseChoice } from '../options';
 import { createRenderer } from '../progress/create-renderer';
 import { ensureContext } from '../upload';
@@ -74,7 +75,7 @@ export function addSchedulesAddCommand(schedules: Command, ctx: CommandContext):
     .requiredOption('--cron <expression>', 'when to build: five fields (minute hour day month weekday) or six (seconds first), as node-cron reads them')
     .option('--timezone <zone>', 'IANA time zone the cron follows, e.g. Europe/Zurich (default: UTC)')
     .option('--on-base-change', 'at each tick, build only when a FROM image (per platform) or the git commit changed since the last successful build')
-    .option('--output <format>', 'how to print the added schedule: text or json (default: text)');
+    .addOption(choiceOption('--output <format>', 'how to print the added schedule: text or json (default: text)', OUTPUT_CHOICES));
   for (const option of buildFlagOptions(ctx)) add.addOption(option);
   add.addHelpText('after', EXAMPLES).action((name: string, contextDir: string, _flags: unknown, cmd: Command) => runSchedulesAdd(name, contextDir, cmd.optsWithGlobals<AddFlags>(), ctx));
 }

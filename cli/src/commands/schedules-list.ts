@@ -2,6 +2,7 @@ import type { Command } from 'commander';
 import type { CommandContext } from '../command-context';
 import type { ConnectionFlags } from '../connection-settings';
 import { writeLine } from '../io';
+import { choiceOption } from '../option-choices';
 import { OUTPUT_CHOICES, parseChoice } from '../options';
 import { terminalSafe } from '../progress/terminal-safe';
 import { terminalWidth } from '../table';
@@ -37,7 +38,7 @@ export function addSchedulesListCommand(schedules: Command, ctx: CommandContext)
     .command('list', { isDefault: true })
     .alias('ls')
     .description('list schedules: cron, time zone, next run, last tick, paused (the default)')
-    .option('--output <format>', 'text (a table) or json (default: text)')
+    .addOption(choiceOption('--output <format>', 'text (a table) or json (default: text)', OUTPUT_CHOICES))
     // Checked in the action, so `schedules nightly` says "unknown command" rather than "too many arguments".
     .allowExcessArguments()
     .addHelpText('after', LIST_EXAMPLES)
@@ -54,7 +55,7 @@ export function addSchedulesShowCommand(schedules: Command, ctx: CommandContext)
     .command('show')
     .description('show a schedule: its build, the next five runs and its recent ticks')
     .argument('<NAME>', 'the schedule, as `archfarm schedules` lists it')
-    .option('--output <format>', 'text or json (default: text)')
+    .addOption(choiceOption('--output <format>', 'text or json (default: text)', OUTPUT_CHOICES))
     .addHelpText('after', SHOW_EXAMPLES)
     .action((name: string, _flags: unknown, cmd: Command) => runSchedulesShow(name, cmd.optsWithGlobals<OutputFlags>(), ctx));
 }

@@ -4,6 +4,7 @@ import type { CommandContext } from '../command-context';
 import type { ConnectionFlags } from '../connection-settings';
 import { ScheduleTickFailedError } from '../errors';
 import { writeLine } from '../io';
+import { choiceOption } from '../option-choices';
 import { OUTPUT_CHOICES, parseChoice } from '../options';
 import { terminalSafe } from '../progress/terminal-safe';
 import { GIT_SUBMIT_DEADLINE_MS } from './build-request';
@@ -31,7 +32,7 @@ export function addSchedulesRunCommand(schedules: Command, ctx: CommandContext):
     .command('run')
     .description('run one tick of a schedule now: it builds, or says why not')
     .argument('<NAME>', 'the schedule, as `archfarm schedules` lists it')
-    .option('--output <format>', 'text or json (default: text)')
+    .addOption(choiceOption('--output <format>', 'text or json (default: text)', OUTPUT_CHOICES))
     .addHelpText('after', EXAMPLES)
     .action((name: string, _flags: unknown, cmd: Command) => runSchedulesRun(name, cmd.optsWithGlobals<RunFlags>(), ctx));
 }

@@ -6,6 +6,7 @@ import type { CommandContext } from '../command-context';
 import { connect } from '../connection';
 import type { ConnectionFlags } from '../connection-settings';
 import { writeLine } from '../io';
+import { choiceOption } from '../option-choices';
 import { OUTPUT_CHOICES, parseChoice } from '../options';
 import { formatLabels, formatTable, isoTime, shortTime, terminalWidth } from '../table';
 
@@ -34,7 +35,7 @@ export function addTokensListCommands(tokens: Command, ctx: CommandContext): voi
   tokens
     .command('list')
     .description('list tokens: id, kind, state, expiry, uses left, labels (never the token itself)')
-    .option('--output <format>', 'text (a table) or json (default: text)')
+    .addOption(choiceOption('--output <format>', 'text (a table) or json (default: text)', OUTPUT_CHOICES))
     .addHelpText('after', LIST_HELP)
     .action((_flags: unknown, cmd: Command) => runListTokens(cmd.optsWithGlobals<ListFlags>(), ctx));
   tokens

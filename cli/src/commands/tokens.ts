@@ -6,6 +6,7 @@ import type { CommandContext } from '../command-context';
 import { connect } from '../connection';
 import type { ConnectionFlags } from '../connection-settings';
 import { writeLine } from '../io';
+import { choiceOption } from '../option-choices';
 import { OUTPUT_CHOICES, collect, parseChoice, parseDuration, parseKeyValues, type OutputFormat } from '../options';
 import { addTokensListCommands } from './tokens-list';
 
@@ -52,7 +53,7 @@ export function addTokensCommand(program: Command, ctx: CommandContext): void {
     .option('--label <KEY=VALUE>', 'join tokens: a label every agent that joins with it gets; repeatable', collect)
     .option('--role <role>', 'an API token with this role instead of a join token: admin, builder or viewer')
     .option('--description <text>', 'what it is for, shown to admins (never secret)')
-    .option('--output <format>', 'text (the token alone) or json (default: text)')
+    .addOption(choiceOption('--output <format>', 'text (the token alone) or json (default: text)', OUTPUT_CHOICES))
     .addHelpText('after', EXAMPLES)
     .action((_flags: unknown, cmd: Command) => runCreateToken(cmd.optsWithGlobals<CreateFlags>(), ctx));
   addTokensListCommands(tokens, ctx);
