@@ -17,7 +17,6 @@ const ENTRY = join(ROOT, 'cli/dist/main.js');
 export const OUTFILE = join(ROOT, 'cli/dist/bundle/archfarm.cjs');
 const MIN_NODE = 18;
 const quiet = process.argv.includes('--quiet');
-const { version } = JSON.parse(readFileSync(join(ROOT, 'cli/package.json'), 'utf8'));
 
 const result = await build({
   absWorkingDir: ROOT,
@@ -28,8 +27,6 @@ const result = await build({
   format: 'cjs',
   target: `node${MIN_NODE}`,
   banner: { js: '#!/usr/bin/env node' },
-  // cli.ts reads ../package.json for --version; the single file has none beside it.
-  define: { __ARCHFARM_CLI_VERSION__: JSON.stringify(version) },
   external: ['*.node'],
   metafile: true,
   logLevel: quiet ? 'error' : 'warning',

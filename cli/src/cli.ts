@@ -1,7 +1,5 @@
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
-import { ArchfarmError, errorMessage } from '@archfarm/common';
+import { ArchfarmError, ARCHFARM_VERSION, errorMessage } from '@archfarm/common';
 import type { CommandContext } from './command-context';
 import { addAgentsCommand } from './commands/agents';
 import { addBuildCommand } from './commands/build';
@@ -14,6 +12,7 @@ import { addLogsCommand } from './commands/logs';
 import { addRegistryCommand } from './commands/registry-login';
 import { addSchedulesCommand } from './commands/schedules';
 import { addTokensCommand } from './commands/tokens';
+import { addVersionCommand } from './commands/version';
 import { PublishedPartiallyError } from './errors';
 import { ExitCode, exitCodeFor, exitStatusHelp } from './exit-codes';
 import { writeLine, type CliIo } from './io';
@@ -56,7 +55,7 @@ ${exitStatusHelp()}`;
 export function createProgram(ctx: CommandContext): Command {
   const program = new Command('archfarm')
     .description('Build multi-platform container images on a farm of native and emulating agents.')
-    .version(cliVersion(), '-V, --version')
+    .version(ARCHFARM_VERSION, '-V, --version')
     .addOption(
       new Option('--coordinator <host:port>', `the coordinator's API address (env: ARCHFARM_COORDINATOR; default: the stored one, else ${DEFAULT_COORDINATOR})`),
     )
@@ -85,6 +84,7 @@ export function createProgram(ctx: CommandContext): Command {
   addRegistryCommand(program, ctx);
   addSchedulesCommand(program, ctx);
   addCompletionCommand(program, ctx);
+  addVersionCommand(program, ctx);
   return program;
 }
 
@@ -130,15 +130,3 @@ function leftOutJson(err: PublishedPartiallyError): BuildResultJson['leftOut'] {
   return err.leftOut.map((p) => ({ platform: p.platform, error: errorJson(p.error) }));
 }
 
-/** Set by scripts/bundle-cli.mjs (esbuild's define): the single file has no package.json beside it. */
-declare const __ARCHFARM_CLI_VERSION__: string | undefined;
-
-function cliVersion(): string {
-  if (typeof __ARCHFARM_CLI_VERSION__ === 'string') return __ARCHFARM_CLI_VERSION__;
-  try {
-    const pkg = JSON.parse(readFileSync(path.join(__dirname, '..', 'package.json'), 'utf8')) as { version?: string };
-    return pkg.version ?? 'unknown';
-  } catch {
-    return 'unknown';
-  }
-}
