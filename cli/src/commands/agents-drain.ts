@@ -9,8 +9,17 @@ import { AgentNotFoundError, CoordinatorError } from '../errors';
 import { writeLine } from '../io';
 
 const DRAIN_HELP = `
+Example:
+  archfarm agents drain pi-1      # before unplugging it; \`archfarm agents\` shows its running jobs
+
 The agent takes no new jobs; the jobs running on it finish, and its queued work goes to
 other agents. It stays drained until \`archfarm agents resume NAME\`. stdout stays empty.`;
+
+const RESUME_HELP = `
+Example:
+  archfarm agents resume pi-1
+
+The agent takes new jobs again. stdout stays empty.`;
 
 type FleetFlags = ConnectionFlags;
 
@@ -26,6 +35,7 @@ export function addAgentDrainCommands(agents: Command, ctx: CommandContext): voi
     .command('resume')
     .description('let a drained agent take new jobs again')
     .argument('<NAME>', 'the agent, as `archfarm agents` lists it')
+    .addHelpText('after', RESUME_HELP)
     .action((name: string, _flags: unknown, cmd: Command) => runDrain(name, false, cmd.optsWithGlobals<FleetFlags>(), ctx));
 }
 

@@ -8,6 +8,9 @@ import { writeLine } from '../io';
 import { parseAgentName } from './agents-drain';
 
 const REVOKE_HELP = `
+Example:
+  archfarm agents revoke pi-1     # a lost or stolen machine
+
 Its stream to the coordinator closes at once and the certificates of this enrolment are
 refused from then on, so it cannot reconnect. The name stays taken: enrolling it again is
 refused until \`archfarm agents forget NAME\` frees it (a later enrolment under the name is

@@ -18,6 +18,11 @@ that pushes to that registry. \`archfarm build\` also sends what \`docker login\
 your Docker config for the tag's registry. Needs an admin token: these are the
 organisation's logins, which a builder must not replace.`;
 
+const GROUP_EXAMPLES = `
+Examples:
+  archfarm registry login reg.example:5000 -u ci --password-stdin < registry.password
+  archfarm registry logout reg.example:5000`;
+
 const LOGOUT_HELP = `
 Examples:
   archfarm registry logout reg.example:5000
@@ -37,7 +42,10 @@ interface LoginFlags extends ConnectionFlags {
 
 /** `archfarm registry login REGISTRY`: credentials the coordinator keeps for pushing. */
 export function addRegistryCommand(program: Command, ctx: CommandContext): void {
-  const registry = program.command('registry').description('registry credentials the coordinator keeps for pushing images');
+  const registry = program
+    .command('registry')
+    .description('registry credentials the coordinator keeps for pushing images')
+    .addHelpText('after', GROUP_EXAMPLES);
   registry
     .command('login')
     .description('store a registry user and password on the coordinator (encrypted at rest)')

@@ -6,10 +6,22 @@ import { parseScheduleName, withSchedules } from './schedules-client';
 import { nextRunLines } from './schedules-text';
 
 const PAUSE_HELP = `
+Example:
+  archfarm schedules pause nightly
+
 The schedule stays, with its ticks and its pinned context, but fires no more until
 \`archfarm schedules resume NAME\`; \`schedules run NAME\` still runs it by hand. stdout stays empty.`;
 
+const RESUME_HELP = `
+Example:
+  archfarm schedules resume nightly
+
+It fires again at its next cron time; ticks missed while paused are not run. stdout stays empty.`;
+
 const RM_HELP = `
+Example:
+  archfarm schedules rm nightly
+
 The schedule and its ticks are deleted; the builds it started stay (\`archfarm builds\`).
 stdout stays empty.`;
 
@@ -26,6 +38,7 @@ export function addSchedulesStateCommands(schedules: Command, ctx: CommandContex
     .command('resume')
     .description('let a paused schedule fire again')
     .argument(...name)
+    .addHelpText('after', RESUME_HELP)
     .action((n: string, _flags: unknown, cmd: Command) => runPause(n, false, cmd.optsWithGlobals<ConnectionFlags>(), ctx));
   schedules
     .command('rm')

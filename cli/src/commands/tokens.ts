@@ -26,6 +26,12 @@ expiry). stdout holds the token alone (or JSON: token, id, expiresAt); it is sho
 coordinator keeps only its hash. \`archfarm tokens list\` shows them, \`archfarm tokens
 revoke ID\` refuses one from then on. Needs an admin token.`;
 
+const GROUP_EXAMPLES = `
+Examples:
+  archfarm tokens create --ttl 1h
+  archfarm tokens list --output json
+  archfarm tokens revoke 3f9a1c2b7d4e`;
+
 /** Operator roles an API token may carry. */
 export const ROLES = ['admin', 'builder', 'viewer'] as const;
 const JOIN_TTL_SECONDS = 3600;
@@ -44,7 +50,10 @@ interface CreateFlags extends ConnectionFlags {
 
 /** `archfarm tokens create`: join tokens for agents, API tokens for operators. */
 export function addTokensCommand(program: Command, ctx: CommandContext): void {
-  const tokens = program.command('tokens').description('create, list and revoke join tokens (for agents) and API tokens (for operators)');
+  const tokens = program
+    .command('tokens')
+    .description('create, list and revoke join tokens (for agents) and API tokens (for operators)')
+    .addHelpText('after', GROUP_EXAMPLES);
   tokens
     .command('create')
     .description('create a join token for agents or, with --role, an API token; prints it once')
