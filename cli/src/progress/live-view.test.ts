@@ -128,3 +128,13 @@ test('durations as people read them', () => {
   assert.equal(formatDuration(7_380_000), '2h03m');
   assert.equal(formatDuration(-5), '0.0s');
 });
+
+test('no more rows than the terminal has, less one: the rest are counted', () => {
+  const platforms = ['linux/amd64', 'linux/arm64', 'linux/arm/v7', 'linux/s390x', 'linux/ppc64le'];
+  const s = initialLive(platforms);
+  assert.equal(liveFrame(s, 0, 80, 6).length, 5, 'all fit in 6 rows');
+  assert.deepEqual(liveFrame(s, 0, 80, 5), ['linux/amd64    -    queued', 'linux/arm64    -    queued', 'linux/arm/v7   -    queued', '… and 2 more platforms']);
+  const asked = liveFrame(withQuestion(s, 'q?'), 0, 80, 5);
+  assert.deepEqual(asked.slice(-2), ['… and 3 more platforms', 'q?'], 'the question is never the one left out');
+  assert.equal(asked.length, 4);
+});

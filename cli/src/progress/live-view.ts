@@ -113,9 +113,11 @@ function modeOf(mode: BuildMode): ModeName | '' {
 
 /**
  * The live lines: one per platform, columns aligned, then the question if any, each cut to
- * the terminal's width (a line that wrapped would take two rows and break the redraw).
+ * the terminal's width (a line that wrapped would take two rows and break the redraw), and
+ * no more rows than the terminal has less one (the cursor cannot move up past its top row):
+ * platforms beyond that are counted on a last line.
  */
-export function liveFrame(state: LiveState, nowMs: number, columns: number): string[] {
+export function liveFrame(state: LiveState, nowMs: number, columns: number, rows = Infinity): string[] {
   const now = nowMs - (state.skewMs ?? 0);
   // Neutralised before padding, so an escape shown as \xNN still lines up.
   const cells = state.platforms.map((p) => [p.platform, p.agent || '-', p.mode].map(terminalSafe));
@@ -124,7 +126,11 @@ export function liveFrame(state: LiveState, nowMs: number, columns: number): str
     const head = cells[i]!.map((cell, col) => cell.padEnd(widths[col]!)).join('  ');
     return fit(`${head}  ${status(p, now)}`, columns);
   });
-  return state.question === undefined ? lines : [...lines, fit(state.question, columns)];
+  const question = state.question === undefined ? [] : [fit(state.question, columns)];
+  const room = Math.max(rows - 1 - question.length, 1);
+  if (lines.length <= room) return [...lines, ...question];
+  const shown = lines.slice(0, room - 1);
+  return [...shown, fit(`… and ${lines.length - shown.length} more platforms`, columns), ...question];
 }
 
 /** "step 2/4  1 cached  12.3s  RUN make", "waiting: no agent", "done  step 4/4  14.2s". */

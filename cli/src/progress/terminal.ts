@@ -4,6 +4,7 @@ import type { ProgressMode, ShownProgress } from './renderer';
 interface MaybeTerminal {
   isTTY?: boolean;
   columns?: number;
+  rows?: number;
 }
 
 /** True when `stream` is a terminal (a tty.WriteStream or tty.ReadStream). */
@@ -25,4 +26,10 @@ export function columnsOf(stream: unknown): number {
 export function resolveProgress(mode: ProgressMode, stderr: { terminal: boolean; term: string | undefined }): ShownProgress {
   if (mode !== 'auto') return mode;
   return stderr.terminal && stderr.term !== 'dumb' ? 'tty' : 'plain';
+}
+
+/** The terminal's height now; Infinity when it does not say (nothing is held back then). */
+export function rowsOf(stream: unknown): number {
+  const rows = (stream as MaybeTerminal | undefined)?.rows;
+  return typeof rows === 'number' && rows > 0 ? rows : Infinity;
 }

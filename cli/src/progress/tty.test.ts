@@ -47,7 +47,7 @@ function screen(text: string): string[] {
 function setup(columns = 100) {
   const out = new Captured();
   let now = 0;
-  const renderer = new TtyRenderer(out, { columns: () => columns, now: () => now }, 0);
+  const renderer = new TtyRenderer(out, { columns: () => columns, rows: () => 24, now: () => now }, 0);
   const monitor = new BuildMonitor(renderer);
   const send = (e: BuildEvent, timeMs: number) => {
     now = timeMs;
@@ -136,4 +136,16 @@ test('every frame fits the width, so a redraw never has to count wrapped rows', 
   send(ev.job('linux/amd64', JobState.JOB_STATE_RUNNING, { agent: 'a-rather-long-agent-name', mode: NATIVE }), 1000);
   tick(1500);
   for (const row of screen(out.text)) assert.ok(Array.from(row).length <= 29, row);
+});
+
+test('no frame before the first event: --detach returns with the build line alone; a question still shows', () => {
+  const detached = setup();
+  detached.renderer.submitted('b1', ['linux/amd64', 'linux/arm64']);
+  detached.tick(1000);
+  detached.renderer.close();
+  assert.equal(detached.out.text, 'build b1: linux/amd64, linux/arm64\n');
+  const asked = setup();
+  asked.renderer.submitted('b1', ['linux/amd64']);
+  asked.renderer.ask?.('cancel the build or detach? [c/d]');
+  assert.deepEqual(screen(asked.out.text), ['build b1: linux/amd64', 'linux/amd64  -    queued', 'cancel the build or detach? [c/d]']);
 });

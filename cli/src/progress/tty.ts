@@ -11,6 +11,8 @@ import { terminalSafe } from './terminal-safe';
 export interface Screen {
   /** The terminal's width now. */
   columns(): number;
+  /** Its height now (Infinity when unknown). */
+  rows(): number;
   /** This machine's clock, ms. */
   now(): number;
 }
@@ -33,6 +35,8 @@ export class TtyRenderer implements ProgressRenderer {
   /** Rows of the live frame now on screen (the cursor is on the row under them). */
   private drawn = 0;
   private live = false;
+  /** No frame until the first event: `build --detach` returns before any, and leaves no frame. */
+  private seen = false;
   private timer: NodeJS.Timeout | undefined;
   /** Per platform, the current attempt's last lines, for a failed step's output. */
   private readonly tails = new Map<string, string[]>();
@@ -57,6 +61,7 @@ export class TtyRenderer implements ProgressRenderer {
   }
 
   event(event: BuildEvent): void {
+    this.seen = true;
     const before = this.state;
     this.state = liveEvent(this.state, event, this.screen.now());
     const e = event.event;
@@ -94,6 +99,8 @@ export class TtyRenderer implements ProgressRenderer {
   }
 
   ask(question: string | undefined): void {
+    // A question is shown even before the first event: someone is waiting to answer it.
+    if (question !== undefined) this.seen = true;
     this.state = withQuestion(this.state, question);
     this.redraw();
   }
@@ -107,8 +114,8 @@ export class TtyRenderer implements ProgressRenderer {
 
   /** Draws the live frame over the last one. */
   redraw(): void {
-    if (!this.live) return;
-    const frame = liveFrame(this.state, this.screen.now(), this.screen.columns());
+    if (!this.live || !this.seen) return;
+    const frame = liveFrame(this.state, this.screen.now(), this.screen.columns(), this.screen.rows());
     this.out.write(up(this.drawn) + ERASE_DOWN + frame.map((l) => `${l}\n`).join(''));
     this.drawn = frame.length;
   }
