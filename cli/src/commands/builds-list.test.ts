@@ -50,6 +50,21 @@ test('builds --status --since --limit are sent to the coordinator (which filters
   assert.equal(none.stderr.text, `no matching builds on the coordinator at ${f.address}\n`);
 });
 
+test('archfarm builds on a terminal fits its width; piped, every cell is whole', async (t) => {
+  const f = await FakeCoordinator.start();
+  t.after(() => f.stop());
+  const tag = `127.0.0.1:5000/${'long-repository-name-'.repeat(4)}app:1`;
+  f.builds.set('b1', details.build({ buildId: 'b1', tag, createdMs: T0, platforms: [details.platform('linux/amd64')] }));
+  const tty = testIo('/');
+  Object.assign(tty.stdout, { isTTY: true, columns: 80 });
+  assert.equal(await runCli(['builds', '--coordinator', f.address], tty), 0, tty.stderr.text);
+  assert.equal(Math.max(...tty.stdout.lines.map((l) => l.length)), 80);
+  assert.ok(tty.stdout.lines[1]!.includes('…'));
+  const pipe = testIo('/');
+  assert.equal(await runCli(['builds', '--coordinator', f.address], pipe), 0);
+  assert.ok(pipe.stdout.lines[1]!.includes(tag));
+});
+
 test('the builds table cuts the tag and platforms to a terminal width, and only then', () => {
   const long = details.build({ buildId: 'b9', tag: `127.0.0.1:5000/${'x'.repeat(60)}:1`, createdMs: T0, platforms: [details.platform('linux/amd64')] });
   const full = buildsTable([long]);

@@ -41,7 +41,10 @@ end
 function ${fn}_path
     set -l path ''
     set -l skip 0
-    for word in (commandline -opc)[2..-1]
+    # Not (commandline -opc)[2..-1]: on a one-word line, older fish reverses that range to [1].
+    set -l words (commandline -opc)
+    set -e words[1]
+    for word in $words
         if test $skip = 1
             set skip 0
             continue
