@@ -45,6 +45,8 @@ const COMMIT_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 export class CoordinatorMetrics implements BuildObserver {
   readonly registry = new Registry();
   private sources = NO_SOURCES;
+  /** One read of the agents per scrape, shared by the gauges that need them (a store query). */
+  private agentsRead: Promise<AgentSnapshot[]> | undefined;
   private readonly builds: Counter<'outcome'>;
   private readonly retries: Counter;
   private readonly leaseExpiries: Counter;
@@ -113,13 +115,14 @@ export class CoordinatorMetrics implements BuildObserver {
     const registers = [this.registry];
     // collect() gets the gauge as `this`: the coordinator's state is reached through this arrow.
     const sources = () => this.sources;
+    const agents = () => (this.agentsRead ??= this.sources.agents().finally(() => setImmediate(() => (this.agentsRead = undefined))));
     new Gauge({
       name: 'archfarm_agents',
       help: 'Agents by state (idle, busy, drained, disconnected), per platform and mode they offer.',
       labelNames: ['state', 'platform', 'mode'],
       registers,
       async collect() {
-        const samples = agentSamples(await sources().agents());
+        const samples = agentSamples(await agents());
         this.reset();
         for (const s of samples) this.set({ state: s.state, platform: s.platform, mode: s.mode }, s.count);
       },
@@ -129,7 +132,7 @@ export class CoordinatorMetrics implements BuildObserver {
       help: 'Job slots of connected agents that hold an attempt.',
       registers,
       async collect() {
-        this.set(slotSamples(await sources().agents()).inUse);
+        this.set(slotSamples(await agents()).inUse);
       },
     });
     new Gauge({
@@ -137,7 +140,7 @@ export class CoordinatorMetrics implements BuildObserver {
       help: 'Job slots of connected agents, in use or free.',
       registers,
       async collect() {
-        this.set(slotSamples(await sources().agents()).total);
+        this.set(slotSamples(await agents()).total);
       },
     });
     new Gauge({
