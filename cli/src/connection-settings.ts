@@ -28,6 +28,8 @@ export interface ConnectionSettings {
 export interface ResolveOptions {
   /** `login` checks a new token and must not fall back to the stored one. Default true. */
   useConfigToken?: boolean;
+  /** `version` works without a token: GetVersion is open to every caller. Default true. */
+  requireToken?: boolean;
 }
 
 /**
@@ -51,7 +53,7 @@ export function resolveConnection(flags: ConnectionFlags, env: Env, options: Res
   // A stored token belongs to a coordinator reached over TLS; never send it in plain text.
   const stored = options.useConfigToken === false || trust.kind === 'insecure' ? undefined : config.token;
   const token = resolveToken(flags.token, env.ARCHFARM_TOKEN, stored);
-  if (token === undefined && trust.kind !== 'insecure' && options.useConfigToken !== false) throw new NoTokenError(address);
+  if (token === undefined && trust.kind !== 'insecure' && options.useConfigToken !== false && options.requireToken !== false) throw new NoTokenError(address);
   return { address, token, trust, warnings };
 }
 

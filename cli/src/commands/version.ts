@@ -47,7 +47,7 @@ export function addVersionCommand(program: Command, ctx: CommandContext): void {
 
 export async function runVersion(flags: VersionFlags, ctx: CommandContext): Promise<void> {
   const output = parseChoice(flags.output ?? 'text', OUTPUT_CHOICES, '--output');
-  const conn = await connect(flags, ctx);
+  const conn = await connect(flags, ctx, { requireToken: false });
   const client = connectVersionService(conn);
   let answer: GetVersionResponse | undefined;
   try {
