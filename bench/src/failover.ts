@@ -1,11 +1,12 @@
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
-import { JobState, type ListAgentsResponse } from '@archfarm/proto';
-import { baseImage, buildClient, makeContext, operatorCredentials, submitDetached, testRegistry, TestFleet } from '@archfarm/test';
+import { JobState } from '@archfarm/proto';
+import { baseImage, makeContext, submitDetached, testRegistry, TestFleet } from '@archfarm/test';
 import { Knobs } from './lib/knobs';
 import { runMain, say, sleep } from './lib/main';
-import { call } from './lib/operator';
+import { operatorClient, type BuildCalls } from './lib/operator';
 import { publishResult } from './lib/results';
 import { median, summarize } from './lib/stats';
 import { formatMs } from './lib/table';
@@ -29,7 +30,7 @@ async function main(): Promise<void> {
   try {
     for (const name of AGENTS) children.set(name, await fleet.addAgent({ name, platforms: 'linux/amd64', slots: 1 }));
     await fleet.waitForAgents(AGENTS);
-    const client = buildClient(fleet, operatorCredentials(fleet));
+    const client = operatorClient(fleet.address, readFileSync(fleet.caFile, 'utf8'), fleet.adminToken);
     const repository = `${testRegistry()}/bench/failover-${randomBytes(4).toString('hex')}`;
     for (let round = 1; round <= rounds; round++) {
       const id = await submitDetached(fleet, ['--platform', 'linux/amd64', '-t', `${repository}:r${round}`, '--build-arg', `NONCE=${round}-${randomBytes(4).toString('hex')}`, context]);
@@ -40,7 +41,7 @@ async function main(): Promise<void> {
       victim.kill('SIGSTOP');
       const stoppedAt = Date.now();
       await sleep(200);
-      const { agents } = await call<ListAgentsResponse>((cb) => client.listAgents({ all: false }, cb));
+      const { agents } = await client.listAgents({ all: false });
       const lastSeen = agents.find((a) => a.name === first)?.lastSeenMs ?? NaN;
       const runningAt = await watchUntil(
         client,
@@ -93,10 +94,10 @@ async function main(): Promise<void> {
 }
 
 /** Waits until the named agents are connected and hold no job. */
-async function settle(client: ReturnType<typeof buildClient>, names: string[]): Promise<void> {
+async function settle(client: BuildCalls, names: string[]): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    const { agents } = await call<ListAgentsResponse>((cb) => client.listAgents({ all: false }, cb));
+    const { agents } = await client.listAgents({ all: false });
     if (names.every((n) => agents.some((a) => a.name === n && a.running === 0))) return;
     if (Date.now() > deadline) throw new Error(`agents did not settle: ${JSON.stringify(agents.map((a) => [a.name, a.running]))}`);
     await sleep(250);

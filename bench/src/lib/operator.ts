@@ -4,17 +4,12 @@ import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { promisify } from 'node:util';
-import { credentials, Metadata, type ClientWritableStream, type ServiceError } from '@grpc/grpc-js';
+import { credentials, Metadata, type ClientWritableStream } from '@grpc/grpc-js';
 import { COORDINATOR_TLS_NAME, versionHeaders } from '@archfarm/common';
 import { BuildServiceClient, createClient, type BuildServiceService, type TypedClient, type UploadContextRequest, type UploadContextResponse } from '@archfarm/proto';
 
 /** The CLI's chunk size for context uploads (cli/src/upload.ts). */
 export const UPLOAD_CHUNK_BYTES = 256 * 1024;
-
-/** A unary gRPC call as a promise: `call<Res>((cb) => client.method(request, cb))`. */
-export function call<Res>(start: (cb: (err: ServiceError | null, res: Res) => void) => unknown): Promise<Res> {
-  return new Promise((resolve, reject) => start((err, res) => (err ? reject(err) : resolve(res))));
-}
 
 /** A context as the CLI sends it: a tar file and its sha256 digest. */
 export interface ContextTar {

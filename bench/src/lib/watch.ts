@@ -5,7 +5,7 @@ import type { BuildEvent, BuildServiceClient } from '@archfarm/proto';
  * Follows a build's events (WatchBuild replays, then follows) until `until` returns a value;
  * resolves to it. Rejects after `timeoutMs` or when the stream ends first.
  */
-export function watchUntil<T>(client: BuildServiceClient, buildId: string, until: (event: BuildEvent) => T | undefined, timeoutMs: number): Promise<T> {
+export function watchUntil<T>(client: Pick<BuildServiceClient, 'watchBuild'>, buildId: string, until: (event: BuildEvent) => T | undefined, timeoutMs: number): Promise<T> {
   return new Promise((resolve, reject) => {
     const stream: ClientReadableStream<BuildEvent> = client.watchBuild({ buildId, resume: false, logs: [] });
     const timer = setTimeout(() => finish(() => reject(new Error(`build ${buildId}: nothing expected happened in ${timeoutMs} ms`))), timeoutMs);
