@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { finished } from 'node:stream/promises';
 import { credentials } from '@grpc/grpc-js';
 import { COORDINATOR_TLS_NAME } from '@archfarm/common';
-import { AgentServiceClient, type DataChunk } from '@archfarm/proto';
+import { AgentServiceClient, createClient, type DataChunk } from '@archfarm/proto';
 import { startCoordinator } from './lib/coordinator-process';
 import { Knobs } from './lib/knobs';
 import { runMain, say } from './lib/main';
-import { operatorClient, packContext, uploadContext, type ContextTar } from './lib/operator';
+import { BENCH_CLIENT, operatorClient, packContext, uploadContext, type ContextTar } from './lib/operator';
 import { rawLoopbackCopy } from './lib/raw-copy';
 import { publishResult } from './lib/results';
 import { formatMs, formatNumber } from './lib/table';
@@ -84,10 +84,8 @@ async function makeContext(work: string, megabytes: number): Promise<ContextTar>
 
 /** What the agent's context cache does: FetchContext, hash, write to disk, check the digest. */
 async function fetchAsAgent(address: string, pki: BenchPki, identity: BenchPki['identities'][number], digest: string, to: string): Promise<void> {
-  const client = new AgentServiceClient(address, credentials.createSsl(Buffer.from(pki.caPem), Buffer.from(identity.keyPem), Buffer.from(identity.certPem)), {
-    'grpc.ssl_target_name_override': COORDINATOR_TLS_NAME,
-    'grpc.default_authority': COORDINATOR_TLS_NAME,
-  });
+  const mtls = credentials.createSsl(Buffer.from(pki.caPem), Buffer.from(identity.keyPem), Buffer.from(identity.certPem));
+  const client = createClient(AgentServiceClient, address, mtls, { 'grpc.ssl_target_name_override': COORDINATOR_TLS_NAME, 'grpc.default_authority': COORDINATOR_TLS_NAME }, BENCH_CLIENT);
   try {
     const hash = createHash('sha256');
     const out = createWriteStream(to);

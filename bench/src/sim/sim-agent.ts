@@ -1,6 +1,7 @@
 import { credentials, type ClientDuplexStream } from '@grpc/grpc-js';
 import { COORDINATOR_TLS_NAME, PROTOCOL_VERSION } from '@archfarm/common';
-import { AgentServiceClient, BuildMode, Hello, type AgentMessage, type Assign, type CoordinatorMessage } from '@archfarm/proto';
+import { AgentServiceClient, BuildMode, createClient, Hello, type AgentMessage, type AgentServiceService, type Assign, type CoordinatorMessage, type TypedClient } from '@archfarm/proto';
+import { BENCH_CLIENT } from '../lib/operator';
 import type { SimIdentity } from './certs';
 
 /** What a simulated agent reports as the pushed image of a platform (a real one, pushed once). */
@@ -37,7 +38,7 @@ export interface SimAgentOptions {
  * once per platform, so the coordinator's check-and-publish of each build is the real one.
  */
 export class SimulatedAgent {
-  private readonly client: AgentServiceClient;
+  private readonly client: TypedClient<AgentServiceClient, AgentServiceService>;
   private stream: ClientDuplexStream<AgentMessage, CoordinatorMessage> | undefined;
   private heartbeat: NodeJS.Timeout | undefined;
   private readonly running = new Map<string, { timer: NodeJS.Timeout; attempt: number; leaseId: number }>();
@@ -45,14 +46,15 @@ export class SimulatedAgent {
 
   constructor(private readonly options: SimAgentOptions) {
     const { caPem, identity } = options;
-    this.client = new AgentServiceClient(options.address, credentials.createSsl(Buffer.from(caPem), Buffer.from(identity.keyPem), Buffer.from(identity.certPem)), {
+    const mtls = credentials.createSsl(Buffer.from(caPem), Buffer.from(identity.keyPem), Buffer.from(identity.certPem));
+    this.client = createClient(AgentServiceClient, options.address, mtls, {
       'grpc.ssl_target_name_override': COORDINATOR_TLS_NAME,
       'grpc.default_authority': COORDINATOR_TLS_NAME,
       // As the real agent: pings keep NAT mappings open; the coordinator allows one per 10 s.
       'grpc.keepalive_time_ms': 20_000,
       'grpc.keepalive_timeout_ms': 10_000,
       'grpc.keepalive_permit_without_calls': 1,
-    });
+    }, BENCH_CLIENT);
   }
 
   get name(): string {
