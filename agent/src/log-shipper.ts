@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { status, type ClientWritableStream, type ServiceError } from '@grpc/grpc-js';
 import { errorMessage, type Logger } from '@archfarm/common';
-import type { LogAck, LogChunk } from '@archfarm/proto';
+import { remoteCodeOf, type LogAck, type LogChunk } from '@archfarm/proto';
 import type { AgentCalls } from './coordinator-client';
 import { LogSpool } from './log-spool';
 
@@ -11,8 +11,6 @@ const RETRY_MS = 1000;
 /** close() gives up when the coordinator has taken no byte for this long (it answers, but refuses). */
 const CLOSE_STALL_MS = 60_000;
 
-/** The coordinator's error code trailer (coordinator/src/services/grpc-errors.ts). */
-const ERROR_CODE_TRAILER = 'archfarm-code';
 /** An upload for an attempt the coordinator no longer grants (StaleAttemptError). */
 const STALE_ATTEMPT = 'STALE_ATTEMPT';
 /** Answers no resend can change: the one table of upload errors that are never retried. */
@@ -203,6 +201,6 @@ export class LogShipper {
 /** Whether an upload error is final: the attempt is stale, or no resend can succeed. */
 function refusalOf(err: unknown): 'stale' | 'refused' | undefined {
   const e = err as Partial<ServiceError> | null;
-  if (e?.metadata?.get(ERROR_CODE_TRAILER).includes(STALE_ATTEMPT)) return 'stale';
+  if (remoteCodeOf(err) === STALE_ATTEMPT) return 'stale';
   return typeof e?.code === 'number' && NEVER_RETRIED.has(e.code) ? 'refused' : undefined;
 }

@@ -1,5 +1,6 @@
 import { Metadata, status, type ServiceError } from '@grpc/grpc-js';
 import { ArchfarmError, InvalidInputError, errorMessage } from '@archfarm/common';
+import { ERROR_CODE_TRAILER } from '@archfarm/proto';
 import { AgentNotFoundError, BuildNotFoundError, ContextNotFoundError } from '../errors';
 
 /**
@@ -8,7 +9,7 @@ import { AgentNotFoundError, BuildNotFoundError, ContextNotFoundError } from '..
  */
 export function toServiceError(err: unknown): Partial<ServiceError> {
   const metadata = new Metadata();
-  if (err instanceof ArchfarmError) metadata.set('archfarm-code', err.code);
+  if (err instanceof ArchfarmError) metadata.set(ERROR_CODE_TRAILER, err.code);
   return { code: statusFor(err), details: errorMessage(err), metadata };
 }
 
