@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { credentials, type ChannelCredentials } from '@grpc/grpc-js';
-import { caFingerprint, createKeyAndCsr, discoverCa, InvalidInputError, type Logger } from '@archfarm/common';
+import { caFingerprint, createKeyAndCsr, discoverCa, InvalidInputError, type HostPort, type Logger } from '@archfarm/common';
 import { authServiceClient } from './coordinator-client';
 import { loadIdentity, saveIdentity, type AgentIdentity, type SaveFault } from './identity-files';
 
@@ -8,6 +8,8 @@ export type { AgentIdentity } from './identity-files';
 
 export interface EnrolOptions {
   coordinator: string;
+  /** The same, parsed (compileAgentOptions): where the CA is fetched from. */
+  coordinatorAddress: HostPort;
   name: string;
   stateDir: string;
   joinToken?: string;
@@ -31,8 +33,7 @@ export async function ensureEnrolled(opts: EnrolOptions, logger: Logger): Promis
   if (!opts.joinToken || !opts.caFingerprint) {
     throw new InvalidInputError('--join-token', 'this agent is not enrolled: give --join-token and --ca-fingerprint (an admin gets both from `archfarm tokens create`)');
   }
-  const [host, port] = splitHostPort(opts.coordinator);
-  const caPem = await discoverCa(host, port, opts.caFingerprint);
+  const caPem = await discoverCa(opts.coordinatorAddress.hostname, opts.coordinatorAddress.port!, opts.caFingerprint);
   const { keyPem, csrPem } = await createKeyAndCsr(opts.name);
   const client = authServiceClient(opts.coordinator, credentials.createSsl(Buffer.from(caPem)));
   try {
@@ -60,11 +61,6 @@ export async function save(dir: string, identity: AgentIdentity, fault?: SaveFau
 
 async function load(dir: string): Promise<AgentIdentity | undefined> {
   return loadIdentity(dir);
-}
-
-function splitHostPort(address: string): [string, number] {
-  const i = address.lastIndexOf(':');
-  return [address.slice(0, i).replace(/^\[|\]$/g, ''), Number(address.slice(i + 1))];
 }
 
 function enrolError(err: { details?: string; message: string }): Error {

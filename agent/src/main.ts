@@ -19,6 +19,7 @@ const program = new Command('archfarm-agent')
   .option('--join-token <token>', 'first start only: the join token from `archfarm tokens create` (or ARCHFARM_JOIN_TOKEN)')
   .option('--ca-fingerprint <sha256:hex>', "first start only: the coordinator CA's fingerprint, pinned before anything is sent")
   .option('--insecure', 'DEV MODE: plaintext, for a coordinator started with --insecure')
+  .option('--http-listen <host:port>', 'plain-HTTP listener for /metrics, /healthz and /readyz (off by default; keep it on loopback or a private network)')
   .option('--retention <duration>', `prune finished work (contexts, spool files, job images) older than this (default ${DEFAULT_RETENTION})`)
   .option('--max-disk <size>', `prune the oldest finished work beyond this size (default ${DEFAULT_MAX_DISK})`)
   .option('--label <key=value>', 'label shown in `archfarm agents` (repeatable)', (v: string, prev: string[]) => [...prev, v], [])
@@ -38,6 +39,7 @@ const program = new Command('archfarm-agent')
       insecure: Boolean(opts.insecure),
       retention: opts.retention as string | undefined,
       maxDisk: opts.maxDisk as string | undefined,
+      httpListen: opts.httpListen as string | undefined,
     });
     const logger = createLogger('archfarm-agent').child({ agent: options.name });
     const agent = new Agent(options, new DockerEngine({ host: parseDockerHost(options.dockerHost) }), logger);

@@ -22,3 +22,11 @@ test('a bad ARCHFARM_PLATFORMS fails at start-up naming --platforms', () => {
     (err: unknown) => err instanceof InvalidInputError && /--platforms/.test(err.message),
   );
 });
+
+test('--coordinator without a port means 7420; --http-listen is off unless given, and checked', () => {
+  const c = compileAgentOptions({ ...base, coordinator: 'coord.lan' }, {});
+  assert.deepEqual([c.coordinator, c.coordinatorAddress.port, c.httpListen], ['coord.lan:7420', 7420, undefined]);
+  assert.equal(compileAgentOptions({ ...base, httpListen: '127.0.0.1:7422' }, {}).httpListen?.toString(), '127.0.0.1:7422');
+  assert.throws(() => compileAgentOptions({ ...base, httpListen: '7422' }, {}), (err: unknown) => err instanceof InvalidInputError && /--http-listen: "7422" is not host:port/.test(err.message));
+  assert.throws(() => compileAgentOptions({ ...base, coordinator: 'a b:1' }, {}), (err: unknown) => err instanceof InvalidInputError && /--coordinator/.test(err.message));
+});

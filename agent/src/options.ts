@@ -1,6 +1,6 @@
 import { availableParallelism, hostname } from 'node:os';
 import { resolve } from 'node:path';
-import { DEFAULT_MAX_DISK, DEFAULT_RETENTION, InvalidInputError, parseDiskSize, parseRetention, Platform, type RetentionLimits } from '@archfarm/common';
+import { DEFAULT_MAX_DISK, DEFAULT_RETENTION, HostPort, InvalidInputError, parseDiskSize, parseRetention, Platform, type RetentionLimits } from '@archfarm/common';
 
 /** What an operator may set for an agent; every field has a documented default. */
 export interface AgentOptions {
@@ -30,10 +30,14 @@ export interface AgentOptions {
   retention?: string;
   /** --max-disk: beyond this the oldest finished work is pruned. Default DEFAULT_MAX_DISK (20GiB). */
   maxDisk?: string;
+  /** --http-listen: host:port of the plain-HTTP listener for /metrics, /healthz and /readyz. Default: off. */
+  httpListen?: string;
 }
 
 export interface CompiledAgentOptions {
+  /** host:port as given (a host without a port means 7420). */
   coordinator: string;
+  coordinatorAddress: HostPort;
   name: string;
   stateDir: string;
   dockerHost: string;
@@ -45,15 +49,18 @@ export interface CompiledAgentOptions {
   caFingerprint: string | undefined;
   insecure: boolean;
   retention: RetentionLimits;
+  /** undefined: no HTTP listener. */
+  httpListen: HostPort | undefined;
 }
 
-const HOST_PORT = /^[^\s:/]+(?::\d{1,5})?$|^\[[0-9a-fA-F:]+\](?::\d{1,5})?$/;
+/** The coordinator's port when --coordinator names only a host. */
+const COORDINATOR_PORT = 7420;
 
 /** Applies defaults and checks every value once, at start-up, naming the flag at fault. */
 export function compileAgentOptions(options: AgentOptions, env: NodeJS.ProcessEnv = process.env): CompiledAgentOptions {
   const coordinator = options.coordinator ?? env.ARCHFARM_COORDINATOR;
   if (!coordinator) throw new InvalidInputError('--coordinator', 'missing; give host:port of the coordinator (or set ARCHFARM_COORDINATOR)');
-  if (!HOST_PORT.test(coordinator)) throw new InvalidInputError('--coordinator', `"${coordinator}" is not host:port, e.g. 192.168.1.10:7420`);
+  const coordinatorAddress = HostPort.parse(coordinator, '--coordinator', { defaultPort: COORDINATOR_PORT, example: '192.168.1.10:7420' });
   const slots = options.slots ?? Math.max(1, Math.floor(availableParallelism() / 2));
   if (!Number.isInteger(slots) || slots < 1) throw new InvalidInputError('--slots', `must be a positive whole number, got ${options.slots}`);
   const labels: Record<string, string> = {};
@@ -63,7 +70,8 @@ export function compileAgentOptions(options: AgentOptions, env: NodeJS.ProcessEn
     labels[item.slice(0, eq)] = item.slice(eq + 1);
   }
   return {
-    coordinator,
+    coordinator: coordinatorAddress.toString(),
+    coordinatorAddress,
     name: options.name ?? hostname(),
     stateDir: resolve(options.stateDir ?? '.archfarm/agent'),
     dockerHost: options.dockerHost ?? env.DOCKER_HOST ?? 'unix:///var/run/docker.sock',
@@ -74,6 +82,7 @@ export function compileAgentOptions(options: AgentOptions, env: NodeJS.ProcessEn
     joinToken: options.joinToken ?? env.ARCHFARM_JOIN_TOKEN,
     caFingerprint: checkFingerprint(options.caFingerprint),
     insecure: options.insecure ?? false,
+    httpListen: options.httpListen === undefined ? undefined : HostPort.parse(options.httpListen, '--http-listen', { allowPortZero: true, example: '127.0.0.1:7422' }),
     retention: { retentionMs: parseRetention(options.retention ?? DEFAULT_RETENTION), maxDiskBytes: parseDiskSize(options.maxDisk ?? DEFAULT_MAX_DISK) },
   };
 }

@@ -5,7 +5,7 @@ import {
   type ClientOptions,
   type Interceptor,
 } from '@grpc/grpc-js';
-import { COORDINATOR_TLS_NAME, InvalidInputError, discoverCa, versionHeaders } from '@archfarm/common';
+import { COORDINATOR_TLS_NAME, HostPort, InvalidInputError, discoverCa, versionHeaders } from '@archfarm/common';
 import {
   AuthServiceClient,
   BuildServiceClient,
@@ -72,8 +72,11 @@ export async function openConnection(settings: ConnectionSettings, warn: (messag
     case 'ca':
       return { address, caPem: trust.caPem, token };
     case 'fingerprint': {
-      const [host, port] = splitHostPort(address, trust.field);
-      return { address, caPem: await discover(host, port, trust.fingerprint), token };
+      if (isSchemeAddress(address)) {
+        throw new InvalidInputError(trust.field, `cannot fetch the CA from ${address}; give the coordinator as host:port, or the CA itself with --ca-file`);
+      }
+      const at = HostPort.parse(address, trust.field, { example: '10.0.0.5:7420' });
+      return { address, caPem: await discover(at.hostname, at.port!, trust.fingerprint), token };
     }
   }
 }
@@ -136,12 +139,4 @@ function bearer(token: string): Interceptor {
         next(metadata, listener);
       },
     });
-}
-
-function splitHostPort(address: string, field: string): [string, number] {
-  if (isSchemeAddress(address)) {
-    throw new InvalidInputError(field, `cannot fetch the CA from ${address}; give the coordinator as host:port, or the CA itself with --ca-file`);
-  }
-  const colon = address.lastIndexOf(':');
-  return [address.slice(0, colon).replace(/^\[|\]$/g, ''), Number(address.slice(colon + 1))];
 }

@@ -1,11 +1,10 @@
-import { InvalidInputError } from '@archfarm/common';
+import { HostPort, InvalidInputError } from '@archfarm/common';
 
 /** Where the coordinator listens when neither --coordinator nor ARCHFARM_COORDINATOR says. */
 export const DEFAULT_COORDINATOR = '127.0.0.1:7420';
 const DEFAULT_PORT = 7420;
 /** gRPC target schemes passed through untouched (grpc-js naming). */
 const SCHEMES = /^(?:dns|unix|unix-abstract|ipv4|ipv6):/;
-const HOST_PORT = /^(?<host>\[[0-9a-fA-F:.]+\]|[A-Za-z0-9](?:[A-Za-z0-9.-]*[A-Za-z0-9])?)(?::(?<port>\d{1,5}))?$/;
 
 /**
  * The coordinator's address: the flag, else ARCHFARM_COORDINATOR, else the config file's
@@ -28,12 +27,7 @@ export function resolveCoordinator(
           : [DEFAULT_COORDINATOR, '--coordinator'];
   const text = given.trim();
   if (SCHEMES.test(text)) return text;
-  const m = HOST_PORT.exec(text);
-  const port = m?.groups?.port === undefined ? DEFAULT_PORT : Number(m.groups.port);
-  if (!m || port < 1 || port > 65535) {
-    throw new InvalidInputError(field, `"${text}" is not host[:port]; e.g. --coordinator 10.0.0.5:7420`);
-  }
-  return `${m.groups!.host}:${port}`;
+  return HostPort.parse(text, field, { defaultPort: DEFAULT_PORT, example: '--coordinator 10.0.0.5:7420' }).toString();
 }
 
 /** True for a gRPC target with a scheme (unix:/run/x.sock), false for host:port. */

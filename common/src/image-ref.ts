@@ -1,4 +1,5 @@
 import { InvalidInputError } from './errors';
+import { HostPort } from './host-port';
 
 /**
  * A parsed image reference: registry host, repository path, tag and/or digest, with
@@ -39,7 +40,7 @@ export class ImageRef {
     const hasRegistry = slash >= 0 && (first.includes('.') || first.includes(':') || first === 'localhost');
     let registry = hasRegistry ? first : DOCKER_HUB;
     let repository = hasRegistry ? rest.slice(slash + 1) : rest;
-    if (hasRegistry && !HOST.test(registry)) bad(`registry "${registry}" is not host[:port]`);
+    if (hasRegistry && !HostPort.tryParse(registry, { portOptional: true })) bad(`registry "${registry}" is not host[:port]`);
     if (registry === 'docker.io' || registry === 'index.docker.io') registry = DOCKER_HUB;
     if (registry === DOCKER_HUB && !repository.includes('/')) repository = `library/${repository}`;
     if (repository === '') bad('the repository name is missing');
@@ -88,5 +89,4 @@ export class ImageRef {
 export const DOCKER_HUB = 'registry-1.docker.io';
 export const DIGEST = /^sha256:[a-f0-9]{64}$/;
 const TAG = /^[\w][\w.-]{0,127}$/;
-const HOST = /^(?:[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)*|\[[0-9a-fA-F:]+\])(?::\d{1,5})?$/;
 const COMPONENT = /^[a-z0-9]+(?:(?:[._]|__|-+)[a-z0-9]+)*$/;

@@ -9,3 +9,4 @@ export * from './retention';
 export * from './git-source';
 export * from './ops-http';
 export * from './version';
+export * from './host-port';

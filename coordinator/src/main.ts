@@ -16,6 +16,7 @@ const program = new Command('archfarm-coordinator')
   .option('--client-ca <file>', 'CA that agent certificates must chain to (with --tls-cert)')
   .option('--tls-san <name>', 'extra DNS name or IP for the generated server certificate (repeatable)', collect, [])
   .option('--insecure', 'DEV MODE: plaintext, no tokens; loopback only')
+  .option('--http-listen <host:port>', 'plain-HTTP listener for /metrics, /healthz and /readyz (off by default; keep it on loopback or a private network)')
   .addOption(new Option('--agent-cert-ttl <ms>', 'lifetime of agent certificates (renewed at two thirds)').default(24 * 3600_000).argParser(Number))
   .addOption(new Option('--max-context-size <bytes>', 'largest build context accepted').default(2 * 1024 ** 3).argParser(Number))
   .option('--retention <duration>', `prune finished builds' logs and contexts older than this (default ${DEFAULT_RETENTION})`)
@@ -53,6 +54,7 @@ const program = new Command('archfarm-coordinator')
         maxContextBytes: opts.maxContextSize as number,
         retention: opts.retention as string | undefined,
         maxDisk: opts.maxDisk as string | undefined,
+        httpListen: opts.httpListen as string | undefined,
       },
       logger,
     );

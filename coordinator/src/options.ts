@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { DEFAULT_MAX_DISK, DEFAULT_RETENTION, InvalidInputError, parseDiskSize, parseRetention, type RetentionLimits } from '@archfarm/common';
+import { DEFAULT_MAX_DISK, DEFAULT_RETENTION, HostPort, InvalidInputError, parseDiskSize, parseRetention, type RetentionLimits } from '@archfarm/common';
 
 /** What an operator may set; every field has a documented default. */
 export interface CoordinatorOptions {
@@ -49,23 +49,23 @@ export interface CoordinatorOptions {
   retention?: string;
   /** --max-disk: beyond this the oldest finished builds' logs and contexts are pruned. Default DEFAULT_MAX_DISK (20GiB). */
   maxDisk?: string;
+  /** --http-listen: host:port of the plain-HTTP listener for /metrics, /healthz and /readyz. Default: off. */
+  httpListen?: string;
 }
 
-export type CompiledCoordinatorOptions = Required<Omit<CoordinatorOptions, 'registryAuthFile' | 'retention' | 'maxDisk'>> & {
+export type CompiledCoordinatorOptions = Required<Omit<CoordinatorOptions, 'registryAuthFile' | 'retention' | 'maxDisk' | 'httpListen'>> & {
   registryAuthFile: string | undefined;
+  /** undefined: no HTTP listener. */
+  httpListen: HostPort | undefined;
   pruning: RetentionLimits;
   host: string;
   port: number;
 };
 
-const HOST_PORT = /^(\[[0-9a-fA-F:]+\]|[a-zA-Z0-9.-]+):(\d{1,5})$/;
-
 /** Applies defaults and checks every value once, at start-up, naming the flag at fault. */
 export function compileOptions(options: CoordinatorOptions): CompiledCoordinatorOptions {
   const listen = options.listen ?? '127.0.0.1:7420';
-  const match = HOST_PORT.exec(listen);
-  const port = Number(match?.[2]);
-  if (!match || port > 65535) throw new InvalidInputError('--listen', `"${listen}" is not host:port, e.g. 0.0.0.0:7420`);
+  const address = HostPort.parse(listen, '--listen', { allowPortZero: true, example: '0.0.0.0:7420' });
   const positive = (flag: string, value: number) => {
     if (!Number.isInteger(value) || value < 1) throw new InvalidInputError(flag, `must be a positive whole number, got ${value}`);
     return value;
@@ -76,8 +76,8 @@ export function compileOptions(options: CoordinatorOptions): CompiledCoordinator
   }
   return {
     listen,
-    host: match[1]!,
-    port,
+    host: address.host,
+    port: address.port!,
     dataDir: resolve(options.dataDir ?? '.archfarm/coordinator'),
     insecureRegistries: options.insecureRegistries ?? [],
     registryAuthFile: options.registryAuthFile,
@@ -92,19 +92,20 @@ export function compileOptions(options: CoordinatorOptions): CompiledCoordinator
     tlsKey: options.tlsKey ?? '',
     clientCa: options.clientCa ?? '',
     tlsSans: options.tlsSans ?? [],
-    insecure: insecureOnLoopback(options.insecure ?? false, match[1]!),
+    insecure: insecureOnLoopback(options.insecure ?? false, address),
     agentCertTtlMs: positive('--agent-cert-ttl', options.agentCertTtlMs ?? 24 * 3600_000),
     maxPendingBuilds: positive('--max-pending-builds', options.maxPendingBuilds ?? 20),
     maxLogBytes: positive('--max-log-bytes', options.maxLogBytes ?? 16 * 1024 * 1024),
     maxContextBytes: positive('--max-context-size', options.maxContextBytes ?? 2 * 1024 * 1024 * 1024),
+    httpListen: options.httpListen === undefined ? undefined : HostPort.parse(options.httpListen, '--http-listen', { allowPortZero: true, example: '127.0.0.1:7421' }),
     pruning: { retentionMs: parseRetention(options.retention ?? DEFAULT_RETENTION), maxDiskBytes: parseDiskSize(options.maxDisk ?? DEFAULT_MAX_DISK) },
   };
 }
 
 /** --insecure turns TLS and all access checks off, so it is refused anywhere but loopback. */
-function insecureOnLoopback(insecure: boolean, host: string): boolean {
-  if (insecure && !['127.0.0.1', 'localhost', '[::1]', '::1'].includes(host)) {
-    throw new InvalidInputError('--insecure', `dev mode listens on loopback only; use --listen 127.0.0.1:PORT, not ${host}`);
+function insecureOnLoopback(insecure: boolean, listen: HostPort): boolean {
+  if (insecure && !listen.isLoopback) {
+    throw new InvalidInputError('--insecure', `dev mode listens on loopback only; use --listen 127.0.0.1:PORT, not ${listen.host}`);
   }
   return insecure;
 }

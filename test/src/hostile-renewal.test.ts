@@ -4,7 +4,7 @@ import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { X509Certificate } from 'node:crypto';
-import { createLogger } from '@archfarm/common';
+import { createLogger, HostPort } from '@archfarm/common';
 import { ensureEnrolled, saveIdentity, SAVE_STEPS, type AgentIdentity } from '@archfarm/agent';
 import { SecureCoordinator } from './support/secure-coordinator';
 
@@ -39,7 +39,7 @@ async function enrolled(name: string): Promise<{ stateDir: string; identity: Age
 
 /** What the agent does on start: load its identity (no join token: re-enrolment is impossible), then connect over mTLS. */
 async function startAndConnect(name: string, stateDir: string): Promise<AgentIdentity> {
-  const identity = await ensureEnrolled({ coordinator: farm.address, name, stateDir }, createLogger('archfarm-agent', 'silent'));
+  const identity = await ensureEnrolled({ coordinator: farm.address, coordinatorAddress: HostPort.parse(farm.address, 'farm', { example: '127.0.0.1:7420' }), name, stateDir }, createLogger('archfarm-agent', 'silent'));
   const stream = await farm.connect(name, identity);
   stream.close();
   return identity;

@@ -1,5 +1,5 @@
 import type { Command } from 'commander';
-import { DOCKER_HUB, InvalidInputError } from '@archfarm/common';
+import { DOCKER_HUB, HostPort, InvalidInputError } from '@archfarm/common';
 import { connectAuthService } from '../client';
 import { warn, type CommandContext } from '../command-context';
 import { connect } from '../connection';
@@ -32,7 +32,6 @@ need credentials of their own. Says so when none were stored. Needs an admin tok
 
 /** Docker Hub's names, all meaning the registry ImageRef calls DOCKER_HUB. */
 const DOCKER_HUB_NAMES = new Set(['docker.io', 'index.docker.io', 'registry-1.docker.io', 'registry.hub.docker.com']);
-const HOST_PORT = /^(?:[a-z0-9](?:[a-z0-9-]*[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]*[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::\d{1,5})?$/;
 
 interface LoginFlags extends ConnectionFlags {
   username?: string;
@@ -96,7 +95,7 @@ export async function runRegistryLogin(registryArg: string, flags: LoginFlags, c
  */
 export function parseRegistry(text: string): string {
   const host = text.trim().replace(/^https?:\/\//i, '').replace(/\/(?:v[12]\/?)?$/, '').toLowerCase();
-  if (!HOST_PORT.test(host)) throw new InvalidInputError('REGISTRY', `"${text}" is not a registry host[:port]; e.g. reg.example:5000 or docker.io`);
+  if (!HostPort.tryParse(host, { portOptional: true })) throw new InvalidInputError('REGISTRY', `"${text}" is not a registry host[:port]; e.g. reg.example:5000 or docker.io`);
   return DOCKER_HUB_NAMES.has(host) ? DOCKER_HUB : host;
 }
 
