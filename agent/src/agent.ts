@@ -78,10 +78,10 @@ export class Agent {
 
   async start(): Promise<void> {
     // First: a probe sees the process alive, and not ready, while the engine is probed.
-    const listen = (this.options as { httpListen?: { host: string; port: number } }).httpListen;
+    const listen = this.options.httpListen;
     if (listen) {
       const ready = () => this.state === 'running' && (this.connection?.connected ?? false);
-      this.ops = await OpsHttpServer.listen(listen.host, listen.port, { metrics: () => this.metrics.expose(), ready }, this.logger);
+      this.ops = await OpsHttpServer.listen(listen.hostname, listen.port ?? 0, { metrics: () => this.metrics.expose(), ready }, this.logger);
       this.logger.info({ httpListen: `${listen.host}:${this.ops.port}` }, 'metrics and health endpoints listening');
     }
     try {

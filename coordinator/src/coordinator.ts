@@ -47,9 +47,6 @@ export interface CoordinatorDeps {
   openStore?: (path: string, options: SqliteStoreOptions) => Store | Promise<Store>;
 }
 
-/** The operations listener's address (--http-listen), once the options carry it. */
-type HttpListen = { host: string; port: number } | undefined;
-
 /**
  * The coordinator service: one gRPC server for agents (who dial out to it) and operators.
  * Lifecycle: start() binds and serves; stop() ends agent streams and shuts down within a grace period.
@@ -81,8 +78,8 @@ export class Coordinator {
     // Before the store: kubelet sees the process alive (/healthz) and not ready (/readyz 503)
     // while the data dir is narrowed, the store migrated and unfinished builds restored.
     const started: { coordinator?: Coordinator } = {};
-    const listen = (options as { httpListen?: HttpListen }).httpListen;
-    const ops = listen ? await OpsHttpServer.listen(listen.host, listen.port, { metrics: () => metrics.expose(), ready: () => started.coordinator?.state === 'serving' }, logger) : undefined;
+    const listen = options.httpListen;
+    const ops = listen ? await OpsHttpServer.listen(listen.hostname, listen.port ?? 0, { metrics: () => metrics.expose(), ready: () => started.coordinator?.state === 'serving' }, logger) : undefined;
     if (ops && listen) logger.info({ httpListen: `${listen.host}:${ops.port}` }, 'metrics and health endpoints listening');
     try {
       // First of all: the data dir made private and locked, before anything in it is opened.
