@@ -53,14 +53,23 @@ export interface CompiledAgentOptions {
   httpListen: HostPort | undefined;
 }
 
-/** The coordinator's port when --coordinator names only a host. */
-const COORDINATOR_PORT = 7420;
+/** The one home of the agent's defaults (--help shows them from here). */
+export const AGENT_DEFAULTS = {
+  stateDir: '.archfarm/agent',
+  dockerHost: 'unix:///var/run/docker.sock',
+  probeIntervalMs: 600_000,
+  /** The coordinator's port when --coordinator names only a host. */
+  coordinatorPort: 7420,
+  retention: DEFAULT_RETENTION,
+  maxDisk: DEFAULT_MAX_DISK,
+} as const;
+const D = AGENT_DEFAULTS;
 
 /** Applies defaults and checks every value once, at start-up, naming the flag at fault. */
 export function compileAgentOptions(options: AgentOptions, env: NodeJS.ProcessEnv = process.env): CompiledAgentOptions {
   const coordinator = options.coordinator ?? env.ARCHFARM_COORDINATOR;
   if (!coordinator) throw new InvalidInputError('--coordinator', 'missing; give host:port of the coordinator (or set ARCHFARM_COORDINATOR)');
-  const coordinatorAddress = HostPort.parse(coordinator, '--coordinator', { defaultPort: COORDINATOR_PORT, example: '192.168.1.10:7420' });
+  const coordinatorAddress = HostPort.parse(coordinator, '--coordinator', { defaultPort: D.coordinatorPort, example: '192.168.1.10:7420' });
   const slots = options.slots ?? Math.max(1, Math.floor(availableParallelism() / 2));
   if (!Number.isInteger(slots) || slots < 1) throw new InvalidInputError('--slots', `must be a positive whole number, got ${options.slots}`);
   const labels: Record<string, string> = {};
@@ -73,17 +82,17 @@ export function compileAgentOptions(options: AgentOptions, env: NodeJS.ProcessEn
     coordinator: coordinatorAddress.toString(),
     coordinatorAddress,
     name: options.name ?? hostname(),
-    stateDir: resolve(options.stateDir ?? '.archfarm/agent'),
-    dockerHost: options.dockerHost ?? env.DOCKER_HOST ?? 'unix:///var/run/docker.sock',
+    stateDir: resolve(options.stateDir ?? D.stateDir),
+    dockerHost: options.dockerHost ?? env.DOCKER_HOST ?? D.dockerHost,
     platforms: platformsOf(options.platforms ?? env.ARCHFARM_PLATFORMS),
     slots,
-    probeIntervalMs: options.probeIntervalMs ?? 600_000,
+    probeIntervalMs: options.probeIntervalMs ?? D.probeIntervalMs,
     labels,
     joinToken: options.joinToken ?? env.ARCHFARM_JOIN_TOKEN,
     caFingerprint: checkFingerprint(options.caFingerprint),
     insecure: options.insecure ?? false,
     httpListen: options.httpListen === undefined ? undefined : HostPort.parse(options.httpListen, '--http-listen', { allowPortZero: true, example: '127.0.0.1:7422' }),
-    retention: { retentionMs: parseRetention(options.retention ?? DEFAULT_RETENTION), maxDiskBytes: parseDiskSize(options.maxDisk ?? DEFAULT_MAX_DISK) },
+    retention: { retentionMs: parseRetention(options.retention ?? D.retention), maxDiskBytes: parseDiskSize(options.maxDisk ?? D.maxDisk) },
   };
 }
 

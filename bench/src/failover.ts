@@ -24,7 +24,7 @@ async function main(): Promise<void> {
   const leaseMs = knobs.int('FAILOVER_LEASE_MS', 3000, 3000);
   const startedAt = new Date();
   const context = await makeContext({ Dockerfile: `FROM ${baseImage()}\nARG NONCE\nRUN echo "$NONCE" > /nonce && sleep ${BUILD_SLEEP_S}\n` });
-  const fleet = await TestFleet.start([], { coordinatorArgs: ['--heartbeat-interval', String(heartbeatMs), '--lease-ttl', String(leaseMs)] });
+  const fleet = await TestFleet.start([], { coordinatorArgs: ['--heartbeat-interval', `${heartbeatMs}ms`, '--lease-ttl', `${leaseMs}ms`] });
   const samples: Array<{ round: number; stopped: string; lastHeartbeatToRunningMs: number; stopToRunningMs: number }> = [];
   const children = new Map<string, ChildProcess>();
   try {

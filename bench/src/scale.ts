@@ -122,7 +122,7 @@ async function scaleRun(pki: BenchPki, settings: ScaleSettings): Promise<ScaleRu
   say(NAME, `${agents} simulated agents, ${jobs} jobs, ${window} builds in flight`);
   const work = await mkdtemp(join(tmpdir(), 'archfarm-bench-scale-'));
   const tls = ['--tls-cert', pki.certFile, '--tls-key', pki.keyFile, '--client-ca', pki.caFile];
-  const coordinator = await startCoordinator(['--data-dir', join(work, 'data'), ...tls, '--heartbeat-interval', String(heartbeatMs), '--max-pending-builds', '1000000']);
+  const coordinator = await startCoordinator(['--data-dir', join(work, 'data'), ...tls, '--heartbeat-interval', `${heartbeatMs}ms`, '--max-pending-builds', '1000000']);
   const recorder = new ScaleRecorder();
   let sims: SimFleet | undefined;
   try {

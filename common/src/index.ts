@@ -10,3 +10,4 @@ export * from './git-source';
 export * from './ops-http';
 export * from './version';
 export * from './host-port';
+export * from './daemon-settings';

@@ -1,4 +1,6 @@
-import pino, { type Logger } from 'pino';
+import pino, { type DestinationStream, type Logger } from 'pino';
+import pretty from 'pino-pretty';
+import { InvalidInputError } from './errors';
 
 export type { Logger };
 
@@ -32,10 +34,22 @@ export const REDACT_PATHS = [
   '*.msg.value.tokens',
 ];
 
-/** JSON lines to stderr (stdout belongs to results), with credentials redacted. */
-export function createLogger(name: string, level = process.env.ARCHFARM_LOG_LEVEL ?? 'info'): Logger {
-  return pino(
-    { name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } },
-    pino.destination({ fd: 2, sync: false }),
-  );
+/** --log-level's choices (pino's levels); the default is info. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export const DEFAULT_LOG_LEVEL = 'info';
+
+/**
+ * Log lines to stderr (stdout belongs to results), with credentials redacted: JSON for
+ * journald, Kubernetes and log shippers, readable lines (pino-pretty) when stderr is a
+ * terminal, where a person reads them. Redaction happens before either is written.
+ */
+export function createLogger(name: string, level = process.env.ARCHFARM_LOG_LEVEL || DEFAULT_LOG_LEVEL): Logger {
+  if (!(LOG_LEVELS as readonly string[]).includes(level)) throw new InvalidInputError('--log-level', `"${level}" is not one of ${LOG_LEVELS.join(', ')}`);
+  return pino({ name, level, redact: { paths: REDACT_PATHS, censor: '[redacted]' } }, destination());
+}
+
+function destination(): DestinationStream {
+  // pino-pretty as a stream in this thread, not a worker transport: a daemon on a Pi stays one thread.
+  if (process.stderr.isTTY) return pretty({ destination: 2, sync: true, colorize: true, translateTime: 'SYS:HH:MM:ss.l' });
+  return pino.destination({ fd: 2, sync: false });
 }

@@ -15,11 +15,26 @@ export const PRUNE_INTERVAL_MS = 10 * 60_000;
 const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 const SIZE_UNITS: Record<string, number> = { '': 1, B: 1, KiB: 1024, MiB: 1024 ** 2, GiB: 1024 ** 3, TiB: 1024 ** 4, KB: 1e3, MB: 1e6, GB: 1e9, TB: 1e12 };
 
-/** "7d", "12h", "30m", "45s", "500ms" in milliseconds; `flag` names the option at fault. */
-export function parseRetention(value: string, flag = '--retention'): number {
+/** "7d", "12h", "30m", "45s", "500ms" in milliseconds; `field` names the option (or config key) at fault. */
+export function parseDuration(value: string, field: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/.exec(value.trim());
-  if (!m) throw new InvalidInputError(flag, `"${value}" is not a duration such as 7d, 12h, 30m or 45s`);
+  // A bare number was milliseconds once (--lease-ttl 30000); saying so beats guessing a unit.
+  if (!m && /^\d+(?:\.\d+)?$/.test(value.trim())) throw new InvalidInputError(field, `"${value}" has no unit; write it with one, e.g. ${value.trim()}ms, 30s, 5m, 12h or 7d`);
+  if (!m) throw new InvalidInputError(field, `"${value}" is not a duration such as 7d, 12h, 30m, 45s or 500ms`);
   return Math.round(Number(m[1]) * DURATION_UNITS[m[2]!]!);
+}
+
+/** --retention's duration (see {@link parseDuration}). */
+export function parseRetention(value: string, flag = '--retention'): number {
+  return parseDuration(value, flag);
+}
+
+/** Milliseconds in the largest unit that divides them exactly: 30000 -> "30s", 86400000 -> "1d". */
+export function formatDuration(ms: number): string {
+  for (const unit of ['d', 'h', 'm', 's'] as const) {
+    if (ms !== 0 && ms % DURATION_UNITS[unit]! === 0) return `${ms / DURATION_UNITS[unit]!}${unit}`;
+  }
+  return `${ms}ms`;
 }
 
 /** "20GiB", "500MiB", "1TB", "4096" in bytes; `flag` names the option at fault. */

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { DEFAULT_MAX_DISK, DEFAULT_RETENTION, HostPort, InvalidInputError, parseDiskSize, parseRetention, type RetentionLimits } from '@archfarm/common';
+import { DEFAULT_MAX_DISK, DEFAULT_RETENTION, formatDuration, HostPort, InvalidInputError, parseDiskSize, parseRetention, type RetentionLimits } from '@archfarm/common';
 
 /** What an operator may set; every field has a documented default. */
 export interface CoordinatorOptions {
@@ -62,43 +62,63 @@ export type CompiledCoordinatorOptions = Required<Omit<CoordinatorOptions, 'regi
   port: number;
 };
 
+/** The one home of the coordinator's defaults (--help shows them from here). */
+export const COORDINATOR_DEFAULTS = {
+  listen: '127.0.0.1:7420',
+  dataDir: '.archfarm/coordinator',
+  heartbeatIntervalMs: 5000,
+  maxAttempts: 3,
+  leaseTtlMs: 30_000,
+  retryBaseDelayMs: 2000,
+  publishAttempts: 6,
+  nativeWaitMs: 30_000,
+  agentCertTtlMs: 24 * 3600_000,
+  maxPendingBuilds: 20,
+  maxLogBytes: 16 * 1024 * 1024,
+  maxContextBytes: 2 * 1024 * 1024 * 1024,
+  retention: DEFAULT_RETENTION,
+  maxDisk: DEFAULT_MAX_DISK,
+} as const;
+
+const D = COORDINATOR_DEFAULTS;
+
 /** Applies defaults and checks every value once, at start-up, naming the flag at fault. */
 export function compileOptions(options: CoordinatorOptions): CompiledCoordinatorOptions {
-  const listen = options.listen ?? '127.0.0.1:7420';
+  const listen = options.listen ?? D.listen;
   const address = HostPort.parse(listen, '--listen', { allowPortZero: true, example: '0.0.0.0:7420' });
   const positive = (flag: string, value: number) => {
     if (!Number.isInteger(value) || value < 1) throw new InvalidInputError(flag, `must be a positive whole number, got ${value}`);
     return value;
   };
-  const heartbeat = options.heartbeatIntervalMs ?? 5000;
-  if (heartbeat * 2 > (options.leaseTtlMs ?? 30_000)) {
-    throw new InvalidInputError('--lease-ttl', `must be at least twice --heartbeat-interval (${heartbeat} ms), or one late heartbeat loses a job`);
+  const heartbeat = options.heartbeatIntervalMs ?? D.heartbeatIntervalMs;
+  if (heartbeat * 2 > (options.leaseTtlMs ?? D.leaseTtlMs)) {
+    throw new InvalidInputError('--lease-ttl', `must be at least twice --heartbeat-interval (${formatDuration(heartbeat)}), or one late heartbeat loses a job`);
   }
   return {
     listen,
     host: address.host,
     port: address.port!,
-    dataDir: resolve(options.dataDir ?? '.archfarm/coordinator'),
+    dataDir: resolve(options.dataDir ?? D.dataDir),
     insecureRegistries: options.insecureRegistries ?? [],
     registryAuthFile: options.registryAuthFile,
     useHostDockerConfig: options.useHostDockerConfig ?? false,
-    heartbeatIntervalMs: positive('--heartbeat-interval', options.heartbeatIntervalMs ?? 5000),
-    maxAttempts: positive('--max-attempts', options.maxAttempts ?? 3),
-    leaseTtlMs: positive('--lease-ttl', options.leaseTtlMs ?? 30_000),
-    retryBaseDelayMs: positive('--retry-base-delay', options.retryBaseDelayMs ?? 2000),
-    publishAttempts: positive('--publish-attempts', options.publishAttempts ?? 6),
-    nativeWaitMs: positive('--native-wait', options.nativeWaitMs ?? 30_000),
+    heartbeatIntervalMs: positive('--heartbeat-interval', options.heartbeatIntervalMs ?? D.heartbeatIntervalMs),
+    maxAttempts: positive('--max-attempts', options.maxAttempts ?? D.maxAttempts),
+    leaseTtlMs: positive('--lease-ttl', options.leaseTtlMs ?? D.leaseTtlMs),
+    retryBaseDelayMs: positive('--retry-base-delay', options.retryBaseDelayMs ?? D.retryBaseDelayMs),
+    publishAttempts: positive('--publish-attempts', options.publishAttempts ?? D.publishAttempts),
+    nativeWaitMs: positive('--native-wait', options.nativeWaitMs ?? D.nativeWaitMs),
     tlsCert: options.tlsCert ?? '',
     tlsKey: options.tlsKey ?? '',
     clientCa: options.clientCa ?? '',
     tlsSans: options.tlsSans ?? [],
     insecure: insecureOnLoopback(options.insecure ?? false, address),
-    agentCertTtlMs: positive('--agent-cert-ttl', options.agentCertTtlMs ?? 24 * 3600_000),
-    maxPendingBuilds: positive('--max-pending-builds', options.maxPendingBuilds ?? 20),
-    maxLogBytes: positive('--max-log-bytes', options.maxLogBytes ?? 16 * 1024 * 1024),
-    maxContextBytes: positive('--max-context-size', options.maxContextBytes ?? 2 * 1024 * 1024 * 1024),
+    agentCertTtlMs: positive('--agent-cert-ttl', options.agentCertTtlMs ?? D.agentCertTtlMs),
+    maxPendingBuilds: positive('--max-pending-builds', options.maxPendingBuilds ?? D.maxPendingBuilds),
+    maxLogBytes: positive('--max-log-bytes', options.maxLogBytes ?? D.maxLogBytes),
+    maxContextBytes: positive('--max-context-size', options.maxContextBytes ?? D.maxContextBytes),
     httpListen: options.httpListen === undefined ? undefined : HostPort.parse(options.httpListen, '--http-listen', { allowPortZero: true, example: '127.0.0.1:7421' }),
-    pruning: { retentionMs: parseRetention(options.retention ?? DEFAULT_RETENTION), maxDiskBytes: parseDiskSize(options.maxDisk ?? DEFAULT_MAX_DISK) },
+    pruning: { retentionMs: parseRetention(options.retention ?? D.retention), maxDiskBytes: parseDiskSize(options.maxDisk ?? D.maxDisk) },
   };
 }
 

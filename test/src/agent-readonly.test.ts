@@ -65,7 +65,7 @@ test("the agent's state dir turns read-only mid-job: the job fails naming the ca
   const device = await mountImage(image, mountPoint);
   const stateDir = join(mountPoint, 'agent');
   // One attempt: the failure is infrastructure (retried elsewhere), and there is nowhere else.
-  fleet = await TestFleet.start([], { coordinatorArgs: ['--max-attempts', '1', '--retry-base-delay', '1000'] });
+  fleet = await TestFleet.start([], { coordinatorArgs: ['--max-attempts', '1', '--retry-base-delay', '1s'] });
   await fleet.addAgent({ name: 'ro-agent', platforms: 'linux/amd64', slots: 1 }, ['--state-dir', stateDir]);
   await fleet.waitForAgents(['ro-agent']);
 

@@ -22,7 +22,7 @@ import { coordinatorTail, logsContain } from './support/lifecycle';
 import { run } from './support/processes';
 import { testRegistry, uniqueRepository } from './support/registry';
 
-const LEASE = ['--lease-ttl', '4000', '--retry-base-delay', '1000'];
+const LEASE = ['--lease-ttl', '4s', '--retry-base-delay', '1s'];
 
 /** Pids of the processes whose command line holds `marker` (the RUN step's shell, run by runc on this host). */
 async function processesOf(marker: string): Promise<number[]> {

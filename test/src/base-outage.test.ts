@@ -27,7 +27,7 @@ import { skopeoInspect } from './support/skopeo';
 const OUTAGE_MS = 20_000;
 // Backoff with a 3 s base: 1.5-3, 3-6, 6-12, 12-24 s; four failed attempts take at least
 // 22.5 s, past the outage, so six attempts are always enough, and the test stays near a minute.
-const COORDINATOR_ARGS = ['--max-attempts', '6', '--retry-base-delay', '3000'];
+const COORDINATOR_ARGS = ['--max-attempts', '6', '--retry-base-delay', '3s'];
 
 let cleanup: Array<() => Promise<void>> = [];
 afterEach(async () => {

@@ -12,7 +12,7 @@ import { OutageProxy } from './support/outage-proxy';
 import { run } from './support/processes';
 
 /** Short leases and retries so a lost agent is noticed in seconds, not the default 30 s. */
-const FAST = ['--lease-ttl', '4000', '--retry-base-delay', '1000'];
+const FAST = ['--lease-ttl', '4s', '--retry-base-delay', '1s'];
 const ended = (b: { state: string }) => ['published', 'failed', 'cancelled'].includes(b.state);
 
 /**
@@ -68,7 +68,7 @@ describe('never lose a build', () => {
 
   test('kill -9 the coordinator mid-build and start it again: finished once, no job run twice, logs byte-identical', async () => {
     // A lease long enough to outlast the restart: the agent keeps its jobs only while its lease may still be valid.
-    fleet = await TestFleet.start([{ name: 'steady', platforms: 'linux/amd64,linux/arm64', slots: 2 }], { coordinatorArgs: ['--lease-ttl', '15000', '--retry-base-delay', '1000'], fixedPort: true });
+    fleet = await TestFleet.start([{ name: 'steady', platforms: 'linux/amd64,linux/arm64', slots: 2 }], { coordinatorArgs: ['--lease-ttl', '15s', '--retry-base-delay', '1s'], fixedPort: true });
     const marker = randomBytes(4).toString('hex');
     const tag = `${testRegistry()}/${uniqueRepository('killcoord')}:1`;
     const id = await submitDetached(fleet, ['--platform', 'linux/amd64,linux/arm64', '-t', tag, await slowContext(marker, 5)]);

@@ -59,7 +59,7 @@ async function until(what: string, check: () => boolean, timeoutMs: number): Pro
 
 before(async () => {
   dir = await mkdtemp(join(tmpdir(), 'archfarm-hostile-dockerfile-'));
-  coordinator = await CoordinatorChild.start(join(dir, 'data'), ['--insecure', '--heartbeat-interval', '1000', '--lease-ttl', '4000']);
+  coordinator = await CoordinatorChild.start(join(dir, 'data'), ['--insecure', '--heartbeat-interval', '1s', '--lease-ttl', '4s']);
   builds = new BuildServiceClient(coordinator.address, credentials.createInsecure());
   agents = new HeartbeatAgents(coordinator.address, AGENTS, 'linux/amd64', 1000);
   const small = await uploadDockerfile(builds, 'FROM alpine\nRUN true\n');

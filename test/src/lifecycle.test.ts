@@ -53,7 +53,7 @@ describe('a restarted coordinator resumes a build for a registry that needs a lo
   async function killMidBuild(credentials: 'stored' | 'docker-config'): Promise<void> {
     // A lease that outlasts the restart, so the agent keeps its jobs and resumes them.
     fleet = await TestFleet.start([{ name: 'keeper', platforms: PLATFORMS.join(','), slots: 2 }], {
-      coordinatorArgs: ['--lease-ttl', '15000', '--retry-base-delay', '1000'],
+      coordinatorArgs: ['--lease-ttl', '15s', '--retry-base-delay', '1s'],
       fixedPort: true,
     });
     let env: NodeJS.ProcessEnv = {};
@@ -112,7 +112,7 @@ describe('--wait-timeout bounds a retry', () => {
     const leaseMs = 6000;
     const waitTimeoutMs = 20_000;
     fleet = await TestFleet.start([{ name: 'lonely', platforms: 'linux/s390x', slots: 1 }], {
-      coordinatorArgs: ['--lease-ttl', String(leaseMs), '--heartbeat-interval', '1000', '--retry-base-delay', '500'],
+      coordinatorArgs: ['--lease-ttl', `${leaseMs}ms`, '--heartbeat-interval', '1s', '--retry-base-delay', '500ms'],
     });
     const marker = randomBytes(4).toString('hex');
     const tag = `${testRegistry()}/${uniqueRepository('waittimeout')}:1`;

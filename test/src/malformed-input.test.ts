@@ -67,7 +67,7 @@ describe('bad input is refused and loses nothing', () => {
   let good: string;
 
   before(async () => {
-    fleet = await TestFleet.start([{ name: 'steadfast', platforms: 'linux/amd64' }], { coordinatorArgs: ['--max-context-size', String(8 * 1024 * 1024)] });
+    fleet = await TestFleet.start([{ name: 'steadfast', platforms: 'linux/amd64' }], { coordinatorArgs: ['--max-context-size', '8MiB'] });
     client = buildClient(fleet, operatorCredentials(fleet));
     const ok = tarOf(DOCKERFILE);
     assert.equal(await upload(client, ok), undefined);

@@ -27,7 +27,7 @@ describe('the CLI re-attaches across a coordinator restart', () => {
   test('build and logs -f, attached through kill -9 and restart: exit 0 with the digest, every numbered line once per platform', { timeout: 240_000 }, async (t) => {
     // A lease that outlasts the restart, so the agent keeps its jobs and resumes them.
     fleet = await TestFleet.start([{ name: 'steady', platforms: PLATFORMS.join(','), slots: 2 }], {
-      coordinatorArgs: ['--lease-ttl', '15000', '--retry-base-delay', '1000'],
+      coordinatorArgs: ['--lease-ttl', '15s', '--retry-base-delay', '1s'],
       fixedPort: true,
     });
     const marker = `m${randomBytes(4).toString('hex')}`;

@@ -114,7 +114,7 @@ describe('short-lived agent certificates', () => {
   });
 
   test('an agent renews its certificate before it expires and stays connected', async () => {
-    fleet = await TestFleet.start([{ name: 'renewer', platforms: 'linux/amd64' }], { coordinatorArgs: ['--agent-cert-ttl', '15000'] });
+    fleet = await TestFleet.start([{ name: 'renewer', platforms: 'linux/amd64' }], { coordinatorArgs: ['--agent-cert-ttl', '15s'] });
     const before = agentIdentity(fleet, 'renewer');
     const deadline = Date.now() + 40_000;
     while (agentIdentity(fleet, 'renewer').certPem === before.certPem) {

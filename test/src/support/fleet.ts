@@ -20,7 +20,7 @@ export interface AgentSpec {
  * coordinator picked itself (--listen 127.0.0.1:0), with their state in a temp dir.
  */
 export interface FleetOptions {
-  /** Extra coordinator flags, e.g. ['--lease-ttl', '4000']. */
+  /** Extra coordinator flags, e.g. ['--lease-ttl', '4s']. */
   coordinatorArgs?: string[];
   /** A fixed port, so a restarted coordinator is found by the agents at the same address. */
   fixedPort?: boolean;
@@ -143,7 +143,7 @@ export class TestFleet {
   }
 
   private async startCoordinator(port: number): Promise<void> {
-    const args = [BIN.coordinator, '--listen', `127.0.0.1:${port}`, '--data-dir', this.dataDir, '--heartbeat-interval', '1000', ...(this.options.coordinatorArgs ?? [])];
+    const args = [BIN.coordinator, '--listen', `127.0.0.1:${port}`, '--data-dir', this.dataDir, '--heartbeat-interval', '1s', ...(this.options.coordinatorArgs ?? [])];
     const child = this.spawnLogged('coordinator', args);
     this.coordinator = child;
     const text = await waitForOutput(child, 'stderr', (t) => t.includes('coordinator serving'), 30_000);

@@ -73,7 +73,7 @@ describe('a fleet of foreign VMs: arm64 and s390x build natively, the host emula
     testRegistry();
     fleet = await TestFleet.start([{ name: HOST_AGENT, platforms: FOUR.join(','), slots: 4 }], {
       // A VM under load can be slow to answer; a lease outlives a few missed heartbeats.
-      coordinatorArgs: ['--heartbeat-interval', '2000', '--lease-ttl', '30000'],
+      coordinatorArgs: ['--heartbeat-interval', '2s', '--lease-ttl', '30s'],
     });
     const enrolment = {
       coordinator: `10.0.2.2:${fleet.address.split(':').pop()}`,
