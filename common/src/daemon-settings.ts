@@ -83,10 +83,11 @@ export function resolveSettings<O>(cmd: Command, settings: readonly Setting<O>[]
     let from: SettingSource;
     let field: string;
     if (source === 'cli') [raw, from, field] = [opts[key], 'flag', s.flag];
-    // commander sets a boolean true for any value of its variable, "false" included: read it here.
+    // commander sets a boolean true for any value of its variable, "false" included, and makes
+    // one list item of a variable's whole text: read both raw here.
     // An empty variable is an unset one (systemd EnvironmentFiles write KEY= for "no value").
     else if (source === 'env' && (env[settingEnv(s)] ?? '').trim() === '') continue;
-    else if (source === 'env') [raw, from, field] = [s.kind === 'boolean' ? env[settingEnv(s)] : opts[key], 'env', settingEnv(s)];
+    else if (source === 'env') [raw, from, field] = [s.kind === 'boolean' || s.kind === 'list' ? env[settingEnv(s)] : opts[key], 'env', settingEnv(s)];
     else if (file && key in file.values) [raw, from, field] = [file.values[key], 'file', `${file.path}: ${key}`];
     else continue;
     const value = parseSetting(s.kind, raw, field, from);

@@ -23,7 +23,7 @@ test('bad --status, --since and --limit exit 2 naming the flag (and the allowed 
   const cases: [string[], RegExp][] = [
     [['--status', 'done'], /^error: --status: "done" is not one of running, publishing, published, failed, cancelled\n$/],
     [['--status', ','], /^error: --status: give one of running, publishing, published, failed, cancelled\n$/],
-    [['--since', '2'], /^error: --since: "2" is not a duration/],
+    [['--since', '2'], /^error: --since: "2" has no unit; write it with one, e.g. .*30s/],
     [['--since', '0s'], /^error: --since: "0s" is not a duration above 0/],
     [['--limit', '0'], /^error: --limit: "0" is not a whole number/],
     [['--limit', 'ten'], /^error: --limit: "ten" is not a whole number/],
