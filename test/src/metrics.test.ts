@@ -83,7 +83,7 @@ test('/metrics counts what the farm did: builds by outcome, one retry, one lease
   const agentUrl = (path: string) => `http://127.0.0.1:${agentHttp}${path}`;
 
   const readiness = watchReadiness(coordinatorUrl('/readyz'));
-  fleet = await TestFleet.start([], { coordinatorArgs: ['--http-listen', `127.0.0.1:${coordinatorHttp}`, '--lease-ttl', '4000', '--retry-base-delay', '500'] });
+  fleet = await TestFleet.start([], { coordinatorArgs: ['--http-listen', `127.0.0.1:${coordinatorHttp}`, '--lease-ttl', '4s', '--retry-base-delay', '500ms'] });
   // "coordinator serving" is logged after the gRPC port is bound and the store open: from here on, ready.
   await readiness.stop();
   const seen = readiness.seen;
