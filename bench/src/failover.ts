@@ -2,6 +2,8 @@ import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
+import { formatDuration } from '@archfarm/common';
+import { COORDINATOR_DEFAULTS as D } from '@archfarm/coordinator';
 import { JobState } from '@archfarm/proto';
 import { baseImage, makeContext, submitDetached, testRegistry, TestFleet } from '@archfarm/test';
 import { Knobs } from './lib/knobs';
@@ -86,7 +88,7 @@ async function main(): Promise<void> {
     notes: [
       'Two real agents (linux/amd64, one slot each) on this engine; each round builds a Dockerfile whose RUN sleeps, and once the job runs, the agent holding it is frozen with SIGSTOP (its TCP connection stays open and says nothing, like a machine that lost power or Wi-Fi).',
       'Last heartbeat: the coordinator\'s own lastSeen for that agent (ListAgents, read just after the freeze). Running elsewhere: the coordinator\'s event time (WatchBuild) of the job turning running on the other agent, i.e. after it accepted, fetched the context and started the build. Both on the coordinator\'s clock.',
-      `Coordinator flags: --heartbeat-interval ${heartbeatMs} --lease-ttl ${leaseMs} (defaults 5000 and 30000); --retry-base-delay at its default 2000, so a lost job waits 1-2 s of backoff before it is placed again. Expected: lease TTL + up to 0.5 s (the expiry check runs twice a second) + backoff + placement and start. With the default 30 s lease, add about 27 s.`,
+      `Coordinator flags: --heartbeat-interval ${formatDuration(heartbeatMs)} --lease-ttl ${formatDuration(leaseMs)} (defaults ${formatDuration(D.heartbeatIntervalMs)} and ${formatDuration(D.leaseTtlMs)}); --retry-base-delay at its default ${formatDuration(D.retryBaseDelayMs)}, so a lost job waits 1-2 s of backoff before it is placed again. Expected: lease TTL + up to 0.5 s (the expiry check runs twice a second) + backoff + placement and start. With the default 30 s lease, add about 27 s.`,
       'After each round the build is cancelled, and the frozen agent is killed and started again on its state dir. (Resuming it with SIGCONT is not enough: it does not learn that its job went elsewhere, since heartbeats carry no job ids, and its log upload for the stale attempt is refused and retried without end, so it would hold its slot.)',
     ],
     data: { samples, heartbeatMs, leaseMs },

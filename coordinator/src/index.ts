@@ -1,6 +1,6 @@
 /** The archfarm coordinator as a library (the binary is main.ts). */
 export { Coordinator } from './coordinator';
-export type { CoordinatorOptions } from './options';
+export { COORDINATOR_DEFAULTS, type CoordinatorOptions } from './options';
 export * from './publish';
 export { RegistryAccess, type HostDockerConfig } from './registry-access';
 export { BaseResolver, type BaseResolverDeps } from './schedules/base-resolver';
