@@ -18,6 +18,8 @@ async function fakeCoordinator() {
   let failNext = 0;
   let stale = false;
   let uploads = 0;
+  let freezeNext = 0;
+  let largestUpload = 0;
   const server = new Server();
   server.addService(AgentServiceService, {
     connect: () => {},
@@ -25,9 +27,18 @@ async function fakeCoordinator() {
     uploadLog: (call: ServerReadableStream<LogChunk, LogAck>, callback: sendUnaryData<LogAck>) => {
       uploads += 1;
       if (stale) return staleAnswer(call, callback);
+      if (freezeNext > 0) {
+        // A coordinator frozen with the connection open: it takes the bytes, never answers.
+        freezeNext -= 1;
+        call.on('data', () => {});
+        return;
+      }
       const refuse = failNext > 0;
       if (refuse) failNext -= 1;
+      let bytes = 0;
       call.on('data', (chunk: LogChunk) => {
+        bytes += chunk.data.length;
+        largestUpload = Math.max(largestUpload, bytes);
         // Half of a refused upload lands before the "crash": the resend must not double it.
         const data = refuse ? Buffer.from(chunk.data).subarray(0, Math.floor(chunk.data.length / 2)) : Buffer.from(chunk.data);
         if (chunk.offset <= log.length) log = Buffer.concat([log, data.subarray(log.length - chunk.offset)]);
@@ -43,6 +54,8 @@ async function fakeCoordinator() {
     log: () => log,
     uploads: () => uploads,
     failUploads: (n: number) => (failNext = n),
+    freezeUploads: (n: number) => (freezeNext = n),
+    largestUpload: () => largestUpload,
     goStale: () => (stale = true),
     stop: () => (client.close(), server.forceShutdown()),
   };
@@ -156,4 +169,20 @@ test('after a spool failure the memory tail is bounded: lines past it are droppe
   assert.ok(shipped <= 256 * 1024 + 64 * 1024, `at most about the tail reached the coordinator (${shipped} bytes)`);
   assert.ok(shipped >= 128 * 1024, `the tail did (${shipped} bytes)`);
   coordinator.stop();
+});
+
+test('an upload the coordinator never answers ends at its deadline and is resent; one upload carries at most maxBytes', async (t) => {
+  const coordinator = await fakeCoordinator();
+  t.after(() => coordinator.stop());
+  const spool = spoolIn();
+  const shipper = new LogShipper(() => coordinator.client, 'job', 1, spool, silent, {}, { deadlineMs: 300, maxBytes: 1024 });
+  coordinator.freezeUploads(1);
+  for (let i = 0; i < 500; i++) shipper.line(`line ${i}`);
+  const committed = await shipper.close(new AbortController().signal);
+  const expected = readFileSync(spool);
+  assert.equal(committed, expected.length);
+  assert.ok(coordinator.log().equals(expected), 'the coordinator holds exactly the spooled bytes');
+  assert.ok(expected.length > 2048, 'the log needs several uploads');
+  assert.ok(coordinator.uploads() >= 1 + Math.ceil(expected.length / 1024), `the frozen upload and then one per KiB (${coordinator.uploads()} uploads)`);
+  assert.ok(coordinator.largestUpload() <= 1024, `no upload carried more than 1 KiB (largest ${coordinator.largestUpload()})`);
 });

@@ -8,6 +8,18 @@ import { LogSpool } from './log-spool';
 const FLUSH_MS = 200;
 const MAX_CHUNK = 64 * 1024;
 const RETRY_MS = 1000;
+/**
+ * An upload stream with no deadline waits forever on a coordinator that froze with the
+ * connection open; with one, the shipper asks the offset again and resends. One upload sends
+ * at most maxBytes, so even a slow link (8 MiB at 100 kB/s is 80 s) finishes in time.
+ */
+const UPLOAD_LIMITS: UploadLimits = { deadlineMs: 120_000, maxBytes: 8 * 1024 * 1024 };
+
+/** One upload's deadline and size (tests shrink them). */
+export interface UploadLimits {
+  deadlineMs: number;
+  maxBytes: number;
+}
 /** close() gives up when the coordinator has taken no byte for this long (it answers, but refuses). */
 const CLOSE_STALL_MS = 60_000;
 
@@ -54,6 +66,7 @@ export class LogShipper {
     readonly spoolPath: string,
     private readonly logger: Logger,
     private readonly events: LogShipperEvents = {},
+    private readonly limits: UploadLimits = UPLOAD_LIMITS,
   ) {
     this.spool = new LogSpool(spoolPath, (err) => {
       this.logger.error({ jobId, attempt, spool: spoolPath, err: errorMessage(err) }, 'cannot write the log spool; keeping the rest of the log in memory');
@@ -92,8 +105,12 @@ export class LogShipper {
       let progress = this.committed;
       while (this.pending() && !giveUp.aborted) {
         await (this.sending ?? this.startSend());
-        if (this.committed > progress) [progress, progressAt] = [this.committed, Date.now()];
         if (!this.pending() || giveUp.aborted) break;
+        // The coordinator took the last upload (capped at maxBytes): send the next one at once.
+        if (this.committed > progress) {
+          [progress, progressAt] = [this.committed, Date.now()];
+          continue;
+        }
         if (Date.now() - progressAt > CLOSE_STALL_MS) {
           this.logger.warn({ jobId: this.jobId, attempt: this.attempt, committed: this.committed, size: this.spool.size }, 'the coordinator took no log bytes for a minute; giving up the rest of the log');
           break;
@@ -164,11 +181,11 @@ export class LogShipper {
       this.knowsOffset = true;
       this.spool.release(this.committed);
     }
-    const end = this.spool.size;
+    const end = Math.min(this.spool.size, this.committed + this.limits.maxBytes);
     if (this.committed >= end || this.stopped) return;
     let stream!: ClientWritableStream<LogChunk>;
     const ack = new Promise<LogAck>((resolve, reject) => {
-      stream = this.client().uploadLog((err, res) => (err ? reject(err) : resolve(res)));
+      stream = this.client().uploadLog({ deadline: Date.now() + this.limits.deadlineMs }, (err, res) => (err ? reject(err) : resolve(res)));
     });
     // A broken or cancelled stream settles the ack before we await it, and ends the loop.
     let over = false;
