@@ -4,7 +4,7 @@ import { DEFAULT_MAX_DISK, DEFAULT_RETENTION, HostPort, InvalidInputError, parse
 
 /** What an operator may set for an agent; every field has a documented default. */
 export interface AgentOptions {
-  /** host:port of the coordinator. Required (flag, or ARCHFARM_COORDINATOR). */
+  /** host:port of the coordinator. Required. */
   coordinator?: string;
   /** Name in the fleet. Default: the host name. */
   name?: string;
@@ -12,7 +12,7 @@ export interface AgentOptions {
   stateDir?: string;
   /** Engine address: unix:///path or tcp://host:port. Default DOCKER_HOST or unix:///var/run/docker.sock. */
   dockerHost?: string;
-  /** Narrow what this agent serves to these platforms (it still probes them); flag, or ARCHFARM_PLATFORMS. Default: all it can build. */
+  /** Narrow what this agent serves to these platforms (it still probes them). Default: all it can build. */
   platforms?: string;
   /** Jobs at once. Default: half the CPUs (builds are CPU-heavy, emulated ones most), at least 1. */
   slots?: number;
@@ -67,7 +67,8 @@ const D = AGENT_DEFAULTS;
 
 /** Applies defaults and checks every value once, at start-up, naming the flag at fault. */
 export function compileAgentOptions(options: AgentOptions, env: NodeJS.ProcessEnv = process.env): CompiledAgentOptions {
-  const coordinator = options.coordinator ?? env.ARCHFARM_COORDINATOR;
+  // ARCHFARM_* variables and the config file reach here as options (settings.ts); DOCKER_HOST is Docker's own.
+  const coordinator = options.coordinator;
   if (!coordinator) throw new InvalidInputError('--coordinator', 'missing; give host:port of the coordinator (or set ARCHFARM_COORDINATOR)');
   const coordinatorAddress = HostPort.parse(coordinator, '--coordinator', { defaultPort: D.coordinatorPort, example: '192.168.1.10:7420' });
   const slots = options.slots ?? Math.max(1, Math.floor(availableParallelism() / 2));
@@ -84,11 +85,11 @@ export function compileAgentOptions(options: AgentOptions, env: NodeJS.ProcessEn
     name: options.name ?? hostname(),
     stateDir: resolve(options.stateDir ?? D.stateDir),
     dockerHost: options.dockerHost ?? env.DOCKER_HOST ?? D.dockerHost,
-    platforms: platformsOf(options.platforms ?? env.ARCHFARM_PLATFORMS),
+    platforms: platformsOf(options.platforms),
     slots,
     probeIntervalMs: options.probeIntervalMs ?? D.probeIntervalMs,
     labels,
-    joinToken: options.joinToken ?? env.ARCHFARM_JOIN_TOKEN,
+    joinToken: options.joinToken,
     caFingerprint: checkFingerprint(options.caFingerprint),
     insecure: options.insecure ?? false,
     httpListen: options.httpListen === undefined ? undefined : HostPort.parse(options.httpListen, '--http-listen', { allowPortZero: true, example: '127.0.0.1:7422' }),
@@ -96,7 +97,7 @@ export function compileAgentOptions(options: AgentOptions, env: NodeJS.ProcessEn
   };
 }
 
-/** An empty list (ARCHFARM_PLATFORMS= in a systemd EnvironmentFile) means "whatever the probe finds". */
+/** No list, or an empty one (a config file's ""), means "whatever the probe finds". */
 function platformsOf(list: string | undefined): Platform[] | undefined {
   return list ? Platform.parseList(list, '--platforms') : undefined;
 }
