@@ -1,4 +1,4 @@
-import { DEFAULT_LOG_LEVEL, formatDuration, type Setting } from '@archfarm/common';
+import { DEFAULT_LOG_LEVEL, formatDuration, parseDiskSize, parseDuration, type Setting } from '@archfarm/common';
 import { DEFAULT_CANDIDATES } from './agent';
 import { AGENT_DEFAULTS as D, type AgentOptions } from './options';
 
@@ -19,8 +19,8 @@ export const AGENT_SETTINGS: readonly Setting<AgentSettings>[] = [
   { flag: '--ca-fingerprint', value: '<sha256:hex>', kind: 'string', option: 'caFingerprint', help: "first start only: the coordinator CA's fingerprint, pinned before anything is sent" },
   { flag: '--insecure', kind: 'boolean', option: 'insecure', help: 'DEV MODE: plaintext, for a coordinator started with --insecure' },
   { flag: '--http-listen', value: '<host:port>', kind: 'string', option: 'httpListen', help: 'plain-HTTP listener for /metrics, /healthz and /readyz (off by default; keep it on loopback or a private network)' },
-  { flag: '--retention', value: '<duration>', kind: 'string', option: 'retention', help: 'prune finished work (contexts, spool files, job images) older than this', shownDefault: D.retention },
-  { flag: '--max-disk', value: '<size>', kind: 'string', option: 'maxDisk', help: 'prune the oldest finished work beyond this size', shownDefault: D.maxDisk },
+  { flag: '--retention', value: '<duration>', kind: 'string', option: 'retention', check: parseDuration, help: 'prune finished work (contexts, spool files, job images) older than this', shownDefault: D.retention },
+  { flag: '--max-disk', value: '<size>', kind: 'string', option: 'maxDisk', check: parseDiskSize, help: 'prune the oldest finished work beyond this size', shownDefault: D.maxDisk },
   { flag: '--label', value: '<key=value>', kind: 'list', option: 'labels', help: 'label shown in `archfarm agents` (repeatable; the variable takes a comma list)' },
   { flag: '--log-level', value: '<level>', kind: 'string', option: 'logLevel', help: 'trace, debug, info, warn, error, fatal or silent', shownDefault: DEFAULT_LOG_LEVEL },
 ];

@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { test } from 'node:test';
 import { Command } from 'commander';
 import { addSettings, resolveSettings, type Setting } from './daemon-settings';
+import { parseDuration } from './retention';
 
 interface Opts {
   listen?: string;
@@ -12,6 +13,7 @@ interface Opts {
   insecure?: boolean;
   labels?: string[];
   slots?: number;
+  retention?: string;
 }
 const SETTINGS: Setting<Opts>[] = [
   { flag: '--listen', value: '<host:port>', kind: 'string', option: 'listen', help: 'l' },
@@ -19,6 +21,7 @@ const SETTINGS: Setting<Opts>[] = [
   { flag: '--insecure', kind: 'boolean', option: 'insecure', help: 'i' },
   { flag: '--label', value: '<k=v>', kind: 'list', option: 'labels', help: 'x' },
   { flag: '--slots', value: '<n>', kind: 'count', option: 'slots', help: 's' },
+  { flag: '--retention', value: '<duration>', kind: 'string', option: 'retention', help: 'r', check: parseDuration },
 ];
 
 /** Parses argv and env the way main.ts does, with a real commander Command. */
@@ -56,7 +59,10 @@ test('bad values and unknown keys name the flag, the variable or the file and ke
   refused(['--lease-ttl', '30000'], {}, undefined, /--lease-ttl: "30000" has no unit/);
   refused([], { ARCHFARM_LEASE_TTL: 'soon' }, undefined, /ARCHFARM_LEASE_TTL: "soon" is not a duration/);
   refused([], {}, { leaseTtl: 30 }, /c\.json: leaseTtl: must be a duration with a unit as a string/);
-  refused([], {}, { leaseTTL: '30s' }, /c\.json: leaseTTL: unknown key; the keys are listen, leaseTtl, insecure, label, slots/);
+  refused([], {}, { leaseTTL: '30s' }, /c\.json: leaseTTL: unknown key; the keys are listen, leaseTtl, insecure, label, slots, retention/);
+  // A string the options module parses later is checked here, so the file key is named.
+  refused([], {}, { retention: '7' }, /c\.json: retention: "7" has no unit/);
+  refused([], { ARCHFARM_RETENTION: 'a week' }, undefined, /ARCHFARM_RETENTION: "a week" is not a duration/);
   refused([], {}, { slots: 0 }, /c\.json: slots: must be a whole number of at least 1/);
   refused([], { ARCHFARM_INSECURE: 'maybe' }, undefined, /ARCHFARM_INSECURE: must be true or false/);
   refused([], {}, '{ not json', /--config: cannot read .*c\.json/);

@@ -32,6 +32,11 @@ export interface Setting<Options> {
   /** Never logged (a join token). */
   secret?: boolean;
   hidden?: boolean;
+  /**
+   * Checks a string setting that its options module parses later (--retention is kept as its
+   * text there), so a bad value is refused here, naming the flag, variable or file key.
+   */
+  check?: (text: string, field: string) => unknown;
 }
 
 /** Where a setting's value came from, for the start-up log line. */
@@ -91,6 +96,7 @@ export function resolveSettings<O>(cmd: Command, settings: readonly Setting<O>[]
     else if (file && key in file.values) [raw, from, field] = [file.values[key], 'file', `${file.path}: ${key}`];
     else continue;
     const value = parseSetting(s.kind, raw, field, from);
+    if (s.check && typeof value === 'string') s.check(value, field);
     options[s.option] = value;
     given[key] = { value: s.secret ? '[redacted]' : value, from };
   }

@@ -1,4 +1,4 @@
-import { DEFAULT_LOG_LEVEL, formatDuration, type Setting } from '@archfarm/common';
+import { DEFAULT_LOG_LEVEL, formatDuration, parseDiskSize, parseDuration, type Setting } from '@archfarm/common';
 import { COORDINATOR_DEFAULTS as D, type CoordinatorOptions } from './options';
 
 /** What archfarm-coordinator's flags, ARCHFARM_* variables and config file set: its options and its log level. */
@@ -21,8 +21,8 @@ export const COORDINATOR_SETTINGS: readonly Setting<CoordinatorSettings>[] = [
   { flag: '--http-listen', value: '<host:port>', kind: 'string', option: 'httpListen', help: 'plain-HTTP listener for /metrics, /healthz and /readyz (off by default; keep it on loopback or a private network)' },
   { flag: '--agent-cert-ttl', value: '<duration>', kind: 'duration', option: 'agentCertTtlMs', help: 'lifetime of agent certificates (renewed at two thirds)', shownDefault: formatDuration(D.agentCertTtlMs) },
   { flag: '--max-context-size', value: '<size>', kind: 'size', option: 'maxContextBytes', help: 'largest build context accepted', shownDefault: size(D.maxContextBytes) },
-  { flag: '--retention', value: '<duration>', kind: 'string', option: 'retention', help: "prune finished builds' logs and contexts older than this", shownDefault: D.retention },
-  { flag: '--max-disk', value: '<size>', kind: 'string', option: 'maxDisk', help: "prune the oldest finished builds' logs and contexts beyond this size", shownDefault: D.maxDisk },
+  { flag: '--retention', value: '<duration>', kind: 'string', option: 'retention', check: parseDuration, help: "prune finished builds' logs and contexts older than this", shownDefault: D.retention },
+  { flag: '--max-disk', value: '<size>', kind: 'string', option: 'maxDisk', check: parseDiskSize, help: "prune the oldest finished builds' logs and contexts beyond this size", shownDefault: D.maxDisk },
   { flag: '--max-pending-builds', value: '<n>', kind: 'count', option: 'maxPendingBuilds', help: 'running builds per operator token', shownDefault: String(D.maxPendingBuilds) },
   { flag: '--heartbeat-interval', value: '<duration>', kind: 'duration', option: 'heartbeatIntervalMs', help: 'how often agents send heartbeats', shownDefault: formatDuration(D.heartbeatIntervalMs) },
   { flag: '--max-attempts', value: '<n>', kind: 'count', option: 'maxAttempts', help: 'tries per job for infrastructure failures', shownDefault: String(D.maxAttempts) },

@@ -226,6 +226,8 @@ test('a config file with an unknown key or a bad duration refuses to start, exit
     [BIN.coordinator, 'coordinator-duration.json', { dataDir: join(dir, 'c2'), insecure: true, listen: '127.0.0.1:0', leaseTtl: '30' }, /coordinator-duration\.json: leaseTtl: "30" has no unit; write it with one, e\.g\. .*30s/],
     [BIN.coordinator, 'coordinator-nonsense.json', { dataDir: join(dir, 'c3'), insecure: true, listen: '127.0.0.1:0', heartbeatInterval: 'soon' }, /coordinator-nonsense\.json: heartbeatInterval: "soon" is not a duration/],
     [BIN.agent, 'agent-unknown.json', { coordinator: '127.0.0.1:9', insecure: true, stateDir: join(dir, 'a1'), slot: 2 }, /agent-unknown\.json: slot: unknown key; the keys are coordinator, /],
+    [BIN.coordinator, 'coordinator-retention.json', { dataDir: join(dir, 'c4'), insecure: true, listen: '127.0.0.1:0', retention: '7' }, /coordinator-retention\.json: retention: "7" has no unit/],
+    [BIN.agent, 'agent-max-disk.json', { coordinator: '127.0.0.1:9', insecure: true, stateDir: join(dir, 'a3'), maxDisk: 'lots' }, /agent-max-disk\.json: maxDisk: /],
     [BIN.agent, 'agent-duration.json', { coordinator: '127.0.0.1:9', insecure: true, stateDir: join(dir, 'a2'), probeInterval: '5 minutes' }, /agent-duration\.json: probeInterval: "5 minutes" is not a duration/],
   ];
   for (const [bin, name, values, message] of cases) {
