@@ -1,7 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { credentials } from '@grpc/grpc-js';
@@ -10,6 +9,7 @@ import { BuildServiceClient, type SubmitBuildResponse } from '@archfarm/proto';
 import { Coordinator } from '../coordinator';
 import { SqliteStore } from '../store';
 import { call, ScriptedAgent, submitRequest, uploadDockerfile } from '../testing/in-process';
+import { freePort } from '../testing/free-port';
 
 /*
  * /healthz and /readyz of a real coordinator in this process, over a real socket. The store's
@@ -18,17 +18,6 @@ import { call, ScriptedAgent, submitRequest, uploadDockerfile } from '../testing
  */
 
 const logger = createLogger('test', 'silent');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 async function status(url: string): Promise<number | 'refused'> {
   try {
