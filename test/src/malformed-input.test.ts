@@ -45,6 +45,8 @@ function submit(client: BuildServiceClient, patch: Partial<SubmitBuildRequest>, 
     noCache: false,
     secrets: [],
     git: undefined,
+    noProvenance: false,
+    crossCheck: [],
     ...patch,
   };
   return new Promise((resolve) => client.submitBuild(req, (err) => resolve(err ?? undefined)));

@@ -26,6 +26,8 @@ const request = (over: Partial<SubmitBuildRequest> = {}): SubmitBuildRequest => 
   noCache: false,
   secrets: [],
   git: undefined,
+  noProvenance: false,
+  crossCheck: [],
   ...over,
 });
 

@@ -50,7 +50,7 @@ export async function uploadDockerfile(client: BuildServiceClient, dockerfile: s
 export function submitRequest(contextDigest: string, over: Partial<SubmitBuildRequest>): SubmitBuildRequest {
   return {
     ...{ platforms: ['linux/amd64'], tag: '', contextDigest, dockerfile: 'Dockerfile', buildArgs: {}, target: '', waitTimeoutSeconds: 0, timeoutSeconds: 0, allowPartial: false },
-    ...{ smokeCommand: [], emulation: '', requireLabels: {}, registryAuth: undefined, tags: [], labels: {}, annotations: [], pull: false, noCache: false, secrets: [], git: undefined },
+    ...{ smokeCommand: [], emulation: '', requireLabels: {}, registryAuth: undefined, tags: [], labels: {}, annotations: [], pull: false, noCache: false, secrets: [], git: undefined, noProvenance: false, crossCheck: [] },
     ...over,
   };
 }

@@ -22,7 +22,7 @@ export function uploadDockerfile(builds: BuildServiceClient, dockerfile: string)
 export function submitRequest(contextDigest: string, over: Partial<SubmitBuildRequest> = {}): SubmitBuildRequest {
   return {
     ...{ platforms: ['linux/amd64'], tag: '', contextDigest, dockerfile: 'Dockerfile', buildArgs: {}, target: '', waitTimeoutSeconds: 0, timeoutSeconds: 0, allowPartial: false },
-    ...{ smokeCommand: [], emulation: '', requireLabels: {}, registryAuth: undefined, tags: [], labels: {}, annotations: [], pull: false, noCache: false, secrets: [], git: undefined },
+    ...{ smokeCommand: [], emulation: '', requireLabels: {}, registryAuth: undefined, tags: [], labels: {}, annotations: [], pull: false, noCache: false, secrets: [], git: undefined, noProvenance: false, crossCheck: [] },
     ...over,
   };
 }

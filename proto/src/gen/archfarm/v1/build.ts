@@ -133,7 +133,17 @@ export interface SubmitBuildRequest {
    * A git context instead of context_digest (`archfarm build https://host/repo.git#ref:subdir`):
    * the coordinator fetches it and records the commit it built.
    */
-  git: GitSource | undefined;
+  git:
+    | GitSource
+    | undefined;
+  /** `--provenance=false`: publish no signed provenance attestations (they are written by default). */
+  noProvenance: boolean;
+  /**
+   * `--cross-check PLATFORM` (repeatable): build each of these platforms on two different agents
+   * (native and emulated where both exist) with SOURCE_DATE_EPOCH fixed, and publish only if the
+   * two child digests agree.
+   */
+  crossCheck: string[];
 }
 
 export interface SubmitBuildRequest_BuildArgsEntry {
@@ -1049,6 +1059,8 @@ function createBaseSubmitBuildRequest(): SubmitBuildRequest {
     noCache: false,
     secrets: [],
     git: undefined,
+    noProvenance: false,
+    crossCheck: [],
   };
 }
 
@@ -1113,6 +1125,12 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
     }
     if (message.git !== undefined) {
       GitSource.encode(message.git, writer.uint32(162).fork()).join();
+    }
+    if (message.noProvenance !== false) {
+      writer.uint32(168).bool(message.noProvenance);
+    }
+    for (const v of message.crossCheck) {
+      writer.uint32(178).string(v!);
     }
     return writer;
   },
@@ -1299,6 +1317,22 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
             message.git = GitSource.decode(reader, reader.uint32());
             continue;
           }
+          case 21: {
+            if (tag !== 168) {
+              break;
+            }
+
+            message.noProvenance = reader.bool();
+            continue;
+          }
+          case 22: {
+            if (tag !== 178) {
+              break;
+            }
+
+            message.crossCheck.push(reader.string());
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -1434,6 +1468,16 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
         ? object.secrets.map((e: any) => BuildSecret.fromJSON(e))
         : [],
       git: isSet(object.git) ? GitSource.fromJSON(object.git) : undefined,
+      noProvenance: isSet(object.noProvenance)
+        ? globalThis.Boolean(object.noProvenance)
+        : isSet(object.no_provenance)
+        ? globalThis.Boolean(object.no_provenance)
+        : false,
+      crossCheck: globalThis.Array.isArray(object?.crossCheck)
+        ? object.crossCheck.map((e: any) => globalThis.String(e))
+        : globalThis.Array.isArray(object?.cross_check)
+        ? object.cross_check.map((e: any) => globalThis.String(e))
+        : [],
     };
   },
 
@@ -1517,6 +1561,12 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
     if (message.git !== undefined) {
       obj.git = GitSource.toJSON(message.git);
     }
+    if (message.noProvenance !== false) {
+      obj.noProvenance = message.noProvenance;
+    }
+    if (message.crossCheck?.length) {
+      obj.crossCheck = message.crossCheck;
+    }
     return obj;
   },
 
@@ -1571,6 +1621,8 @@ export const SubmitBuildRequest: MessageFns<SubmitBuildRequest> = {
     message.noCache = object.noCache ?? false;
     message.secrets = object.secrets?.map((e) => BuildSecret.fromPartial(e)) || [];
     message.git = (object.git !== undefined && object.git !== null) ? GitSource.fromPartial(object.git) : undefined;
+    message.noProvenance = object.noProvenance ?? false;
+    message.crossCheck = object.crossCheck?.map((e) => e) || [];
     return message;
   },
 };
