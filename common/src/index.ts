@@ -11,3 +11,4 @@ export * from './ops-http';
 export * from './version';
 export * from './host-port';
 export * from './daemon-settings';
+export * from './provenance';
