@@ -9,6 +9,7 @@ export * from './gen/archfarm/v1/build';
 export * from './gen/archfarm/v1/auth';
 export * from './gen/archfarm/v1/schedule';
 export * from './gen/archfarm/v1/version';
+export * from './gen/archfarm/v1/provenance';
 export * as buildkit from './gen/moby/buildkit/v1/control';
 /** BuildKit's session services, which the agent serves to its engine (context, credentials, secrets). */
 export * as fsutil from './gen/moby/fsutil/types/wire';

@@ -66,6 +66,16 @@ export interface Hello {
    * versioning. The coordinator refuses one it does not accept (PROTOCOL_MISMATCH).
    */
   protocol: number;
+  /**
+   * What provenance records of the machine that builds (empty from older agents): the engine's
+   * product ("docker", "podman") and version from its /version, the CPU its machine reports
+   * (uname -m as the engine's /info gives it, e.g. "aarch64") and that machine's kernel release.
+   * Optional so that Hello literals written before them need not name them.
+   */
+  engineName?: string | undefined;
+  engineVersion?: string | undefined;
+  cpu?: string | undefined;
+  kernel?: string | undefined;
 }
 
 export interface Hello_LabelsEntry {
@@ -546,6 +556,10 @@ function createBaseHello(): Hello {
     running: [],
     nodeVersion: "",
     protocol: 0,
+    engineName: undefined,
+    engineVersion: undefined,
+    cpu: undefined,
+    kernel: undefined,
   };
 }
 
@@ -577,6 +591,18 @@ export const Hello: MessageFns<Hello> = {
     }
     if (message.protocol !== 0) {
       writer.uint32(72).uint32(message.protocol);
+    }
+    if (message.engineName !== undefined) {
+      writer.uint32(82).string(message.engineName);
+    }
+    if (message.engineVersion !== undefined) {
+      writer.uint32(90).string(message.engineVersion);
+    }
+    if (message.cpu !== undefined) {
+      writer.uint32(98).string(message.cpu);
+    }
+    if (message.kernel !== undefined) {
+      writer.uint32(106).string(message.kernel);
     }
     return writer;
   },
@@ -669,6 +695,38 @@ export const Hello: MessageFns<Hello> = {
             message.protocol = reader.uint32();
             continue;
           }
+          case 10: {
+            if (tag !== 82) {
+              break;
+            }
+
+            message.engineName = reader.string();
+            continue;
+          }
+          case 11: {
+            if (tag !== 90) {
+              break;
+            }
+
+            message.engineVersion = reader.string();
+            continue;
+          }
+          case 12: {
+            if (tag !== 98) {
+              break;
+            }
+
+            message.cpu = reader.string();
+            continue;
+          }
+          case 13: {
+            if (tag !== 106) {
+              break;
+            }
+
+            message.kernel = reader.string();
+            continue;
+          }
         }
         if ((tag & 7) === 4 || tag === 0) {
           break;
@@ -711,6 +769,18 @@ export const Hello: MessageFns<Hello> = {
         ? globalThis.String(object.node_version)
         : "",
       protocol: isSet(object.protocol) ? globalThis.Number(object.protocol) : 0,
+      engineName: isSet(object.engineName)
+        ? globalThis.String(object.engineName)
+        : isSet(object.engine_name)
+        ? globalThis.String(object.engine_name)
+        : undefined,
+      engineVersion: isSet(object.engineVersion)
+        ? globalThis.String(object.engineVersion)
+        : isSet(object.engine_version)
+        ? globalThis.String(object.engine_version)
+        : undefined,
+      cpu: isSet(object.cpu) ? globalThis.String(object.cpu) : undefined,
+      kernel: isSet(object.kernel) ? globalThis.String(object.kernel) : undefined,
     };
   },
 
@@ -749,6 +819,18 @@ export const Hello: MessageFns<Hello> = {
     if (message.protocol !== 0) {
       obj.protocol = Math.round(message.protocol);
     }
+    if (message.engineName !== undefined) {
+      obj.engineName = message.engineName;
+    }
+    if (message.engineVersion !== undefined) {
+      obj.engineVersion = message.engineVersion;
+    }
+    if (message.cpu !== undefined) {
+      obj.cpu = message.cpu;
+    }
+    if (message.kernel !== undefined) {
+      obj.kernel = message.kernel;
+    }
     return obj;
   },
 
@@ -774,6 +856,10 @@ export const Hello: MessageFns<Hello> = {
     message.running = object.running?.map((e) => RunningJob.fromPartial(e)) || [];
     message.nodeVersion = object.nodeVersion ?? "";
     message.protocol = object.protocol ?? 0;
+    message.engineName = object.engineName ?? undefined;
+    message.engineVersion = object.engineVersion ?? undefined;
+    message.cpu = object.cpu ?? undefined;
+    message.kernel = object.kernel ?? undefined;
     return message;
   },
 };
