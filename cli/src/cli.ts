@@ -12,6 +12,7 @@ import { addLogsCommand } from './commands/logs';
 import { addRegistryCommand } from './commands/registry-login';
 import { addSchedulesCommand } from './commands/schedules';
 import { addTokensCommand } from './commands/tokens';
+import { addVerifyCommand } from './commands/verify';
 import { addVersionCommand } from './commands/version';
 import { PublishedPartiallyError } from './errors';
 import { ExitCode, exitCodeFor, exitStatusHelp } from './exit-codes';
@@ -34,6 +35,7 @@ Examples:
   archfarm agents revoke pi-1
   archfarm registry login reg.example:5000 -u ci --password-stdin < registry.password
   archfarm schedules add nightly --cron "0 3 * * *" -t 127.0.0.1:5000/hello:1 --on-base-change .
+  archfarm verify 127.0.0.1:5000/hello:1 --require-native linux/s390x
   source <(archfarm completion bash)
   archfarm build --help
 
@@ -84,6 +86,7 @@ export function createProgram(ctx: CommandContext): Command {
   addRegistryCommand(program, ctx);
   addSchedulesCommand(program, ctx);
   addCompletionCommand(program, ctx);
+  addVerifyCommand(program, ctx);
   addVersionCommand(program, ctx);
   return program;
 }

@@ -20,6 +20,8 @@ export const ExitCode = {
   notAllowed: 5,
   /** `cancel` of a build whose index was already written: nothing was cancelled. */
   alreadyPublished: 6,
+  /** `verify`: a platform's provenance did not check out, or a --require-native platform was not native. */
+  notVerified: 7,
 } as const;
 
 /** SIGINT's status (128+2), as shells report death by Ctrl-C; SIGTERM's is 143. */
@@ -37,6 +39,7 @@ export const EXIT_STATUS_MEANINGS: readonly (readonly [status: number, meaning: 
   [ExitCode.publishedPartially, 'published without some platforms (`build --allow-partial`)'],
   [ExitCode.notAllowed, 'not allowed: token unknown or expired, role not permitted, or the coordinator failed the TLS check'],
   [ExitCode.alreadyPublished, '`cancel` too late: the build was already published'],
+  [ExitCode.notVerified, '`verify` failed: a signature missing or wrong, a statement not its image\'s, or a `--require-native` platform not built natively'],
   [INTERRUPTED, 'interrupted (Ctrl-C; 143 for SIGTERM)'],
 ];
 
@@ -68,6 +71,10 @@ const BY_CODE: Readonly<Record<string, number>> = {
   CA_CHAIN_INVALID: ExitCode.notAllowed,
   PUBLISHED_PARTIALLY: ExitCode.publishedPartially,
   BUILD_ALREADY_PUBLISHED: ExitCode.alreadyPublished,
+  VERIFY_KEY_INVALID: ExitCode.badInput,
+  PROVENANCE_KEY_UNSUPPORTED: ExitCode.badInput,
+  VERIFICATION_FAILED: ExitCode.notVerified,
+  NOT_AN_INDEX: ExitCode.notVerified,
 };
 
 /** The exit status for anything a command threw. */
