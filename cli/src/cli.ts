@@ -9,6 +9,7 @@ import { addCancelCommand } from './commands/cancel';
 import { addCompletionCommand } from './commands/completion';
 import { addLoginCommand } from './commands/login';
 import { addLogsCommand } from './commands/logs';
+import { addProvenanceCommand } from './commands/provenance';
 import { addRegistryCommand } from './commands/registry-login';
 import { addSchedulesCommand } from './commands/schedules';
 import { addTokensCommand } from './commands/tokens';
@@ -35,6 +36,7 @@ Examples:
   archfarm agents revoke pi-1
   archfarm registry login reg.example:5000 -u ci --password-stdin < registry.password
   archfarm schedules add nightly --cron "0 3 * * *" -t 127.0.0.1:5000/hello:1 --on-base-change .
+  archfarm provenance key > farm.pub.pem
   archfarm verify 127.0.0.1:5000/hello:1 --require-native linux/s390x
   source <(archfarm completion bash)
   archfarm build --help
@@ -86,6 +88,7 @@ export function createProgram(ctx: CommandContext): Command {
   addRegistryCommand(program, ctx);
   addSchedulesCommand(program, ctx);
   addCompletionCommand(program, ctx);
+  addProvenanceCommand(program, ctx);
   addVerifyCommand(program, ctx);
   addVersionCommand(program, ctx);
   return program;

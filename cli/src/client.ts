@@ -10,11 +10,13 @@ import {
   AuthServiceClient,
   BuildServiceClient,
   createClient,
+  ProvenanceServiceClient,
   ScheduleServiceClient,
   VersionServiceClient,
   type AuthServiceService,
   type BuildServiceService,
   type ClientSettings,
+  type ProvenanceServiceService,
   type ScheduleServiceService,
   type TypedClient,
   type VersionServiceService,
@@ -86,6 +88,7 @@ export type BuildCalls = TypedClient<BuildServiceClient, BuildServiceService>;
 export type AuthCalls = TypedClient<AuthServiceClient, AuthServiceService>;
 export type ScheduleCalls = TypedClient<ScheduleServiceClient, ScheduleServiceService>;
 export type VersionCalls = TypedClient<VersionServiceClient, VersionServiceService>;
+export type ProvenanceCalls = TypedClient<ProvenanceServiceClient, ProvenanceServiceService>;
 
 /**
  * The one place a BuildService channel is made: TLS with the coordinator's CA, the token and
@@ -108,6 +111,11 @@ export function connectScheduleService(conn: Connection): ScheduleCalls {
 /** VersionService (`archfarm version`), connected as {@link connectBuildService}. */
 export function connectVersionService(conn: Connection): VersionCalls {
   return createClient(VersionServiceClient, conn.address, channelCredentials(conn), clientOptions(conn), callSettings(conn));
+}
+
+/** ProvenanceService (`archfarm provenance key`, `archfarm verify` without --key), connected as {@link connectBuildService}. */
+export function connectProvenanceService(conn: Connection): ProvenanceCalls {
+  return createClient(ProvenanceServiceClient, conn.address, channelCredentials(conn), clientOptions(conn), callSettings(conn));
 }
 
 /** Every call says it is this CLI (the coordinator refuses a protocol it does not accept); failures become the CLI's errors. */

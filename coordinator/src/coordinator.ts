@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import { experimental, Server, ServerCredentials, type ServiceDefinition, type UntypedServiceImplementation } from '@grpc/grpc-js';
 import { createLogger, errorMessage, ImageRef, OpsHttpServer, PRUNE_INTERVAL_MS, staticCertificateProvider, type Logger } from '@archfarm/common';
 import { CoordinatorPruner } from './prune/coordinator-pruner';
-import { AgentServiceService, AuthServiceService, BuildServiceService, ScheduleServiceService, VersionServiceService } from '@archfarm/proto';
+import { AgentServiceService, AuthServiceService, BuildServiceService, ProvenanceServiceService, ScheduleServiceService, VersionServiceService } from '@archfarm/proto';
 import { BuildManager } from './builds/build-manager';
 import { LogFiles } from './builds/log-files';
 import { SqliteStore, type SqliteStoreOptions, type Store } from './store';
@@ -21,7 +21,9 @@ import { authService } from './services/auth-service';
 import { secure, type Requirement } from './security/authorizer';
 import { ensureAdminToken } from './security/bootstrap';
 import { GRPC_MAX_MESSAGE_BYTES } from './security/limits';
-import { AGENT_RULES, AUTH_RULES, BUILD_RULES, SCHEDULE_RULES } from './security/rules';
+import { AGENT_RULES, AUTH_RULES, BUILD_RULES, PROVENANCE_RULES, SCHEDULE_RULES } from './security/rules';
+import { loadOrCreateSigningKey } from './provenance/signing-key';
+import { provenanceService } from './provenance/provenance-service';
 import { protocolCheck } from './version/protocol-check';
 import { versionService } from './version/version-service';
 import { SecretBox } from './security/secret-box';
@@ -114,6 +116,7 @@ export class Coordinator {
     const history = await loadHistory(store);
     const crossCompile = (digest: string, dockerfile: string) => isCrossCompiling(contexts, digest, dockerfile, logger);
     const secrets = await SecretBox.open(options.dataDir);
+    const signingKey = await loadOrCreateSigningKey(options.dataDir);
     const held = new HeldCredentials(store, secrets, registries, logger);
     const resolveSpec = specResolver({ contexts, held, crossCompile });
     const builds = new BuildManager({
@@ -151,6 +154,7 @@ export class Coordinator {
     server.addService(BuildServiceService, guard(BuildServiceService, buildService({ agents, dispatcher, crossCompile, resolveSpec, builds, store, logs, contexts, git, maxPendingBuilds: options.maxPendingBuilds, logger }), BUILD_RULES));
     const scheduler = new Scheduler({ store, logger, ...tickEffects({ contexts, git, bases: new BaseResolver({ registries, credentials: held, logger }), resolveSpec, builds }) });
     server.addService(ScheduleServiceService, guard(ScheduleServiceService, scheduleService({ store, scheduler, contexts, git, logger }), SCHEDULE_RULES));
+    server.addService(ProvenanceServiceService, guard(ProvenanceServiceService, provenanceService(signingKey), PROVENANCE_RULES));
     // Unguarded on purpose: anyone, even with a revoked token, may learn the versions (SECURITY.md).
     server.addService(VersionServiceService, versionService());
     if (tls) server.addService(AuthServiceService, guard(AuthServiceService, authService({ store, fleet, tls, secrets, agentCertTtlMs: options.agentCertTtlMs, logger }), AUTH_RULES));

@@ -50,3 +50,8 @@ export const SCHEDULE_RULES: Record<string, Requirement> = {
   resumeSchedule: 'builder',
   removeSchedule: 'builder',
 };
+
+/** The provenance public key is no secret, but only known callers learn it, as with every other RPC. */
+export const PROVENANCE_RULES: Record<string, Requirement> = {
+  getKey: 'anyone-known',
+};
