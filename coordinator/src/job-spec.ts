@@ -58,7 +58,8 @@ export function jobSpecFor(registries: RegistryAccess, build: Build, job: Job, p
     smokeCommand: spec.smokeCommand,
     labels: spec.labels,
     pull: spec.pull,
-    noCache: spec.noCache,
+    // A check job must not be served the first build's layers from a shared engine's cache (../cross-check/pairs).
+    noCache: spec.noCache || job.check === true,
     secrets: (spec.secrets ?? []).map((s) => ({ id: s.id, value: s.value })),
     manifestAnnotations: manifestAnnotations(build, job),
     auths: auths(build, pushCredentials),

@@ -1,6 +1,7 @@
 import { ArchfarmError, errorMessage, type Logger } from '@archfarm/common';
 import type { BuildAnnotation, Build, Job } from './builds/build';
 import { withRetries } from './builds/retry';
+import { verifyCrossChecks } from './cross-check/verify';
 import { ANNOTATION_AGENT, ANNOTATION_BUILD_ID, ANNOTATION_MODE, publishIndex } from './publish';
 import type { RegistryAccess } from './registry-access';
 
@@ -32,6 +33,8 @@ export async function publishBuild(registries: RegistryAccess, build: Build, job
     return { platform: job.platform, digest: job.digest, annotations: descriptorAnnotations(build, job) };
   });
   const log = logger.child({ buildId: build.id });
+  // --cross-check: the two builds of a platform must agree before any tag is written.
+  await verifyCrossChecks(registries.client(target, build.spec.credentials), build, jobs, log);
   const written = new Set<string>();
   const moreTags = build.spec.tags.flatMap((t) => (t.tag && t.toString() !== target.toString() ? [t.tag] : []));
   const publish = () =>

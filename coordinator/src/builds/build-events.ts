@@ -1,6 +1,7 @@
 import { modeToWire, type BuildEvent } from '@archfarm/proto';
 import { TERMINAL_BUILD_STATES, type Build, type Job } from './build';
 import { buildStateToWire, jobStateToWire } from './wire-state';
+import { jobLabel, platformJobs } from '../cross-check/pairs';
 
 type Listener = (event: BuildEvent) => void;
 
@@ -44,7 +45,7 @@ export class BuildEvents {
     this.emit(build, {
       $case: 'job',
       value: {
-        platform: job.platform.toString(),
+        platform: jobLabel(job),
         state: jobStateToWire(job.state),
         agent: job.agent ?? '',
         mode: modeToWire(job.mode ?? 'emulated'),
@@ -57,16 +58,17 @@ export class BuildEvents {
 
   /** `offset`: where `data` starts in the attempt's log file. */
   log(build: Build, job: Job, data: Buffer, offset: number): void {
-    this.emit(build, { $case: 'log', value: { platform: job.platform.toString(), agent: job.agent ?? '', mode: modeToWire(job.mode ?? 'emulated'), data, attempt: job.attempt, offset } });
+    this.emit(build, { $case: 'log', value: { platform: jobLabel(job), agent: job.agent ?? '', mode: modeToWire(job.mode ?? 'emulated'), data, attempt: job.attempt, offset } });
   }
 
   waiting(build: Build, job: Job, reason: string): void {
-    this.emit(build, { $case: 'waiting', value: { platform: job.platform.toString(), reason } });
+    this.emit(build, { $case: 'waiting', value: { platform: jobLabel(job), reason } });
   }
 
   /** The last event of a build; watchers are let go after it. */
   finished(build: Build): void {
-    const platforms = build.jobs.map((j) => ({
+    // What was published (or would have been): a check job's image never is.
+    const platforms = platformJobs(build).map((j) => ({
       platform: j.platform.toString(),
       digest: j.digest ?? '',
       agent: j.agent ?? '',

@@ -10,6 +10,7 @@ import { buildFromRecords, buildRecord, jobRecord } from './build-records';
 import { Holdings } from './holdings';
 import { secretsMissing, transition, type Effect, type LifecycleEvent, type LifecycleSettings } from './lifecycle';
 import { LogFiles } from './log-files';
+import { checkJobs, platformJobs } from '../cross-check/pairs';
 import type { DurationHistory } from '../scheduling/history';
 import { NO_OBSERVER, type BuildObserver } from '../metrics/coordinator-metrics';
 
@@ -146,7 +147,7 @@ export class BuildManager implements DispatchSide, AgentSide, BuildSide {
       const build = { ...stored, spec: await this.deps.resolveSpec(stored.spec, given) };
       this.track(build);
       for (const job of build.jobs) this.events.job(build, job);
-      if (build.state === 'publishing') this.startPublish(build, build.jobs.filter((j) => j.state === 'succeeded'));
+      if (build.state === 'publishing') this.startPublish(build, platformJobs(build).filter((j) => j.state === 'succeeded'));
       else if (secretsMissing(build)) this.apply(build.id, { type: 'secrets-lost', error: toErrorInfo(new SecretsNotKeptError(build.id, build.spec.secretIds)) });
     }
     this.onQueueChanged();
@@ -156,7 +157,8 @@ export class BuildManager implements DispatchSide, AgentSide, BuildSide {
   async submit(spec: BuildSpec, given: RegistryAuth | undefined, owner?: string): Promise<Build> {
     const id = randomBytes(6).toString('hex');
     const now = Date.now();
-    const jobs: Job[] = spec.platforms.map((platform, i) => ({ id: `${id}-${i}`, buildId: id, platform, state: 'queued', attempt: 0, queuedAt: now, failedOn: new Set<string>() }));
+    const jobs: Job[] = spec.platforms.map((platform, i) => ({ id: `${id}-${i}`, buildId: id, platform, state: 'queued' as const, attempt: 0, queuedAt: now, failedOn: new Set<string>() }));
+    jobs.push(...checkJobs(id, spec, now));
     const build: Build = { id, spec, state: 'running', jobs, createdAt: now, owner };
     await this.deps.store.createBuild(buildRecord(build), jobs.map(jobRecord));
     if (given) this.deps.credentials.keep(id, given);

@@ -1,5 +1,6 @@
 import { ImageRef, Platform } from '@archfarm/common';
 import type { AnnotationRecord, AttemptRecord, BuildRecord, BuildSpecRecord, JobRecord } from '../store';
+import { isCheckIndex } from '../cross-check/pairs';
 import type { Build, BuildAnnotation, BuildSpec, Job } from './build';
 
 function annotationRecord(a: BuildAnnotation): AnnotationRecord {
@@ -27,6 +28,7 @@ export function specRecord(s: BuildSpec): BuildSpecRecord {
     pull: s.pull,
     noCache: s.noCache,
     secretIds: s.secretIds,
+    ...(s.crossCheck?.length ? { crossCheck: s.crossCheck.map(String) } : {}),
     ...(s.git ? { git: s.git } : {}),
     ...(s.schedule ? { schedule: s.schedule } : {}),
   };
@@ -90,6 +92,7 @@ export function specFromRecord(spec: BuildSpecRecord): BuildSpec {
     noCache: spec.noCache,
     // The values were in memory only: a restored build has none (BuildManager.restore).
     secretIds: spec.secretIds,
+    ...(spec.crossCheck ? { crossCheck: spec.crossCheck.map((p) => Platform.parse(p)) } : {}),
     ...(spec.git ? { git: spec.git } : {}),
     ...(spec.schedule ? { schedule: spec.schedule } : {}),
   };
@@ -115,7 +118,7 @@ export function buildFromRecords(r: { build: BuildRecord; jobs: JobRecord[]; att
   };
   build.jobs = [...r.jobs]
     .sort((a, b) => a.index - b.index)
-    .map((j) => {
+    .map((j): Job => {
       const held = j.state === 'assigned' || j.state === 'running';
       const current = r.attempts.find((a) => a.jobId === j.id && a.attempt === j.attempt);
       const lease = current?.leaseId;
@@ -136,6 +139,7 @@ export function buildFromRecords(r: { build: BuildRecord; jobs: JobRecord[]; att
         leaseExpiresAt: held ? now + leaseTtlMs : undefined,
         reason: current?.reason,
         bases: j.state === 'succeeded' ? current?.bases : undefined,
+        ...(isCheckIndex(spec, j.index) ? { check: true as const } : {}),
       };
     });
   return build;

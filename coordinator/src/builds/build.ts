@@ -79,6 +79,8 @@ export interface BuildSpec {
   git?: GitSourceRecord & { commit: string };
   /** The schedule that submitted the build. */
   schedule?: string;
+  /** `--cross-check`: platforms also built by a check job on another agent (../cross-check/pairs); absent for none. */
+  crossCheck?: Platform[];
 }
 
 /** One platform of a build. Each try is an attempt; messages of older attempts are refused. */
@@ -108,6 +110,8 @@ export interface Job {
   notBefore?: number;
   /** The FROM images the succeeded attempt was built from (JobFinished.bases). */
   bases?: BaseImageRef[];
+  /** A `--cross-check` job: built to compare with its platform's job, never published. */
+  check?: true;
 }
 
 export interface Build {

@@ -8,6 +8,8 @@ import { PlacementPass } from '../scheduling/placement-pass';
 import type { Build, Job } from './build';
 import type { DispatchSide } from './build-manager';
 import { FleetViews } from './fleet-views';
+import { partnerOf, placementOf, type Pairing } from '../cross-check/pairs';
+import { decidePaired } from '../cross-check/placement';
 
 const TICK_MS = 500;
 /** A tick this much later than the last one means the process itself did not run. */
@@ -59,9 +61,10 @@ export class Dispatcher {
    * What the scheduler would decide for `job` of `build` right now. `planned` adds jobs a
    * plan has already placed (agent name -> count), so --plan predicts a whole build.
    */
-  decide(build: Build, job: Pick<Job, 'platform' | 'failedOn' | 'queuedAt'>, now = Date.now(), planned?: ReadonlyMap<string, number>, unlimitedSlots = false): Decision {
+  decide(build: Build, job: Pick<Job, 'platform' | 'failedOn' | 'queuedAt'>, now = Date.now(), planned?: ReadonlyMap<string, number>, unlimitedSlots = false, pairing?: Pairing): Decision {
     const views = this.views.all().map((v) => ({ ...v, busy: v.busy + (planned?.get(v.name) ?? 0), slots: unlimitedSlots ? Number.MAX_SAFE_INTEGER : v.slots }));
-    return decide(jobView(build, job, now), views, this.history, this.settings);
+    const view = jobView(build, job, now);
+    return pairing ? decidePaired(view, pairing, views, this.history, this.settings) : decide(view, views, this.history, this.settings);
   }
 
   /** Time-driven work: leases that ran out, timeouts, retries whose backoff has passed, native waits. */
@@ -95,7 +98,7 @@ export class Dispatcher {
     for (const { build, job } of fairOrder(queued, running)) {
       // Earlier decisions of this pass may have ended the build (no eligible agent).
       if (this.builds.job(job.id)?.state !== 'queued') continue;
-      const decision = pass.decide(jobView(build, job, now));
+      const decision = this.decideQueued(pass, build, job, now);
       if (decision.kind === 'place') {
         if (!this.fleet.get(decision.agent)) continue;
         this.builds.assign(job.id, decision.agent, decision.mode, decision.reason);
@@ -106,6 +109,17 @@ export class Dispatcher {
         pass.slotsFreed();
       }
     }
+  }
+
+  /** A cross-checked platform's jobs avoid each other's agent (../cross-check/placement); others go through the pass. */
+  private decideQueued(pass: PlacementPass, build: Build, job: Job, now: number): Decision {
+    // The partner as it is now: an earlier decision of this pass may have placed it.
+    const partner = partnerOf(build.jobs, job);
+    if (!partner) return pass.decide(jobView(build, job, now));
+    const fresh = this.builds.job(partner.id) ?? partner;
+    const pairing = { platform: job.platform, check: job.check === true, partner: placementOf(fresh) };
+    const agents = this.views.serving(job.platform.toString()) ?? this.views.all();
+    return decidePaired(jobView(build, job, now), pairing, agents, this.history, this.settings);
   }
 
   private enforceWaitTimeouts(now: number): void {

@@ -6,6 +6,7 @@ import { TERMINAL_JOB_STATES, type BaseImageRef, type Build, type BuildStateName
 import { BUILD_TABLE, JOB_EVENTS, JOB_TABLE } from './lifecycle-table';
 import { LogFiles } from './log-files';
 import { retryDelay } from './retry';
+import { partnerOf, platformJobs } from '../cross-check/pairs';
 
 /*
  * A build's life as a pure function: (build, event, now) -> (build, effects). Nothing here
@@ -214,7 +215,8 @@ class Step {
     }
     this.setJob({ ...job, state: 'failed', error: reason, leaseId: undefined, leaseExpiresAt: undefined });
     this.effects.push({ ...ended, job: { state: 'failed', error: reason } }, { type: 'notify-job', jobId }, { type: 'queue-changed' });
-    if (this.build.spec.allowPartial) this.maybeComplete();
+    // A cross-checked platform is required even with allowPartial: it was asked to be verified.
+    if (this.build.spec.allowPartial && !partnerOf(this.build.jobs, job)) this.maybeComplete();
     else this.end('failed', reason, job.platform.toString());
   }
 
@@ -237,7 +239,7 @@ class Step {
       this.effects.push({ type: 'persist-job', jobId: job.id, patch: { state: 'failed', error } }, { type: 'notify-job', jobId: job.id });
     }
     this.effects.push({ type: 'log', level: 'warn', msg: 'build restored without its secret values', fields: { buildId: this.build.id, secrets: this.build.spec.secretIds, jobs: queued.length } });
-    if (this.build.spec.allowPartial) this.maybeComplete();
+    if (this.build.spec.allowPartial && !queued.some((j) => partnerOf(this.build.jobs, j))) this.maybeComplete();
     else this.end('failed', error, queued[0]!.platform.toString());
   }
 
@@ -287,13 +289,14 @@ class Step {
   /** Once every job is done: publish those that succeeded (all, or with allowPartial some), or fail. */
   private maybeComplete(): void {
     if (this.build.state !== 'running' || !this.build.jobs.every((j) => TERMINAL_JOB_STATES.has(j.state))) return;
-    const good = this.build.jobs.filter((j) => j.state === 'succeeded');
+    // Check jobs are compared before the publish writes anything (../cross-check/verify), never published.
+    const good = platformJobs(this.build).filter((j) => j.state === 'succeeded');
     if (good.length === 0) {
       const first = this.build.jobs.find((j) => j.error);
       this.end('failed', first?.error ?? { code: 'NOTHING_BUILT', message: 'no platform succeeded', kind: 'build' }, first?.platform.toString());
       return;
     }
-    const leftOut = this.build.jobs.filter((j) => j.state !== 'succeeded').map((j) => ({ platform: j.platform.toString(), error: j.error }));
+    const leftOut = platformJobs(this.build).filter((j) => j.state !== 'succeeded').map((j) => ({ platform: j.platform.toString(), error: j.error }));
     this.build = { ...this.build, state: 'publishing', leftOut };
     this.effects.push({ type: 'persist-build', patch: { state: 'publishing' } }, { type: 'publish', jobIds: good.map((j) => j.id) });
   }

@@ -1,5 +1,6 @@
 import { modeToWire, type AttemptInfo, type BuildDetails } from '@archfarm/proto';
 import { buildStateToWire, jobStateToWire } from '../builds/wire-state';
+import { recordLabel } from '../cross-check/pairs';
 import type { AttemptRecord, BuildRecord, JobRecord } from '../store';
 
 /** A stored build as `archfarm builds inspect` shows it: per platform, every attempt. */
@@ -26,7 +27,7 @@ export function buildDetails(r: { build: BuildRecord; jobs: JobRecord[]; attempt
     platforms: [...r.jobs]
       .sort((x, y) => x.index - y.index)
       .map((j) => ({
-        platform: j.platform,
+        platform: recordLabel(b.spec, j),
         state: jobStateToWire(j.state),
         digest: j.digest ?? '',
         error: j.error,

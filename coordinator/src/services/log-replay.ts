@@ -1,5 +1,6 @@
 import { modeFromWire, type JobLog, type LogPosition, type ModeName } from '@archfarm/proto';
 import type { Build } from '../builds/build';
+import { jobLabel, recordLabel } from '../cross-check/pairs';
 import type { StoredBuild } from '../store';
 
 /** One attempt whose log a client may be owed. */
@@ -19,12 +20,13 @@ export interface AttemptLog {
 export function attemptsOf(stored: StoredBuild, live?: Build): Map<string, AttemptLog[]> {
   const byJob = new Map<string, AttemptLog[]>();
   for (const job of [...stored.jobs].sort((a, b) => a.index - b.index)) {
+    const platform = recordLabel(stored.build.spec, job);
     const attempts: AttemptLog[] = stored.attempts
       .filter((a) => a.jobId === job.id)
-      .map((a) => ({ jobId: job.id, platform: job.platform, attempt: a.attempt, agent: a.agent, mode: a.mode }));
+      .map((a) => ({ jobId: job.id, platform, attempt: a.attempt, agent: a.agent, mode: a.mode }));
     const current = live?.jobs.find((j) => j.id === job.id);
     if (current && current.attempt > 0 && !attempts.some((a) => a.attempt === current.attempt)) {
-      attempts.push({ jobId: job.id, platform: job.platform, attempt: current.attempt, agent: current.agent ?? '', mode: current.mode ?? 'emulated' });
+      attempts.push({ jobId: job.id, platform, attempt: current.attempt, agent: current.agent ?? '', mode: current.mode ?? 'emulated' });
     }
     byJob.set(job.id, attempts.sort((x, y) => x.attempt - y.attempt));
   }
@@ -33,7 +35,7 @@ export function attemptsOf(stored: StoredBuild, live?: Build): Map<string, Attem
 
 /** The attempt a live log chunk of `build` belongs to; undefined for a platform it lacks. */
 export function attemptOfLog(build: Build, log: JobLog): AttemptLog | undefined {
-  const job = build.jobs.find((j) => j.platform.toString() === log.platform);
+  const job = build.jobs.find((j) => jobLabel(j) === log.platform);
   return job && { jobId: job.id, platform: log.platform, attempt: log.attempt, agent: log.agent, mode: modeFromWire(log.mode) };
 }
 

@@ -2,6 +2,7 @@ import { posix } from 'node:path';
 import { InvalidInputError, Platform, validateGitSource } from '@archfarm/common';
 import type { SubmitBuildRequest } from '@archfarm/proto';
 import type { BuildSpec } from '../builds/build';
+import { validateCrossCheck } from '../cross-check/spec';
 import type { FetchedContext } from '../git/git-contexts';
 import type { GitSourceRecord } from '../store/store-schedules';
 import type { EmulationPolicy } from '../scheduling/placement';
@@ -22,13 +23,14 @@ export function validateBuild(req: SubmitBuildRequest): BuildSpec {
   if (platforms.length === 0) throw new InvalidInputError('platform', 'no platform given; e.g. --platform linux/amd64,linux/arm64');
   const tags = validateTags(req.tag, req.tags);
   const context = validateContext(req);
+  const { crossCheck, buildArgs } = validateCrossCheck(req.crossCheck, platforms, validateBuildArgs(req.buildArgs));
   return {
     platforms,
     tag: tags[0]!,
     tags,
     ...context,
     dockerfile: validateDockerfile(req.dockerfile),
-    buildArgs: validateBuildArgs(req.buildArgs),
+    buildArgs,
     target: req.target.trim(),
     waitTimeoutSeconds: req.waitTimeoutSeconds,
     timeoutSeconds: req.timeoutSeconds,
@@ -43,6 +45,7 @@ export function validateBuild(req: SubmitBuildRequest): BuildSpec {
     noCache: req.noCache,
     secretIds: req.secrets.map((s) => s.id),
     secrets: validateSecrets(req.secrets),
+    ...(crossCheck.length > 0 ? { crossCheck } : {}),
   };
 }
 

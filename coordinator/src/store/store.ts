@@ -83,6 +83,8 @@ export interface BuildSpecRecord {
   git?: GitSourceRecord & { commit: string };
   /** The schedule that submitted it (schema 9); absent for a build submitted by hand. */
   schedule?: string;
+  /** `--cross-check` platforms; absent for none. Their check jobs follow the platforms' jobs. */
+  crossCheck?: string[];
 }
 
 export interface BuildRecord {
