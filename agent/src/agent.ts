@@ -8,7 +8,7 @@ import { Connection } from './connection';
 import { channelCredentials, ensureEnrolled, type AgentIdentity } from './enrolment';
 import { renewIdentity } from './renewal';
 import { ContextCache } from './context-cache';
-import { probePlatforms, type Engine, type ProbedPlatform } from './engine';
+import { probePlatforms, type Engine, type EngineInfo, type ProbedPlatform } from './engine';
 import { AttemptDroppedError, NothingToServeError } from './errors';
 import { AGENT_LABEL, localRepository, runJob } from './job-runner';
 import type { CompiledAgentOptions } from './options';
@@ -54,6 +54,8 @@ export class Agent {
   private connection: Connection | undefined;
   private served: ProbedPlatform[] = [];
   private engineDescription = '';
+  /** The engine's product, version, CPU and kernel, for the Hello (provenance). */
+  private engineFacts: EngineInfo['facts'];
   private readonly clock: () => number;
   /** When the watchdog last ran, by `clock`. */
   private lastTick = 0;
@@ -97,6 +99,7 @@ export class Agent {
     await rm(join(this.options.stateDir, 'work'), { recursive: true, force: true });
     const info = await this.engine.info();
     this.engineDescription = info.description;
+    this.engineFacts = info.facts;
     const leftovers = await this.engine.removeLeftovers(`${AGENT_LABEL}=${this.options.name}`, `${localRepository(this.options.name)}/`);
     if (leftovers > 0) this.logger.info({ images: leftovers }, 'removed leftovers of earlier runs');
     this.served = await this.probe();
@@ -197,6 +200,10 @@ export class Agent {
       platforms: this.wirePlatforms(),
       slots: this.options.slots,
       engine: this.engineDescription,
+      engineName: this.engineFacts?.name ?? '',
+      engineVersion: this.engineFacts?.version ?? '',
+      cpu: this.engineFacts?.cpu ?? '',
+      kernel: this.engineFacts?.kernel ?? '',
       // The CPU Node.js itself runs on, so an operator sees a Pi's agent is really on arm.
       labels: { 'node-arch': process.arch, ...this.options.labels },
       running: this.heldAttempts(),

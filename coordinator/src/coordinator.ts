@@ -232,9 +232,9 @@ async function trackAgents(fleet: Fleet, store: Store, logger: Logger): Promise<
   });
   fleet.on('joined', (agent) => {
     const now = Date.now();
-    const { name, version, nodeVersion, engine, slots, labels } = agent;
+    const { name, version, nodeVersion, engine, slots, labels, machine } = agent;
     const platforms = agent.platforms.map((p) => ({ platform: p.platform.toString(), mode: p.mode }));
-    store.upsertAgent({ name, version, nodeVersion, engine, slots, labels, platforms, firstSeen: now, lastSeen: now, connected: true, drained: false }).catch(warn);
+    store.upsertAgent({ name, version, nodeVersion, engine, slots, labels, platforms, firstSeen: now, lastSeen: now, connected: true, drained: false, ...(machine ? { machine } : {}) }).catch(warn);
   });
   return fleet;
 }

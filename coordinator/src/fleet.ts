@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Platform } from '@archfarm/common';
 import type { CoordinatorMessage, ModeName } from '@archfarm/proto';
+import type { AgentMachineRecord } from './store';
 
 /** What a connected agent told the coordinator in its Hello. */
 export interface AgentProfile {
@@ -12,6 +13,8 @@ export interface AgentProfile {
   labels: Record<string, string>;
   platforms: Array<{ platform: Platform; mode: ModeName }>;
   slots: number;
+  /** Its engine, machine and certificate, for provenance; absent where no Hello was read (tests). */
+  machine?: AgentMachineRecord;
 }
 
 /** A live agent connection: its profile, the jobs it holds, and a way to talk to it. */

@@ -27,6 +27,7 @@ type WithSignal<T> = (options: { abortSignal: AbortSignal }) => Promise<T>;
 interface RawInfo {
   Architecture: string;
   ServerVersion?: string;
+  KernelVersion?: string;
 }
 
 /** Docker Hub's key in auth maps: dockerd looks its credentials up under this legacy URL. */
@@ -65,7 +66,8 @@ export class DockerEngine implements Engine {
     // The kernel's name (armv7l) keeps the arm variant that /version's GOARCH ("arm") drops.
     const platform = Platform.fromUname(info.Architecture);
     const description = `${identity.product} ${info.ServerVersion ?? identity.version} (${platform.toString()}) at ${formatDockerHost(this.host)}`;
-    return { platform, description };
+    const facts = { name: identity.product, version: info.ServerVersion ?? identity.version, cpu: info.Architecture, kernel: info.KernelVersion ?? '' };
+    return { platform, description, facts };
   }
 
   /** dockerd or Podman, from the engine's /version. */

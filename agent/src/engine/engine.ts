@@ -8,6 +8,18 @@ export interface EngineInfo {
   platform: Platform;
   /** For people and logs, e.g. "docker 20.10.24 (linux/amd64)". */
   description: string;
+  /** What provenance records of the engine and its machine; absent from engines that do not say. */
+  facts?: EngineFacts;
+}
+
+/** The engine and the machine it runs on, as the engine reports them ("" where it does not). */
+export interface EngineFacts {
+  /** "docker" or "podman". */
+  name: string;
+  version: string;
+  /** The machine's `uname -m` (e.g. "aarch64"): the CPU that ran the build, not the agent's. */
+  cpu: string;
+  kernel: string;
 }
 
 /** Credentials for one registry, as the engine's X-Registry-Config wants them. */

@@ -17,6 +17,7 @@ import type { ContextStore } from '../context-store';
 import { BadHelloError } from '../errors';
 import type { ConnectedAgent, Fleet } from '../fleet';
 import { identityOf } from '../security/authorizer';
+import { agentMachine } from '../provenance/agent-machine';
 import { refuseCaller } from '../version/protocol-check';
 import { toServiceError } from './grpc-errors';
 import { checkAgentName, unary } from './unary';
@@ -79,6 +80,7 @@ function onHello(deps: AgentServiceDeps, call: ServerDuplexStream<AgentMessage, 
   if (who.kind === 'agent' && who.name !== hello.name) throw new BadHelloError(`this certificate belongs to agent ${who.name}, not ${hello.name}`);
   const agent: ConnectedAgent = {
     ...profile(hello),
+    machine: agentMachine(hello, call.getAuthContext().sslPeerCertificate),
     // The join token's labels outrank the agent's own, so --require-label is a boundary.
     ...(who.kind === 'agent' ? { labels: { ...hello.labels, ...who.labels } } : {}),
     connectionId: randomBytes(6).toString('hex'),

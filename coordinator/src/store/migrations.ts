@@ -241,6 +241,11 @@ UPDATE builds SET schedule = json_extract(spec, '$.schedule') WHERE json_type(sp
 CREATE INDEX builds_schedule ON builds (schedule, created_at) WHERE schedule IS NOT NULL;
 `;
 
+/* Each agent's engine and machine as its last connection told them (provenance); NULL before. */
+const V10 = `
+ALTER TABLE agents ADD COLUMN machine TEXT CHECK (machine IS NULL OR json_valid(machine));
+`;
+
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, description: 'builds, jobs, attempts, lease counter', up: (db) => db.exec(V1) },
   { version: 2, description: 'agents, attempt log index', up: (db) => db.exec(V2) },
@@ -251,6 +256,7 @@ export const MIGRATIONS: readonly Migration[] = [
   { version: 7, description: 'sealed credentials of running builds', up: (db) => db.exec(V7) },
   { version: 8, description: 'agent identities and their certificates, token revocation', up: (db) => db.exec(V8) },
   { version: 9, description: 'schedules and their ticks, the schedule of each build', up: (db) => db.exec(V9) },
+  { version: 10, description: 'agent engine and machine, for provenance', up: (db) => db.exec(V10) },
 ];
 
 export function schemaVersion(db: Database.Database): number {

@@ -1,5 +1,5 @@
 import { MODES, oneOf, parse } from './sqlite-decode';
-import type { AgentRecord } from './store';
+import type { AgentMachineRecord, AgentRecord } from './store';
 
 /* AgentRecord <-> agents row: platforms and labels are JSON text, booleans are 0/1. */
 
@@ -15,6 +15,8 @@ export interface AgentRow {
   last_seen: number;
   connected: number;
   drained: number;
+  /** AgentMachineRecord as JSON; NULL when the agent's connection told none. */
+  machine: string | null;
 }
 
 export function agentToRow(a: AgentRecord): AgentRow {
@@ -30,6 +32,7 @@ export function agentToRow(a: AgentRecord): AgentRow {
     last_seen: a.lastSeen,
     connected: a.connected ? 1 : 0,
     drained: a.drained ? 1 : 0,
+    machine: a.machine ? JSON.stringify(a.machine) : null,
   };
 }
 
@@ -47,5 +50,6 @@ export function agentFromRow(r: AgentRow): AgentRecord {
     lastSeen: r.last_seen,
     connected: r.connected === 1,
     drained: r.drained === 1,
+    ...(r.machine === null ? {} : { machine: parse<AgentMachineRecord>(r.machine, what) }),
   };
 }

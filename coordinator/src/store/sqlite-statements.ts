@@ -15,7 +15,7 @@ export interface ListBuildsParams {
 const BUILD_COLUMNS = 'id, spec, state, created_at, finished_at, digest, index_media_type, index_size, error, failed_platform, schedule';
 const JOB_COLUMNS = 'id, build_id, idx, platform, state, attempt, agent, mode, digest, error, queued_at, failed_on, not_before';
 const ATTEMPT_COLUMNS = 'job_id, attempt, lease_id, agent, mode, started_at, ended_at, outcome, error, digest, log_path, log_bytes, reason, bases';
-const AGENT_COLUMNS = 'name, version, node_version, engine, platforms, slots, labels, first_seen, last_seen, connected, drained';
+const AGENT_COLUMNS = 'name, version, node_version, engine, platforms, slots, labels, first_seen, last_seen, connected, drained, machine';
 
 /**
  * Every statement SqliteStore runs, prepared once when the store opens. Updates write every
@@ -97,7 +97,7 @@ export class SqliteStatements {
     this.upsertAgent = db.prepare<AgentRow>(
       `INSERT INTO agents (${AGENT_COLUMNS}) VALUES (${params(AGENT_COLUMNS)})
        ON CONFLICT (name) DO UPDATE SET version = excluded.version, node_version = excluded.node_version, engine = excluded.engine, platforms = excluded.platforms,
-         slots = excluded.slots, labels = excluded.labels, last_seen = excluded.last_seen, connected = excluded.connected`,
+         slots = excluded.slots, labels = excluded.labels, last_seen = excluded.last_seen, connected = excluded.connected, machine = excluded.machine`,
     );
     this.setAgentConnected = db.prepare<[number, number, string]>(`UPDATE agents SET connected = ?, last_seen = ? WHERE name = ?`);
     this.setAgentDrained = db.prepare<[number, string]>(`UPDATE agents SET drained = ? WHERE name = ?`);

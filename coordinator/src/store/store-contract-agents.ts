@@ -26,6 +26,7 @@ export function agentContract(withStore: WithStore): void {
       labels: { site: 'home' },
       connected: true,
       drained: false,
+      machine: { certificateFingerprint: `sha256:${'c'.repeat(64)}`, engineName: 'podman', engineVersion: '5.0.1', cpu: 'armv7l', kernel: '6.6.31+rpt-rpi-v7' },
     });
     await store.upsertAgent(reconnect);
     assert.deepEqual(await store.listAgents(), [{ ...reconnect, firstSeen: 100, drained: true }]);

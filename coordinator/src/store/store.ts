@@ -174,6 +174,20 @@ export interface AgentRecord {
   connected: boolean;
   /** Takes no new jobs (set by setAgentDrained); kept across reconnects. */
   drained: boolean;
+  /** What its last connection told of its engine and machine, for provenance (schema 10); absent before. */
+  machine?: AgentMachineRecord;
+}
+
+/** An agent's engine and machine as provenance records them; "" where the agent did not say. */
+export interface AgentMachineRecord {
+  /** "sha256:<hex>" of the client certificate it connected with; "" without TLS (--insecure). */
+  certificateFingerprint: string;
+  /** The engine's product ("docker", "podman"). */
+  engineName: string;
+  engineVersion: string;
+  /** The engine's machine's `uname -m`, e.g. "aarch64". */
+  cpu: string;
+  kernel: string;
 }
 
 /*
