@@ -43,6 +43,8 @@ export interface BuildFlags extends ConnectionFlags {
   smoke?: string;
   emulation?: string;
   requireLabel?: string[];
+  /** --cross-check PLATFORM, repeatable or comma-separated. */
+  crossCheck?: string[];
   plan?: boolean;
   /** false with --no-docker-config. */
   dockerConfig?: boolean;
@@ -127,6 +129,8 @@ export interface BuildOptions {
   requireLabels: Record<string, string>;
   /** Ask where each platform would run (PlanBuild) instead of building. */
   plan: boolean;
+  /** --cross-check: platforms built twice, on two agents, and published only if both agree. */
+  crossCheck: Platform[];
   /**
    * The tag's registry credentials from the user's Docker config, only with
    * --forward-credentials; sent with SubmitBuild only. Secret: never printed.
@@ -163,6 +167,7 @@ export async function compileBuildOptions(contextArg: string, flags: BuildFlags,
   const timeoutSeconds = flags.timeout === undefined ? 0 : parseDuration(flags.timeout, '--timeout');
   const smokeCommand = flags.smoke === undefined ? [] : parseSmoke(flags.smoke);
   const placement = parsePlacement(flags);
+  const crossCheck = parseCrossCheck(flags.crossCheck ?? [], platforms);
   const modes = parseModes(flags);
   const image = { labels: parseLabels(flags.label ?? []), annotations: parseAnnotations(flags.annotation ?? [], platforms), pull: flags.pull === true, noCache: flags.cache === false };
   const resultFiles = await parseResultFiles(flags, modes, where.cwd);
@@ -170,7 +175,7 @@ export async function compileBuildOptions(contextArg: string, flags: BuildFlags,
   // Last: nothing else may fail once secret values are in memory.
   const secrets = await readSecrets(flags.secret ?? [], where.cwd, where.env);
   const request = { connection, coordinator, registryAuth, platforms, tag, tags, contextDir, git, dockerfile, buildArgs, target, waitTimeoutSeconds, timeoutSeconds, smokeCommand };
-  return { ...request, ...image, ...placement, ...modes, secrets, resultFiles, progress, output };
+  return { ...request, ...image, ...placement, crossCheck, ...modes, secrets, resultFiles, progress, output };
 }
 
 /**
@@ -224,6 +229,17 @@ function parsePlacement(flags: BuildFlags): Pick<BuildOptions, 'emulation' | 're
     emulation: parseChoice(flags.emulation ?? 'prefer-native', EMULATION_CHOICES, '--emulation'),
     requireLabels: parseKeyValues(flags.requireLabel ?? [], '--require-label', 'rack=pi-shelf'),
   };
+}
+
+/**
+ * --cross-check: platforms of this build only (the coordinator checks again: the API is an
+ * edge too). The coordinator also fixes SOURCE_DATE_EPOCH when the build gives none.
+ */
+function parseCrossCheck(values: readonly string[], platforms: readonly Platform[]): Platform[] {
+  const checked = Platform.parseList(values.join(','), '--cross-check');
+  const foreign = checked.find((c) => !platforms.some((p) => p.equals(c)));
+  if (foreign) throw new InvalidInputError('--cross-check', `${foreign} is not a platform of this build (${platforms.map(String).join(',')}); add it to --platform or drop --cross-check ${foreign}`);
+  return checked;
 }
 
 function parseModes(flags: BuildFlags): Pick<BuildOptions, 'detach' | 'allowPartial' | 'plan'> {

@@ -50,6 +50,6 @@ export function submitRequest(opts: BuildOptions, contextDigest: string, sensiti
     // The coordinator fetches a git context and fills in the commit.
     git: opts.git ? { ...opts.git, commit: '' } : undefined,
     noProvenance: false,
-    crossCheck: [],
+    crossCheck: opts.crossCheck.map(String),
   };
 }
