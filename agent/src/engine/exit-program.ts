@@ -2,7 +2,8 @@ import type { Platform } from '@archfarm/common';
 import { UnprobeablePlatformError } from './errors';
 
 /*
- * Tiny static Linux executables that only call exit(0), one per CPU. The capability probe runs
+ * Tiny static Linux executables that call exit(0), one per CPU (those for arm and 386 first
+ * print what uname(2) tells them, see UNAME_MARKER). The capability probe runs
  * one inside a `FROM scratch` build for a platform: if the engine's executor can start it
  * (natively or through a QEMU binfmt handler), the agent can build for that platform. A
  * registered binfmt entry proves nothing by itself (wrong interpreter path, missing F flag).
@@ -33,6 +34,14 @@ function words(bigEndian: boolean, ...instructions: number[]): Buffer {
   return buf;
 }
 
+/**
+ * What the programs for 32-bit CPUs that a 64-bit kernel of the same family may run itself
+ * (arm on arm64, 386 on amd64) print before `uname -m`, on one line of their own: the probe
+ * reads it from the build log to tell the kernel's compat layer from QEMU (probe-mode.ts).
+ */
+export const UNAME_MARKER = 'archfarm-probe uname -m: ';
+const MARKER = Buffer.from(UNAME_MARKER, 'latin1');
+
 const CPUS: Record<string, Cpu> = {
   amd64: {
     bits: 64, bigEndian: false, machine: 62, flags: 0, // EM_X86_64
@@ -42,13 +51,39 @@ const CPUS: Record<string, Cpu> = {
       0x0f, 0x05, //                   syscall
     ]),
   },
+  // Prints `uname -m` (see UNAME_MARKER): an x86_64 kernel runs i386 code itself, QEMU under binfmt_misc would too.
   '386': {
     bits: 32, bigEndian: false, machine: 3, flags: 0, // EM_386
-    code: Buffer.from([
-      0xb8, 0x01, 0x00, 0x00, 0x00, // mov eax, 1    ; exit in the i386 syscall table
-      0x31, 0xdb, //                   xor ebx, ebx  ; status 0 (first argument: ebx)
-      0xcd, 0x80, //                   int 0x80      ; the i386 syscall gate
-    ]),
+    code: Buffer.concat([Buffer.from([
+      0x81, 0xec, 0x88, 0x01, 0x00, 0x00, // 0  sub esp, 392            ; room for struct new_utsname (6 fields of 65 bytes)
+      0xb8, 0x7a, 0x00, 0x00, 0x00, //       6  mov eax, 122            ; uname in the i386 syscall table
+      0x89, 0xe3, //                         11 mov ebx, esp            ; its buffer
+      0xcd, 0x80, //                         13 int 0x80
+      0x8d, 0x8c, 0x24, 0x04, 0x01, 0x00, 0x00, // 15 lea ecx, [esp+260] ; the machine field (the fifth)
+      0x31, 0xd2, //                         22 xor edx, edx            ; edx = its length:
+      0x80, 0x3c, 0x11, 0x00, //             24 cmp byte [ecx+edx], 0
+      0x74, 0x03, //                         28 je 33
+      0x42, //                               30 inc edx
+      0xeb, 0xf7, //                         31 jmp 24
+      0xc6, 0x04, 0x11, 0x0a, //             33 mov byte [ecx+edx], 10  ; its NUL becomes a newline
+      0x42, //                               37 inc edx
+      0xe8, 0x00, 0x00, 0x00, 0x00, //       38 call 43                 ; pushes the address of 43 (no absolute addresses)
+      0x5e, //                               43 pop esi
+      0x83, 0xc6, 0x2c, //                   44 add esi, 44             ; esi = the marker, at 87
+      0xbb, MARKER.length, 0x00, 0x00, 0x00, // 47 mov ebx, marker length ; copy the marker in front of the field, last byte first:
+      0x4b, //                               52 dec ebx                 ; (sets ZF for the jnz)
+      0x8a, 0x04, 0x1e, //                   53 mov al, [esi+ebx]
+      0x8d, 0x49, 0xff, //                   56 lea ecx, [ecx-1]        ; lea leaves the flags alone
+      0x88, 0x01, //                         59 mov [ecx], al
+      0x8d, 0x52, 0x01, //                   61 lea edx, [edx+1]
+      0x75, 0xf2, //                         64 jnz 52
+      0xb8, 0x04, 0x00, 0x00, 0x00, //       66 mov eax, 4              ; write(1, ecx, edx): one line, one write
+      0xbb, 0x01, 0x00, 0x00, 0x00, //       71 mov ebx, 1
+      0xcd, 0x80, //                         76 int 0x80
+      0xb8, 0x01, 0x00, 0x00, 0x00, //       78 mov eax, 1              ; exit in the i386 syscall table
+      0x31, 0xdb, //                         83 xor ebx, ebx            ; status 0 (first argument: ebx)
+      0xcd, 0x80, //                         85 int 0x80                ; the i386 syscall gate
+    ]), MARKER]), //                         87 the marker
   },
   arm64: {
     bits: 64, bigEndian: false, machine: 183, flags: 0, // EM_AARCH64
@@ -59,13 +94,37 @@ const CPUS: Record<string, Cpu> = {
     ),
   },
   // One program for every arm variant: these A32 encodings are the same from ARMv5 to ARMv8.
+  // Prints `uname -m` (see UNAME_MARKER): an arm64 kernel may run it itself (AArch32 at EL0), or QEMU.
   arm: {
     bits: 32, bigEndian: false, machine: 40, flags: 0x05000000, // EM_ARM, EABI version 5 (the kernel refuses old-ABI binaries)
-    code: words(false,
-      0xe3a07001, // mov r7, #1  ; exit; with EABI the syscall number goes in r7
-      0xe3a00000, // mov r0, #0  ; status 0
-      0xef000000, // svc #0
-    ),
+    code: Buffer.concat([words(false,
+      0xe24ddf62, // 0   sub sp, sp, #392      ; room for struct new_utsname (6 fields of 65 bytes)
+      0xe1a0000d, // 4   mov r0, sp            ; its buffer
+      0xe3a0707a, // 8   mov r7, #122          ; uname; with EABI the syscall number goes in r7
+      0xef000000, // 12  svc #0
+      0xe28d1f41, // 16  add r1, sp, #260      ; the machine field (the fifth)
+      0xe3a02000, // 20  mov r2, #0            ; r2 = its length:
+      0xe7d13002, // 24  ldrb r3, [r1, r2]
+      0xe3530000, // 28  cmp r3, #0
+      0x12822001, // 32  addne r2, r2, #1
+      0x1afffffb, // 36  bne 24
+      0xe3a0300a, // 40  mov r3, #10
+      0xe7c13002, // 44  strb r3, [r1, r2]     ; its NUL becomes a newline
+      0xe2822001, // 48  add r2, r2, #1
+      0xe28f502c, // 52  add r5, pc, #44       ; r5 = the marker, at 104 (pc reads 8 ahead)
+      0xe3a06000 + MARKER.length, // 56 mov r6, #marker length ; copy it in front of the field, last byte first:
+      0xe2566001, // 60  subs r6, r6, #1       ; (sets Z for the bne)
+      0xe7d53006, // 64  ldrb r3, [r5, r6]
+      0xe5613001, // 68  strb r3, [r1, #-1]!
+      0xe2822001, // 72  add r2, r2, #1
+      0x1afffffa, // 76  bne 60
+      0xe3a00001, // 80  mov r0, #1            ; write(1, r1, r2): one line, one write
+      0xe3a07004, // 84  mov r7, #4
+      0xef000000, // 88  svc #0
+      0xe3a07001, // 92  mov r7, #1            ; exit
+      0xe3a00000, // 96  mov r0, #0            ; status 0
+      0xef000000, // 100 svc #0
+    ), MARKER]), // 104 the marker
   },
   s390x: {
     bits: 64, bigEndian: true, machine: 22, flags: 0, // EM_S390, big-endian

@@ -11,6 +11,7 @@ export { DockerEngine, type DockerEngineOptions } from './docker-engine';
 export { DEFAULT_RUN_TIMEOUT_MS } from './docker-run';
 export { BuildkitProgress } from './buildkit-progress';
 export { probePlatforms, type ProbedPlatform, type ProbeOptions } from './probe';
+export { probeMode, type BuildMode, type ModeDecision, type ProbeEvidence } from './probe-mode';
 export { unpackedTree, memoryTree, type ContextTree, type ContextEntry } from './session/context-tree';
 export { exitProgram, canProbe, PROBEABLE_ARCHITECTURES } from './exit-program';
 export { tarArchive, type TarFile } from './tar-archive';

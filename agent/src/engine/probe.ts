@@ -3,15 +3,23 @@ import { Readable } from 'node:stream';
 import { errorMessage, type Logger, type Platform } from '@archfarm/common';
 import type { Engine } from './engine';
 import { BuildCancelledError, BuildFailedError } from './errors';
-import { canProbe, exitProgram } from './exit-program';
+import { canProbe, exitProgram, UNAME_MARKER } from './exit-program';
+import { probeMode, type BuildMode } from './probe-mode';
 import { memoryTree } from './session/context-tree';
 import { tarArchive } from './tar-archive';
 
 /** A platform this agent's engine builds, and how. */
 export interface ProbedPlatform {
   platform: Platform;
-  /** 'native': the engine's own architecture; 'emulated': another CPU, run through QEMU (or alike). */
-  mode: 'native' | 'emulated';
+  /**
+   * 'native': the CPU runs the code itself (the engine's own architecture, or 32-bit code its
+   * kernel was seen to run); 'emulated': through QEMU (or alike). See probe-mode.ts.
+   */
+  mode: BuildMode;
+  /** Why that mode, in words (for logs and tests). */
+  reason: string;
+  /** `uname -m` in the probe's RUN step, where its program prints it (arm, 386). */
+  machine?: string;
 }
 
 /** Options of {@link probePlatforms}. */
@@ -48,28 +56,43 @@ const dockerfile = (nonce: string): string => ['FROM scratch', 'COPY probe /prob
 export async function probePlatforms(engine: Engine, candidates: readonly Platform[], opts: ProbeOptions = {}): Promise<ProbedPlatform[]> {
   const { platform: native } = await engine.info();
   const todo = candidates.filter((p, i) => !p.equals(native) && candidates.findIndex((q) => q.equals(p)) === i);
-  const passed = new Array<boolean>(todo.length).fill(false);
+  const ran = new Array<ProbeRun | undefined>(todo.length);
   let next = 0;
   const worker = async (): Promise<void> => {
     while (next < todo.length) {
       const i = next++;
-      passed[i] = await probeOne(engine, todo[i]!, opts);
+      ran[i] = await probeOne(engine, todo[i]!, opts);
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, opts.concurrency ?? 2) }, worker));
-  const found = todo.filter((_, i) => passed[i]);
-  return [{ platform: native, mode: 'native' }, ...found.map((platform) => ({ platform, mode: modeOf(platform, native) }))];
+  const found = todo.flatMap((platform, i) => {
+    const run = ran[i];
+    if (run === undefined) return [];
+    const { mode, reason } = probeMode({ engine: native, platform, machine: run.machine });
+    opts.logger?.debug({ platform: platform.toString(), mode, reason, machine: run.machine }, 'platform probed');
+    return [{ platform, mode, reason, ...(run.machine === undefined ? {} : { machine: run.machine }) }];
+  });
+  return [{ platform: native, ...probeMode({ engine: native, platform: native, machine: undefined }) }, ...found];
 }
 
-/** Same architecture, other variant (arm/v6 on an arm/v7 CPU) runs without an emulator. */
-function modeOf(platform: Platform, native: Platform): ProbedPlatform['mode'] {
-  return platform.architecture === native.architecture ? 'native' : 'emulated';
+/** What a probe that ran showed. */
+interface ProbeRun {
+  machine: string | undefined;
 }
 
-async function probeOne(engine: Engine, platform: Platform, opts: ProbeOptions): Promise<boolean> {
+/** The machine name the probe program printed after UNAME_MARKER, if a log line holds one. */
+export function machineFromLog(line: string): string | undefined {
+  const at = line.indexOf(UNAME_MARKER);
+  if (at < 0) return undefined;
+  const name = line.slice(at + UNAME_MARKER.length).trim();
+  return /^[A-Za-z0-9_.-]{1,64}$/.test(name) ? name : undefined;
+}
+
+/** Runs the probe program for one platform; undefined when it did not run. */
+async function probeOne(engine: Engine, platform: Platform, opts: ProbeOptions): Promise<ProbeRun | undefined> {
   if (!canProbe(platform)) {
     opts.logger?.warn({ platform: platform.toString() }, 'no probe program for this CPU; not offering it');
-    return false;
+    return undefined;
   }
   const program = exitProgram(platform);
   const nonce = randomBytes(4).toString('hex');
@@ -81,6 +104,7 @@ async function probeOne(engine: Engine, platform: Platform, opts: ProbeOptions):
   const signal = opts.signal ? AbortSignal.any([opts.signal, timeout]) : timeout;
   const tag = `${opts.repository ?? 'archfarm-probe'}:${platform.toString().replaceAll('/', '-')}-${nonce}`;
   const tail: string[] = [];
+  let machine: string | undefined;
   try {
     await engine.build({
       context: { tree: () => Promise.resolve(memoryTree(files)), tar: () => Readable.from([tarArchive(files)]) },
@@ -92,17 +116,18 @@ async function probeOne(engine: Engine, platform: Platform, opts: ProbeOptions):
       noCache: true, // a cached RUN would prove nothing
       signal,
       onLog: (line) => {
+        machine ??= machineFromLog(line);
         tail.push(line); // the last lines say why a probe failed (e.g. "exec format error")
         if (tail.length > 5) tail.shift();
       },
     });
-    return true;
+    return { machine };
   } catch (err) {
     if (opts.signal?.aborted) throw new BuildCancelledError('probe cancelled', { cause: err });
     if (!(err instanceof BuildFailedError || err instanceof BuildCancelledError)) throw err;
     const reason = err instanceof BuildCancelledError ? `timed out after ${opts.timeoutMs ?? 120_000} ms` : errorMessage(err);
     opts.logger?.info({ platform: platform.toString(), reason, log: tail }, 'platform probe failed; not offering it');
-    return false;
+    return undefined;
   } finally {
     await engine.removeImage(tag).catch(() => undefined);
   }
