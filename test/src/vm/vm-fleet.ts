@@ -17,6 +17,8 @@ import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { release } from 'node:os';
+import { Platform } from '@archfarm/common';
+import { DockerEngine, parseDockerHost, probePlatforms } from '@archfarm/agent';
 import { submitDetached, waitFor, type Inspected } from '../support/builds';
 import { baseImage, makeContext } from '../support/context';
 import { TestFleet } from '../support/fleet';
@@ -180,6 +182,44 @@ describe('a fleet of foreign VMs: arm64 and s390x build natively, the host emula
     } finally {
       // Gone before the next test, whose arm64 job must go to the VM's own agent.
       for (const name of names) await fleet.killAgent(name, 'SIGTERM');
+    }
+  });
+
+  /*
+   * The arm64 VM's CPU (qemu-system-aarch64 -cpu cortex-a72, TCG, as a Pi 4's) runs AArch32 at
+   * EL0, the VM's Debian kernel has CONFIG_COMPAT and no qemu-arm is registered there: arm/v7
+   * code runs on the VM's CPU itself, and the probe must say native (probe-mode.ts). Checked
+   * outside the fleet with the same QEMU, CPU and kernel: the arm probe program prints
+   * "aarch64" there. The VM's own agent serves linux/arm64 only (the Pi-owner install), so an
+   * agent on this host probes the VM's dockerd 26 for arm/v7: the agent's probe code, the VM's
+   * CPU and kernel.
+   */
+  test('linux/arm/v7 on the arm64 VM is native: its kernel runs the 32-bit probe itself (uname -m aarch64, not QEMU\'s armv7l)', async () => {
+    const arm = vms.get('arm64')!;
+    const engine = new DockerEngine({ host: parseDockerHost(arm.docker26Host) });
+    const probed = await probePlatforms(engine, Platform.parseList('linux/arm/v7,linux/arm/v6'), { timeoutMs: 10 * MIN });
+    const shown = probed.map((p) => `${p.platform.toString()} ${p.mode} uname-m=${p.machine ?? '-'} (${p.reason})`);
+    process.stderr.write(`  the arm64 VM's dockerd 26 probed: ${shown.join('; ')}\n`);
+    assert.deepEqual(
+      probed.map((p) => [p.platform.toString(), p.mode, p.machine ?? '-']),
+      [['linux/arm64', 'native', '-'], ['linux/arm/v7', 'native', 'aarch64'], ['linux/arm/v6', 'native', 'aarch64']],
+      shown.join('\n'),
+    );
+
+    const name = 'arm64-aarch32';
+    await fleet.addAgent({ name, platforms: 'linux/arm64,linux/arm/v7' }, ['--docker-host', arm.docker26Host]);
+    try {
+      const agents = (await fleet.waitForAgents([name], BOOT_TIMEOUT)) as unknown as AgentJson[];
+      const reported = agents.find((a) => a.name === name)!.platforms;
+      process.stderr.write(`  an agent on the arm64 VM's engine reports: ${JSON.stringify(reported)}\n`);
+      assert.deepEqual(reported, [{ platform: 'linux/arm64', mode: 'native' }, { platform: 'linux/arm/v7', mode: 'native' }]);
+      const planned = await fleet.cli(['build', '--plan', '--output', 'json', '--platform', 'linux/arm/v7', '--emulation', 'deny', '-t', `${testRegistry()}/${uniqueRepository('vm-aarch32')}:1`, await cpuContext(0)]);
+      assert.equal(planned.code, 0, planned.stderr);
+      const plan = JSON.parse(planned.stdout) as Array<{ platform: string; agent: string; mode: string }>;
+      assert.deepEqual(plan.map((p) => [p.platform, p.agent, p.mode]), [['linux/arm/v7', name, 'native']], '--emulation deny places arm/v7 on the VM');
+    } finally {
+      // Gone before the next test, whose arm/v7 job must go to the host agent.
+      await fleet.killAgent(name, 'SIGTERM');
     }
   });
 
