@@ -40,8 +40,10 @@ export interface ModeDecision {
  * gives the CPU it emulates, at most "armv7l" (qemu linux-user/uname.c: it names no ARMv8),
  * and qemu-i386 "i686". Native is claimed only on an answer no emulator gives; "i686" may be
  * either, and counts as emulated. (Checked: qemu-system-aarch64 7.2 TCG, -cpu cortex-a72 and
- * -cpu max, Debian's 6.1 arm64 kernel: the arm probe runs and prints "aarch64"; under linux32,
- * "armv8l". qemu-arm on x86_64 prints "armv7l".)
+ * -cpu max, Debian's 6.1 arm64 kernel: the arm probe runs and prints "aarch64", under linux32
+ * "armv8l"; with a qemu-arm entry registered there (flag F), the same program on the same CPU
+ * printed "armv7l", and "aarch64" again once the entry was disabled. On x86_64, qemu-arm
+ * prints "armv7l" and the kernel runs the 386 probe, "x86_64".)
  */
 const COMPAT: Readonly<Record<string, { kernel: string; machines: readonly string[] }>> = {
   arm: { kernel: 'arm64', machines: ['aarch64', 'armv8l'] },
