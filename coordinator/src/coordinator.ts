@@ -129,7 +129,8 @@ export class Coordinator {
       credentials: new SealedBuildCredentials(store, secrets, logger),
       settings: { maxAttempts: options.maxAttempts, leaseTtlMs: options.leaseTtlMs, retryBaseMs: options.retryBaseDelayMs },
       jobSpec: (build, job) => jobAssignment(registries, build, job, logger),
-      publish: (build, jobs, stop) => publishBuild(registries, build, jobs, { attempts: options.publishAttempts, baseDelayMs: options.retryBaseDelayMs / 2, stop }, logger),
+      publish: (build, jobs, stop) =>
+        publishBuild(registries, build, jobs, { attempts: options.publishAttempts, baseDelayMs: options.retryBaseDelayMs / 2, stop }, logger, { key: signingKey, store }),
       observer: metrics,
     });
     metrics.attach({ agents: () => agentSnapshots(fleet, store, builds.holdings), activeBuilds: () => builds.active() });

@@ -3,6 +3,7 @@ import type { BuildAnnotation, Build, Job } from './builds/build';
 import { withRetries } from './builds/retry';
 import { verifyCrossChecks } from './cross-check/verify';
 import { ANNOTATION_AGENT, ANNOTATION_BUILD_ID, ANNOTATION_MODE, publishIndex } from './publish';
+import { buildAttestor, type ProvenanceDeps } from './provenance/attest';
 import type { RegistryAccess } from './registry-access';
 
 export interface PublishSettings {
@@ -26,7 +27,7 @@ export interface PublishedIndex {
  * registry outage, or after a coordinator restart in the middle of it, is safe; within
  * one publish a retry does not write again a tag an earlier try wrote.
  */
-export async function publishBuild(registries: RegistryAccess, build: Build, jobs: Job[], settings: PublishSettings, logger: Logger): Promise<PublishedIndex> {
+export async function publishBuild(registries: RegistryAccess, build: Build, jobs: Job[], settings: PublishSettings, logger: Logger, provenance?: ProvenanceDeps): Promise<PublishedIndex> {
   const target = build.spec.tag;
   const images = jobs.map((job) => {
     if (!job.digest) throw new Error(`job ${job.id} (${job.platform}) has no pushed digest`);
@@ -37,8 +38,10 @@ export async function publishBuild(registries: RegistryAccess, build: Build, job
   await verifyCrossChecks(registries.client(target, build.spec.credentials), build, jobs, log);
   const written = new Set<string>();
   const moreTags = build.spec.tags.flatMap((t) => (t.tag && t.toString() !== target.toString() ? [t.tag] : []));
+  // Made once for all tries: it remembers its signatures, so a retry writes the same index.
+  const attest = provenance && !build.spec.noProvenance ? buildAttestor(provenance, registries.client(target, build.spec.credentials), build, jobs, log) : undefined;
   const publish = () =>
-    publishIndex({ client: registries.client(target, build.spec.credentials), target, moreTags, images, annotations: indexAnnotations(build), written, stop: settings.stop, logger: log });
+    publishIndex({ client: registries.client(target, build.spec.credentials), target, moreTags, images, annotations: indexAnnotations(build), written, stop: settings.stop, attest, logger: log });
   const result = await withRetries(publish, {
     attempts: settings.attempts,
     baseMs: settings.baseDelayMs,

@@ -174,3 +174,13 @@ test('--help shows the buildx flags and an example using them', async () => {
   assert.match(io.stdout.text, /--metadata-file meta\.json \./);
   assert.match(io.stdout.text, /type=docker,\s+local, tar, oci, a path and --load are refused/);
 });
+
+test('--provenance=false and --provenance false set noProvenance; true, mode=max and no flag do not', async (t) => {
+  const { fake, dir, args } = await setup(t);
+  const cases: Array<[string[], boolean]> = [[[], false], [['--provenance=false'], true], [['--provenance', 'false'], true], [['--provenance=true'], false], [['--provenance', 'mode=max'], false]];
+  for (const [flags, expected] of cases) {
+    const io = testIo(dir);
+    assert.equal(await runCli(args(...flags, '--progress', 'quiet'), io), 0, io.stderr.text);
+    assert.equal(fake.submitted.at(-1)?.noProvenance, expected, flags.join(' '));
+  }
+});

@@ -14,6 +14,7 @@ import { parseOutputFlags } from './build-output-flag';
 import { dockerRegistryAuth } from './build-registry-auth';
 import { readSecrets } from './build-secrets';
 import { parseLabels, parseTags } from './build-tags';
+import { parseNoProvenance } from './build-provenance';
 
 /** What commander hands the build command: raw strings, unvalidated. */
 export interface BuildFlags extends ConnectionFlags {
@@ -45,6 +46,8 @@ export interface BuildFlags extends ConnectionFlags {
   requireLabel?: string[];
   /** --cross-check PLATFORM, repeatable or comma-separated. */
   crossCheck?: string[];
+  /** --provenance VALUE as buildx takes it (build-provenance.ts). */
+  provenance?: string;
   plan?: boolean;
   /** false with --no-docker-config. */
   dockerConfig?: boolean;
@@ -131,6 +134,8 @@ export interface BuildOptions {
   plan: boolean;
   /** --cross-check: platforms built twice, on two agents, and published only if both agree. */
   crossCheck: Platform[];
+  /** --provenance=false: the coordinator publishes no attestation. */
+  noProvenance: boolean;
   /**
    * The tag's registry credentials from the user's Docker config, only with
    * --forward-credentials; sent with SubmitBuild only. Secret: never printed.
@@ -168,6 +173,7 @@ export async function compileBuildOptions(contextArg: string, flags: BuildFlags,
   const smokeCommand = flags.smoke === undefined ? [] : parseSmoke(flags.smoke);
   const placement = parsePlacement(flags);
   const crossCheck = parseCrossCheck(flags.crossCheck ?? [], platforms);
+  const noProvenance = parseNoProvenance(flags.provenance);
   const modes = parseModes(flags);
   const image = { labels: parseLabels(flags.label ?? []), annotations: parseAnnotations(flags.annotation ?? [], platforms), pull: flags.pull === true, noCache: flags.cache === false };
   const resultFiles = await parseResultFiles(flags, modes, where.cwd);
@@ -175,7 +181,7 @@ export async function compileBuildOptions(contextArg: string, flags: BuildFlags,
   // Last: nothing else may fail once secret values are in memory.
   const secrets = await readSecrets(flags.secret ?? [], where.cwd, where.env);
   const request = { connection, coordinator, registryAuth, platforms, tag, tags, contextDir, git, dockerfile, buildArgs, target, waitTimeoutSeconds, timeoutSeconds, smokeCommand };
-  return { ...request, ...image, ...placement, crossCheck, ...modes, secrets, resultFiles, progress, output };
+  return { ...request, ...image, ...placement, crossCheck, noProvenance, ...modes, secrets, resultFiles, progress, output };
 }
 
 /**

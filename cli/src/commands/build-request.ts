@@ -49,7 +49,7 @@ export function submitRequest(opts: BuildOptions, contextDigest: string, sensiti
     secrets: sensitive?.secrets ?? [],
     // The coordinator fetches a git context and fills in the commit.
     git: opts.git ? { ...opts.git, commit: '' } : undefined,
-    noProvenance: false,
+    noProvenance: opts.noProvenance,
     crossCheck: opts.crossCheck.map(String),
   };
 }

@@ -75,6 +75,8 @@ test('a published build: uploads, submits, shows progress on stderr, the digest 
       secrets: [],
       // An uploaded directory: no git source.
       git: undefined,
+      noProvenance: false,
+      crossCheck: [],
     },
   ]);
   assert.deepEqual(fake.watchers.map((c) => c.request), [{ buildId: 'b1', resume: false, logs: [] }]);

@@ -119,6 +119,7 @@ export function addBuildCommand(program: Command, ctx: CommandContext): void {
     .option('--emulation <policy>', 'prefer-native (emulate only when no native agent frees up soon), deny (never emulate) or allow (fastest expected) (default: prefer-native)')
     .option('--require-label <KEY=VALUE>', 'only agents with this label; repeatable', collect)
     .option('--cross-check <os/arch[/variant]>', 'build this platform (one of --platform) on two different agents, native and emulated where both exist, with SOURCE_DATE_EPOCH fixed (0 unless given); publish only if both give the same image, else fail naming the first layer and file that differ; repeatable', collect)
+    .option('--provenance <false|true|mode=max>', "buildx's flag: false publishes no signed provenance attestation; any other value (true, mode=min, mode=max) the farm's one kind (default: on)")
     .option('--plan', 'upload the context and print where each platform would run and why (PLATFORM AGENT MODE REASON); build nothing')
     .option('--no-docker-config', "don't read $DOCKER_CONFIG/config.json or ~/.docker/config.json (nothing is sent from it without --forward-credentials)")
     .option('--forward-credentials', "send the first tag's registry credentials from your Docker config to the coordinator for this build (default: the coordinator's stored `registry login`)")

@@ -29,6 +29,7 @@ export function specRecord(s: BuildSpec): BuildSpecRecord {
     noCache: s.noCache,
     secretIds: s.secretIds,
     ...(s.crossCheck?.length ? { crossCheck: s.crossCheck.map(String) } : {}),
+    ...(s.noProvenance ? { noProvenance: true } : {}),
     ...(s.git ? { git: s.git } : {}),
     ...(s.schedule ? { schedule: s.schedule } : {}),
   };
@@ -93,6 +94,7 @@ export function specFromRecord(spec: BuildSpecRecord): BuildSpec {
     // The values were in memory only: a restored build has none (BuildManager.restore).
     secretIds: spec.secretIds,
     ...(spec.crossCheck ? { crossCheck: spec.crossCheck.map((p) => Platform.parse(p)) } : {}),
+    ...(spec.noProvenance ? { noProvenance: true } : {}),
     ...(spec.git ? { git: spec.git } : {}),
     ...(spec.schedule ? { schedule: spec.schedule } : {}),
   };

@@ -81,6 +81,8 @@ export interface BuildSpec {
   schedule?: string;
   /** `--cross-check`: platforms also built by a check job on another agent (../cross-check/pairs); absent for none. */
   crossCheck?: Platform[];
+  /** `--provenance=false`: publish no attestation of the farm's own; absent means provenance is written. */
+  noProvenance?: boolean;
 }
 
 /** One platform of a build. Each try is an attempt; messages of older attempts are refused. */

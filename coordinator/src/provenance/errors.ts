@@ -25,3 +25,15 @@ export class SigningKeyInvalidError extends ArchfarmError {
     super(`${path}: ${detail}; restore it from a backup, or remove it to start signing with a new key (verifiers must then be given the new public key)`, options);
   }
 }
+
+/** A published job's records lack what its statement must say (its agent or mode): no statement is invented. */
+export class ProvenanceIncompleteError extends ArchfarmError {
+  readonly code = 'PROVENANCE_INCOMPLETE';
+  readonly kind = 'infrastructure';
+  constructor(
+    readonly platform: string,
+    readonly missing: string,
+  ) {
+    super(`cannot write the ${platform} provenance: the job's records have no ${missing}`);
+  }
+}

@@ -7,6 +7,11 @@ export interface IndexEntry {
   manifest: Pick<Descriptor, 'mediaType' | 'digest' | 'size'>;
   /** The descriptor's annotations (--annotation manifest-descriptor:, the farm's per-child record). */
   annotations?: Readonly<Record<string, string>>;
+  /**
+   * Attestation manifests of this platform's image (platform unknown/unknown, annotated with
+   * the image's digest): the farm's own provenance, and any the agent's engine pushed with it.
+   */
+  attestations?: readonly Descriptor[];
 }
 
 /**
@@ -23,7 +28,8 @@ export function ociPlatform(platform: Platform): OciPlatform {
 }
 
 /**
- * The bytes of an OCI image index listing `entries` in the given order, with `annotations`
+ * The bytes of an OCI image index listing `entries` in the given order, then their
+ * attestation manifests in the same order (buildx's layout), with `annotations`
  * on the index itself. These exact bytes are PUT, so their sha256 is the digest the tags
  * will resolve to; annotation keys are sorted so the same input always gives the same bytes.
  * Empty annotation maps are left out, as the image spec's examples do.
@@ -32,16 +38,24 @@ export function buildImageIndex(entries: readonly IndexEntry[], annotations: Rea
   const index: Index = {
     schemaVersion: 2,
     mediaType: MediaType.OciIndex,
-    manifests: entries.map(({ platform, manifest, annotations: own = {} }) => ({
-      mediaType: manifest.mediaType,
-      digest: manifest.digest,
-      size: manifest.size,
-      platform: ociPlatform(platform),
-      ...withAnnotations(own),
-    })),
+    manifests: [
+      ...entries.map(({ platform, manifest, annotations: own = {} }) => ({
+        mediaType: manifest.mediaType,
+        digest: manifest.digest,
+        size: manifest.size,
+        platform: ociPlatform(platform),
+        ...withAnnotations(own),
+      })),
+      ...entries.flatMap((e) => (e.attestations ?? []).map(attestationEntry)),
+    ],
     ...withAnnotations(annotations),
   };
   return Buffer.from(JSON.stringify(index));
+}
+
+/** An attestation's descriptor as the index lists it: the fields of the image spec, annotation keys sorted. */
+function attestationEntry({ mediaType, digest, size, platform, annotations = {} }: Descriptor): Descriptor {
+  return { mediaType, digest, size, ...(platform ? { platform } : {}), ...withAnnotations(annotations) };
 }
 
 function withAnnotations(annotations: Readonly<Record<string, string>>): { annotations?: Record<string, string> } {

@@ -1,4 +1,4 @@
-import { InvalidInputError, isDigest, MediaType, sha256Digest, type ImageRef, type Logger, type Platform, type RegistryClient } from '@archfarm/common';
+import { InvalidInputError, isDigest, MediaType, sha256Digest, type Descriptor, type ImageRef, type Logger, type Platform, type RegistryClient } from '@archfarm/common';
 import { PublishStoppedError } from './errors';
 import { buildImageIndex } from './image-index';
 import { resolvePlatformImage } from './resolve-platform-image';
@@ -22,6 +22,12 @@ export interface PublishIndexOptions {
   written?: Set<string>;
   /** Aborted by a cancel: checked before the first index PUT (after it, the publish finishes). */
   stop?: AbortSignal;
+  /**
+   * Pushes the farm's attestation manifests for the checked platform images (their manifest
+   * digests, in `images` order) and returns, per image, the index entries to list after every
+   * platform manifest. Absent: no provenance of the farm's own (--provenance=false).
+   */
+  attest?: (images: ReadonlyArray<{ platform: Platform; digest: string }>) => Promise<ReadonlyArray<readonly Descriptor[]>>;
   logger?: Logger;
 }
 
@@ -45,7 +51,9 @@ export async function publishIndex(opts: PublishIndexOptions): Promise<PublishIn
   const tags = checkRequest(opts);
   const source = { client, repository: target.repository, logger };
   const resolved = await Promise.all(images.map((image) => resolvePlatformImage(source, image.platform, image.digest)));
-  const entries = resolved.map((entry, i) => ({ ...entry, annotations: images[i]!.annotations }));
+  const own = opts.attest ? await opts.attest(resolved.map((e) => ({ platform: e.platform, digest: e.manifest.digest }))) : [];
+  // The farm's statement first, then what the agent's engine attached to the same image.
+  const entries = resolved.map((entry, i) => ({ ...entry, annotations: images[i]!.annotations, attestations: [...(own[i] ?? []), ...(entry.attestations ?? [])] }));
   const bytes = buildImageIndex(entries, opts.annotations);
   const digest = sha256Digest(bytes);
   const written = opts.written ?? new Set<string>();
@@ -56,7 +64,8 @@ export async function publishIndex(opts: PublishIndexOptions): Promise<PublishIn
     await client.putManifest(target.repository, tag, MediaType.OciIndex, bytes);
     written.add(`${digest} ${tag}`);
   }
-  logger?.info({ target: target.name, tags, digest, platforms: entries.map((e) => e.platform.toString()) }, 'published image index');
+  const attestations = entries.reduce((n, e) => n + e.attestations.length, 0);
+  logger?.info({ target: target.name, tags, digest, platforms: entries.map((e) => e.platform.toString()), attestations }, 'published image index');
   return { digest, mediaType: MediaType.OciIndex, size: bytes.length, tags, manifests: entries.map((e) => ({ platform: e.platform, digest: e.manifest.digest })) };
 }
 

@@ -1,4 +1,7 @@
 import {
+  ANNOTATION_REFERENCE_DIGEST,
+  ANNOTATION_REFERENCE_TYPE,
+  ATTESTATION_MANIFEST,
   isImageManifestMediaType,
   isIndexMediaType,
   ManifestNotFoundError,
@@ -29,23 +32,31 @@ export interface ImageSource {
 /**
  * Finds the image manifest an agent pushed for `platform` under `digest` and checks that
  * its config really is for that platform. A newer engine may have pushed an index (a
- * platform manifest plus BuildKit's attestation manifest): its entry for the platform is used.
+ * platform manifest plus BuildKit's attestation manifest): its entry for the platform is used,
+ * and the attestation manifests that index lists for that entry are kept with it.
  */
 export async function resolvePlatformImage(source: ImageSource, platform: Platform, digest: string): Promise<IndexEntry> {
   const name = `${source.client.registry}/${source.repository}`;
   let manifest = await fetchOrMissing(source, platform, digest, 'no manifest with that digest was pushed');
+  let attestations: Descriptor[] = [];
   if (isIndexMediaType(manifest.mediaType)) {
     const entries = (manifest.json as Partial<Index>).manifests ?? [];
     const entry = selectPlatformEntry(entries, platform);
     if (!entry) throw new PlatformMismatchError(platform, describeIndex(entries), digest, name);
     source.logger?.debug({ platform: platform.toString(), index: digest, manifest: entry.digest }, 'using the platform entry of a pushed index');
     manifest = await fetchOrMissing(source, platform, entry.digest, `index ${digest} lists it for ${platform.toString()} but it is not there`);
+    attestations = attestationsOf(entries, entry.digest);
   }
   if (!isImageManifestMediaType(manifest.mediaType)) {
     throw new UnsupportedManifestError(platform, manifest.digest, name, manifest.mediaType, 'expected an OCI or Docker schema2 image manifest');
   }
   await checkConfigPlatform(source, platform, manifest, name);
-  return { platform, manifest: { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size } };
+  return { platform, manifest: { mediaType: manifest.mediaType, digest: manifest.digest, size: manifest.size }, ...(attestations.length > 0 ? { attestations } : {}) };
+}
+
+/** The entries of a pushed index that attest the image `digest` (BuildKit's provenance or SBOM). */
+function attestationsOf(entries: readonly Descriptor[], digest: string): Descriptor[] {
+  return entries.filter((e) => e.annotations?.[ANNOTATION_REFERENCE_TYPE] === ATTESTATION_MANIFEST && e.annotations[ANNOTATION_REFERENCE_DIGEST] === digest);
 }
 
 async function fetchOrMissing(source: ImageSource, platform: Platform, digest: string, detail: string): Promise<FetchedManifest> {

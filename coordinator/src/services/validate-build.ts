@@ -46,6 +46,7 @@ export function validateBuild(req: SubmitBuildRequest): BuildSpec {
     secretIds: req.secrets.map((s) => s.id),
     secrets: validateSecrets(req.secrets),
     ...(crossCheck.length > 0 ? { crossCheck } : {}),
+    ...(req.noProvenance ? { noProvenance: true } : {}),
   };
 }
 

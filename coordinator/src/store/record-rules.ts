@@ -92,7 +92,7 @@ export function checkSpec(spec: LegacyBuildSpec, field = 'build.spec'): void {
 
 /** The first of the spec fields added since version 6 that is not of its type, or undefined. */
 export function specProblem(spec: LegacyBuildSpec): { field: string; message: string } | undefined {
-  const { tags, labels, annotations, pull, noCache, secretIds, git, schedule } = spec;
+  const { tags, labels, annotations, pull, noCache, secretIds, git, schedule, noProvenance } = spec;
   if (tags !== undefined && !isStringArray(tags)) return { field: 'tags', message: 'must be a list of image references' };
   if (tags !== undefined && tags[0] !== spec.tag) return { field: 'tags', message: `must start with the tag ${spec.tag}` };
   if (labels !== undefined && !isStringMap(labels)) return { field: 'labels', message: 'must map label names to string values' };
@@ -101,6 +101,7 @@ export function specProblem(spec: LegacyBuildSpec): { field: string; message: st
   }
   if (pull !== undefined && typeof pull !== 'boolean') return { field: 'pull', message: 'must be true or false' };
   if (noCache !== undefined && typeof noCache !== 'boolean') return { field: 'noCache', message: 'must be true or false' };
+  if (noProvenance !== undefined && typeof noProvenance !== 'boolean') return { field: 'noProvenance', message: 'must be true or false' };
   if (secretIds !== undefined && !isStringArray(secretIds)) return { field: 'secretIds', message: 'must be a list of secret ids' };
   if (git !== undefined && !isGitSource(git, true)) return { field: 'git', message: 'must be { url, ref, subdir, commit } strings, url and commit not empty' };
   if (schedule !== undefined && (typeof schedule !== 'string' || schedule === '')) return { field: 'schedule', message: 'must be the name of a schedule' };

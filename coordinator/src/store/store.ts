@@ -85,6 +85,8 @@ export interface BuildSpecRecord {
   schedule?: string;
   /** `--cross-check` platforms; absent for none. Their check jobs follow the platforms' jobs. */
   crossCheck?: string[];
+  /** `--provenance=false`: no attestations; absent (provenance written) when not given. */
+  noProvenance?: boolean;
 }
 
 export interface BuildRecord {
