@@ -111,13 +111,13 @@ export class Dispatcher {
     }
   }
 
-  /** A cross-checked platform's jobs avoid each other's agent (../cross-check/placement); others go through the pass. */
+  /** A cross-check job avoids its platform job's agent (../cross-check/placement); others go through the pass. */
   private decideQueued(pass: PlacementPass, build: Build, job: Job, now: number): Decision {
-    // The partner as it is now: an earlier decision of this pass may have placed it.
-    const partner = partnerOf(build.jobs, job);
+    const partner = job.check ? partnerOf(build.jobs, job) : undefined;
     if (!partner) return pass.decide(jobView(build, job, now));
+    // The partner as it is now, not as the pass's snapshot of the build saw it.
     const fresh = this.builds.job(partner.id) ?? partner;
-    const pairing = { platform: job.platform, check: job.check === true, partner: placementOf(fresh) };
+    const pairing = { platform: job.platform, check: true, partner: placementOf(fresh) };
     const agents = this.views.serving(job.platform.toString()) ?? this.views.all();
     return decidePaired(jobView(build, job, now), pairing, agents, this.history, this.settings);
   }

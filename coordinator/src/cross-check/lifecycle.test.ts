@@ -60,8 +60,11 @@ test('check jobs follow the platform jobs, labelled, and pair with their platfor
   assert.deepEqual(all.map((j) => [j.id, jobLabel(j)]), [['b-0', 'linux/amd64'], ['b-1', 'linux/arm64'], ['b-2', 'linux/arm64 (cross-check)']]);
   assert.equal(pairingOf(all, all[0]!), undefined, 'amd64 is not cross-checked');
   assert.deepEqual(pairingOf(all, all[2]!), { platform: arm64, check: true, partner: undefined });
-  const placed = all.map((j, i): Job => (i === 1 ? { ...j, state: 'assigned', agent: 'pi', mode: 'native' } : j));
-  assert.deepEqual(pairingOf(placed, placed[2]!)?.partner, { agent: 'pi', mode: 'native' });
+  // Placed is not enough: two builds at once on one engine would share their steps.
+  const placed = all.map((j, i): Job => (i === 1 ? { ...j, state: 'running', agent: 'pi', mode: 'native' } : j));
+  assert.equal(pairingOf(placed, placed[2]!)?.partner, undefined);
+  const built = all.map((j, i): Job => (i === 1 ? { ...j, state: 'succeeded', agent: 'pi', mode: 'native', digest: D1 } : j));
+  assert.deepEqual(pairingOf(built, built[2]!)?.partner, { agent: 'pi', mode: 'native' });
 });
 
 test('once all succeed, only the platform jobs are published; the check is compared, not published', () => {

@@ -5,11 +5,15 @@ import type { Build, BuildSpec, Job } from '../builds/build';
 /*
  * `--cross-check PLATFORM` as jobs. Design (issue 18):
  * - Each cross-checked platform gets a second, "check" job besides its own: same spec, same
- *   platform, run on another agent (./placement), with --no-cache. Two agents often share one
- *   engine (this repository's tests do, and so does a host with several agents): BuildKit
- *   would hand the check the first build's cached layers, and the two digests would agree
- *   whatever the Dockerfile does. No-cache for the check is the one rule that works on any
- *   fleet; requiring different engines would rule out the common one-engine host.
+ *   platform, run on another agent (./placement), with --no-cache, once the platform's own
+ *   job has succeeded. Two agents often share one engine (this repository's tests do, and so
+ *   does a host with several agents), and BuildKit would make the two builds one: it hands a
+ *   later build the cached layers, and merges identical steps of builds that run at the same
+ *   time, even under --no-cache (seen: both wrote one image ID for a `RUN date`). Then the two
+ *   digests agree whatever the Dockerfile does. No-cache, and after the first build, is a rule
+ *   that holds on any fleet, at the price of running the two builds one after the other;
+ *   requiring different engines would rule out the common one-engine host, and agents do not
+ *   say which engine they share.
  * - The check job pushes by digest like every job (agents never tag) and is never published:
  *   before the index is written, the two child digests must be equal (./verify).
  * - Check jobs come after the platform jobs, in the order of spec.crossCheck, so a stored
@@ -61,7 +65,7 @@ export interface PartnerPlacement {
 export interface Pairing {
   platform: Platform;
   check: boolean;
-  /** undefined while the partner is queued (or ended without an agent). */
+  /** undefined until the partner succeeded (see placementOf). */
   partner: PartnerPlacement | undefined;
 }
 
@@ -72,7 +76,7 @@ export function pairingOf(jobs: readonly Job[], job: Pick<Job, 'id' | 'platform'
   return { platform: job.platform, check: job.check === true, partner: placementOf(partner) };
 }
 
+/** Where the platform's own job succeeded; until then its check waits (see the top of this file). */
 export function placementOf(job: Job): PartnerPlacement | undefined {
-  const holds = job.state === 'assigned' || job.state === 'running' || job.state === 'succeeded';
-  return holds && job.agent ? { agent: job.agent, mode: job.mode ?? 'native' } : undefined;
+  return job.state === 'succeeded' && job.agent ? { agent: job.agent, mode: job.mode ?? 'native' } : undefined;
 }

@@ -7,10 +7,10 @@ import { decidePaired } from './placement';
 const none = new DurationHistory();
 const check = (partner?: { agent: string; mode: 'native' | 'emulated' }) => ({ platform: arm64, check: true, partner });
 
-test('the check waits until the platform\'s own job is placed', () => {
+test('the check waits until the platform\'s own job has succeeded', () => {
   const d = decidePaired(job(), check(), [pi('pi-1'), server('x86-1')], none, settings);
   assert.equal(d.kind, 'wait');
-  assert.match(d.reason, /cross-check of linux\/arm64 waits for the platform's own build to be placed/);
+  assert.match(d.reason, /cross-check of linux\/arm64 waits for the platform's own build to finish, then builds it again on another agent without the cache/);
 });
 
 test('never on the agent of the other build; the other mode preferred where one is free', () => {
