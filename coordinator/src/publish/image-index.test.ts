@@ -34,3 +34,24 @@ test('arm64 is written with variant v8 whatever it was parsed from; arm keeps it
   assert.deepEqual(ociPlatform(Platform.parse('armhf')), { architecture: 'arm', os: 'linux', variant: 'v7' });
   assert.deepEqual(ociPlatform(Platform.parse('linux/amd64')), { architecture: 'amd64', os: 'linux' });
 });
+
+test('attestation manifests follow every platform manifest, in the platforms order, annotation keys sorted', () => {
+  const attestation = (n: number, subject: string) => ({
+    mediaType: MediaType.OciManifest,
+    digest: d(n),
+    size: n,
+    platform: { architecture: 'unknown', os: 'unknown' },
+    annotations: { 'vnd.docker.reference.type': 'attestation-manifest', 'vnd.docker.reference.digest': subject },
+  });
+  const bytes = buildImageIndex([
+    { platform: Platform.parse('linux/amd64'), manifest: { mediaType: MediaType.OciManifest, digest: d(1), size: 10 }, attestations: [attestation(5, d(1))] },
+    { platform: Platform.parse('linux/s390x'), manifest: { mediaType: MediaType.OciManifest, digest: d(2), size: 20 }, attestations: [attestation(6, d(2)), attestation(7, d(2))] },
+  ]);
+  const index = JSON.parse(bytes.toString()) as Index;
+  assert.deepEqual(
+    index.manifests.map((m) => [m.digest, m.platform?.architecture]),
+    [[d(1), 'amd64'], [d(2), 's390x'], [d(5), 'unknown'], [d(6), 'unknown'], [d(7), 'unknown']],
+  );
+  assert.deepEqual(Object.keys(index.manifests[2]!.annotations!), ['vnd.docker.reference.digest', 'vnd.docker.reference.type']);
+  assert.equal(index.manifests[2]!.annotations!['vnd.docker.reference.digest'], d(1));
+});
