@@ -191,6 +191,12 @@ class Step {
       { type: 'notify-job', jobId },
       { type: 'queue-changed' },
     );
+    // A cross-check job can start only now (../cross-check/pairs): its wait for an agent (--wait-timeout) starts now too.
+    const check = job.check ? undefined : partnerOf(this.build.jobs, job);
+    if (check?.state === 'queued') {
+      this.setJob({ ...check, queuedAt: this.now });
+      this.effects.push({ type: 'persist-job', jobId: check.id, patch: { queuedAt: this.now } });
+    }
     this.maybeComplete();
   }
 

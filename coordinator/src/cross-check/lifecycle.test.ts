@@ -82,6 +82,15 @@ test('once all succeed, only the platform jobs are published; the check is compa
   assert.equal(disagreeing(differ).length, 1);
 });
 
+test('the check\'s wait for an agent starts when its platform job succeeds, not at submit', () => {
+  const b = running();
+  const queuedCheck = { ...b, jobs: b.jobs.map((j): Job => (j.id === 'b-2' ? { ...j, state: 'queued', attempt: 0, agent: undefined, mode: undefined, leaseId: undefined, queuedAt: 5 } : j)) };
+  const next = succeed(queuedCheck, 1, D2);
+  assert.equal(next.build.jobs[2]!.queuedAt, NOW);
+  assert.ok(next.effects.some((e) => e.type === 'persist-job' && e.jobId === 'b-2' && e.patch.queuedAt === NOW));
+  assert.equal(succeed(queuedCheck, 0, D1).build.jobs[2]!.queuedAt, 5, 'another platform\'s success changes nothing');
+});
+
 test('a failed check fails the build, even with --allow-partial; a failed other platform does not', () => {
   const error = { code: 'BUILD_FAILED', message: 'exit code: 1', kind: 'build' } as const;
   const failCheck = transition(running({ allowPartial: true }), { type: 'failed', jobId: 'b-2', attempt: 1, agent: 'x86-2', error }, NOW, settings);
