@@ -65,7 +65,8 @@ describe('self-build: archfarm builds its own container images', () => {
     assert.equal(res.code, 0, `archfarm build failed:\n${res.stderr.slice(-6000)}`);
     const raw = await skopeoInspect(tag);
     assert.equal(raw.code, 0, raw.stderr);
-    return (JSON.parse(raw.stdout) as { manifests: Descriptor[] }).manifests;
+    // The platform images only: the attestation manifests (unknown/unknown, provenance) follow them.
+    return (JSON.parse(raw.stdout) as { manifests: Descriptor[] }).manifests.filter((m) => m.platform?.architecture !== 'unknown');
   }
 
   /** Checks the child's config (through skopeo) names the platform the index claims. */
