@@ -25,7 +25,10 @@ export interface PublishedIndex {
  * Checks each job's pushed image and writes the index under every tag of the build. The
  * merge is idempotent (the same index bytes for the same images), so a retry after a
  * registry outage, or after a coordinator restart in the middle of it, is safe; within
- * one publish a retry does not write again a tag an earlier try wrote.
+ * one publish a retry does not write again a tag an earlier try wrote. With `provenance`
+ * (and without --provenance=false) each platform's signed statement is pushed and listed
+ * too; ECDSA signatures differ each time, so after a restart the index is signed anew and
+ * every tag is written again with it.
  */
 export async function publishBuild(registries: RegistryAccess, build: Build, jobs: Job[], settings: PublishSettings, logger: Logger, provenance?: ProvenanceDeps): Promise<PublishedIndex> {
   const target = build.spec.tag;
