@@ -42,7 +42,7 @@ async function tarNames(bytes: Buffer, dir: string): Promise<string[]> {
 test('schedules add: uploads the context as build does, sends the build flags parsed as build parses them, prints the next five runs', async (t) => {
   const { fake, dir, args } = await setup(t);
   const io = testIo(dir, { SOURCE_DATE_EPOCH: undefined });
-  const argv = args('--timezone', 'Europe/Zurich', '--on-base-change', '--build-arg', 'V=1', '--target', 'app', '--label', 'a=b', '--pull', '--no-cache', '--allow-partial', '--emulation', 'deny', '--require-label', 'rack=pi', '--smoke', 'uname -m', '--timeout', '1h', '--wait-timeout', '5m', '-t', '127.0.0.1:5000/hello:latest', '.');
+  const argv = args('--timezone', 'Europe/Zurich', '--on-base-change', '--build-arg', 'V=1', '--target', 'app', '--label', 'a=b', '--pull', '--no-cache', '--allow-partial', '--emulation', 'deny', '--require-label', 'rack=pi', '--smoke', 'uname -m', '--timeout', '1h', '--wait-timeout', '5m', '-t', '127.0.0.1:5000/hello:latest', '--provenance', 'false', '.');
   assert.equal(await runCli(argv, io), 0, io.stderr.text);
   const digest = fake.uploads[0]!.sha256;
   assert.equal(fake.uploads.length, 1);
@@ -74,6 +74,8 @@ test('schedules add: uploads the context as build does, sends the build flags pa
         noCache: true,
         secrets: [],
         git: undefined,
+        noProvenance: true,
+        crossCheck: [],
       },
     },
   ]);
