@@ -26,7 +26,7 @@ import {
   type Fixture,
   type PlatformSpec,
 } from './verify-fixture';
-import { verifyText } from './verify-output';
+import { contextText, verifyText } from './verify-output';
 import type { PlatformVerdictJson, VerifyReportJson } from './verify-report';
 
 const keys = testKeys();
@@ -207,4 +207,10 @@ test('the text names each platform with OK or FAILED, its agent and mode, contex
   assert.match(text, /^ {2}problem {2}--require-native linux\/s390x: built emulated/m);
   assert.match(text, /^NOT VERIFIED$/m);
   assert.ok(!text.includes(ANNOTATION_REFERENCE_DIGEST));
+});
+
+test('a git context reads as buildx writes the source, with its commit', () => {
+  assert.equal(contextText({ git: { url: 'https://git.example/app.git', ref: 'main', subdir: 'svc', commit: 'c0ffee' } }), 'https://git.example/app.git#main:svc commit c0ffee');
+  assert.equal(contextText({ git: { url: 'https://git.example/app.git', ref: '', subdir: '', commit: '' } }), 'https://git.example/app.git');
+  assert.equal(contextText({ digest: imageDigest('ctx') }), imageDigest('ctx'));
 });
