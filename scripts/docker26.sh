@@ -51,6 +51,7 @@ RUN=$ARCHFARM_DOCKER26_RUN
 DATA=$ARCHFARM_DOCKER26_DATA
 ROOT=$CACHE/root # the unpacked .debs
 PACKAGES=(docker.io containerd)
+BUILDX_PLUGIN=usr/libexec/docker/cli-plugins/docker-buildx
 WANT_DOCKERD=26.
 WANT_CONTAINERD=1.7.
 SOCK=$RUN/docker.sock
@@ -158,7 +159,29 @@ fetch_binaries() {
     log "dockerd $WANT_DOCKERD* and containerd $WANT_CONTAINERD* already in $ROOT"
     return
   fi
-  local mirror security arch apt_opts tmp deb package
+  local tmp deb package arch=$ARCHFARM_DOCKER26_ARCH
+  apt_prepare
+  log "apt-get download ${PACKAGES[*]} ($ARCHFARM_DOCKER26_SUITE)"
+  rm -f "$CACHE/debs"/*.deb
+  for package in "${PACKAGES[@]}"; do
+    (cd "$CACHE/debs" && download_any_version "$package:$arch") >>"$APT_LOG" 2>&1 </dev/null \
+      || _apt_fail "apt-get download $package:$arch ($ARCHFARM_DOCKER26_SUITE)"
+  done
+  tmp="$(mktemp -d "$CACHE/.root.XXXXXX")"
+  for deb in "$CACHE/debs"/*.deb; do
+    log "unpacking $(basename "$deb")"
+    dpkg-deb -x "$deb" "$tmp"
+  done
+  rm -rf "$ROOT"
+  mv "$tmp" "$ROOT" # a half-unpacked tree is never taken for a good one
+  binaries_ok || die "the unpacked binaries in $ROOT are not dockerd $WANT_DOCKERD* and containerd $WANT_CONTAINERD*"
+}
+
+# The suite's apt indexes, in apt state of our own (apt_opts), updated once per run.
+apt_opts=()
+apt_prepare() {
+  ((${#apt_opts[@]})) && return
+  local mirror security arch
   mirror="$(debian_mirror)" || true
   [[ -n $mirror ]] || die "no Debian mirror for $(codename) in /etc/apt/sources.list(.d)"
   arch=$ARCHFARM_DOCKER26_ARCH
@@ -178,20 +201,29 @@ fetch_binaries() {
   )
   log "apt-get update: $mirror $ARCHFARM_DOCKER26_SUITE main${security:+ and $security $ARCHFARM_DOCKER26_SUITE-security main} ($arch), lists in $CACHE/apt"
   apt-get "${apt_opts[@]}" update >>"$APT_LOG" 2>&1 </dev/null || _apt_fail "apt-get update ($ARCHFARM_DOCKER26_SUITE)"
-  log "apt-get download ${PACKAGES[*]} ($ARCHFARM_DOCKER26_SUITE)"
-  rm -f "$CACHE/debs"/*.deb
-  for package in "${PACKAGES[@]}"; do
-    (cd "$CACHE/debs" && download_any_version "$package:$arch") >>"$APT_LOG" 2>&1 </dev/null \
-      || _apt_fail "apt-get download $package:$arch ($ARCHFARM_DOCKER26_SUITE)"
-  done
-  tmp="$(mktemp -d "$CACHE/.root.XXXXXX")"
-  for deb in "$CACHE/debs"/*.deb; do
-    log "unpacking $(basename "$deb")"
-    dpkg-deb -x "$deb" "$tmp"
-  done
-  rm -rf "$ROOT"
-  mv "$tmp" "$ROOT" # a half-unpacked tree is never taken for a good one
-  binaries_ok || die "the unpacked binaries in $ROOT are not dockerd $WANT_DOCKERD* and containerd $WANT_CONTAINERD*"
+}
+
+# buildx's CLI plugin from the same suite, beside dockerd 26 in $ROOT: the provenance test reads
+# the farm's attestations with `docker-buildx imagetools inspect`, as users' tools do. For this
+# machine's CPU only (the VM images need none), and added alone, so a running dockerd 26 and
+# its binaries are left as they are.
+fetch_buildx() {
+  [[ $ARCHFARM_DOCKER26_ARCH == "$(dpkg --print-architecture)" ]] || return 0
+  if [[ -x $ROOT/$BUILDX_PLUGIN ]]; then
+    log "docker-buildx already in $ROOT"
+    return
+  fi
+  local tmp
+  apt_prepare
+  log "apt-get download docker-buildx ($ARCHFARM_DOCKER26_SUITE)"
+  tmp="$(mktemp -d "$CACHE/.buildx.XXXXXX")"
+  (cd "$tmp" && download_any_version "docker-buildx:$ARCHFARM_DOCKER26_ARCH") >>"$APT_LOG" 2>&1 </dev/null \
+    || _apt_fail "apt-get download docker-buildx ($ARCHFARM_DOCKER26_SUITE)"
+  dpkg-deb -x "$tmp"/docker-buildx_*.deb "$tmp/root"
+  mkdir -p "$(dirname "$ROOT/$BUILDX_PLUGIN")"
+  mv "$tmp/root/$BUILDX_PLUGIN" "$ROOT/$BUILDX_PLUGIN" # whole or absent
+  rm -rf "$tmp"
+  "$ROOT/$BUILDX_PLUGIN" version >/dev/null || die "$ROOT/$BUILDX_PLUGIN does not run"
 }
 
 # --- The bridge ------------------------------------------------------------------
@@ -347,11 +379,15 @@ main() {
     exec 9>"$CACHE/.lock"
     flock -w 300 9 || die "another scripts/docker26.sh holds $CACHE/.lock (for 300 s)"
     fetch_binaries
+    fetch_buildx
     echo "$ROOT"
     return
   fi
   if engine_ok; then
     log "dockerd 26 already answering on unix://$SOCK"
+    exec 9>"$CACHE/.lock"
+    flock -w 300 9 || die "another scripts/docker26.sh holds $CACHE/.lock (for 300 s)"
+    fetch_buildx
   else
     [[ $EUID -eq 0 ]] || die "must run as root"
     local t0=$SECONDS
@@ -360,6 +396,7 @@ main() {
     exec 9>"$CACHE/.lock"
     flock -w 300 9 || die "another scripts/docker26.sh holds $CACHE/.lock (for 300 s)"
     fetch_binaries
+    fetch_buildx
     setup_bridge
     start_containerd
     start_dockerd

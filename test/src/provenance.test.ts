@@ -18,6 +18,7 @@ import {
   type Index,
   type Manifest,
 } from '@archfarm/common';
+import { BUILDX_PLUGIN } from './support/docker26';
 import { TestFleet } from './support/fleet';
 import { baseImage, makeContext } from './support/context';
 import { run } from './support/processes';
@@ -171,6 +172,18 @@ describe('provenance: one signed attestation manifest per platform in the index'
       const changed = Buffer.from(statementBytes);
       changed[changed.length - 2] = (changed[changed.length - 2] ?? 0) ^ 1;
       assert.equal(await opensslVerifies(dir, keyFile, envelope, changed), false, `${platform}: a changed statement does not verify`);
+    }
+
+    // The tool users have: buildx reads each platform's provenance from the index as it reads its own.
+    const buildx = await run(BUILDX_PLUGIN, ['imagetools', 'inspect', tag, '--format', '{{json .Provenance}}'], { env: { DOCKER_CONFIG: join(dir, 'docker-config') } });
+    assert.equal(buildx.code, 0, `${BUILDX_PLUGIN} imagetools inspect (scripts/docker26.sh unpacks it): ${buildx.stderr}`);
+    const provenance = JSON.parse(buildx.stdout) as Record<string, { SLSA: { buildDefinition: { internalParameters: { archfarm: { mode: string; agent: { name: string } } } }; runDetails: { metadata: { invocationId: string } } } }>;
+    assert.deepEqual(Object.keys(provenance).sort(), [...FOUR].sort(), 'buildx finds a provenance for every platform');
+    for (const [platform, { SLSA }] of Object.entries(provenance)) {
+      const result = built.platforms.find((p) => p.platform === platform)!;
+      assert.equal(SLSA.buildDefinition.internalParameters.archfarm.mode, result.mode, `buildx: ${platform} mode`);
+      assert.equal(SLSA.buildDefinition.internalParameters.archfarm.agent.name, result.agent, `buildx: ${platform} agent`);
+      assert.equal(SLSA.runDetails.metadata.invocationId, buildId, `buildx: ${platform} build id`);
     }
   });
 

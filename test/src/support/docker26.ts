@@ -13,6 +13,9 @@ export const DOCKER26_SOCKET = process.env.ARCHFARM_DOCKER26_SOCKET ?? '/run/arc
 /** For the agent's --docker-host (and DOCKER_HOST): unix:///run/archfarm-docker26/docker.sock. */
 export const DOCKER26_HOST = `unix://${DOCKER26_SOCKET}`;
 
+/** buildx's CLI plugin, which scripts/docker26.sh unpacks beside dockerd 26 (ARCHFARM_DOCKER26_CACHE as there). */
+export const BUILDX_PLUGIN = `${process.env.ARCHFARM_DOCKER26_CACHE ?? '/var/cache/archfarm/docker26'}/root/usr/libexec/docker/cli-plugins/docker-buildx`;
+
 /** What `docker info` says when images are kept in containerd. */
 export const CONTAINERD_SNAPSHOTTER = 'io.containerd.snapshotter.v1';
 
