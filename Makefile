@@ -8,12 +8,13 @@ NPM_STAMP := node_modules/.archfarm-installed
 help: ## list targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
 
-setup: ## host: dockerd, QEMU binfmt, a loopback registry, skopeo; the multi-platform test base image; Node.js for other CPUs
+setup: ## host: dockerd, QEMU binfmt, a loopback registry, skopeo; the multi-platform test base image; Node.js for other CPUs; a PostgreSQL cluster for the tests
 	bash scripts/host-setup.sh
 	bash scripts/docker26.sh >/dev/null
 	bash scripts/test-base.sh >/dev/null
 	for arch in arm64 armv7l s390x ppc64le; do bash scripts/foreign-node.sh $$arch >/dev/null; done
 	bash scripts/node-base.sh >/dev/null
+	bash scripts/postgres.sh >/dev/null
 
 $(NPM_STAMP): package.json package-lock.json
 	npm ci --no-audit --no-fund
