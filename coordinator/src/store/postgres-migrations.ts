@@ -225,6 +225,19 @@ const VERSION_TABLE = 'archfarm_schema';
 /** Serialises migrations of one database across processes (any constant both sides agree on). */
 const MIGRATION_LOCK = 0x61726366; // "arcf"
 
+/** Creates the schema the store keeps its tables in, under the migration lock (two creators would collide). */
+export async function pgEnsureSchema(client: PoolClient, schema: string): Promise<void> {
+  await client.query('BEGIN');
+  try {
+    await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+    await client.query('COMMIT');
+  } catch (err) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw err;
+  }
+}
+
 /** The database's schema version, 0 for a database archfarm never wrote. */
 export async function pgSchemaVersion(client: PoolClient): Promise<number> {
   const table = await client.query<{ t: string | null }>(`SELECT to_regclass($1)::text AS t`, [VERSION_TABLE]);

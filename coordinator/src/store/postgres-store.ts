@@ -2,7 +2,7 @@ import { Pool, types } from 'pg';
 import { InvalidInputError } from '@archfarm/common';
 import { AgentNameTakenError, StoreDataError, StoreRecordNotFoundError, TokenNotFoundError } from './errors';
 import { PgExecutor, type Tx } from './postgres-executor';
-import { pgMigrate } from './postgres-migrations';
+import { pgEnsureSchema, pgMigrate } from './postgres-migrations';
 import { AGENTS, ATTEMPTS, BUILDS, CREDENTIALS, IDENTITIES, JOBS, LEASES, SCHEDULES, TOKENS } from './postgres-statements';
 import { redactPostgresUrl } from './postgres-url';
 import { ATTEMPT_FIELDS, BUILD_FIELDS, JOB_FIELDS, applyPatch, checkAgent, checkCount, checkJobsOfBuild, checkLimit, checkLogBytes, checkSpec } from './record-rules';
@@ -79,7 +79,7 @@ export class PostgresStore implements Store {
     try {
       const client = await pool.connect();
       try {
-        if (schema) await client.query(`CREATE SCHEMA IF NOT EXISTS ${schema}`);
+        if (schema) await pgEnsureSchema(client, schema);
         await pgMigrate(client, redactPostgresUrl(url));
       } finally {
         client.release();
