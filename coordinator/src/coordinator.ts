@@ -5,7 +5,9 @@ import { CoordinatorPruner } from './prune/coordinator-pruner';
 import { AgentServiceService, AuthServiceService, BuildServiceService, ProvenanceServiceService, ScheduleServiceService, VersionServiceService } from '@archfarm/proto';
 import { BuildManager } from './builds/build-manager';
 import { LogFiles } from './builds/log-files';
-import { SqliteStore, type SqliteStoreOptions, type Store } from './store';
+import { type Store } from './store';
+import { openCoordinatorStore, type SqliteOpener } from './store/open-store';
+import { describeStoreLocation } from './store/store-location';
 import { agentSnapshots, CoordinatorMetrics } from './metrics';
 import { openDataDir, type DataDirLock } from './data-dir';
 import { Dispatcher } from './builds/dispatcher';
@@ -45,8 +47,8 @@ type State = 'starting' | 'serving' | 'stopping' | 'stopped';
 
 /** What a Coordinator can be given besides its options and logger (tests set them). */
 export interface CoordinatorDeps {
-  /** Opens the store; default SqliteStore.open. A test holds it back to see /readyz answer 503. */
-  openStore?: (path: string, options: SqliteStoreOptions) => Store | Promise<Store>;
+  /** Opens the SQLite store; default SqliteStore.open. A test holds it back to see /readyz answer 503. */
+  openStore?: SqliteOpener;
 }
 
 /**
@@ -110,7 +112,7 @@ export class Coordinator {
     const git = new GitContexts({ dir: join(options.dataDir, 'git'), contexts, maxBytes: options.maxContextBytes, logger });
     await git.init();
     const registries = new RegistryAccess(options.insecureRegistries, { authFile: options.registryAuthFile, useHostDockerConfig: options.useHostDockerConfig }, logger);
-    const store = await (deps.openStore ?? SqliteStore.open)(join(options.dataDir, 'archfarm.db'), { onCommit: (s) => metrics.storeCommitted(s) });
+    const store = await openCoordinatorStore(options.store, { onCommit: (s) => metrics.storeCommitted(s), logger, openSqlite: deps.openStore });
     const logs = new LogFiles(join(options.dataDir, 'logs'), options.maxLogBytes);
     const fleet = await trackAgents(new Fleet(), store, logger);
     const history = await loadHistory(store);
@@ -173,7 +175,7 @@ export class Coordinator {
     coordinator.pruning = setInterval(() => void coordinator.prune(), PRUNE_INTERVAL_MS);
     coordinator.pruning.unref();
     void coordinator.prune();
-    logger.info({ listen: `${options.host}:${port}`, dataDir: options.dataDir }, 'coordinator serving');
+    logger.info({ listen: `${options.host}:${port}`, dataDir: options.dataDir, store: describeStoreLocation(options.store) }, 'coordinator serving');
     return coordinator;
   }
 

@@ -1,12 +1,18 @@
 import { resolve } from 'node:path';
+import { parseStoreLocation, type StoreLocation } from './store/store-location';
 import { DEFAULT_MAX_DISK, DEFAULT_RETENTION, formatDuration, HostPort, InvalidInputError, parseDiskSize, parseRetention, type RetentionLimits } from '@archfarm/common';
 
 /** What an operator may set; every field has a documented default. */
 export interface CoordinatorOptions {
   /** host:port of the gRPC API for agents and the CLI. Default 127.0.0.1:7420; port 0 picks one. */
   listen?: string;
-  /** Where contexts (and later the store) live. Default ./.archfarm/coordinator. */
+  /** Where contexts, logs, keys and (by default) the store live. Default ./.archfarm/coordinator. */
   dataDir?: string;
+  /**
+   * --store: a postgres://user@host:port/database URL to keep the store in PostgreSQL.
+   * Default (absent or ""): the SQLite file archfarm.db in the data dir.
+   */
+  store?: string;
   /** Registries (host:port) spoken to over plain HTTP, besides loopback ones. */
   insecureRegistries?: string[];
   /** Docker config.json with registry credentials, read because it is named. Default: none (see useHostDockerConfig). */
@@ -53,7 +59,8 @@ export interface CoordinatorOptions {
   httpListen?: string;
 }
 
-export type CompiledCoordinatorOptions = Required<Omit<CoordinatorOptions, 'registryAuthFile' | 'retention' | 'maxDisk' | 'httpListen'>> & {
+export type CompiledCoordinatorOptions = Required<Omit<CoordinatorOptions, 'registryAuthFile' | 'retention' | 'maxDisk' | 'httpListen' | 'store'>> & {
+  store: StoreLocation;
   registryAuthFile: string | undefined;
   /** undefined: no HTTP listener. */
   httpListen: HostPort | undefined;
@@ -99,6 +106,7 @@ export function compileOptions(options: CoordinatorOptions): CompiledCoordinator
     host: address.host,
     port: address.port!,
     dataDir: resolve(options.dataDir ?? D.dataDir),
+    store: parseStoreLocation(options.store, resolve(options.dataDir ?? D.dataDir)),
     insecureRegistries: options.insecureRegistries ?? [],
     registryAuthFile: options.registryAuthFile,
     useHostDockerConfig: options.useHostDockerConfig ?? false,

@@ -1,5 +1,6 @@
 import { DEFAULT_LOG_LEVEL, formatDuration, parseDiskSize, parseDuration, type Setting } from '@archfarm/common';
 import { COORDINATOR_DEFAULTS as D, type CoordinatorOptions } from './options';
+import { SQLITE_FILE, parseStoreLocation } from './store/store-location';
 
 /** What archfarm-coordinator's flags, ARCHFARM_* variables and config file set: its options and its log level. */
 export type CoordinatorSettings = CoordinatorOptions & { logLevel?: string };
@@ -10,6 +11,7 @@ const size = (bytes: number) => `${bytes / 1024 ** 3}GiB`;
 export const COORDINATOR_SETTINGS: readonly Setting<CoordinatorSettings>[] = [
   { flag: '--listen', value: '<host:port>', kind: 'string', option: 'listen', help: 'address of the gRPC API for agents and the CLI', shownDefault: D.listen },
   { flag: '--data-dir', value: '<dir>', kind: 'string', option: 'dataDir', help: 'where build contexts and state are kept', shownDefault: D.dataDir },
+  { flag: '--store', value: '<url>', kind: 'string', option: 'store', check: (text, field) => parseStoreLocation(text, '.', field), help: 'keep the state in PostgreSQL: postgres://user@host:port/database (password: PGPASSWORD or ~/.pgpass); one coordinator per database for now', shownDefault: `DATA/${SQLITE_FILE} (SQLite)` },
   { flag: '--insecure-registry', value: '<host:port>', kind: 'list', option: 'insecureRegistries', help: 'registry to reach over plain HTTP (repeatable; loopback is always plain)' },
   { flag: '--registry-auth-file', value: '<path>', kind: 'string', option: 'registryAuthFile', help: 'Docker config.json holding registry credentials (default: none; see --use-host-docker-config)' },
   { flag: '--use-host-docker-config', kind: 'boolean', option: 'useHostDockerConfig', help: "read this host's own Docker config ($DOCKER_CONFIG or ~/.docker) for registry credentials; without it only `archfarm registry login` and builds' --forward-credentials supply any" },

@@ -57,6 +57,22 @@ export class StoreDataError extends ArchfarmError {
   }
 }
 
+/**
+ * Another coordinator holds the PostgreSQL database (its schema) already. Several coordinators
+ * on one database need the cluster-wide claiming and fencing that this archfarm does not have
+ * yet (./POSTGRES.md), so a second one is refused rather than let double-dispatch jobs.
+ */
+export class StoreInUseError extends ArchfarmError {
+  readonly code = 'STORE_IN_USE';
+  readonly kind = 'input';
+  constructor(readonly where: string) {
+    super(
+      `${where} is in use by another archfarm coordinator; this version runs one coordinator per database: ` +
+        'stop the other one, or give this one another database (or ?options=-c search_path=<schema>)',
+    );
+  }
+}
+
 /** A call on a store after close(). */
 export class StoreClosedError extends ArchfarmError {
   readonly code = 'STORE_CLOSED';

@@ -8,3 +8,4 @@ export { MIGRATIONS, type Migration } from './migrations';
 export * from './store-identities';
 export { redeemJoinToken, tokenUsable } from './security-rules';
 export * from './store-schedules';
+export { PostgresStore, type PostgresStoreOptions } from './postgres-store';

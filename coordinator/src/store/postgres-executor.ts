@@ -86,11 +86,15 @@ export class PgExecutor {
     return run;
   }
 
-  /** Refuses new calls, lets the ones already called finish, and ends the pool. Idempotent. */
-  async close(): Promise<void> {
+  /**
+   * Refuses new calls, lets the ones already called finish, runs `beforeEnd` (to give back a
+   * connection held outside the executor) and ends the pool. Idempotent.
+   */
+  async close(beforeEnd: () => void = () => {}): Promise<void> {
     if (!this.open) return;
     this.open = false;
     await Promise.all([this.tail, ...this.reading]);
+    beforeEnd();
     await this.pool.end();
   }
 

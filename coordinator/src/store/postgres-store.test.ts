@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Pool } from 'pg';
 import { createTestDatabase, type TestDatabase } from '../testing/postgres';
-import { StoreDataError } from './errors';
+import { StoreDataError, StoreInUseError } from './errors';
 import { PostgresStore } from './postgres-store';
 import { storeContract } from './store-contract';
 import { sampleAgent, sampleAttempt, sampleBuild, sampleJobs, sampleSchedule, sampleTick, sampleToken, scheduledBuild } from './store-fixtures';
@@ -128,4 +128,14 @@ test('a row the code does not understand fails loudly', async () => {
   } finally {
     await store.close();
   }
+});
+
+test('an exclusive store (a coordinator) refuses a second one on its database until it closes', async () => {
+  const schema = freshSchema();
+  const first = await PostgresStore.open(db.url, { schema, exclusive: true });
+  await assert.rejects(PostgresStore.open(db.url, { schema, exclusive: true }), (err: unknown) => err instanceof StoreInUseError && err.code === 'STORE_IN_USE');
+  const other = await PostgresStore.open(db.url, { schema: freshSchema(), exclusive: true });
+  await Promise.all([first.close(), other.close()]);
+  const next = await PostgresStore.open(db.url, { schema, exclusive: true });
+  await next.close();
 });

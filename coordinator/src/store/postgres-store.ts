@@ -1,6 +1,6 @@
-import { Pool, types } from 'pg';
+import { Pool, types, type PoolClient } from 'pg';
 import { InvalidInputError } from '@archfarm/common';
-import { AgentNameTakenError, StoreDataError, StoreRecordNotFoundError, TokenNotFoundError } from './errors';
+import { AgentNameTakenError, StoreDataError, StoreInUseError, StoreRecordNotFoundError, TokenNotFoundError } from './errors';
 import { PgExecutor, type Tx } from './postgres-executor';
 import { pgEnsureSchema, pgMigrate } from './postgres-migrations';
 import { AGENTS, ATTEMPTS, BUILDS, CREDENTIALS, IDENTITIES, JOBS, LEASES, SCHEDULES, TOKENS } from './postgres-statements';
@@ -25,6 +25,13 @@ export interface PostgresStoreOptions {
    * search_path (normally `public`). Lets one database hold several archfarms (or tests).
    */
   schema?: string;
+  /**
+   * Holds a session advisory lock on the database (schema) for the store's life, refusing to
+   * open (StoreInUseError) while another exclusive store holds it: what a coordinator asks for
+   * until several can share one database. The lock goes with the session, so a coordinator
+   * killed with SIGKILL frees it as its connection drops. Default false.
+   */
+  exclusive?: boolean;
   /** Told of errors of idle connections (the server went away); the next call fails on its own. */
   onPoolError?: (err: Error) => void;
   /** Told the duration of every write transaction, in seconds (the store commit histogram). */
@@ -50,6 +57,8 @@ function safeInteger(text: string): number {
 }
 
 const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
+/** The advisory lock class of an exclusive store (the letters arcd); the object is the schema's name hashed. */
+const COORDINATOR_LOCK = 0x61726364;
 
 /**
  * The Store on PostgreSQL (`--store postgres://...`): the SQLite store's schema, migrations
@@ -58,7 +67,11 @@ const SCHEMA_NAME = /^[a-z_][a-z0-9_]{0,62}$/;
 export class PostgresStore implements Store {
   private readonly db: PgExecutor;
 
-  private constructor(pool: Pool, onCommit?: (seconds: number) => void) {
+  private constructor(
+    pool: Pool,
+    private readonly holder: PoolClient | undefined,
+    onCommit?: (seconds: number) => void,
+  ) {
     this.db = new PgExecutor(pool, onCommit);
   }
 
@@ -71,11 +84,12 @@ export class PostgresStore implements Store {
     if (schema !== undefined && !SCHEMA_NAME.test(schema)) throw new InvalidInputError('schema', 'must be a lower-case SQL identifier');
     const pool = new Pool({
       connectionString: url,
-      max: options.maxConnections ?? 4,
+      max: (options.maxConnections ?? 4) + (options.exclusive ? 1 : 0),
       types: TYPES,
       ...(schema ? { options: `-c search_path=${schema}` } : {}),
     });
     pool.on('error', (err) => options.onPoolError?.(err));
+    let holder: PoolClient | undefined;
     try {
       const client = await pool.connect();
       try {
@@ -84,11 +98,12 @@ export class PostgresStore implements Store {
       } finally {
         client.release();
       }
+      if (options.exclusive) holder = await holdExclusive(pool, url, options.onPoolError);
     } catch (err) {
       await pool.end();
       throw err;
     }
-    return new PostgresStore(pool, options.onCommit);
+    return new PostgresStore(pool, holder, options.onCommit);
   }
 
   async createBuild(build: BuildRecord, jobs: JobRecord[]): Promise<void> {
@@ -360,8 +375,22 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
-    await this.db.close();
+    // Destroyed, not returned to the pool: the session ends and its advisory lock with it.
+    await this.db.close(() => this.holder?.release(true));
   }
+}
+
+/** A connection that keeps the coordinator lock of the URL's database (schema) until released. */
+async function holdExclusive(pool: Pool, url: string, onError?: (err: Error) => void): Promise<PoolClient> {
+  const client = await pool.connect();
+  client.on('error', (err) => onError?.(err));
+  const got = await client.query<{ got: boolean }>('SELECT pg_try_advisory_lock($1, hashtext(current_schema())) AS got', [COORDINATOR_LOCK]).catch((err: unknown) => {
+    client.release(true);
+    throw err;
+  });
+  if (got.rows[0]?.got === true) return client;
+  client.release(true);
+  throw new StoreInUseError(redactPostgresUrl(url));
 }
 
 async function patchJob(tx: Tx, id: string, patch: JobPatch, buildId?: string): Promise<void> {
