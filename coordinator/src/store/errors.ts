@@ -73,6 +73,18 @@ export class StoreInUseError extends ArchfarmError {
   }
 }
 
+/** The PostgreSQL server of --store did not accept a connection at start (down, wrong address, refused login). */
+export class StoreUnreachableError extends ArchfarmError {
+  readonly code = 'STORE_UNREACHABLE';
+  readonly kind = 'infrastructure';
+  constructor(
+    readonly where: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`store: cannot connect to ${where}: ${options?.cause instanceof Error ? options.cause.message : String(options?.cause)}; check --store (host, port, user, database) and the password (PGPASSWORD or ~/.pgpass)`, options);
+  }
+}
+
 /** A call on a store after close(). */
 export class StoreClosedError extends ArchfarmError {
   readonly code = 'STORE_CLOSED';

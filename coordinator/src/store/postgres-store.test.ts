@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, test } from 'node:test';
 import { Pool } from 'pg';
 import { createTestDatabase, type TestDatabase } from '../testing/postgres';
-import { StoreDataError, StoreInUseError } from './errors';
+import { StoreDataError, StoreInUseError, StoreUnreachableError } from './errors';
 import { PostgresStore } from './postgres-store';
 import { storeContract } from './store-contract';
 import { sampleAgent, sampleAttempt, sampleBuild, sampleJobs, sampleSchedule, sampleTick, sampleToken, scheduledBuild } from './store-fixtures';
@@ -138,4 +138,11 @@ test('an exclusive store (a coordinator) refuses a second one on its database un
   await Promise.all([first.close(), other.close()]);
   const next = await PostgresStore.open(db.url, { schema, exclusive: true });
   await next.close();
+});
+
+test('a server that does not answer is named at open, without the password', async () => {
+  await assert.rejects(
+    PostgresStore.open('postgres://archfarm:hunter2@127.0.0.1:1/farm'),
+    (err: unknown) => err instanceof StoreUnreachableError && err.message.includes('127.0.0.1:1/farm') && !err.message.includes('hunter2'),
+  );
 });

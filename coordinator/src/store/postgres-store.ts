@@ -1,6 +1,6 @@
 import { Pool, types, type PoolClient } from 'pg';
 import { InvalidInputError } from '@archfarm/common';
-import { AgentNameTakenError, StoreDataError, StoreInUseError, StoreRecordNotFoundError, TokenNotFoundError } from './errors';
+import { AgentNameTakenError, StoreDataError, StoreInUseError, StoreUnreachableError, StoreRecordNotFoundError, TokenNotFoundError } from './errors';
 import { PgExecutor, type Tx } from './postgres-executor';
 import { pgEnsureSchema, pgMigrate } from './postgres-migrations';
 import { AGENTS, ATTEMPTS, BUILDS, CREDENTIALS, IDENTITIES, JOBS, LEASES, SCHEDULES, TOKENS } from './postgres-statements';
@@ -91,7 +91,9 @@ export class PostgresStore implements Store {
     pool.on('error', (err) => options.onPoolError?.(err));
     let holder: PoolClient | undefined;
     try {
-      const client = await pool.connect();
+      const client = await pool.connect().catch((err: unknown) => {
+        throw new StoreUnreachableError(redactPostgresUrl(url), { cause: err });
+      });
       try {
         if (schema) await pgEnsureSchema(client, schema);
         await pgMigrate(client, redactPostgresUrl(url));
