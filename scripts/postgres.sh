@@ -63,6 +63,12 @@ if [[ ! -f $ARCHFARM_POSTGRES_DIR/PG_VERSION ]]; then
     { tail -n 15 "$PG_LOG" >&2; die "initdb failed (log: $PG_LOG)"; }
 fi
 
+# Ours, but not answering on this port (started with another ARCHFARM_POSTGRES_PORT, or hung): restart it.
+if as_postgres "$BIN/pg_ctl" status -D "$ARCHFARM_POSTGRES_DIR" >/dev/null 2>&1; then
+  log "the test cluster runs but does not answer on 127.0.0.1:$ARCHFARM_POSTGRES_PORT: stopping it"
+  as_postgres "$BIN/pg_ctl" stop -m fast -w -t 60 -D "$ARCHFARM_POSTGRES_DIR" >/dev/null || die "could not stop the test cluster in $ARCHFARM_POSTGRES_DIR"
+fi
+
 if "$BIN/pg_isready" -q -h 127.0.0.1 -p "$ARCHFARM_POSTGRES_PORT"; then
   die "something else answers on 127.0.0.1:$ARCHFARM_POSTGRES_PORT; set ARCHFARM_POSTGRES_PORT to a free port"
 fi
