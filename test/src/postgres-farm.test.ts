@@ -99,6 +99,9 @@ describe('the farm on PostgreSQL', () => {
       await new Promise((r) => setTimeout(r, 250));
     }
     await fleet.killCoordinator();
+    // With no coordinator left to write, the database says where the kill landed: mid-build.
+    const atKill = await withPostgres(fleet.storeUrl!, async (c) => (await c.query<{ state: string }>('SELECT state FROM builds WHERE id = $1', [id])).rows);
+    assert.deepEqual(atKill, [{ state: 'running' }], 'the kill landed while the build was running');
     await fleet.restartCoordinator();
     const done = await waitFor(fleet, id, ended, 120_000, 'the build to end after the coordinator restarted');
     assert.equal(done.state, 'published', JSON.stringify(done.error));
