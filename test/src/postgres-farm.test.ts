@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { createHash, randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { TestFleet, withPostgres } from './support/fleet';
+import { Platform } from '@archfarm/common';
+import { withPostgres } from '@archfarm/coordinator';
+import { TestFleet } from './support/fleet';
 import { baseImage, makeContext } from './support/context';
 import { inspect, submitDetached, waitFor } from './support/builds';
 import { run } from './support/processes';
@@ -18,8 +20,7 @@ interface IndexJson {
   manifests: Array<{ digest: string; platform: { os: string; architecture: string; variant?: string } }>;
 }
 
-const platformOf = (p: IndexJson['manifests'][number]['platform']) =>
-  [p.os, p.architecture, p.architecture === 'arm64' ? undefined : p.variant].filter(Boolean).join('/');
+const platformOf = (p: IndexJson['manifests'][number]['platform']) => Platform.of(p.os, p.architecture, p.variant).toString();
 
 /**
  * The farm end to end on the PostgreSQL store (--store postgres://..., a database made for this
@@ -100,7 +101,7 @@ describe('the farm on PostgreSQL', () => {
     }
     await fleet.killCoordinator();
     // With no coordinator left to write, the database says where the kill landed: mid-build.
-    const atKill = await withPostgres(fleet.storeUrl!, async (c) => (await c.query<{ state: string }>('SELECT state FROM builds WHERE id = $1', [id])).rows);
+    const atKill = await withPostgres(fleet.database!.url, async (c) => (await c.query<{ state: string }>('SELECT state FROM builds WHERE id = $1', [id])).rows);
     assert.deepEqual(atKill, [{ state: 'running' }], 'the kill landed while the build was running');
     await fleet.restartCoordinator();
     const done = await waitFor(fleet, id, ended, 120_000, 'the build to end after the coordinator restarted');
@@ -120,7 +121,7 @@ describe('the farm on PostgreSQL', () => {
   test('the builds are rows in PostgreSQL, and there is no SQLite file', async () => {
     assert.equal(published.length, 2, 'the two builds above published');
     assert.equal(existsSync(join(fleet.dataDir, 'archfarm.db')), false, 'no archfarm.db in the data dir');
-    const rows = await withPostgres(fleet.storeUrl!, async (c) => {
+    const rows = await withPostgres(fleet.database!.url, async (c) => {
       const builds = await c.query<{ id: string; state: string; digest: string }>('SELECT id, state, digest FROM builds ORDER BY seq');
       const attempts = await c.query<{ build_id: string; n: string }>('SELECT j.build_id, count(*) AS n FROM attempts a JOIN jobs j ON j.id = a.job_id GROUP BY j.build_id');
       return { builds: builds.rows, attempts: new Map(attempts.rows.map((r) => [r.build_id, Number(r.n)])) };

@@ -12,6 +12,7 @@ import {
   keyId,
   pae,
   parseStatement,
+  Platform,
   sha256Digest,
   type Descriptor,
   type DsseEnvelope,
@@ -32,8 +33,8 @@ interface BuildJson {
   platforms: Array<{ platform: string; digest: string; agent: string; mode: string }>;
 }
 
-const platformOf = (p: NonNullable<Descriptor['platform']>): string =>
-  [p.os, p.architecture, p.architecture === 'arm64' ? undefined : p.variant].filter(Boolean).join('/');
+/** An index entry's platform as `--platform` spells it (common's Platform normalises arm64/v8). */
+const platformOf = (p: NonNullable<Descriptor['platform']>): string => Platform.of(p.os, p.architecture, p.variant).toString();
 
 /** A blob of `repository` as the registry serves it (checked against its digest). */
 async function blob(repository: string, digest: string): Promise<Buffer> {

@@ -34,8 +34,12 @@ export async function createTestDatabase(prefix = 'archfarm_test'): Promise<Test
   };
 }
 
-async function admin(fn: (client: Client) => Promise<void>): Promise<void> {
-  const url = testPostgresUrl();
+function admin(fn: (client: Client) => Promise<void>): Promise<void> {
+  return withPostgres(testPostgresUrl(), fn);
+}
+
+/** Runs `fn` on a connection to `url`; an unreachable server fails loudly with the fix, never skips. */
+export async function withPostgres<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
   const client = new Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
   try {
     await client.connect();
@@ -47,7 +51,7 @@ async function admin(fn: (client: Client) => Promise<void>): Promise<void> {
     );
   }
   try {
-    await fn(client);
+    return await fn(client);
   } finally {
     await client.end();
   }

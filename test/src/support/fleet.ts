@@ -2,8 +2,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { randomBytes } from 'node:crypto';
-import { Client } from 'pg';
+import { createTestDatabase, type TestDatabase } from '@archfarm/coordinator';
 import { BIN, freePort, run, waitForOutput, type RunResult } from './processes';
 
 export interface AgentSpec {
@@ -33,32 +32,6 @@ export interface FleetOptions {
   store?: 'postgres';
 }
 
-/** The test cluster of scripts/postgres.sh; ARCHFARM_TEST_POSTGRES points elsewhere (a role that may create databases). */
-export function testPostgresUrl(): string {
-  return process.env.ARCHFARM_TEST_POSTGRES || 'postgres://postgres@127.0.0.1:55432/postgres';
-}
-
-/** Runs `fn` on a connection to `url`; an unreachable server fails loudly with the fix, never skips. */
-export async function withPostgres<T>(url: string, fn: (client: Client) => Promise<T>): Promise<T> {
-  const client = new Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
-  try {
-    await client.connect();
-  } catch (err) {
-    const shown = new URL(url);
-    if (shown.password) shown.password = '***';
-    throw new Error(
-      `\n\n*** NO POSTGRESQL FOR THE TESTS at ${shown.toString()} (${(err as Error).message}) ***\n` +
-        `*** start it with 'bash scripts/postgres.sh' as root (make setup does), or set ARCHFARM_TEST_POSTGRES ***\n`,
-      { cause: err },
-    );
-  }
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
 export class TestFleet {
   private readonly children: ChildProcess[] = [];
   private readonly agents = new Map<string, ChildProcess>();
@@ -68,8 +41,8 @@ export class TestFleet {
   /** The admin token the coordinator printed when it initialised its data dir. */
   adminToken = '';
   caFingerprint = '';
-  /** The --store URL when options.store is 'postgres' (its database is dropped by stop()). */
-  storeUrl: string | undefined;
+  /** With options.store 'postgres': the fleet's database (its URL is the coordinator's --store; dropped by stop()). */
+  database: TestDatabase | undefined;
   private joinToken = '';
 
   private constructor(
@@ -79,7 +52,7 @@ export class TestFleet {
 
   static async start(agents: AgentSpec[], options: FleetOptions = {}): Promise<TestFleet> {
     const fleet = new TestFleet(await mkdtemp(join(tmpdir(), 'archfarm-e2e-')), options);
-    if (options.store === 'postgres') fleet.storeUrl = await createDatabase();
+    if (options.store === 'postgres') fleet.database = await createTestDatabase('archfarm_e2e');
     try {
       await fleet.startCoordinator(options.fixedPort ? await freePort() : 0);
       fleet.joinToken = await fleet.createJoinToken(100);
@@ -87,7 +60,7 @@ export class TestFleet {
       await fleet.waitForAgents(agents.map((a) => a.name));
     } catch (err) {
       // The caller never gets the fleet to stop: its database must not outlive the failure.
-      if (fleet.storeUrl) await fleet.stop();
+      if (fleet.database) await fleet.stop();
       throw err;
     }
     return fleet;
@@ -174,11 +147,7 @@ export class TestFleet {
     for (const child of this.children) child.kill('SIGTERM');
     await Promise.all(this.children.map((c) => (c.exitCode === null && c.signalCode === null ? new Promise((r) => c.once('exit', r)) : undefined)));
     await rm(this.dir, { recursive: true, force: true });
-    if (this.storeUrl) {
-      const name = new URL(this.storeUrl).pathname.slice(1);
-      // FORCE: a coordinator that did not exit cleanly must not keep the database alive.
-      await withPostgres(testPostgresUrl(), (c) => c.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
-    }
+    await this.database?.drop();
   }
 
   private spawnLogged(name: string, args: string[]): ChildProcess {
@@ -190,7 +159,7 @@ export class TestFleet {
   }
 
   private async startCoordinator(port: number): Promise<void> {
-    const args = [BIN.coordinator, '--listen', `127.0.0.1:${port}`, '--data-dir', this.dataDir, '--heartbeat-interval', '1s', ...(this.storeUrl ? ['--store', this.storeUrl] : []), ...(this.options.coordinatorArgs ?? [])];
+    const args = [BIN.coordinator, '--listen', `127.0.0.1:${port}`, '--data-dir', this.dataDir, '--heartbeat-interval', '1s', ...(this.database ? ['--store', this.database.url] : []), ...(this.options.coordinatorArgs ?? [])];
     const child = this.spawnLogged('coordinator', args);
     this.coordinator = child;
     const text = await waitForOutput(child, 'stderr', (t) => t.includes('coordinator serving'), 30_000);
@@ -224,16 +193,6 @@ export class TestFleet {
       await new Promise((r) => setTimeout(r, 300));
     }
   }
-
-}
-
-/** An empty database with a name no other fleet uses; returns its URL. */
-async function createDatabase(): Promise<string> {
-  const name = `archfarm_e2e_${process.pid}_${randomBytes(4).toString('hex')}`;
-  await withPostgres(testPostgresUrl(), (c) => c.query(`CREATE DATABASE ${name}`));
-  const url = new URL(testPostgresUrl());
-  url.pathname = `/${name}`;
-  return url.toString();
 }
 
 async function kill(child: ChildProcess | undefined, signal: NodeJS.Signals): Promise<void> {
